@@ -1,0 +1,114 @@
+"""The one command line: `python main.py [app|train|evaluate|classify|serve|bench|retrain] ...`.
+
+Every subcommand is declared here once; its work lives in the module it names, imported only
+when that subcommand runs (so `--help` is instant and the service never loads Qt).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from assistant import __version__
+
+PROG = "grocery-assistant"
+log = logging.getLogger(__name__)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is one clear line on stderr (and exit status 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.ArgumentDefaultsHelpFormatter(prog, max_help_position=32)
+
+
+# (name, handler "module:function", one-line help, description)
+SUBCOMMANDS = [
+    ("app", "assistant.ui.app:run", "open the assistant window (the default)",
+     "Open the assistant: it watches the camera (or a video, or a folder of photos) and says "
+     "the name of the product held in front of it."),
+    ("train", "model.cli:run_train", "train a product model on a folder of photos",
+     "Train a model on a folder holding one sub-folder of photos per product. Writes a "
+     "checkpoint (.safetensors) and a report folder with curves and confusion matrices."),
+    ("evaluate", "model.cli:run_evaluate", "measure a model's accuracy on a folder of photos",
+     "Measure top-1/top-3 and per-product accuracy of a model on a folder with one sub-folder "
+     "per product (folder names = the model's product ids)."),
+    ("classify", "assistant.batch:run", "classify every photo in a folder into a CSV",
+     "Classify all photos in a folder (stock-taking) and write path,label,score,top3 rows."),
+    ("serve", "assistant.api:run", "start the HTTP service (POST /api/predict)",
+     "Serve the model over HTTP on this machine; see /docs for the API."),
+    ("bench", "assistant.bench:run", "measure speed: ms per frame, photos per second, start-up",
+     "Print speed figures of this machine for the classifier and the pipeline."),
+    ("retrain", "model.retrain:run", "teach the assistant new products (maintainer)",
+     "Start from the active model and add (or replace) the products found in a folder."),
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, formatter_class=_formatter,
+                     description="Offline assistant that tells visually impaired shoppers which "
+                                 "product they are holding. Without a subcommand it opens the app.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="also log to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, handler, short, description in SUBCOMMANDS:
+        p = sub.add_parser(name, help=short, description=description, formatter_class=_formatter)
+        p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                       help="also log to stderr")
+        p.set_defaults(handler=handler)
+        module, _ = handler.split(":")
+        if name in ("train", "evaluate"):
+            from model.cli import add_arguments
+            add_arguments(name, p)
+        else:
+            _add_arguments_from(module, name, p)
+    return parser
+
+
+def _add_arguments_from(module: str, name: str, parser: argparse.ArgumentParser) -> None:
+    """Each module owns its flags (add_arguments); light modules only, no heavy imports."""
+    try:
+        mod = importlib.import_module(module.rsplit(".", 1)[0] + ".args")
+    except ImportError:
+        mod = None
+    fn = getattr(mod, f"add_{name}_arguments", None) if mod else None
+    if fn is not None:
+        fn(parser)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
+        argv = ["app", *argv]
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["app"])
+    from assistant.logs import setup_logging
+    setup_logging(getattr(args, "verbose", False))
+    module, func = args.handler.split(":")
+    try:
+        handler = getattr(importlib.import_module(module), func)
+        return int(handler(args) or 0)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        return _report(exc, args.command)
+
+
+def _report(exc: Exception, command: str) -> int:
+    from assistant.errors import user_message
+    message = user_message(exc)
+    if message is None:
+        log.exception("unexpected error in %s", command)
+        from assistant import paths
+        message = (f"unexpected error: {type(exc).__name__}: {exc} "
+                   f"(details in {paths.log_dir() / 'assistant.log'})")
+    print(f"{PROG} {command}: {message}", file=sys.stderr)
+    return 1

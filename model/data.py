@@ -1,0 +1,202 @@
+"""Photo folders -> preloaded uint8 tensors, with a report of what was skipped; splits.
+
+A data folder holds one sub-folder per product. Every photo is decoded once through
+assistant.vision (the same crop and resize the app uses) and kept as uint8, so training
+costs no decoding after the first pass, and a cache makes the next run start at once.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import logging
+import os
+import random
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from assistant import paths
+from assistant.vision import ImageError, fit_square, load_image
+
+log = logging.getLogger(__name__)
+MIN_PHOTOS_PER_CLASS = 3
+
+
+class DataError(ValueError):
+    """A data folder or split that cannot be used; the message names the problem."""
+
+
+@dataclass
+class PhotoSet:
+    images: torch.Tensor            # N x 3 x S x S uint8
+    labels: torch.Tensor            # N int64 (-1 = unlabelled)
+    classes: list[str]
+    paths: list[str]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def subset(self, index: list[int] | torch.Tensor) -> PhotoSet:
+        idx = torch.as_tensor(index, dtype=torch.long)
+        return PhotoSet(self.images[idx], self.labels[idx], self.classes,
+                        [self.paths[i] for i in idx.tolist()], [])
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+
+def scan_folder(root: str | os.PathLike) -> tuple[list[str], list[tuple[Path, str]]]:
+    """(sorted class ids, [(file, class id)]) for a folder of one sub-folder per class."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"{root}: no such folder")
+    try:
+        folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError as exc:
+        raise DataError(f"{root}: cannot read the folder ({exc.strerror})") from exc
+    if not folders:
+        raise DataError(f"{root}: no product sub-folders (expected one folder per product)")
+    samples = []
+    for folder in folders:
+        for file in sorted(folder.rglob("*")):
+            if file.is_file() and not file.name.startswith("."):
+                samples.append((file, folder.name))
+    return [f.name for f in folders], samples
+
+
+def load_photos(files: list[Path], size: int, workers: int | None = None
+                ) -> tuple[np.ndarray, list[bool], list[str]]:
+    """Decode files to N x S x S x 3 uint8; (array, ok flags, reasons for failures)."""
+    out = np.zeros((len(files), size, size, 3), dtype=np.uint8)
+    ok = [False] * len(files)
+    reasons = [""] * len(files)
+
+    def work(i: int) -> None:
+        try:
+            out[i] = fit_square(load_image(files[i]), size)
+            ok[i] = True
+        except ImageError as exc:
+            reasons[i] = str(exc).split(": ", 1)[-1]
+        except Exception as exc:  # never let one odd file stop a run
+            reasons[i] = f"unexpected error: {exc}"
+
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
+        list(pool.map(work, range(len(files))))
+    return out, ok, reasons
+
+
+def load_folder(root: str | os.PathLike, size: int = 224, classes: list[str] | None = None,
+                min_per_class: int = MIN_PHOTOS_PER_CLASS, use_cache: bool = True,
+                labelled: bool = True) -> PhotoSet:
+    """Load a folder-per-class set. classes fixes the label order (e.g. a model's classes)."""
+    found, samples = scan_folder(root)
+    if classes is None:
+        classes = found
+    if labelled:
+        unknown = sorted(set(found) - set(classes))
+        if unknown:
+            raise DataError(f"{root}: folders not among the model's products: {', '.join(unknown)}")
+    files = [f for f, _ in samples]
+    cache = _cache_path(files, size) if use_cache else None
+    if cache is not None and cache.exists():
+        with np.load(cache) as z:
+            arr, ok_arr, reasons = z["images"], z["ok"], list(z["reasons"])
+        ok = ok_arr.tolist()
+    else:
+        arr, ok, reasons = load_photos(files, size)
+        if cache is not None:
+            _save_cache(cache, arr, ok, reasons)
+    keep = [i for i, good in enumerate(ok) if good]
+    skipped = [(str(files[i]), reasons[i]) for i, good in enumerate(ok) if not good]
+    for path, why in skipped:
+        log.warning("skipped %s: %s", path, why)
+    index = {c: i for i, c in enumerate(classes)}
+    labels = [index[samples[i][1]] if labelled else -1 for i in keep]
+    if labelled:
+        counts = Counter(labels)
+        few = [f"{c} ({counts.get(index[c], 0)} photos)" for c in found
+               if counts.get(index[c], 0) < min_per_class]
+        if few:
+            raise DataError(f"too few readable photos (at least {min_per_class} needed) for: {', '.join(few)}")
+    images = torch.from_numpy(arr[keep]).permute(0, 3, 1, 2).contiguous()
+    return PhotoSet(images, torch.tensor(labels, dtype=torch.long), list(classes),
+                    [str(files[i]) for i in keep], skipped)
+
+
+def _cache_path(files: list[Path], size: int) -> Path | None:
+    digest = hashlib.sha256(str(size).encode())
+    for f in files:
+        try:
+            st = f.stat()
+        except OSError:
+            return None
+        digest.update(f"{f.resolve()}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return paths.cache_dir() / "photos" / f"{digest.hexdigest()[:24]}.npz"
+
+
+def _save_cache(cache: Path, arr: np.ndarray, ok: list[bool], reasons: list[str]) -> None:
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(cache.name + f".{os.getpid()}.tmp.npz")
+        np.savez(tmp, images=arr, ok=np.array(ok), reasons=np.array(reasons))
+        os.replace(tmp, cache)
+    except OSError as exc:
+        log.warning("cannot write the photo cache: %s", exc)
+
+
+def stratified_split(labels: list[int], fractions: tuple[float, ...], seed: int) -> list[list[int]]:
+    """Deterministic stratified split of indices into len(fractions) parts (fractions sum to 1)."""
+    rng = random.Random(seed)
+    by_class: dict[int, list[int]] = {}
+    for i, y in enumerate(labels):
+        by_class.setdefault(y, []).append(i)
+    parts: list[list[int]] = [[] for _ in fractions]
+    for y in sorted(by_class):
+        idx = by_class[y]
+        rng.shuffle(idx)
+        n = len(idx)
+        bounds = np.cumsum([0] + [round(f * n) for f in fractions[:-1]])
+        bounds = [min(int(b), n) for b in bounds] + [n]
+        # every non-empty part gets at least one photo of each class when it can
+        for k in range(len(fractions)):
+            parts[k].extend(idx[bounds[k]:bounds[k + 1]])
+    return [sorted(p) for p in parts]
+
+
+def read_split_file(path: str | os.PathLike, data: PhotoSet, root: str | os.PathLike) -> dict[str, list[int]]:
+    """A CSV with columns path,split (train/val/test); paths relative to the data folder's parent
+    or to the data folder, or absolute. Photos it does not name are left out."""
+    path, root = Path(path), Path(root).resolve()
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the split file ({exc.strerror})") from exc
+    if not rows or not {"path", "split"} <= set(rows[0]):
+        raise DataError(f"{path}: a split file needs the columns path,split")
+    where = {}
+    for row in rows:
+        p = Path(row["path"])
+        for cand in (p, root / p, root.parent / p):
+            where[str(cand.resolve()) if cand.is_absolute() else str(cand)] = row["split"].strip()
+    out: dict[str, list[int]] = {"train": [], "val": [], "test": []}
+    for i, p in enumerate(data.paths):
+        split = where.get(str(Path(p).resolve()))
+        if split in out:
+            out[split].append(i)
+        elif split is not None:
+            raise DataError(f"{path}: unknown split {split!r} (use train, val or test)")
+    if not out["train"]:
+        raise DataError(f"{path}: names no training photo found under {root}")
+    return out
+
+
+def write_split_file(path: str | os.PathLike, data: PhotoSet, parts: dict[str, list[int]]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["path", "split"])
+        for name, idx in parts.items():
+            for i in idx:
+                w.writerow([data.paths[i], name])

@@ -1,0 +1,221 @@
+"""The training loop: presets, distillation, resume, progress callbacks, best-epoch selection."""
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from assistant.architectures import build_model, default_preprocessing
+from assistant.checkpoint import make_classes, save_checkpoint
+from model.augment import POLICIES, augment, mixup
+from model.callbacks import TrainCallback
+from model.config import TrainConfig
+from model.evaluate import metrics, predict_logits, use_bf16
+from model.names import read_names
+from model.report import write_report
+from model.state import ResumeState, load_resume, resume_path, save_resume
+from model.teacher import Teacher
+from model.trainset import prepare_data
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    out: Path | None
+    cancelled: bool = False
+    history: list[dict] = field(default_factory=list)
+    results: dict[str, dict] = field(default_factory=dict)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError("CUDA was asked for but no CUDA device is available")
+    return torch.device(name)
+
+
+def lr_at(cfg: TrainConfig, progress: float) -> float:
+    """progress in epochs (fractional)."""
+    if cfg.warmup_epochs and progress < cfg.warmup_epochs:
+        return cfg.lr * (progress + 1e-3) / cfg.warmup_epochs
+    if cfg.schedule == "constant":
+        return cfg.lr
+    span = max(cfg.epochs - cfg.warmup_epochs, 1e-6)
+    t = min(max((progress - cfg.warmup_epochs) / span, 0.0), 1.0)
+    return cfg.lr * 0.5 * (1 + math.cos(math.pi * t))
+
+
+def make_optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:
+    params = [p for p in params if p.requires_grad]
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, nesterov=True, weight_decay=cfg.weight_decay)
+    raise ValueError(f"unknown optimizer {cfg.optimizer!r}")
+
+
+def size_for_epoch(cfg: TrainConfig, epoch: int) -> int:
+    if cfg.train_size and epoch < cfg.epochs - cfg.full_size_epochs:
+        return cfg.train_size
+    return cfg.image_size
+
+
+def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str = "") -> TrainResult:
+    cb = callback or TrainCallback()
+    started = time.monotonic()
+    torch.manual_seed(cfg.seed)
+    device = pick_device(cfg.device)
+    bf16 = use_bf16(device)
+    data = prepare_data(cfg, cb)
+    classes = data.classes
+    prep = default_preprocessing(cfg.arch, cfg.image_size)
+    model = build_model(cfg.arch, len(classes), cfg.pretrained, cfg.image_size)
+    if cfg.freeze == "features":
+        for name, p in model.named_parameters():
+            p.requires_grad = name.startswith(("fc.", "_fc."))
+    model = model.to(device).to(memory_format=torch.channels_last)
+    teacher = Teacher(cfg.teacher, classes, device) if cfg.teacher else None
+    opt = make_optimizer(cfg, model.parameters())
+    ema = copy.deepcopy(model).eval() if cfg.ema else None
+    state = ResumeState()
+    rpath = resume_path(cfg.out)
+    if cfg.resume and rpath.exists():
+        state = load_resume(rpath, cfg, model, opt, ema)
+        cb.on_message(f"resumed from epoch {state.epoch}")
+    images = data.train_images.to(device)
+    labels = data.train_labels.to(device)
+    n = len(images)
+    bs = min(cfg.batch_size, n)
+    steps = max(n // bs, 1)
+    policy = POLICIES[cfg.augment]
+    gen = torch.Generator().manual_seed(cfg.seed + 1000 * state.epoch)
+    cb.on_start(cfg.epochs, steps)
+    deadline = started + 60 * cfg.max_minutes if cfg.max_minutes else None
+    for epoch in range(state.epoch, cfg.epochs):
+        model.train()
+        size = size_for_epoch(cfg, epoch)
+        perm = torch.randperm(n, generator=gen).to(device)
+        tot_loss = tot_correct = tot_seen = 0.0
+        for step in range(steps):
+            if cb.cancelled():
+                cb.on_message("cancelled; the current model is untouched")
+                return TrainResult(None, cancelled=True, history=state.history, skipped=data.skipped,
+                                   seconds=time.monotonic() - started)
+            for group in opt.param_groups:
+                group["lr"] = lr_at(cfg, epoch + step / steps)
+            idx = perm[step * bs:(step + 1) * bs]
+            view = augment(images[idx], policy, cfg.image_size if teacher else size, gen)
+            y = labels[idx]
+            perm_b, lam = None, 1.0
+            if cfg.mixup > 0:
+                view, perm_b, lam = mixup(view, cfg.mixup, gen)
+            student_in = view if view.shape[-1] == size else F.interpolate(
+                view, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+            student_in = prep.normalize(student_in).contiguous(memory_format=torch.channels_last)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                logits = model(student_in).float()
+            loss = label_loss(cfg, logits, y, perm_b, lam)
+            if teacher is not None:
+                target = teacher.probabilities(view, cfg.temperature)
+                kd = F.kl_div(F.log_softmax(logits / cfg.temperature, 1), target,
+                              reduction="batchmean") * cfg.temperature ** 2
+                loss = cfg.distill_weight * kd + (1 - cfg.distill_weight) * loss
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if ema is not None:
+                with torch.no_grad():
+                    for pe, pm in zip(ema.state_dict().values(), model.state_dict().values(), strict=True):
+                        if pe.is_floating_point():
+                            pe.lerp_(pm, 1 - cfg.ema)
+                        else:
+                            pe.copy_(pm)
+            with torch.no_grad():
+                labelled = y >= 0
+                tot_correct += float((logits.argmax(1)[labelled] == y[labelled]).sum())
+                tot_seen += float(labelled.sum())
+                tot_loss += loss.item() * len(idx)
+            cb.on_step(epoch, step + 1, steps, loss.item())
+        judge = ema if ema is not None else model
+        val = evaluate_split(judge, data.val_images, data.val_labels, classes, prep, device)
+        row = {"epoch": epoch + 1, "size": size, "lr": lr_at(cfg, epoch + 1),
+               "train_loss": round(tot_loss / max(steps * bs, 1), 4),
+               "train_acc": round(tot_correct / tot_seen, 4) if tot_seen else None,
+               "val_loss": val["loss"], "val_acc": val["top1"],
+               "seconds": round(time.monotonic() - started, 1)}
+        state.history.append(row)
+        if is_better(cfg.select, row, state.best_row):
+            state.best_row = row
+            state.best_weights = {k: v.detach().to("cpu", copy=True) for k, v in judge.state_dict().items()}
+        state.epoch = epoch + 1
+        save_resume(rpath, cfg, state, model, opt, ema)
+        cb.on_epoch_end(epoch + 1, row)
+        if deadline and time.monotonic() > deadline and epoch + 1 < cfg.epochs:
+            cb.on_message(f"time budget of {cfg.max_minutes} min reached after epoch {epoch + 1}")
+            break
+    final = ema if ema is not None else model
+    if cfg.select != "last" and state.best_weights is not None:
+        final.load_state_dict(state.best_weights)
+    results = {"val": evaluate_split(final, data.val_images, data.val_labels, classes, prep, device),
+               "test": evaluate_split(final, data.test_images, data.test_labels, classes, prep, device)}
+    results = {k: v for k, v in results.items() if v["n"]}
+    seconds = time.monotonic() - started
+    names = read_names(cfg.names, cfg.data)
+    meta = {
+        "architecture": cfg.arch,
+        "classes": make_classes(classes, names),
+        "preprocessing": prep.to_dict(),
+        "metrics": {split: {k: v for k, v in res.items() if k != "confusion"} for split, res in results.items()},
+        "training": {"command": command, "config": cfg.to_dict(), "seconds": round(seconds, 1),
+                     "device": str(device), "best_epoch": (state.best_row or {}).get("epoch"),
+                     "epochs_run": state.epoch, "train_photos": n, "skipped": len(data.skipped)},
+    }
+    out = save_checkpoint(cfg.out, final.state_dict(), meta)
+    report = Path(cfg.report_dir) if cfg.report_dir else out.with_suffix(".report")
+    write_report(report, state.history, results, classes,
+                 {"skipped": [{"path": p, "reason": r} for p, r in data.skipped]})
+    rpath.unlink(missing_ok=True)
+    cb.on_message(f"saved {out}")
+    return TrainResult(out, False, state.history, results, data.skipped, seconds)
+
+
+def label_loss(cfg: TrainConfig, logits, y, perm_b, lam) -> torch.Tensor:
+    mask = y >= 0
+    if perm_b is not None:
+        mask = mask & (y[perm_b] >= 0)
+    if not bool(mask.any()):
+        return logits.sum() * 0.0
+    ce = F.cross_entropy(logits[mask], y[mask], label_smoothing=cfg.label_smoothing)
+    if perm_b is not None and lam < 1.0:
+        ce = lam * ce + (1 - lam) * F.cross_entropy(logits[mask], y[perm_b][mask],
+                                                    label_smoothing=cfg.label_smoothing)
+    return ce
+
+
+def is_better(select: str, row: dict, best: dict | None) -> bool:
+    if best is None or select == "last":
+        return True
+    if select == "val_loss" and row["val_loss"] is not None:
+        return row["val_loss"] < best["val_loss"]
+    if select == "val_acc" and row["val_acc"] is not None:
+        return (row["val_acc"], -row["val_loss"]) > (best["val_acc"], -best["val_loss"])
+    return True
+
+
+def evaluate_split(model, images, labels, classes, prep, device) -> dict:
+    if images is None or len(images) == 0:
+        return metrics(torch.zeros(0, len(classes)), torch.zeros(0, dtype=torch.long), classes)
+    logits = predict_logits(model, images, prep, device)
+    return metrics(logits, labels, classes)
