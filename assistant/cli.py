@@ -71,12 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_arguments_from(module: str, name: str, parser: argparse.ArgumentParser) -> None:
-    """Each module owns its flags (add_arguments); light modules only, no heavy imports."""
+    """Each handler module owns its flags in add_arguments(parser); such modules keep their
+    heavy imports (torch, Qt, uvicorn) inside functions so that --help stays instant."""
     try:
-        mod = importlib.import_module(module.rsplit(".", 1)[0] + ".args")
-    except ImportError:
-        mod = None
-    fn = getattr(mod, f"add_{name}_arguments", None) if mod else None
+        mod = importlib.import_module(module)
+    except ImportError:  # not built yet, or an optional part is missing: no extra flags
+        return
+    fn = getattr(mod, "add_arguments", None)
     if fn is not None:
         fn(parser)
 
