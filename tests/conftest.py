@@ -1,0 +1,69 @@
+"""Shared fixtures: an isolated home for settings/models/logs, tiny photos and a tiny model."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory, monkeypatch) -> Path:
+    """Settings, user models, caches and logs go to a temp dir, never the real home."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("GROCERY_ASSISTANT_HOME", str(home))
+    return home
+
+
+def make_photo(color: tuple[int, int, int], size: int = 96, seed: int = 0) -> np.ndarray:
+    """A textured synthetic 'product': a coloured box with a stripe pattern on a noisy shelf."""
+    rng = np.random.default_rng(seed)
+    img = rng.integers(60, 120, size=(size, size, 3), dtype=np.uint8)
+    a, b = size // 5, size - size // 5
+    img[a:b, a:b] = color
+    img[a:b:6, a:b] = 255 - np.array(color, dtype=np.uint8)
+    return img
+
+
+@pytest.fixture
+def photo_dir(tmp_path) -> Path:
+    """3 products x 8 photos, JPEG, in one sub-folder per product."""
+    from PIL import Image
+    root = tmp_path / "photos"
+    colors = {"red_sauce": (200, 30, 30), "green_tea": (30, 170, 60), "blue_milk": (40, 60, 200)}
+    for k, (name, color) in enumerate(colors.items()):
+        folder = root / name
+        folder.mkdir(parents=True)
+        for i in range(8):
+            Image.fromarray(make_photo(color, seed=100 * k + i)).save(folder / f"{i:02d}.jpg", quality=92)
+    return root
+
+
+@pytest.fixture
+def tiny_checkpoint(tmp_path) -> Path:
+    """A randomly initialised ResNet-18 checkpoint for 3 products at 64 px (fast on CPU)."""
+    from assistant.architectures import build_model
+    from assistant.checkpoint import make_classes, save_checkpoint
+    from assistant.vision import Preprocessing
+    import torch
+    torch.manual_seed(0)
+    ids = ["blue_milk", "green_tea", "red_sauce"]
+    model = build_model("resnet18", len(ids))
+    meta = {"architecture": "resnet18",
+            "classes": make_classes(ids, {"red_sauce": {"en": "tomato sauce", "es": "salsa de tomate"}}),
+            "preprocessing": Preprocessing(size=64).to_dict(),
+            "metrics": {"test": {"top1": 0.5}}}
+    return save_checkpoint(tmp_path / "tiny.safetensors", model.state_dict(), meta)
+
+
+def shared_data(*parts: str) -> Path:
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is not here (the shared photo data travels only with the workspace)")
+    return path
+
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
