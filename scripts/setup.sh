@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Set up everything the assistant and its tests need, and do nothing that is already done:
+#   1. the Debian packages in scripts/apt-packages.txt (apt-get update only when one is missing),
+#   2. the virtual environment .venv/ (Python 3.11),
+#   3. torch + torchvision at the versions that lie on this machine's disk (5.5 GB: only once),
+#   4. the project itself, editable, with its dev tools (again only when pyproject.toml changed).
+# Safe to run again and again; a second run takes about a second.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+VENV="$ROOT/.venv"
+TORCH_PINS=(torch==2.14.1 torchvision==0.29.1)
+STAMP="$VENV/.grocery-setup-stamp"
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+# Two setups at once (two terminals, parallel test runs) would trip over each other in pip.
+if command -v flock >/dev/null 2>&1; then
+    exec 9>"${TMPDIR:-/tmp}/grocery-assistant-setup-$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1).lock"
+    flock 9
+fi
+
+# --- 1. Debian packages --------------------------------------------------------------------
+apt_packages() {
+    local list="$ROOT/scripts/apt-packages.txt" missing=() pkg
+    [ -f "$list" ] || return 0
+    if ! command -v dpkg-query >/dev/null 2>&1; then
+        say "not a Debian-like system: install the packages in scripts/apt-packages.txt yourself"
+        return 0
+    fi
+    while read -r pkg; do
+        [ -n "$pkg" ] || continue
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' \
+            || missing+=("$pkg")
+    done < <(sed -e 's/#.*//' -e 's/[[:space:]]\+/\n/g' "$list" | sed '/^$/d' | sort -u)
+    [ ${#missing[@]} -gt 0 ] || return 0
+    local sudo=()
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null 2>&1; then
+            sudo=(sudo)
+        else
+            say "cannot install ${missing[*]} (not root and no sudo); the app may lack speech or a screen"
+            return 0
+        fi
+    fi
+    say "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo[@]}" apt-get update -qq
+    "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+apt_packages
+
+# --- 2. virtual environment ----------------------------------------------------------------
+pick_python() {
+    local candidate
+    for candidate in "${PYTHON:-}" python3.11 python3.12 python3; do
+        [ -n "$candidate" ] || continue
+        command -v "$candidate" >/dev/null 2>&1 || continue
+        if "$candidate" -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 13))' \
+                2>/dev/null; then
+            echo "$candidate"
+            return 0
+        fi
+    done
+    say "Python 3.11 (or 3.12) is needed; set PYTHON=/path/to/python3.11"
+    return 1
+}
+if [ ! -x "$VENV/bin/python" ]; then
+    python=$(pick_python)
+    say "creating the virtual environment .venv with $($python --version)"
+    "$python" -m venv "$VENV"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+fi
+PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
+
+# --- 3. torch + torchvision (only when missing or at another version) -----------------------
+installed_torch() {
+    "$VENV/bin/python" - <<'EOF' 2>/dev/null
+from importlib.metadata import version
+print(f"torch=={version('torch').split('+')[0]} torchvision=={version('torchvision').split('+')[0]}")
+EOF
+}
+if [ "$(installed_torch || true)" != "${TORCH_PINS[*]}" ]; then
+    say "installing ${TORCH_PINS[*]} (about 5.5 GB from this machine's disk; takes several minutes)"
+    "${PIP[@]}" install -q --progress-bar off "${TORCH_PINS[@]}"
+fi
+
+# --- 4. the project and its dev tools (only when pyproject.toml changed) --------------------
+want="$(sha256sum pyproject.toml | cut -d' ' -f1) ${TORCH_PINS[*]}"
+if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ]; then
+    say "installing the project and its dev tools (pip install -e '.[dev]')"
+    "${PIP[@]}" install -q --progress-bar off -e '.[dev]' "${TORCH_PINS[@]}"
+    printf '%s\n' "$want" >"$STAMP"
+fi
+say "ready ($VENV)"
