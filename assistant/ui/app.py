@@ -1,0 +1,184 @@
+"""`python main.py app`: open the window on a camera, a video or a folder of photos.
+
+Flags are for this run only (they are not saved as settings). Heavy imports (Qt, torch)
+happen inside run() so that `--help` stays instant.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("auto", "pyttsx3", "espeak", "silent")
+#: Qt platforms without a screen: no blocking message boxes there
+HEADLESS = ("offscreen", "minimal")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--source", metavar="PATH|INDEX",
+                        help="camera index (0, 1...), a video file, a folder of photos, or "
+                             "'demo'; default: the camera chosen in settings, else webcam 0, "
+                             "else the bundled demo")
+    parser.add_argument("--hold", type=_positive, metavar="SECONDS",
+                        help="how long each photo of a folder stays in view (default: settings, 2)")
+    parser.add_argument("--once", action="store_true",
+                        help="quit when a video or photo folder has ended")
+    parser.add_argument("--transcript", metavar="FILE",
+                        help="append one line per utterance: time, product or message id, words")
+    parser.add_argument("--model", metavar="FILE",
+                        help="model file (.safetensors) to use instead of the active one")
+    parser.add_argument("--language", choices=("en", "es"),
+                        help="speak and show English or Spanish (default: settings)")
+    parser.add_argument("--engine", choices=ENGINES, default="auto",
+                        help="speech engine; 'silent' shows results without speaking")
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 600:
+        raise argparse.ArgumentTypeError("must be more than 0 and at most 600 seconds")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the app from settings and flags, show the window, run until it closes."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("grocery-assistant")
+    app.setApplicationDisplayName("Grocery assistant")
+    try:
+        context, notes = build(args)
+    except StartupError as exc:
+        _fail(app, str(exc))
+        return 1
+
+    from assistant.ui.main_window import MainWindow
+    window = MainWindow(context)
+    window.show()
+    for message_id, fields in notes:
+        window.say(message_id, **fields)
+    if args.once:
+        window.source_ended.connect(lambda: _quit_when_quiet(window))
+    context.start()
+    code = app.exec()
+    context.stop()
+    return int(code)
+
+
+class StartupError(Exception):
+    """The app cannot start; str() is the sentence for the user."""
+
+
+def build(args: argparse.Namespace, engine=None, bridge=None):
+    """(AppContext, [(message id, fields) to say once the window is up]) from the flags.
+
+    engine: a SpeechEngine to use instead of the --engine one (tests pass a RecordingEngine).
+    Raises StartupError with a user-facing message for a broken model or an unusable source.
+    """
+    from assistant import settings as settings_mod
+    from assistant.camera import CameraError, DemoSource, open_source
+    from assistant.checkpoint import CheckpointError
+    from assistant.classifier import Classifier
+    from assistant.models import active_model_path
+    from assistant.pipeline import Transcript
+    from assistant.speech import SilentEngine, Speaker, SpeechError, make_engine
+    from assistant.ui.bridge import EventBridge
+    from assistant.ui.context import AppContext
+
+    settings = settings_mod.load()
+    pinned = {}  # flag values are for this run: remember what the settings file had
+    for name, value in (("language", args.language), ("hold", args.hold),
+                        ("camera", _source_spec(args.source)), ("model_path", args.model)):
+        if value is not None:
+            pinned[name] = (getattr(settings, name), value)
+            setattr(settings, name, value)
+    notes: list[tuple[str, dict]] = []
+
+    try:
+        model = settings.model_path or active_model_path()
+        classifier = Classifier(model)
+    except CheckpointError as exc:
+        raise StartupError(f"cannot load the model: {exc}") from exc
+
+    try:
+        source = open_source(settings.camera, settings.hold)
+    except CameraError as exc:
+        if isinstance(settings.camera, int) or settings.camera is None:
+            # a missing webcam is no reason to stop: play the demo, and say so
+            log.warning("camera %r: %s; using the demo", settings.camera, exc)
+            try:
+                source = open_source("demo", settings.hold)
+            except CameraError as demo_exc:
+                raise StartupError(f"no camera and no demo: {demo_exc}") from demo_exc
+            notes.append(("camera_fallback_demo", {}))
+        else:
+            raise StartupError(f"cannot use the source {settings.camera}: {exc}") from exc
+    else:
+        if settings.camera is None and isinstance(source, DemoSource):
+            notes.append(("camera_fallback_demo", {}))
+
+    bridge = bridge or EventBridge()
+    speech_failure = None
+    if engine is None:
+        try:
+            engine = make_engine(args.engine)
+        except (SpeechError, ValueError) as exc:
+            speech_failure = str(exc)
+            engine = SilentEngine()
+    speaker = Speaker(engine, on_error=bridge.on_speech_error, language=settings.language,
+                      rate=settings.rate, volume=settings.volume, voice=settings.voice)
+    if speech_failure:
+        bridge.on_speech_error(speech_failure)
+
+    transcript = None
+    if args.transcript:
+        try:
+            transcript = Transcript(args.transcript)
+        except OSError as exc:
+            raise StartupError(f"cannot write the transcript {args.transcript}: "
+                               f"{exc.strerror or exc}") from exc
+    context = AppContext(settings, classifier, speaker, source, bridge, transcript,
+                         engine_name=args.engine, pinned=pinned)
+    return context, notes
+
+
+def _source_spec(text: str | None):
+    if text is None:
+        return None
+    return int(text) if text.strip().isdigit() else text
+
+
+def _quit_when_quiet(window) -> None:
+    """--once: the source ended; let the last words be said, then close."""
+    from PySide6.QtCore import QTimer
+    speaker = window.context.speaker
+
+    def check(tries=[0]) -> None:  # noqa: B006 - a counter shared by the retries
+        tries[0] += 1
+        if speaker.wait_idle(0.0) or tries[0] > 300:  # 30 s at most
+            window.close()
+        else:
+            QTimer.singleShot(100, check)
+
+    QTimer.singleShot(200, check)
+
+
+def _fail(app, message: str) -> None:
+    """A startup failure: one line on stderr, and a dialog where there is a screen."""
+    print(f"grocery-assistant app: {message}", file=sys.stderr)
+    log.error("startup failed: %s", message)
+    platform = os.environ.get("QT_QPA_PLATFORM", "") or app.platformName()
+    if platform in HEADLESS or app.platformName() in HEADLESS:
+        return
+    from PySide6.QtWidgets import QMessageBox
+    box = QMessageBox(QMessageBox.Icon.Critical, "Grocery assistant", message)
+    box.setAccessibleName("Grocery assistant cannot start")
+    box.setAccessibleDescription(message)
+    box.exec()

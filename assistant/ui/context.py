@@ -1,0 +1,116 @@
+"""The running app's parts in one object: the window and maintainer mode both drive it.
+
+It owns the classifier, the speaker and the core Assistant, and knows how to swap the model
+or the camera while running. No widgets here; callbacks go through the EventBridge.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+class AppContext:
+    """What maintainer mode receives: .classifier, .speaker, .settings, .reload_model(path)."""
+
+    def __init__(self, settings, classifier, speaker, source, bridge, transcript=None,
+                 engine_name: str = "auto", save_settings: bool = True,
+                 pinned: dict | None = None) -> None:
+        from assistant.announcer import Announcer
+        from assistant.pipeline import Assistant
+        self.settings = settings
+        self.classifier = classifier
+        self.speaker = speaker
+        self.source = source
+        self.bridge = bridge
+        self.transcript = transcript
+        self.engine_name = engine_name
+        self.save_settings_enabled = save_settings
+        #: settings set by command-line flags: name -> (value in the file, value of the flag);
+        #: saved as the file had them unless the user changed them in the window since
+        self.pinned = dict(pinned or {})
+        #: called with the new Classifier after reload_model (the window re-labels itself)
+        self.on_model_changed: Callable[[object], None] | None = None
+        self.announcer = Announcer(settings.announcer)
+        self._make_assistant = lambda clf, src: Assistant(
+            clf, src, speaker, self.announcer, settings,
+            on_event=bridge.on_event, transcript=transcript)
+        self.assistant = self._make_assistant(classifier, source)
+        self.started = False
+
+    def start(self) -> None:
+        self.assistant.start()
+        self.started = True
+
+    def stop(self) -> None:
+        """Stop recognition and speech; safe to call twice."""
+        if self.started:
+            self.started = False
+            try:
+                self.assistant.stop()
+            except Exception:  # shutting down: log, never block the exit
+                log.exception("stopping the assistant failed")
+        try:
+            self.speaker.close()
+        except Exception:
+            log.exception("closing the speech engine failed")
+        if self.transcript is not None:
+            self.transcript.close()
+
+    def save_settings(self) -> None:
+        """Remember the settings for the next run (not for throw-away runs with flags)."""
+        if not self.save_settings_enabled:
+            return
+        settings = self.settings
+        if self.pinned:
+            settings = copy.deepcopy(settings)
+            for name, (stored, flagged) in self.pinned.items():
+                if getattr(settings, name) == flagged:
+                    setattr(settings, name, stored)
+        try:
+            settings.save()
+        except OSError as exc:  # a read-only home must not stop the app
+            log.warning("cannot save settings: %s", exc)
+
+    def reload_model(self, path: str | Path):
+        """Load the model at path and use it from the next frame on; returns the Classifier.
+
+        Raises CheckpointError (the caller shows it); the old model keeps running then."""
+        from assistant.classifier import Classifier
+        classifier = Classifier(path)
+        setter = getattr(self.assistant, "set_classifier", None)
+        if setter is not None:
+            setter(classifier)
+        else:
+            # adapter for a core without set_classifier: a fresh Assistant on a reopened source
+            from assistant.camera import open_source
+            was_running = self.started
+            if was_running:
+                self.assistant.stop()
+            self.source = open_source(self.settings.camera, self.settings.hold)
+            self.assistant = self._make_assistant(classifier, self.source)
+            if was_running:
+                self.assistant.start()
+        self.classifier = classifier
+        log.info("model %s loaded (%d products)", path, len(classifier.class_ids))
+        if self.on_model_changed is not None:
+            self.on_model_changed(classifier)
+        return classifier
+
+    def set_source(self, spec):
+        """Open the source spec and switch to it; raises CameraError (the caller says so)."""
+        from assistant.camera import open_source
+        source = open_source(spec, self.settings.hold)
+        self.assistant.set_source(source)
+        self.source = source
+        self.settings.camera = spec
+        self.save_settings()
+        return source
+
+    def write_transcript(self, ident: str, words: str, when: float | None = None) -> None:
+        if self.transcript is not None and words:
+            self.transcript.write(when or time.time(), ident, words)

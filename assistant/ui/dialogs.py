@@ -1,0 +1,109 @@
+"""Small keyboard-first dialogs: the F1 command list and the camera chooser."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from assistant.ui import accessibility as a11y
+from assistant.ui.commands import help_rows
+from assistant.ui.texts import plain, text
+
+
+class HelpDialog(QDialog):
+    """Every command of the table with its key, in a list the arrow keys walk."""
+
+    def __init__(self, parent: QWidget | None, actions: dict, language: str) -> None:
+        super().__init__(parent)
+        self.setObjectName("help_dialog")
+        self.setWindowTitle(text("help_title", language))
+        layout = QVBoxLayout(self)
+        self.list = QListWidget()
+        self.list.setObjectName("help_list")
+        label = QLabel(text("help_list", language))
+        label.setBuddy(self.list)
+        a11y.name(self.list, text("help_list", language), text("help_list_desc", language))
+        for cid, key, description in help_rows(actions, language):
+            item = QListWidgetItem(f"{key}: {description}")
+            item.setData(Qt.ItemDataRole.UserRole, cid)
+            self.list.addItem(item)
+        self.list.setCurrentRow(0)
+        self.list.setMinimumWidth(self.list.sizeHintForColumn(0) + 40)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        close = buttons.button(QDialogButtonBox.StandardButton.Close)
+        close.setText(text("close", language))
+        a11y.name(close, plain(text("close", language)), text("close_desc", language))
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(label)
+        layout.addWidget(self.list)
+        layout.addWidget(buttons)
+        self.list.setFocus()
+
+    def lines(self) -> list[str]:
+        return [self.list.item(i).text() for i in range(self.list.count())]
+
+
+class CameraDialog(QDialog):
+    """Pick a webcam, the demo, a video file or a photo folder; .choice is the source spec
+    (an int index, "demo", or a path) once accepted."""
+
+    WEBCAMS = 4  # indices offered; probing each would freeze the dialog for seconds
+
+    def __init__(self, parent: QWidget | None, current, language: str) -> None:
+        super().__init__(parent)
+        self.setObjectName("camera_dialog")
+        self.setWindowTitle(text("camera_title", language))
+        self.language = language
+        self.choice = None
+        layout = QVBoxLayout(self)
+        self.list = QListWidget()
+        self.list.setObjectName("camera_list")
+        label = QLabel(text("camera_list", language))
+        label.setBuddy(self.list)
+        a11y.name(self.list, text("camera_list", language), text("camera_list_desc", language))
+        entries = [(text("webcam", language, n=i + 1), i) for i in range(self.WEBCAMS)]
+        entries += [(text("demo", language), "demo"), (text("video_file", language), "?video"),
+                    (text("photo_folder", language), "?folder")]
+        for words, spec in entries:
+            item = QListWidgetItem(words)
+            item.setData(Qt.ItemDataRole.UserRole, spec)
+            self.list.addItem(item)
+            if spec == current or (current is None and spec == 0):
+                self.list.setCurrentItem(item)
+        if self.list.currentRow() < 0:
+            self.list.setCurrentRow(0)
+        self.list.itemActivated.connect(lambda _item: self.accept())
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        for which, key in ((QDialogButtonBox.StandardButton.Ok, "ok"),
+                           (QDialogButtonBox.StandardButton.Cancel, "cancel")):
+            button = buttons.button(which)
+            button.setText(text(key, language))
+            a11y.name(button, plain(text(key, language)), text(f"{key}_desc", language))
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(label)
+        layout.addWidget(self.list)
+        layout.addWidget(buttons)
+        self.list.setFocus()
+
+    def accept(self) -> None:
+        item = self.list.currentItem()
+        spec = item.data(Qt.ItemDataRole.UserRole) if item else None
+        if spec == "?video":
+            spec, _ = QFileDialog.getOpenFileName(self, plain(text("video_file", self.language)),
+                                                  "", "Video (*.mp4 *.avi *.mkv *.mov *.webm)")
+        elif spec == "?folder":
+            spec = QFileDialog.getExistingDirectory(self, plain(text("photo_folder", self.language)))
+        if spec in ("", None):
+            return  # the file chooser was cancelled: stay in this dialog, nothing lost
+        self.choice = spec
+        super().accept()

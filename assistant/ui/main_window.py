@@ -1,0 +1,268 @@
+"""The assistant's window: preview, the product's name in large letters, a status line, the
+history of what was said, and every command of assistant.ui.commands as a key and a menu item.
+
+Everything the core reports arrives through the EventBridge's signals (GUI thread); the
+command handlers live in assistant.ui.handlers.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from assistant import catalog
+from assistant.speech import Priority
+from assistant.ui import accessibility as a11y
+from assistant.ui.commands import BY_ID, build_actions, retranslate_actions, shown_key
+from assistant.ui.handlers import CommandHandlers
+from assistant.ui.texts import plain, text
+from assistant.ui.widgets import HistoryList, PreviewLabel, ProductLabel
+
+log = logging.getLogger(__name__)
+
+#: commands that get a button on the window (the rest: keys and the Commands menu)
+BUTTONS = ("identify", "continuous", "repeat", "stop", "camera", "settings", "help")
+#: statuses that interrupt the screen reader (the shopper must hear them now)
+URGENT = {"camera_disconnected", "camera_failed", "speech_failed", "worker_failed"}
+
+
+class MainWindow(CommandHandlers, QMainWindow):
+    """The window; `context` is an AppContext (classifier, speaker, assistant, settings)."""
+
+    #: emitted after a finite source ended (app.py quits on it with --once)
+    source_ended = Signal()
+
+    def __init__(self, context) -> None:
+        super().__init__()
+        self.context = context
+        self.bridge = context.bridge
+        self.announcements: list[str] = []  # what was sent to the screen reader (tests read it)
+        self.speech_broken = False
+        self.predictions = 0
+        self.setObjectName("main_window")
+        self.setStyleSheet(a11y.FOCUS_STYLE)
+        self.actions_by_id = build_actions(self, self.settings.shortcuts, self.language)
+        self._build()
+        self._connect()
+        self.retranslate()
+        self.actions_by_id["continuous"].setChecked(bool(self.settings.continuous))
+        context.on_model_changed = self._model_changed
+        self.resize(900, 640)
+
+    # --- shortcuts to the context ---------------------------------------------------------
+    @property
+    def settings(self):
+        return self.context.settings
+
+    @property
+    def language(self) -> str:
+        return self.context.settings.language
+
+    # --- layout ---------------------------------------------------------------------------
+    def _build(self) -> None:
+        central = QWidget()
+        central.setObjectName("central")
+        root = QVBoxLayout(central)
+
+        top = QHBoxLayout()
+        self.preview = PreviewLabel()
+        top.addWidget(self.preview, 3)
+        right = QVBoxLayout()
+        self.product = ProductLabel()
+        right.addWidget(self.product, 2)
+        self.status_label = QLabel()
+        self.status_label.setObjectName("status")
+        self.status_label.setWordWrap(True)
+        self.status_label.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.status_label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        status_font = self.status_label.font()
+        status_font.setPointSizeF(max(status_font.pointSizeF(), 8.0) * 1.4)
+        status_font.setBold(True)
+        self.status_label.setFont(status_font)
+        right.addWidget(self.status_label)
+        self.mode_label = QLabel()
+        self.mode_label.setObjectName("mode")
+        self.mode_label.setWordWrap(True)
+        right.addWidget(self.mode_label)
+        top.addLayout(right, 2)
+        root.addLayout(top, 3)
+
+        row = QHBoxLayout()
+        self.buttons: dict[str, QPushButton] = {}
+        for cid in BUTTONS:
+            button = QPushButton()
+            button.setObjectName(f"button_{cid}")
+            button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+            button.setAutoDefault(False)
+            action = self.actions_by_id[cid]
+            if action.isCheckable():
+                button.setCheckable(True)
+                action.toggled.connect(button.setChecked)
+            # the button runs the same QAction as the key: one command, one code path
+            button.clicked.connect(lambda _c=False, a=action: a.trigger())
+            self.buttons[cid] = button
+            row.addWidget(button)
+        root.addLayout(row)
+
+        self.history_label = QLabel()
+        self.history = HistoryList()
+        self.history_label.setBuddy(self.history)
+        root.addWidget(self.history_label)
+        root.addWidget(self.history, 2)
+        self.setCentralWidget(central)
+
+        self.menu = self.menuBar().addMenu("")
+        for action in self.actions_by_id.values():
+            self.menu.addAction(action)
+
+        # Tab walks the buttons left to right, then the history
+        chain = [self.buttons[c] for c in BUTTONS] + [self.history]
+        for first, second in zip(chain, chain[1:], strict=False):
+            QWidget.setTabOrder(first, second)
+        self.buttons["identify"].setFocus()
+
+    def retranslate(self) -> None:
+        """Set every visible and accessible text in the current language."""
+        lang = self.language
+        self.setWindowTitle(text("title", lang))
+        retranslate_actions(self.actions_by_id, lang)
+        for cid, button in self.buttons.items():
+            action = self.actions_by_id[cid]
+            key = shown_key(action.shortcut(), lang)
+            label = action.text()
+            button.setText(f"{label} ({key})")
+            description = BY_ID[cid].describe(lang)
+            a11y.name(button, label, f"{description[:1].upper()}{description[1:]}. {key}")
+        a11y.name(self.preview, text("preview", lang), text("preview_desc", lang))
+        a11y.name(self.product, text("product", lang), text("product_desc", lang))
+        a11y.name(self.status_label, text("status", lang), text("status_desc", lang))
+        a11y.name(self.history, plain(text("history", lang)), text("history_desc", lang))
+        self.history_label.setText(text("history_label", lang))
+        self.menu.setTitle(text("commands_menu", lang))
+        if not self.product.text():
+            self.product.show_product(text("waiting", lang))
+        if not self.status_label.text():
+            self.status_label.setText(text("loading", lang))
+        self._show_mode()
+
+    def _show_mode(self) -> None:
+        lang = self.language
+        if self.settings.continuous:
+            mode = text("continuous_state_on", lang)
+        else:
+            key = shown_key(self.actions_by_id["identify"].shortcut(), lang)
+            mode = text("continuous_state_off", lang, key=key)
+        speech = text("speech_state", lang, engine=self._engine_name(), rate=self.settings.rate,
+                      volume=round(self.settings.volume * 100))
+        self.mode_label.setText(f"{mode}\n{speech}")
+        self.mode_label.setAccessibleName(f"{mode}. {speech}")
+
+    def _engine_name(self) -> str:
+        engine = getattr(self.context.speaker, "engine", None)
+        name = getattr(engine, "name", None) or self.context.engine_name
+        return f"{name} (!)" if self.speech_broken else str(name)
+
+    # --- core events (GUI thread) -----------------------------------------------------------
+    def _connect(self) -> None:
+        self.bridge.frame_ready.connect(self._on_frame)
+        self.bridge.prediction.connect(self._on_prediction)
+        self.bridge.utterance.connect(self._on_utterance)
+        self.bridge.status.connect(self._on_status)
+        self.bridge.ready.connect(self._on_ready)
+        self.bridge.speech_error.connect(self._on_speech_error)
+
+    def _on_frame(self) -> None:
+        frame = self.bridge.latest_frame()
+        if frame is not None:
+            self.preview.show_frame(frame)
+
+    def _on_prediction(self, payload: dict) -> None:
+        self.predictions += 1
+
+    def _on_utterance(self, payload: dict) -> None:
+        utterance = payload.get("utterance")
+        words = payload.get("words") or ""
+        kind = getattr(utterance, "kind", "product")
+        if kind in ("product", "maybe") and words:
+            self.product.show_product(words, maybe=kind == "maybe")
+            self.product.setAccessibleDescription(words)
+        elif words:
+            self.status_label.setText(words)
+        self.history.add(words, payload.get("time"))
+        self.announce(words, assertive=False)
+
+    def _on_status(self, payload: dict) -> None:
+        status = payload.get("status", "")
+        words = payload.get("words") or catalog.phrase(status, self.language,
+                                                       detail=payload.get("detail", ""),
+                                                       name=payload.get("detail", ""))
+        if status == "speech_failed":
+            self._on_speech_error(payload.get("detail") or words, words=words)
+            return
+        self.show_status(words, assertive=status in URGENT)
+        if status == "source_ended":
+            self.source_ended.emit()
+
+    def _on_ready(self, payload: dict) -> None:
+        words = catalog.phrase("ready", self.language)
+        self.status_label.setText(words)
+        log.info("ready after %.2f s", payload.get("seconds", 0.0))
+
+    def _on_speech_error(self, detail: str, words: str | None = None) -> None:
+        """The voice died: say so on screen and to the screen reader, keep recognising."""
+        if self.speech_broken:
+            return
+        self.speech_broken = True
+        words = words or catalog.phrase("speech_failed", self.language, detail=detail)
+        self.show_status(words, assertive=True)
+        self._show_mode()
+
+    # --- output helpers ---------------------------------------------------------------------
+    def show_status(self, words: str, assertive: bool = False) -> None:
+        """Status line + history + screen reader (the voice is the caller's business)."""
+        if not words:
+            return
+        self.status_label.setText(words)
+        self.history.add(words)
+        self.announce(words, assertive=assertive)
+
+    def announce(self, words: str, assertive: bool = False) -> None:
+        if words:
+            self.announcements.append(words)
+            a11y.announce(self.product if not assertive else self.status_label, words, assertive)
+
+    def say(self, message_id: str, priority: Priority = Priority.NOW, **fields) -> str:
+        """Answer a command: speak (interrupting), show, announce, and log to the transcript."""
+        if message_id in catalog.PHRASES:
+            words = catalog.phrase(message_id, self.language, **fields)
+        else:
+            words = text(message_id, self.language, **fields)
+        try:
+            self.context.speaker.say(words, self.language, priority, kind="feedback", key=message_id)
+        except Exception as exc:  # the speaker is dead; the screen still works
+            log.exception("speech failed")
+            self._on_speech_error(str(exc))
+        self.context.write_transcript(message_id, words)
+        self.show_status(words)
+        return words
+
+    def _model_changed(self, classifier) -> None:
+        self.say("model_loaded", count=len(classifier.class_ids))
+
+    # --- closing ---------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self.context.save_settings()
+        self.context.stop()
+        event.accept()
+        log.info("window closed at %s", time.strftime("%H:%M:%S"))

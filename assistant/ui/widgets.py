@@ -1,0 +1,131 @@
+"""The main window's pieces: camera preview, the big product name, and the spoken history."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from PySide6.QtCore import QEvent, QSize, Qt
+from PySide6.QtGui import QFont, QImage, QPixmap
+from PySide6.QtWidgets import QApplication, QFrame, QLabel, QListWidget, QSizePolicy
+
+# yellow on black: the combination low-vision guidelines rank highest (contrast 19.6:1)
+PRODUCT_COLOURS = ("#000000", "#ffeb3b")
+MAYBE_COLOUR = "#ffffff"
+#: the product name's size relative to the system font, so it follows the user's font choice
+PRODUCT_SCALE = 3.2
+
+
+def frame_to_image(frame: np.ndarray) -> QImage:
+    """An RGB uint8 H x W x 3 array as a QImage that owns its pixels."""
+    frame = np.ascontiguousarray(frame[..., :3], dtype=np.uint8)
+    h, w = frame.shape[:2]
+    return QImage(frame.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+class PreviewLabel(QLabel):
+    """The newest camera frame, scaled to fit with its aspect ratio kept."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("preview")
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumSize(160, 120)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setStyleSheet("background-color: #202020; color: #ffffff;")
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a picture, not a control
+        self._image: QImage | None = None
+        self.frames_shown = 0
+
+    def show_frame(self, frame: np.ndarray) -> None:
+        self._image = frame_to_image(frame)
+        self.frames_shown += 1
+        self._rescale()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._rescale()
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(480, 360)
+
+    def _rescale(self) -> None:
+        if self._image is None or self.width() < 2 or self.height() < 2:
+            return
+        pixmap = QPixmap.fromImage(self._image).scaled(
+            self.size(), Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation)
+        self.setPixmap(pixmap)
+
+
+class ProductLabel(QLabel):
+    """The current product's name in large, high-contrast letters that follow the system
+    font size (no pixel sizes anywhere, so 200 % scaling and large-print themes just work)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("product")
+        self.setWordWrap(True)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setFrameShape(QFrame.Shape.Box)
+        self.setLineWidth(3)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # read by announcements and the history
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.maybe = False
+        self._apply_font()
+        self._apply_colours()
+
+    def show_product(self, words: str, maybe: bool = False) -> None:
+        self.maybe = maybe
+        self.setText(words)
+        self._apply_colours()
+
+    def changeEvent(self, event) -> None:  # noqa: N802
+        if event.type() in (QEvent.Type.ApplicationFontChange, QEvent.Type.FontChange):
+            self._apply_font()
+        super().changeEvent(event)
+
+    def _apply_font(self) -> None:
+        base = QApplication.font()
+        size = base.pointSizeF() if base.pointSizeF() > 0 else 10.0
+        font = QFont(base)
+        font.setPointSizeF(size * PRODUCT_SCALE)
+        font.setWeight(QFont.Weight.Bold)
+        if font != self.font():
+            self.setFont(font)
+
+    def _apply_colours(self) -> None:
+        background, foreground = PRODUCT_COLOURS
+        colour = MAYBE_COLOUR if self.maybe else foreground
+        self.setStyleSheet(f"QLabel#product {{ background-color: {background}; color: {colour};"
+                           f" border: 3px solid {foreground}; padding: 0.4em; }}")
+
+
+class HistoryList(QListWidget):
+    """What was said and when, newest at the bottom; a list a screen reader walks with the
+    arrow keys. Capped so a day-long run does not grow without end."""
+
+    LIMIT = 500
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("history")
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setWordWrap(True)
+        self.setUniformItemSizes(False)
+
+    def add(self, words: str, when: float | None = None) -> str:
+        """Append one line 'HH:MM:SS  words' and keep it in view; returns the line."""
+        stamp = time.strftime("%H:%M:%S", time.localtime(when if when else time.time()))
+        line = f"{stamp}  {words}"
+        self.addItem(line)
+        while self.count() > self.LIMIT:
+            self.takeItem(0)
+        # follow the newest line unless the user is reading older ones
+        if self.currentRow() < 0 or self.currentRow() >= self.count() - 2:
+            self.setCurrentRow(self.count() - 1)
+        self.scrollToBottom()
+        return line
+
+    def lines(self) -> list[str]:
+        return [self.item(i).text() for i in range(self.count())]
