@@ -1,9 +1,26 @@
 """Pure policy: which prediction deserves to be spoken, and when. No Qt, no audio, no clock.
 
-(The defaults' reasoning is documented here once scripts/calibrate_announcer.py has run.)
+The pipeline feeds one (prediction, brightness, sharpness, time) per classified frame;
+the announcer answers with at most one Utterance:
+
+* Votes: a frame votes for its top product when its probability reaches the "maybe"
+  threshold and the picture is neither too dark nor too blurred. A product is in view
+  when it holds `agreement` of the last `window` votes.
+* Bands: the mean probability of the agreeing votes chooses what is said: at least
+  `say_threshold` -> the name; at least `maybe_threshold` -> "not sure, maybe X";
+  below -> nothing (such frames do not vote).
+* Repeats: a product is said once while it stays in view. It counts as gone after
+  `leave_after` seconds without a vote, and is announced again when it comes back. A
+  "maybe" is followed by the plain name if the product becomes certain.
+* Hints: while no product is in view, a problem that lasts `hint_after` seconds (too
+  dark, too blurred, or nothing recognised) is spoken, at most once per `hint_interval`.
+
+Why these defaults (figures: scripts/calibrate_announcer.py; rerun it on a new model):
+DEFAULTS_REASONING
 """
 from __future__ import annotations
 
+from collections import Counter, deque
 from dataclasses import dataclass
 
 from assistant.classifier import Prediction
@@ -20,8 +37,18 @@ class AnnouncerSettings:
     dark_level: float = 40.0   # brightness (0-255) below which the picture is too dark
     blur_level: float = 20.0   # sharpness (Laplacian variance) below which it is too blurred
     hint_after: float = 2.0    # seconds a problem must last before a hint is spoken
-    hint_interval: float = 10.0  # seconds before the same hint may be spoken again
+    hint_interval: float = 10.0  # seconds between two spoken hints
     leave_after: float = 1.0   # seconds without votes before a product counts as gone
+
+    def validate(self) -> None:
+        """Raise ValueError when the thresholds contradict each other."""
+        if not 0.0 <= self.maybe_threshold <= self.say_threshold <= 1.0:
+            raise ValueError("need 0 <= maybe_threshold <= say_threshold <= 1")
+        if not 1 <= self.agreement <= self.window:
+            raise ValueError("need 1 <= agreement <= window")
+        if min(self.hint_after, self.hint_interval, self.leave_after,
+               self.dark_level, self.blur_level) < 0:
+            raise ValueError("times and levels cannot be negative")
 
 
 @dataclass
@@ -33,23 +60,115 @@ class Utterance:
     message_id: str | None
     score: float
 
+    @property
+    def ident(self) -> str:
+        """The id that goes into the history: the product id (also for "maybe"), else the message id."""
+        return self.class_id or self.message_id or ""
+
 
 class Announcer:
     """Turns a stream of predictions into a few utterances."""
 
     def __init__(self, settings: AnnouncerSettings | None = None) -> None:
-        raise NotImplementedError
+        self.settings = settings or AnnouncerSettings()
+        self.settings.validate()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget votes and what is in view (e.g. after a camera change)."""
+        self._votes: deque[tuple[str | None, float]] = deque(maxlen=self.settings.window)
+        self._current: str | None = None
+        self._current_kind: str | None = None
+        self._last_seen = 0.0
+        self._problem: str | None = None
+        self._problem_since = 0.0
+        self._last_hint = float("-inf")
+
+    @property
+    def in_view(self) -> str | None:
+        """The product announced and still in view, if any."""
+        return self._current
+
+    def update_settings(self, settings: AnnouncerSettings) -> None:
+        """New thresholds take effect at once; the votes are kept when the window allows."""
+        settings.validate()
+        self.settings = settings
+        self._votes = deque(self._votes, maxlen=settings.window)
 
     def observe(self, prediction: Prediction | None, brightness: float, sharpness: float,
                 now: float) -> Utterance | None:
         """Continuous mode: one frame's prediction at time now (seconds); maybe something to say."""
-        raise NotImplementedError
+        s = self.settings
+        problem = self._quality_problem(brightness, sharpness)
+        if problem is None and prediction is not None and prediction.score >= s.maybe_threshold:
+            self._votes.append((prediction.label, prediction.score))
+        else:
+            self._votes.append((None, 0.0))
+            problem = problem or "nothing_in_view"
+        if self._current is not None and self._votes[-1][0] == self._current:
+            self._last_seen = now
+        if self._current is not None and now - self._last_seen >= s.leave_after:
+            self._current = self._current_kind = None   # it left; announce it if it returns
+
+        winner, score = self._winner()
+        if winner is not None:
+            self._problem = None
+            band = "product" if score >= s.say_threshold else "maybe"
+            if winner != self._current:
+                self._current, self._current_kind, self._last_seen = winner, band, now
+                return self._utterance(band, winner, score)
+            if self._current_kind == "maybe" and band == "product":
+                self._current_kind = "product"
+                return self._utterance("product", winner, score)
+            return None
+        if self._current is not None:
+            return None     # the product may just be turning; no hints while it is in view
+        # votes that do not agree for hint_after seconds are "nothing recognised" too
+        return self._hint(problem or "nothing_in_view", now)
 
     def identify(self, prediction: Prediction | None, brightness: float,
                  sharpness: float) -> Utterance:
         """On demand: always an answer, a product, "not sure, maybe X", a hint, or nothing recognised."""
-        raise NotImplementedError
+        s = self.settings
+        if prediction is None:
+            return Utterance("hint", None, "no_picture", 0.0)
+        problem = self._quality_problem(brightness, sharpness)
+        if problem is not None:
+            return Utterance("hint", None, problem, prediction.score)
+        if prediction.score < s.maybe_threshold:
+            return Utterance("hint", None, "nothing_recognised", prediction.score)
+        band = "product" if prediction.score >= s.say_threshold else "maybe"
+        # continuous mode must not say again what the user just heard
+        self._current, self._current_kind = prediction.label, band
+        return self._utterance(band, prediction.label, prediction.score)
 
-    def reset(self) -> None:
-        """Forget votes and what is in view (e.g. after a camera change)."""
-        raise NotImplementedError
+    def _quality_problem(self, brightness: float, sharpness: float) -> str | None:
+        if brightness < self.settings.dark_level:
+            return "too_dark"
+        if sharpness < self.settings.blur_level:
+            return "too_blurred"
+        return None
+
+    def _winner(self) -> tuple[str | None, float]:
+        counts = Counter(label for label, _ in self._votes if label is not None)
+        if not counts:
+            return None, 0.0
+        label, n = counts.most_common(1)[0]
+        if n < self.settings.agreement:
+            return None, 0.0
+        scores = [score for lab, score in self._votes if lab == label]
+        return label, sum(scores) / len(scores)
+
+    def _hint(self, problem: str, now: float) -> Utterance | None:
+        if problem != self._problem:
+            self._problem, self._problem_since = problem, now
+            return None
+        s = self.settings
+        if now - self._problem_since < s.hint_after or now - self._last_hint < s.hint_interval:
+            return None
+        self._last_hint = now
+        return Utterance("hint", None, problem, 0.0)
+
+    @staticmethod
+    def _utterance(band: str, class_id: str, score: float) -> Utterance:
+        return Utterance(band, class_id, "not_sure_maybe" if band == "maybe" else None, score)

@@ -1,10 +1,26 @@
-"""The user's settings, remembered between runs in settings.json (written atomically)."""
+"""The user's settings, remembered between runs in settings.json (written atomically).
+
+A missing, damaged or hand-edited file never stops the app: whatever cannot be read falls
+back to its default, with a warning in the log.
+"""
 from __future__ import annotations
 
+import dataclasses
+import json
+import logging
+import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assistant import paths
 from assistant.announcer import AnnouncerSettings
+
+log = logging.getLogger(__name__)
+
+LANGUAGES = ("en", "es")
+RATE_RANGE = (80, 400)      # words per minute that espeak-ng speaks intelligibly
+VOLUME_RANGE = (0.0, 1.0)
 
 
 @dataclass
@@ -25,12 +41,119 @@ class Settings:
     @classmethod
     def load(cls, path: Path | None = None) -> Settings:
         """Read settings; a missing or damaged file gives defaults and a logged warning."""
-        raise NotImplementedError
+        path = Path(path) if path else paths.settings_file()
+        if not path.exists():
+            return cls()
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            log.warning("cannot read settings %s (%s); using defaults", path, exc)
+            return cls()
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Settings:
+        """Settings from a dict; each bad or unknown value is dropped with a warning."""
+        out = cls()
+        for f in dataclasses.fields(cls):
+            if f.name not in data:
+                continue
+            value = data[f.name]
+            try:
+                setattr(out, f.name, _check(f.name, value, getattr(out, f.name)))
+            except (TypeError, ValueError) as exc:
+                log.warning("settings: ignoring %s=%r (%s)", f.name, value, exc)
+        unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            log.warning("settings: ignoring unknown keys %s", sorted(unknown))
+        return out
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
 
     def save(self, path: Path | None = None) -> Path:
         """Write atomically (temp file + os.replace) to assistant.paths.settings_file()."""
-        raise NotImplementedError
+        path = Path(path) if path else paths.settings_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(self.to_dict(), fh, indent=2, ensure_ascii=False)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+
+def _check(name: str, value, default):
+    """The value converted to the field's type, or ValueError/TypeError."""
+    if name == "language":
+        if value not in LANGUAGES:
+            raise ValueError(f"language must be one of {LANGUAGES}")
+        return value
+    if name in ("voice", "model_path"):
+        if value is not None and not isinstance(value, str):
+            raise TypeError("expected text or null")
+        return value or None
+    if name == "camera":
+        if value is not None and not isinstance(value, str | int) or isinstance(value, bool):
+            raise TypeError("expected a camera index, a path or null")
+        return value
+    if name == "rate":
+        return int(_in_range(float(value), RATE_RANGE))
+    if name == "volume":
+        return _in_range(float(value), VOLUME_RANGE)
+    if name == "hold":
+        return _in_range(float(value), (0.1, 60.0))
+    if name == "continuous":
+        if not isinstance(value, bool):
+            raise TypeError("expected true or false")
+        return value
+    if name == "shortcuts":
+        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                  for k, v in value.items()):
+            raise TypeError("expected a mapping of command id to key sequence")
+        return dict(value)
+    if name == "announcer":
+        if not isinstance(value, dict):
+            raise TypeError("expected a mapping")
+        return announcer_from_dict(value)
+    return value
+
+
+def announcer_from_dict(data: dict) -> AnnouncerSettings:
+    """AnnouncerSettings from a dict, keeping the default for each bad or unknown value."""
+    out = AnnouncerSettings()
+    for f in dataclasses.fields(AnnouncerSettings):
+        if f.name not in data:
+            continue
+        default = getattr(out, f.name)
+        try:
+            value = type(default)(data[f.name])
+            if isinstance(data[f.name], bool) or value < 0:
+                raise ValueError("must be a non-negative number")
+            setattr(out, f.name, value)
+        except (TypeError, ValueError) as exc:
+            log.warning("settings: ignoring announcer.%s=%r (%s)", f.name, data[f.name], exc)
+    try:
+        out.validate()
+    except ValueError as exc:
+        log.warning("settings: announcer thresholds %s; using defaults", exc)
+        return AnnouncerSettings()
+    return out
+
+
+def _in_range(value: float, bounds: tuple[float, float]) -> float:
+    if value != value:  # NaN
+        raise ValueError("not a number")
+    return min(max(value, bounds[0]), bounds[1])
 
 
 def load(path: Path | None = None) -> Settings:
+    """The saved settings (defaults where missing or damaged)."""
     return Settings.load(path)
