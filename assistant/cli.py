@@ -85,8 +85,13 @@ def _add_arguments_from(module: str, name: str, parser: argparse.ArgumentParser)
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
-    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
-        argv = ["app", *argv]
+    # No subcommand means the app; `-v` before a subcommand (`-v train ...`) still names one.
+    lead = 0
+    while lead < len(argv) and argv[lead] in ("-v", "--verbose"):
+        lead += 1
+    rest = argv[lead:]
+    if not rest or rest[0].startswith("-") and rest[0] not in ("-h", "--help", "--version"):
+        argv = [*argv[:lead], "app", *rest]
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["app"])

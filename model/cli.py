@@ -51,9 +51,11 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
         ("--max-minutes", float, "stop after this many minutes (keeps the best epoch so far)"),
     ]:
         g.add_argument(flag, type=typ, help=text)
-    g.add_argument("--optimizer", choices=["adam", "adamw", "sgd"])
-    g.add_argument("--schedule", choices=["cosine", "constant"])
-    g.add_argument("--augment", choices=["recipe2020", "default", "strong", "none"])
+    g.add_argument("--optimizer", choices=["adam", "adamw", "sgd"], help="optimizer")
+    g.add_argument("--schedule", choices=["cosine", "constant"],
+                   help="learning rate after the warm-up: cosine decay or constant")
+    g.add_argument("--augment", choices=["recipe2020", "default", "strong", "none"],
+                   help="how training photos are varied: crops, rotation, mirror, colour")
     g.add_argument("--select", choices=["val_loss", "val_acc", "last"],
                    help="which epoch to keep")
     g = p.add_argument_group("data split and run")
