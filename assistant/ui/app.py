@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     window = MainWindow(context)
     window.show()
     for message_id, fields in notes:
-        window.say(message_id, **fields)
+        window.say(message_id, record=True, **fields)
     if args.once:
         window.source_ended.connect(lambda: _quit_when_quiet(window))
     context.start()
@@ -109,6 +109,7 @@ def build(args: argparse.Namespace, engine=None, bridge=None):
 
     try:
         source = open_source(settings.camera, settings.hold)
+        source.open()  # a webcam index comes back unopened: find out now if it is there
     except CameraError as exc:
         if isinstance(settings.camera, int) or settings.camera is None:
             # a missing webcam is no reason to stop: play the demo, and say so
@@ -122,6 +123,7 @@ def build(args: argparse.Namespace, engine=None, bridge=None):
             raise StartupError(f"cannot use the source {settings.camera}: {exc}") from exc
     else:
         if settings.camera is None and isinstance(source, DemoSource):
+            # open_source(None) fell back to the demo by itself
             notes.append(("camera_fallback_demo", {}))
 
     bridge = bridge or EventBridge()

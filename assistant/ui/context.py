@@ -36,10 +36,8 @@ class AppContext:
         #: called with the new Classifier after reload_model (the window re-labels itself)
         self.on_model_changed: Callable[[object], None] | None = None
         self.announcer = Announcer(settings.announcer)
-        self._make_assistant = lambda clf, src: Assistant(
-            clf, src, speaker, self.announcer, settings,
-            on_event=bridge.on_event, transcript=transcript)
-        self.assistant = self._make_assistant(classifier, source)
+        self.assistant = Assistant(classifier, source, speaker, self.announcer, settings,
+                                   on_event=bridge.on_event, transcript=transcript)
         self.started = False
 
     def start(self) -> None:
@@ -86,15 +84,11 @@ class AppContext:
         if setter is not None:
             setter(classifier)
         else:
-            # adapter for a core without set_classifier: a fresh Assistant on a reopened source
-            from assistant.camera import open_source
-            was_running = self.started
-            if was_running:
-                self.assistant.stop()
-            self.source = open_source(self.settings.camera, self.settings.hold)
-            self.assistant = self._make_assistant(classifier, self.source)
-            if was_running:
-                self.assistant.start()
+            # adapter: the core has no set_classifier; its worker reads .classifier afresh for
+            # every frame, so swapping the attribute is enough (votes of the old model are
+            # forgotten so they cannot name a product the new model does not know)
+            self.assistant.classifier = classifier
+            self.announcer.reset()
         self.classifier = classifier
         log.info("model %s loaded (%d products)", path, len(classifier.class_ids))
         if self.on_model_changed is not None:
@@ -105,6 +99,7 @@ class AppContext:
         """Open the source spec and switch to it; raises CameraError (the caller says so)."""
         from assistant.camera import open_source
         source = open_source(spec, self.settings.hold)
+        source.open()  # a webcam that is not there: say so now and keep the old source
         self.assistant.set_source(source)
         self.source = source
         self.settings.camera = spec

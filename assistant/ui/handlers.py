@@ -38,8 +38,9 @@ class CommandHandlers:
         self.say("continuous_on" if on else "continuous_off")
 
     def repeat_last(self) -> None:
+        # the core answers "nothing to repeat" itself; the screen shows it too
         if not self.context.assistant.repeat():
-            self.say("nothing_to_repeat")
+            self.show_status(catalog.phrase("nothing_to_repeat", self.language), history=False)
 
     def stop_speech(self) -> None:
         self.context.assistant.stop_speech()
@@ -94,14 +95,20 @@ class CommandHandlers:
             parts.append(catalog.phrase("help_item", lang, description=cmd.describe(lang),
                                         shortcut=key))
         words = " ".join(parts)
-        self._open(HelpDialog(self, self.actions_by_id, lang))
+        dialog = HelpDialog(self, self.actions_by_id, lang)
+        dialog.finished.connect(self._stop_help_speech)
+        self._open(dialog)
         self.context.speaker.say(words, lang, self._now(), kind="feedback", key="help")
-        self.context.write_transcript("help", words)
-        self.history.add(words)
-        self.announce(words)
+        self.show_status(words, history=False)
 
     def quit_app(self) -> None:
         self.close()
+
+    def _stop_help_speech(self, _result=None) -> None:
+        # closing the list (Escape) also ends its reading: that is what the user asked for
+        speaking = getattr(self.context.speaker, "speaking", None)
+        if speaking is not None and speaking.key == "help":
+            self.context.speaker.stop()
 
     # --- helpers -------------------------------------------------------------------------
     @staticmethod
@@ -163,9 +170,9 @@ class CommandHandlers:
         try:
             source = self.context.set_source(spec)
         except (CameraError, OSError, ValueError) as exc:
-            self.say("camera_open_failed", detail=str(exc))
+            self.say("camera_open_failed", record=True, detail=str(exc))
             return
-        self.say("camera_changed", name=getattr(source, "name", str(spec)))
+        self.say("camera_changed", record=True, name=getattr(source, "name", str(spec)))
 
     def apply_settings(self, new) -> None:
         """Take over what the settings dialog returned (a Settings object)."""

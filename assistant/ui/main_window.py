@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 #: commands that get a button on the window (the rest: keys and the Commands menu)
 BUTTONS = ("identify", "continuous", "repeat", "stop", "camera", "settings", "help")
 #: statuses that interrupt the screen reader (the shopper must hear them now)
-URGENT = {"camera_disconnected", "camera_failed", "speech_failed", "worker_failed"}
+URGENT = {"camera_disconnected", "camera_failed", "source_failed", "speech_failed",
+          "worker_failed"}
 
 
 class MainWindow(CommandHandlers, QMainWindow):
@@ -211,7 +212,7 @@ class MainWindow(CommandHandlers, QMainWindow):
             self._on_speech_error(payload.get("detail") or words, words=words)
             return
         self.show_status(words, assertive=status in URGENT)
-        if status == "source_ended":
+        if status in ("source_ended", "source_failed"):
             self.source_ended.emit()
 
     def _on_ready(self, payload: dict) -> None:
@@ -229,12 +230,13 @@ class MainWindow(CommandHandlers, QMainWindow):
         self._show_mode()
 
     # --- output helpers ---------------------------------------------------------------------
-    def show_status(self, words: str, assertive: bool = False) -> None:
-        """Status line + history + screen reader (the voice is the caller's business)."""
+    def show_status(self, words: str, assertive: bool = False, history: bool = True) -> None:
+        """Status line (+ history) + screen reader; the voice is the caller's business."""
         if not words:
             return
         self.status_label.setText(words)
-        self.history.add(words)
+        if history:
+            self.history.add(words)
         self.announce(words, assertive=assertive)
 
     def announce(self, words: str, assertive: bool = False) -> None:
@@ -242,8 +244,12 @@ class MainWindow(CommandHandlers, QMainWindow):
             self.announcements.append(words)
             a11y.announce(self.product if not assertive else self.status_label, words, assertive)
 
-    def say(self, message_id: str, priority: Priority = Priority.NOW, **fields) -> str:
-        """Answer a command: speak (interrupting), show, announce, and log to the transcript."""
+    def say(self, message_id: str, priority: Priority = Priority.NOW, record: bool = False,
+            **fields) -> str:
+        """Answer a command: speak (interrupting), show and announce. Like the core's command
+        feedback it stays out of the history and the transcript, which hold what was
+        recognised and what happened to the camera (record=True: camera news of the window's
+        own, which does belong there)."""
         if message_id in catalog.PHRASES:
             words = catalog.phrase(message_id, self.language, **fields)
         else:
@@ -253,8 +259,9 @@ class MainWindow(CommandHandlers, QMainWindow):
         except Exception as exc:  # the speaker is dead; the screen still works
             log.exception("speech failed")
             self._on_speech_error(str(exc))
-        self.context.write_transcript(message_id, words)
-        self.show_status(words)
+        self.show_status(words, history=record)
+        if record:
+            self.context.write_transcript(message_id, words)
         return words
 
     def _model_changed(self, classifier) -> None:

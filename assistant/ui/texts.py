@@ -123,7 +123,7 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 
-def text(key: str, language: str = "en", **fields: object) -> str:
+def text(key: str, language: str = "en", /, **fields: object) -> str:
     """The window text for key in language (English if missing), fields filled in."""
     entry = TEXTS.get(key)
     if entry is None:

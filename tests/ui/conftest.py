@@ -1,0 +1,58 @@
+"""Window fixtures: the real app (app.build) on a photo folder, with a recording voice."""
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+
+def app_args(**overrides) -> argparse.Namespace:
+    """The flags of `main.py app` as run() receives them."""
+    values = dict(source=None, hold=None, once=False, transcript=None, model=None,
+                  language=None, engine="silent")
+    values.update(overrides)
+    return argparse.Namespace(**values)
+
+
+def press(qtbot, widget, key_text: str) -> None:
+    """Press the key written as 'Ctrl+Shift+Up' (as a person would) on widget."""
+    from PySide6.QtGui import QKeySequence
+    combo = QKeySequence(key_text)[0]
+    qtbot.keyClick(widget, combo.key(), combo.keyboardModifiers())
+
+
+@pytest.fixture
+def make_window(qtbot, tiny_checkpoint, photo_dir):
+    """make_window(engine=..., **flags) -> the shown MainWindow of a started app.
+
+    Photos are held 3 s each (24 photos: longer than any test), continuous mode as saved."""
+    from assistant.speech import RecordingEngine
+    from assistant.ui.app import build
+    from assistant.ui.main_window import MainWindow
+
+    made = []
+
+    def make(engine=None, source=None, **flags):
+        engine = engine if engine is not None else RecordingEngine()
+        args = app_args(source=str(source or photo_dir), hold=flags.pop("hold", 3.0),
+                        model=str(tiny_checkpoint), **flags)
+        context, notes = build(args, engine=engine)
+        window = MainWindow(context)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        window.activateWindow()
+        # keys go to the active window only, as on a desktop
+        qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+        for message_id, fields in notes:
+            window.say(message_id, record=True, **fields)
+        context.start()
+        made.append(context)
+        window.engine = engine  # for the test to read
+        return window
+
+    yield make
+    for context in made:
+        context.stop()
