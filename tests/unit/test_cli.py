@@ -72,6 +72,20 @@ def test_every_option_is_explained(name):
             assert action.help and action.help.strip(), f"{name} {action.option_strings} has no help"
 
 
+HEAVY = ("torch", "torchvision", "PySide6", "cv2", "onnxruntime", "uvicorn", "matplotlib")
+
+
+def test_help_loads_no_heavy_library():
+    """--help must be instant: handler modules keep torch, Qt, OpenCV... inside functions."""
+    code = ("import sys\nfrom assistant.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
+    result = run_cli(code=code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]", \
+        f"--help imported {result.stdout.strip().splitlines()[-1]}"
+
+
 def test_version():
     result = run_cli("--version")
     assert result.returncode == 0
