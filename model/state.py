@@ -66,6 +66,7 @@ def save_resume(path: Path, cfg: TrainConfig, state: ResumeState, model, opt, em
     }
     meta = {"config": cfg.to_dict(), "epoch": state.epoch, "history": state.history,
             "best_row": state.best_row, "skeleton": skeleton}
+    path.parent.mkdir(parents=True, exist_ok=True)  # --out may name a folder not made yet
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     save_file(tensors, str(tmp), metadata={"resume": json.dumps(meta)})
     os.replace(tmp, path)
