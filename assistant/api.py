@@ -1,0 +1,375 @@
+"""The HTTP service: POST /api/predict (multipart), the 2020 base64 form, health, classes, docs.
+
+One model is loaded at start and shared; a single model thread answers the photos that wait
+together as one batch (micro-batching), so concurrent requests share the CPU well and never
+see each other's results. Limits on body size, pixel count and formats turn bad input into
+a 4xx with a JSON {"error": ...} sentence.
+"""
+# No `from __future__ import annotations` here: FastAPI reads the route functions' annotations,
+# which name classes imported inside create_app.
+import argparse
+import asyncio
+import base64
+import binascii
+import io
+import json
+import logging
+import os
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 10 * 1024 * 1024
+MAX_PIXELS = 50_000_000
+#: Formats a camera or phone produces; MPO is the JPEG flavour of some phones.
+ALLOWED_FORMATS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WebP", "BMP": "BMP"}
+LEGACY_TYPE = "application/image"
+RAW_TYPES = ("image/jpeg", "image/png", "image/webp", "image/bmp", "application/octet-stream")
+_IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"RIFF", b"BM")
+_CONFIG_ENV = "GROCERY_ASSISTANT_SERVE_CONFIG"
+
+
+class ApiError(Exception):
+    """A request the service refuses; becomes {"error": message} with this status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from assistant.onnx_backend import add_backend_arguments
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=int, default=8000, help="TCP port")
+    add_backend_arguments(parser)
+    parser.add_argument("--calibration", metavar="DIR", help="photos to make onnx-int8 from (first use)")
+    parser.add_argument("--workers", type=int, default=1, metavar="N",
+                        help="server processes, each with its own copy of the model")
+    parser.add_argument("--max-batch", type=int, default=16, metavar="N",
+                        help="most waiting photos the model answers in one pass")
+    parser.add_argument("--max-body-mb", type=float, default=MAX_BODY / 2**20, help="largest request body")
+    parser.add_argument("--max-megapixels", type=float, default=MAX_PIXELS / 1e6, help="largest picture")
+    parser.add_argument("--access-log", action="store_true", help="log every request")
+
+
+# ---------------------------------------------------------------- decoding and the model thread
+
+def picture_from_bytes(data: bytes, size: int, max_pixels: int = MAX_PIXELS):
+    """Upload bytes -> 3xSxS uint8 tensor for the model, or ApiError saying what is wrong."""
+    from PIL import Image, UnidentifiedImageError
+
+    from assistant.vision import ImageError, fit_square, load_image, to_chw
+    if not data:
+        raise ApiError(400, "the body is empty: send a photo")
+    allowed = ", ".join(sorted(set(ALLOWED_FORMATS.values())))
+    try:
+        with Image.open(io.BytesIO(data)) as img:  # reads the header only
+            fmt, (w, h) = img.format, img.size
+    except UnidentifiedImageError:
+        raise ApiError(415, f"this is not a picture in a known format (send {allowed})") from None
+    except Image.DecompressionBombError:
+        raise ApiError(422, f"the picture has too many pixels (limit {max_pixels / 1e6:g} megapixels)") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ApiError(422, f"the picture is damaged ({exc})") from None
+    if fmt not in ALLOWED_FORMATS:
+        raise ApiError(415, f"{fmt} pictures are not accepted (send {allowed})")
+    if w * h > max_pixels:
+        raise ApiError(422, f"the picture has too many pixels ({w}x{h}; limit {max_pixels / 1e6:g} megapixels)")
+    try:
+        rgb = fit_square(load_image(data), size)
+    except ImageError as exc:
+        raise ApiError(422, str(exc).removeprefix("upload: ")) from None
+    return to_chw(rgb if rgb.flags.writeable else rgb.copy())
+
+
+def legacy_bytes(body: bytes) -> bytes:
+    """The 2020 body: the photo in base64 (a data: URL prefix and line breaks tolerated)."""
+    if body.startswith(_IMAGE_MAGIC):
+        return body  # some clients sent the raw file with the 2020 content type
+    text = body.strip()
+    if text.startswith(b"data:") and b"," in text:
+        text = text.split(b",", 1)[1]
+    text = b"".join(text.split())
+    altchars = b"-_" if b"-" in text or b"_" in text else None  # URL-safe base64
+    try:
+        return base64.b64decode(text + b"=" * (-len(text) % 4), altchars=altchars, validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(400, "the body is not base64: the 2020 form sends the photo base64-encoded "
+                            f"with Content-Type: {LEGACY_TYPE}") from None
+
+
+class Busy(Exception):
+    """More photos wait than the service accepts; the client should retry shortly."""
+
+
+class Batcher:
+    """One model thread; photos that arrive while it works are answered together."""
+
+    def __init__(self, classifier, max_batch: int = 16, max_pending: int = 64) -> None:
+        self.classifier = classifier
+        self.max_batch = max(1, max_batch)
+        self.max_pending = max_pending
+        self._queue: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._loop, name="model", daemon=True)
+        self._thread.start()
+
+    def submit(self, chw) -> Future:
+        if self._queue.qsize() >= self.max_pending:
+            raise Busy
+        future: Future = Future()
+        self._queue.put((chw, future))
+        return future
+
+    @property
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        import torch
+        n_classes = len(self.classifier.class_ids)
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            items = [item]
+            while len(items) < self.max_batch:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._queue.put(None)
+                    break
+                items.append(nxt)
+            try:
+                batch = self.classifier.preprocessing.normalize(torch.stack([t for t, _ in items]))
+                preds = self.classifier.predict_tensor(batch, k=n_classes)
+            except Exception as exc:  # reaches every waiting request as a 500, logged
+                log.exception("model failed on a batch of %d", len(items))
+                for _, future in items:
+                    future.set_exception(exc)
+                continue
+            for (_, future), pred in zip(items, preds, strict=True):
+                future.set_result(pred)
+
+
+# ---------------------------------------------------------------- body limit (ASGI middleware)
+
+class BodyLimit:
+    """Reads POST bodies fully (up to max_body, each chunk within read_timeout) before the app.
+
+    A too-large body is answered 413 at once when Content-Length says so, otherwise once
+    it passes the limit; a client that stalls gets 408; no worker waits forever.
+    """
+
+    def __init__(self, app, max_body: int, read_timeout: float) -> None:
+        self.app, self.max_body, self.read_timeout = app, max_body, read_timeout
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            return await self.app(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length")
+        too_big = f"the body is larger than {self.max_body / 2**20:g} MiB"
+        if length is not None:
+            if not length.isdigit():
+                return await _send_json(send, 400, "invalid Content-Length header")
+            if int(length) > self.max_body:
+                return await _send_json(send, 413, too_big)
+        chunks, total = [], 0
+        while True:
+            try:
+                message = await asyncio.wait_for(receive(), self.read_timeout)
+            except TimeoutError:
+                return await _send_json(send, 408, "the body took too long to arrive")
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            total += len(chunk)
+            if total > self.max_body:
+                return await _send_json(send, 413, too_big)
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                break
+        body, delivered = b"".join(chunks), False
+
+        async def replay():
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+async def _send_json(send, status: int, message: str) -> None:
+    payload = json.dumps({"error": message, "status": status}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"connection", b"close"),
+                            (b"content-length", str(len(payload)).encode())]})
+    await send({"type": "http.response.body", "body": payload})
+
+
+# ---------------------------------------------------------------- the application
+
+def create_app(classifier_or_model_path, *, backend: str = "torch", device: str = "auto",
+               threads: int | None = None, calibration: list | None = None,
+               max_body: int = MAX_BODY, max_pixels: int = MAX_PIXELS, max_batch: int = 16,
+               max_pending: int = 64, decode_workers: int = 4, read_timeout: float = 30.0):
+    """The FastAPI app around a loaded classifier, or a model file loaded here once."""
+    from fastapi import FastAPI, Query, Request
+    from fastapi.concurrency import run_in_threadpool
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import HTMLResponse, JSONResponse
+    from starlette.exceptions import HTTPException
+
+    from assistant import __version__
+    from assistant import api_schema as schema
+
+    clf = classifier_or_model_path
+    if isinstance(clf, str | os.PathLike):
+        from assistant.onnx_backend import open_classifier
+        clf = open_classifier(Path(clf), backend, device=device, threads=threads, calibration=calibration)
+    size = clf.preprocessing.size
+    batcher = Batcher(clf, max_batch, max_pending)
+    batcher.submit(_zeros(size)).result()  # warm up: the first pass is slow
+    decode_slots = asyncio.Semaphore(decode_workers)  # bounds memory held by decoding
+    names = {cid: {"en": clf.name(cid, "en"), "es": clf.name(cid, "es")} for cid in clf.class_ids}
+    version = clf.checkpoint.version
+    started = time.monotonic()
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        yield
+        batcher.close()
+
+    app = FastAPI(title="Grocery assistant", version=__version__, lifespan=lifespan,
+                  docs_url=None, redoc_url=None,
+                  description="Names the grocery product in a photo. Runs offline on this machine.")
+    app.state.batcher, app.state.classifier = batcher, clf
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_request, exc: ApiError):
+        return JSONResponse({"error": str(exc), "status": exc.status}, exc.status)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(_request, exc: HTTPException):
+        return JSONResponse({"error": str(exc.detail), "status": exc.status_code}, exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request, exc: RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("query", "body"))
+        return JSONResponse({"error": f"invalid {where or 'request'}: {first.get('msg', 'invalid')}",
+                             "status": 422}, 422)
+
+    async def answer(data: bytes, k: int) -> dict:
+        t0 = time.perf_counter()
+        async with decode_slots:
+            chw = await run_in_threadpool(picture_from_bytes, data, size, max_pixels)
+        try:
+            future = batcher.submit(chw)
+        except Busy:
+            raise ApiError(503, "the service is busy; try again in a moment") from None
+        pred = await asyncio.wrap_future(future)
+        top = [{"class": cid, "score": round(p, 6), "names": names[cid]} for cid, p in pred.top[:k]]
+        return {"class": pred.label, "score": round(pred.score, 6), "names": names[pred.label],
+                "top": top, "model_version": version, "ms": round((time.perf_counter() - t0) * 1e3, 1)}
+
+    async def upload_bytes(request: Request) -> bytes:
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if not await request.body():
+            raise ApiError(400, "the body is empty: send a photo")
+        if kind == "multipart/form-data":
+            from starlette.datastructures import UploadFile
+            try:
+                form = await request.form(max_files=2, max_fields=10)
+            except Exception as exc:  # python-multipart's parse errors
+                raise ApiError(400, f"the multipart form is malformed ({exc})") from None
+            files = [v for _, v in form.multi_items() if isinstance(v, UploadFile)]
+            chosen = form.get("file") if isinstance(form.get("file"), UploadFile) else (files or [None])[0]
+            if chosen is None:
+                raise ApiError(400, "the form has no file: send the photo in the form field 'file'")
+            return await chosen.read()
+        if kind == LEGACY_TYPE:
+            return legacy_bytes(await request.body())
+        if kind in RAW_TYPES:
+            return await request.body()
+        raise ApiError(415, f"unsupported Content-Type {kind or '(none)'!r}: send multipart/form-data "
+                            f"with a field 'file', a raw image/*, or base64 as {LEGACY_TYPE}")
+
+    k_query = Query(3, ge=1, le=100, description="how many candidates to list in 'top'")
+
+    @app.post("/api/predict", response_model=schema.PredictAnswer, responses=schema.ERRORS, openapi_extra=schema.PREDICT_BODY,
+              summary="Name the product in a photo")
+    async def predict(request: Request, k: int = k_query):
+        """Upload a photo as multipart form field `file` (JPEG, PNG, WebP or BMP)."""
+        return await answer(await upload_bytes(request), k)
+
+    @app.post("/api/predict/", response_model=schema.PredictAnswer, responses=schema.ERRORS, openapi_extra=schema.LEGACY_BODY,
+              summary="The 2020 form: base64 body")
+    async def predict_2020(request: Request, k: int = k_query):
+        """The 2020 clients' request: the photo base64-encoded, `Content-Type: application/image`.
+        The answer keeps the 2020 fields `class` and `score` and adds the new ones."""
+        return await answer(await upload_bytes(request), k)
+
+    @app.get("/api/health", response_model=schema.Health, summary="Is the service up, and with which model")
+    async def health():
+        return {"status": "ok", "model": Path(str(clf.path)).name, "model_version": version,
+                "backend": getattr(clf, "backend", "torch"), "classes": len(clf.class_ids),
+                "pending": batcher.pending, "uptime_s": round(time.monotonic() - started, 1)}
+
+    @app.get("/api/classes", response_model=schema.ClassList, summary="The products the model knows")
+    async def classes():
+        return {"model_version": version,
+                "classes": [{"id": cid, "names": names[cid]} for cid in clf.class_ids]}
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs():
+        return HTMLResponse(schema.docs_page(app.openapi()))
+
+    return BodyLimit(app, max_body, read_timeout) if max_body else app
+
+
+def _zeros(size: int):
+    import torch
+    return torch.zeros(3, size, size, dtype=torch.uint8)
+
+
+def app_from_env():
+    """uvicorn factory for --workers > 1: each process builds its app from the saved flags."""
+    config = json.loads(os.environ[_CONFIG_ENV])
+    return create_app(config.pop("model"), **config)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from assistant.models import active_model_path
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning("listening on %s: other machines on the network can reach the service", args.host)
+    config = {"model": str(args.model or active_model_path()), "backend": args.backend,
+              "device": args.device, "threads": args.threads, "max_batch": args.max_batch,
+              "max_body": int(args.max_body_mb * 2**20), "max_pixels": int(args.max_megapixels * 1e6)}
+    if args.backend == "onnx-int8" and args.calibration:
+        from model.export import photos_in
+        config["calibration"] = [str(p) for p in photos_in(args.calibration)]
+    common = dict(host=args.host, port=args.port, access_log=args.access_log, log_level="info",
+                  timeout_keep_alive=5, timeout_graceful_shutdown=5)
+    if args.workers > 1:
+        os.environ[_CONFIG_ENV] = json.dumps(config)
+        uvicorn.run("assistant.api:app_from_env", factory=True, workers=args.workers, **common)
+    else:
+        uvicorn.run(create_app(config.pop("model"), **config), **common)
+    return 0

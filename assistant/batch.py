@@ -1,0 +1,241 @@
+"""`classify DIR`: name the product in every photo of a folder (stock-taking) into a CSV.
+
+Photos are decoded and resized in parallel threads while the model works on the previous
+batch; a file that cannot be read is listed with the reason and the run goes on.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import sys
+import time
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CSV_COLUMNS = ("path", "label", "score", "top3")
+SKIPPED_COLUMNS = ("path", "reason")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from assistant.onnx_backend import add_backend_arguments
+    parser.add_argument("folder", metavar="DIR", help="folder of photos")
+    parser.add_argument("--out", metavar="FILE",
+                        help="CSV to write (path,label,score,top3); default results.csv, or none "
+                             "with --json; unreadable files go to FILE's .skipped.csv")
+    parser.add_argument("--recursive", "-r", action="store_true", help="also look in sub-folders")
+    parser.add_argument("--json", action="store_true",
+                        help="print all results and skipped files as JSON on stdout")
+    parser.add_argument("--batch-size", type=int, default=32, metavar="N", help="photos per model call")
+    parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1), metavar="N",
+                        help="threads that decode photos")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    add_backend_arguments(parser)
+    parser.add_argument("--calibration", metavar="DIR",
+                        help="photos to calibrate onnx-int8 on the first time (default: DIR)")
+
+
+@dataclass
+class Result:
+    path: str
+    label: str
+    score: float
+    top: list[tuple[str, float]]
+    names: dict[str, str]
+
+
+@dataclass
+class Report:
+    results: list[Result] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def photos_per_second(self) -> float:
+        return len(self.results) / self.seconds if self.seconds > 0 else 0.0
+
+
+def find_files(folder: Path, recursive: bool, exclude: set[Path] = frozenset()) -> list[Path]:
+    """Every visible file (not only *.jpg: a file that is no photo is reported, not ignored)."""
+    if not folder.is_dir():
+        raise NotADirectoryError(f"{folder}: no such folder")
+    pattern = folder.rglob("*") if recursive else folder.glob("*")
+    found = []
+    for path in pattern:
+        rel = path.relative_to(folder)
+        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+            continue
+        if path.resolve() in exclude:
+            continue
+        found.append(path)
+    return sorted(found)
+
+
+def _decode(path: Path, size: int):
+    from assistant.vision import ImageError, fit_square, load_image, to_chw
+    try:
+        rgb = fit_square(load_image(path), size)
+        return to_chw(rgb if rgb.flags.writeable else rgb.copy())
+    except ImageError as exc:
+        return exc
+    except Exception as exc:  # a decoder bug must cost one file, never the run
+        return ImageError(f"{path}: cannot be read ({type(exc).__name__}: {exc})")
+
+
+def classify_files(classifier, files: list[Path], root: Path, batch_size: int = 32,
+                   workers: int = 2, progress: bool = False, k: int = 3) -> Report:
+    """Classify `files`; paths in the report are relative to root."""
+    import torch
+    from tqdm import tqdm
+
+    report = Report()
+    size = classifier.preprocessing.size
+    batch_size = max(1, batch_size)
+    bar = tqdm(total=len(files), unit="photo", file=sys.stderr, disable=not progress,
+               dynamic_ncols=True, smoothing=0.1)
+    start = time.perf_counter()
+
+    def flush(items: list[tuple[str, torch.Tensor]]) -> None:
+        batch = classifier.preprocessing.normalize(torch.stack([t for _, t in items]))
+        for (rel, _), pred in zip(items, classifier.predict_tensor(batch, k), strict=True):
+            report.results.append(Result(rel, pred.label, pred.score, pred.top,
+                                         {lang: classifier.name(pred.label, lang) for lang in ("en", "es")}))
+        bar.update(len(items))
+
+    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="decode") as pool:
+        pending: list[tuple[str, torch.Tensor]] = []
+        for path, outcome in _prefetch(pool, files, size, ahead=batch_size * 2 + workers):
+            rel = path.relative_to(root).as_posix()
+            if isinstance(outcome, Exception):
+                report.skipped.append((rel, _reason(outcome, path)))
+                bar.update(1)
+                continue
+            pending.append((rel, outcome))
+            if len(pending) >= batch_size:
+                flush(pending)
+                pending = []
+        if pending:
+            flush(pending)
+    bar.close()
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _prefetch(pool: ThreadPoolExecutor, files: list[Path], size: int, ahead: int) -> Iterator:
+    """Decode in the pool, in order, keeping at most `ahead` photos in memory."""
+    queue: deque[tuple[Path, Future]] = deque()
+    it = iter(files)
+    for path in it:
+        queue.append((path, pool.submit(_decode, path, size)))
+        if len(queue) >= ahead:
+            break
+    while queue:
+        path, future = queue.popleft()
+        nxt = next(it, None)
+        if nxt is not None:
+            queue.append((nxt, pool.submit(_decode, nxt, size)))
+        yield path, future.result()
+
+
+def _reason(exc: Exception, path: Path) -> str:
+    text = str(exc)
+    prefix = f"{path}: "
+    return text[len(prefix):] if text.startswith(prefix) else text
+
+
+def format_top(top: list[tuple[str, float]]) -> str:
+    return ";".join(f"{label}:{score:.4f}" for label, score in top)
+
+
+def write_csv(report: Report, out: Path) -> Path | None:
+    """Write results (and a .skipped.csv beside them if any file was skipped), atomically."""
+    _write_atomic(out, CSV_COLUMNS, [(r.path, r.label, f"{r.score:.4f}", format_top(r.top))
+                                     for r in report.results])
+    skipped = skipped_path(out)
+    if report.skipped:
+        _write_atomic(skipped, SKIPPED_COLUMNS, report.skipped)
+        return skipped
+    skipped.unlink(missing_ok=True)  # a stale list from an earlier run would mislead
+    return None
+
+
+def skipped_path(out: Path) -> Path:
+    return out.with_name(out.stem + ".skipped.csv")
+
+
+def _write_atomic(path: Path, header: tuple[str, ...], rows: list) -> None:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(buf.getvalue(), encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def to_json(report: Report, classifier, folder: Path) -> dict:
+    return {
+        "folder": str(folder),
+        "model": str(classifier.path),
+        "model_version": classifier.checkpoint.version,
+        "backend": getattr(classifier, "backend", "torch"),
+        "classified": len(report.results),
+        "skipped_count": len(report.skipped),
+        "seconds": round(report.seconds, 3),
+        "photos_per_second": round(report.photos_per_second, 2),
+        "results": [{"path": r.path, "label": r.label, "score": round(r.score, 6), "names": r.names,
+                     "top": [{"label": lab, "score": round(s, 6)} for lab, s in r.top]}
+                    for r in report.results],
+        "skipped": [{"path": p, "reason": why} for p, why in report.skipped],
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    from assistant.models import active_model_path
+    from assistant.onnx_backend import open_classifier
+
+    folder = Path(args.folder)
+    if args.batch_size < 1 or args.workers < 1:
+        raise ValueError("--batch-size and --workers must be at least 1")
+    out = Path(args.out) if args.out else (None if args.json else Path("results.csv"))
+    exclude = {p.resolve() for p in (out, out and skipped_path(out)) if p is not None}
+    files = find_files(folder, args.recursive, exclude)
+    model = Path(args.model) if args.model else active_model_path()
+    calibration = None
+    if args.backend == "onnx-int8":
+        calibration = find_files(Path(args.calibration), True) if args.calibration else files
+    clf = open_classifier(model, args.backend, device=args.device, threads=args.threads,
+                          calibration=calibration)
+    report = classify_files(clf, files, folder, args.batch_size, args.workers,
+                            progress=not args.no_progress)
+    skipped_file = write_csv(report, out) if out else None
+    if args.json:
+        json.dump(to_json(report, clf, folder), sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+    _summary(report, out, skipped_file)
+    if not files:
+        print(f"classify: no files in {folder}" + ("" if args.recursive else " (try --recursive)"),
+              file=sys.stderr)
+    return 1 if report.skipped and not report.results else 0
+
+
+def _summary(report: Report, out: Path | None, skipped_file: Path | None) -> None:
+    err = sys.stderr
+    print(f"classified {len(report.results)} photos in {report.seconds:.1f} s "
+          f"({report.photos_per_second:.1f} photos/s)" + (f" -> {out}" if out else ""), file=err)
+    if report.skipped:
+        where = f" (listed in {skipped_file})" if skipped_file else ""
+        print(f"skipped {len(report.skipped)} files that could not be read{where}:", file=err)
+        for path, why in report.skipped[:20]:
+            print(f"  {path}: {why}", file=err)
+        if len(report.skipped) > 20:
+            print(f"  ... and {len(report.skipped) - 20} more", file=err)
