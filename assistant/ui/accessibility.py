@@ -10,7 +10,15 @@ import logging
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAccessible
-from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QComboBox,
+    QFormLayout,
+    QKeySequenceEdit,
+    QLabel,
+    QLineEdit,
+    QWidget,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +50,12 @@ def name(widget: QWidget, accessible_name: str, description: str) -> QWidget:
     widget.setAccessibleName(accessible_name)
     widget.setAccessibleDescription(description)
     widget.setToolTip(description)
+    # a spin box, key editor or editable combo takes focus in its inner line edit: name that too, so the
+    # screen reader says "Speed" there, not "edit"
+    if isinstance(widget, QAbstractSpinBox | QComboBox | QKeySequenceEdit):
+        for inner in widget.findChildren(QLineEdit):
+            inner.setAccessibleName(accessible_name)
+            inner.setAccessibleDescription(description)
     return widget
 
 
@@ -55,15 +69,15 @@ def labelled_row(form: QFormLayout, text: str, widget: QWidget, description: str
 
 
 def focusable_widgets(root: QWidget) -> list[QWidget]:
-    """Every widget under root (root included) that keyboard focus can reach."""
+    """Every shown widget under root (root included) that keyboard focus can reach."""
     found = [root] if _focusable(root) else []
     found += [w for w in root.findChildren(QWidget) if _focusable(w)]
     return found
 
 
 def _focusable(widget: QWidget) -> bool:
-    # a combo box's inner line edit or popup view is reached through the combo itself
-    if not widget.isVisibleTo(widget.window()) and widget is not widget.window():
+    # hidden widgets (a closed combo popup, another tab's page) cannot take focus now
+    if not widget.isVisible():
         return False
     return bool(widget.focusPolicy() & Qt.FocusPolicy.TabFocus) and widget.isEnabled()
 

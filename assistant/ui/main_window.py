@@ -11,6 +11,7 @@ import time
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QApplication,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -87,10 +88,8 @@ class MainWindow(CommandHandlers, QMainWindow):
         self.status_label.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.status_label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        status_font = self.status_label.font()
-        status_font.setPointSizeF(max(status_font.pointSizeF(), 8.0) * 1.4)
-        status_font.setBold(True)
-        self.status_label.setFont(status_font)
+        self._style_status()
+        QApplication.instance().fontChanged.connect(self._style_status)
         right.addWidget(self.status_label)
         self.mode_label = QLabel()
         self.mode_label.setObjectName("mode")
@@ -132,6 +131,11 @@ class MainWindow(CommandHandlers, QMainWindow):
         for first, second in zip(chain, chain[1:], strict=False):
             QWidget.setTabOrder(first, second)
         self.buttons["identify"].setFocus()
+
+    def _style_status(self, _font=None) -> None:
+        # 1.4 x the system font, bold: problems must be readable from a distance
+        size = max(QApplication.font().pointSizeF(), 8.0) * 1.4
+        self.status_label.setStyleSheet(f"font-size: {size:.1f}pt; font-weight: bold;")
 
     def retranslate(self) -> None:
         """Set every visible and accessible text in the current language."""

@@ -45,6 +45,8 @@ class SettingsDialog(QDialog):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("settings_tabs")
         a11y.name(self.tabs, text("settings_title", language), text("settings_title", language))
+        a11y.name(self.tabs.tabBar(), text("settings_title", language),
+                  text("settings_tabs_desc", language))
         self.tabs.addTab(self._speech_tab(settings, voices), text("tab_speech", language))
         self.tabs.addTab(self._recognition_tab(settings), text("tab_recognition", language))
         self.tabs.addTab(self._keys_tab(settings), text("tab_keys", language))

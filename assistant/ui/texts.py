@@ -52,6 +52,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "cancel_desc": {"en": "Close without changing anything", "es": "Cerrar sin cambiar nada"},
     # the settings dialog
     "settings_title": {"en": "Settings", "es": "Ajustes"},
+    "settings_tabs_desc": {"en": "Pages of settings; Control+Tab moves to the next page",
+                           "es": "Páginas de ajustes; Control+Tab pasa a la siguiente"},
     "tab_speech": {"en": "Speech and camera", "es": "Voz y cámara"},
     "tab_recognition": {"en": "Recognition", "es": "Reconocimiento"},
     "tab_keys": {"en": "Keys", "es": "Teclas"},

@@ -4,8 +4,8 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from PySide6.QtCore import QEvent, QSize, Qt
-from PySide6.QtGui import QFont, QImage, QPixmap
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QApplication, QFrame, QLabel, QListWidget, QSizePolicy
 
 # yellow on black: the combination low-vision guidelines rank highest (contrast 19.6:1)
@@ -72,33 +72,26 @@ class ProductLabel(QLabel):
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # read by announcements and the history
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.maybe = False
-        self._apply_font()
-        self._apply_colours()
+        self._apply_style()
+        # the size lives in our style sheet (a parent's style sheet would overrule a plain
+        # setFont), so follow the system's font by rewriting it when that changes
+        app = QApplication.instance()
+        if app is not None:
+            app.fontChanged.connect(self._apply_style)
 
     def show_product(self, words: str, maybe: bool = False) -> None:
         self.maybe = maybe
         self.setText(words)
-        self._apply_colours()
+        self._apply_style()
 
-    def changeEvent(self, event) -> None:  # noqa: N802
-        if event.type() in (QEvent.Type.ApplicationFontChange, QEvent.Type.FontChange):
-            self._apply_font()
-        super().changeEvent(event)
-
-    def _apply_font(self) -> None:
+    def _apply_style(self, _font=None) -> None:
         base = QApplication.font()
-        size = base.pointSizeF() if base.pointSizeF() > 0 else 10.0
-        font = QFont(base)
-        font.setPointSizeF(size * PRODUCT_SCALE)
-        font.setWeight(QFont.Weight.Bold)
-        if font != self.font():
-            self.setFont(font)
-
-    def _apply_colours(self) -> None:
+        size = (base.pointSizeF() if base.pointSizeF() > 0 else 10.0) * PRODUCT_SCALE
         background, foreground = PRODUCT_COLOURS
         colour = MAYBE_COLOUR if self.maybe else foreground
         self.setStyleSheet(f"QLabel#product {{ background-color: {background}; color: {colour};"
-                           f" border: 3px solid {foreground}; padding: 0.4em; }}")
+                           f" border: 3px solid {foreground}; padding: 0.4em;"
+                           f" font-size: {size:.1f}pt; font-weight: bold; }}")
 
 
 class HistoryList(QListWidget):

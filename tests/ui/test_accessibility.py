@@ -1,0 +1,157 @@
+"""Screen-reader and low-vision checks: names on every focusable control, tab order, visible
+focus, announcements, the system font size and 200 % scale."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.ui.conftest import press
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def unnamed(root) -> list[str]:
+    """Focusable widgets under root lacking an accessible name or description."""
+    from assistant.ui.accessibility import focusable_widgets
+    bad = []
+    for widget in focusable_widgets(root):
+        if not widget.accessibleName().strip() or not widget.accessibleDescription().strip():
+            bad.append(f"{type(widget).__name__} {widget.objectName()!r} "
+                       f"name={widget.accessibleName()!r} "
+                       f"description={widget.accessibleDescription()!r}")
+    return bad
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_every_focusable_control_has_a_name_and_description(make_window, qtbot, language):
+    from assistant.ui.dialogs import CameraDialog, HelpDialog
+    from assistant.ui.settings_dialog import SettingsDialog
+
+    window = make_window(language=language)
+    assert unnamed(window) == []
+    dialogs = [SettingsDialog(window, window.settings, ["en-us", "es"], language),
+               CameraDialog(window, None, language),
+               HelpDialog(window, window.actions_by_id, language)]
+    for dialog in dialogs:
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        # every tab of the settings, not only the first one shown
+        tabs = getattr(dialog, "tabs", None)
+        for index in range(tabs.count() if tabs else 1):
+            if tabs:
+                tabs.setCurrentIndex(index)
+            assert unnamed(dialog) == [], type(dialog).__name__
+        dialog.close()
+
+
+def test_the_walk_catches_an_unnamed_control(make_window):
+    from PySide6.QtWidgets import QPushButton
+    window = make_window()
+    button = QPushButton("?", window.centralWidget())
+    button.show()
+    assert any("QPushButton" in entry for entry in unnamed(window))
+
+
+def test_tab_walks_the_controls_in_reading_order(make_window, qtbot):
+    from PySide6.QtWidgets import QApplication
+
+    from assistant.ui.main_window import BUTTONS
+    window = make_window()
+    window.buttons["identify"].setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is window.buttons["identify"])
+    visited = [QApplication.focusWidget()]
+    for _ in range(len(BUTTONS)):
+        press(qtbot, QApplication.focusWidget(), "Tab")
+        visited.append(QApplication.focusWidget())
+    assert visited == [window.buttons[c] for c in BUTTONS] + [window.history]
+    press(qtbot, QApplication.focusWidget(), "Tab")
+    assert QApplication.focusWidget() is window.buttons["identify"]  # and round again
+
+
+def test_focus_is_visible(make_window, qtbot):
+    """The focused button looks clearly different (the thick outline of FOCUS_STYLE)."""
+    from PySide6.QtWidgets import QApplication
+    window = make_window()
+    button = window.buttons["repeat"]
+    window.buttons["identify"].setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is window.buttons["identify"])
+    before = button.grab().toImage()
+    button.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is button)
+    after = button.grab().toImage()
+    changed = sum(before.pixel(x, y) != after.pixel(x, y)
+                  for x in range(0, before.width(), 2) for y in range(0, before.height(), 2))
+    assert changed > 0.2 * (before.width() * before.height() / 4)
+
+
+def test_results_are_announced_to_screen_readers(make_window, qtbot):
+    from assistant.ui import accessibility
+    assert accessibility.QAccessibleAnnouncementEvent is not None, "Qt >= 6.8 is required"
+    window = make_window()
+    qtbot.waitUntil(lambda: len(window.history.lines()) > 0, timeout=20000)
+    said = window.history.lines()[0].split("  ", 1)[1]
+    assert said in window.announcements
+    assert accessibility.announce(window, "test sentence") is True
+
+
+def test_the_product_name_follows_the_system_font(make_window, qtbot):
+    from PySide6.QtGui import QFont
+    from PySide6.QtWidgets import QApplication
+
+    from assistant.ui.widgets import PRODUCT_SCALE
+    window = make_window()
+    app = QApplication.instance()
+    original = app.font()
+    try:
+        for size in (10.0, 20.0):
+            font = QFont(original)
+            font.setPointSizeF(size)
+            app.setFont(font)
+            qtbot.waitUntil(lambda s=size: window.product.font().pointSizeF()
+                            == pytest.approx(s * PRODUCT_SCALE))
+            qtbot.waitUntil(lambda s=size: window.status_label.font().pointSizeF()
+                            == pytest.approx(s * 1.4))
+    finally:
+        app.setFont(original)
+
+
+SCALED = """
+import sys
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from tests.ui.conftest import app_args
+from assistant.ui.app import build
+from assistant.ui.main_window import MainWindow
+context, _ = build(app_args(source=sys.argv[1], model=sys.argv[2], hold=5.0))
+window = MainWindow(context)
+window.show()
+app.processEvents()
+print("ratio", window.devicePixelRatio())
+for cid, button in window.buttons.items():
+    need = button.fontMetrics().horizontalAdvance(button.text())
+    print("button", cid, need, button.width(), button.height(), button.fontMetrics().height())
+print("product", window.product.height(), window.product.fontMetrics().height())
+context.stop()
+"""
+
+
+def test_usable_at_200_percent_scale(tiny_checkpoint, photo_dir):
+    """At QT_SCALE_FACTOR=2 every button shows its whole label and the product name fits."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QT_SCALE_FACTOR="2",
+               PYTHONPATH=str(ROOT))
+    out = subprocess.run([sys.executable, "-c", SCALED, str(photo_dir), str(tiny_checkpoint)],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = [line.split() for line in out.stdout.splitlines()]
+    assert ["ratio", "2.0"] in lines
+    buttons = [line for line in lines if line[0] == "button"]
+    assert len(buttons) >= 5
+    for _, cid, need, width, height, text_height in buttons:
+        assert int(need) <= int(width), f"{cid} button cuts its label at 200 %"
+        assert int(text_height) <= int(height), f"{cid} button cuts its label at 200 %"
+    (_, product_height, product_text_height), = [line for line in lines if line[0] == "product"]
+    assert int(product_text_height) <= int(product_height)
