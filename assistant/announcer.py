@@ -10,7 +10,8 @@ the announcer answers with at most one Utterance:
   `say_threshold` -> the name; at least `maybe_threshold` -> "not sure, maybe X";
   below -> nothing (such frames do not vote).
 * Repeats: a product is said once while it stays in view. It counts as gone after
-  `leave_after` seconds without a vote, and is announced again when it comes back. A
+  `leave_after` seconds and `agreement` frames without its vote, and is announced again
+  when it comes back. (The pipeline resets the announcer when the camera is lost.) A
   "maybe" is followed by the plain name if the product becomes certain.
 * Hints: while no product is in view, a problem that lasts `hint_after` seconds (too
   dark, too blurred, or nothing recognised) is spoken, at most once per `hint_interval`.
@@ -80,6 +81,7 @@ class Announcer:
         self._current: str | None = None
         self._current_kind: str | None = None
         self._last_seen = 0.0
+        self._misses = 0
         self._problem: str | None = None
         self._problem_since = 0.0
         self._last_hint = float("-inf")
@@ -105,10 +107,15 @@ class Announcer:
         else:
             self._votes.append((None, 0.0))
             problem = problem or "nothing_in_view"
-        if self._current is not None and self._votes[-1][0] == self._current:
-            self._last_seen = now
-        if self._current is not None and now - self._last_seen >= s.leave_after:
-            self._current = self._current_kind = None   # it left; announce it if it returns
+        if self._current is not None:
+            if self._votes[-1][0] == self._current:
+                self._last_seen, self._misses = now, 0
+            else:
+                self._misses += 1
+            # gone after leave_after seconds *and* `agreement` frames without its vote: on a
+            # slow machine one misread frame must not make it "leave" and be said again
+            if now - self._last_seen >= s.leave_after and self._misses >= s.agreement:
+                self._current = self._current_kind = None   # announce it if it returns
 
         winner, score = self._winner()
         if winner is not None:
@@ -116,6 +123,7 @@ class Announcer:
             band = "product" if score >= s.say_threshold else "maybe"
             if winner != self._current:
                 self._current, self._current_kind, self._last_seen = winner, band, now
+                self._misses = 0
                 return self._utterance(band, winner, score)
             if self._current_kind == "maybe" and band == "product":
                 self._current_kind = "product"

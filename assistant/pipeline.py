@@ -88,12 +88,14 @@ class Assistant:
         self.classify_ms: deque[float] = deque(maxlen=200)
         self.ready_seconds: float | None = None
         self._identify = threading.Event()
+        self._reset_announcer = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._grabber: FrameGrabber | None = None
         self._worker: threading.Thread | None = None
         self._started = 0.0
         self._error_reported: str | None = None
+        self._failing = False
         self._chain_speaker_callbacks()
 
     # --- life cycle -----------------------------------------------------------------
@@ -139,7 +141,7 @@ class Assistant:
         """Continuous announcements on or off (turning on announces what is in view)."""
         self.settings.continuous = bool(on)
         if on:
-            self.announcer.reset()
+            self._reset_announcer.set()     # applied by the worker, which owns the announcer
 
     def set_language(self, language: str) -> None:
         if language not in LANGUAGES:
@@ -151,7 +153,7 @@ class Assistant:
         """Switch camera/source while running (the announcer forgets what was in view)."""
         old = self._grabber
         self.source = source
-        self.announcer.reset()
+        self._reset_announcer.set()
         if self._worker is None:
             return
         with self._lock:
@@ -216,13 +218,16 @@ class Assistant:
         try:
             self._process(frame, seq)
             self._error_reported = None
+            self._failing = False
         except Exception as exc:
             log.exception("recognition failed on frame %d", seq)
             detail = f"{type(exc).__name__}: {exc}"
             if detail != self._error_reported:   # say it once, not once per frame
                 self._error_reported = detail
                 self._status("worker_failed", detail)
-            self._stop.wait(0.5)
+            if self._failing:                    # failing again and again: do not spin
+                self._stop.wait(0.5)
+            self._failing = True
 
     def _process(self, frame, seq: int) -> None:
         identify = self._identify.is_set()
@@ -244,6 +249,9 @@ class Assistant:
             self._identify.clear()
             self._announce(self.announcer.identify(prediction, bright, sharp), Priority.NOW)
         elif self.settings.continuous:
+            if self._reset_announcer.is_set():
+                self._reset_announcer.clear()
+                self.announcer.reset()
             utterance = self.announcer.observe(prediction, bright, sharp, time.monotonic())
             if utterance is not None:
                 self._announce(utterance, Priority.NORMAL)
@@ -268,6 +276,8 @@ class Assistant:
     def _camera_status(self, status: str, source: FrameSource) -> None:
         if source is not self.source:
             return          # an old camera, being replaced
+        if status in ("camera_disconnected", "camera_reconnected"):
+            self._reset_announcer.set()     # votes from before the break are stale
         grabber = self._grabber
         detail = (grabber.error if grabber else None) or ""
         self._status(status, detail)

@@ -163,3 +163,14 @@ def test_reset_forgets_what_is_in_view():
 def test_contradictory_settings_are_refused(bad):
     with pytest.raises(ValueError):
         Announcer(AnnouncerSettings(**bad))
+
+
+def test_on_a_slow_machine_one_misread_frame_is_not_leaving():
+    a = Announcer(AnnouncerSettings(leave_after=1.0, window=5, agreement=3))
+    frames = [("milk", 0.9)] * 4 + [("tea", 0.9)] + [("milk", 0.9)] * 4
+    said, now = [], 0.0
+    for label, score in frames:                   # one frame every 1.5 s
+        u = a.observe(pred(label, score), OK_LIGHT, OK_SHARP, now)
+        said += [u] if u else []
+        now += 1.5
+    assert [(u.kind, u.class_id) for u in said] == [("product", "milk")]

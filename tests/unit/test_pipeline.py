@@ -1,0 +1,266 @@
+"""The whole pipeline without Qt, camera or audio: photos in, recorded speech and a transcript out."""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from assistant.announcer import Announcer, AnnouncerSettings
+from assistant.camera import FrameSource, PhotoFolderSource
+from assistant.checkpoint import load_checkpoint, save_checkpoint
+from assistant.classifier import Classifier, Prediction
+from assistant.pipeline import Assistant, Transcript
+from assistant.settings import Settings
+from assistant.speech import Priority, RecordingEngine, Speaker, SpeechEngine, SpeechError
+
+FAST = AnnouncerSettings(leave_after=0.4, hint_after=30.0)
+
+
+def fitted_checkpoint(tiny_checkpoint, photo_dir, tmp_path):
+    """The tiny random ResNet-18 with its head trained on the 3 synthetic products."""
+    from assistant.architectures import feature_extractor
+    from assistant.vision import load_image
+    clf = Classifier(tiny_checkpoint, device="cpu", bf16=False)
+    pictures, labels = [], []
+    for index, cid in enumerate(clf.class_ids):
+        for path in sorted((photo_dir / cid).glob("*.jpg"))[:5]:
+            pictures.append(load_image(path))
+            labels.append(index)
+    with torch.no_grad():
+        x = feature_extractor(clf.model, "resnet18")(clf.preprocessing.batch(pictures))
+    torch.manual_seed(0)
+    head = torch.nn.Linear(x.shape[1], len(clf.class_ids))
+    optimiser = torch.optim.Adam(head.parameters(), lr=0.05)
+    y = torch.tensor(labels)
+    for _ in range(150):
+        optimiser.zero_grad()
+        torch.nn.functional.cross_entropy(head(x), y).backward()
+        optimiser.step()
+    state = dict(clf.model.state_dict())
+    state["fc.weight"], state["fc.bias"] = head.weight.detach(), head.bias.detach()
+    return save_checkpoint(tmp_path / "fitted.safetensors", state, clf.checkpoint.meta, half=False)
+
+
+def one_photo_each(photo_dir, tmp_path):
+    folder = tmp_path / "shelf"
+    folder.mkdir()
+    for n, cid in enumerate(["green_tea", "red_sauce", "blue_milk"]):
+        (folder / f"{n}_{cid}.jpg").write_bytes((photo_dir / cid / "03.jpg").read_bytes())
+    return folder
+
+
+class Events:
+    def __init__(self):
+        self.items, self.lock = [], threading.Lock()
+
+    def __call__(self, name, payload):
+        with self.lock:
+            self.items.append((name, payload))
+
+    def of(self, name):
+        with self.lock:
+            return [p for n, p in self.items if n == name]
+
+
+def wait_until(predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def run_to_end(assistant, speaker, timeout=30.0):
+    assistant.start()
+    try:
+        assert wait_until(lambda: assistant.source_ended, timeout)
+        assert speaker.wait_idle(10)
+    finally:
+        assistant.stop()
+
+
+def test_photo_folder_to_spoken_product_names_and_transcript(tiny_checkpoint, photo_dir, tmp_path):
+    language, names = "en", ["green tea", "tomato sauce", "blue milk"]
+    classifier = Classifier(fitted_checkpoint(tiny_checkpoint, photo_dir, tmp_path))
+    source = PhotoFolderSource(one_photo_each(photo_dir, tmp_path), hold_seconds=0.8, fps=20,
+                               gap_seconds=0.6)
+    engine = RecordingEngine()
+    speaker = Speaker(engine, language=language)
+    events = Events()
+    transcript = Transcript(tmp_path / "out" / "transcript.tsv")
+    assistant = Assistant(classifier, source, speaker, Announcer(FAST),
+                          Settings(language=language), on_event=events, transcript=transcript)
+    run_to_end(assistant, speaker)
+    transcript.close()
+    speaker.close()
+
+    products = [(text, lang) for text, lang, prio in engine.spoken if prio == Priority.NORMAL
+                and text != "Ready. Hold a product in front of the camera."]
+    assert products == [(name, language) for name in names]
+    ids = [ident for _, ident, _ in assistant.history]
+    assert ids == ["green_tea", "red_sauce", "blue_milk", "source_ended"]
+    lines = (tmp_path / "out" / "transcript.tsv").read_text(encoding="utf-8").splitlines()
+    assert [line.split("\t")[1:] for line in lines] == [[i, w] for _, i, w in assistant.history]
+    stamps = [dt.datetime.fromisoformat(line.split("\t")[0]) for line in lines]
+    assert stamps == sorted(stamps) and all(s.tzinfo is not None for s in stamps)
+    assert len(events.of("ready")) == 1 and events.of("ready")[0]["seconds"] < 10
+    assert [u["id"] for u in events.of("utterance")] == ids[:3]
+    assert events.of("frame") and events.of("prediction")
+    assert [s["status"] for s in events.of("status")] == ["source_ended"]
+
+
+# --- the rest uses a fake classifier that names the dominant colour, to test the wiring --------
+class ColourClassifier:
+    """Names the dominant colour channel; optionally slow, or failing on some calls."""
+
+    def __init__(self, checkpoint, delay=0.0, fail_on=()):
+        self.checkpoint = checkpoint
+        self.class_ids = checkpoint.class_ids          # blue_milk, green_tea, red_sauce
+        self.delay, self.fail_on, self.calls = delay, set(fail_on), 0
+        self.seen: list[int] = []
+
+    def predict(self, rgb):
+        self.calls += 1
+        if self.calls in self.fail_on:
+            raise RuntimeError("model exploded")
+        time.sleep(self.delay)
+        self.seen.append(int(rgb[0, 0, 1]))
+        channel = int(np.argmax(rgb.reshape(-1, 3).mean(axis=0)))
+        label = {0: "red_sauce", 1: "green_tea", 2: "blue_milk"}[channel]
+        return Prediction([(label, 0.95)] + [(c, 0.025) for c in self.class_ids if c != label])
+
+
+def textured(colour, marker=0):
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 60, (64, 64, 3), dtype=np.uint8)
+    frame[..., ["red", "green", "blue"].index(colour)] += 150
+    frame[0, 0, 1] = marker
+    return frame
+
+
+class ScriptedSource(FrameSource):
+    """Plays a list of frames at fps; a frame given as an exception is raised (a lost camera)."""
+
+    live = True
+
+    def __init__(self, frames, fps=50.0):
+        self.name, self.frames, self.fps, self.i = "scripted", list(frames), fps, 0
+
+    def open(self):
+        self.opened = True
+
+    def read(self):
+        time.sleep(1.0 / self.fps)
+        if self.i >= len(self.frames):
+            return None
+        frame = self.frames[self.i]
+        self.i += 1
+        if isinstance(frame, Exception):
+            raise frame
+        return frame
+
+
+def make(tiny_checkpoint, frames, engine=None, classifier=None, fps=50.0, **settings):
+    engine = engine or RecordingEngine()
+    speaker = Speaker(engine)
+    events = Events()
+    classifier = classifier or ColourClassifier(load_checkpoint(tiny_checkpoint))
+    assistant = Assistant(classifier, ScriptedSource(frames, fps), speaker, Announcer(FAST),
+                          Settings(**settings), on_event=events, say_ready=False)
+    return assistant, speaker, engine, events
+
+
+def test_identify_now_answers_even_with_continuous_mode_off(tiny_checkpoint):
+    assistant, speaker, engine, _ = make(tiny_checkpoint, [textured("red")] * 40, continuous=False)
+    assistant.start()
+    try:
+        assert wait_until(lambda: assistant.frames_classified >= 10)
+        assert engine.spoken == []                      # continuous mode is off
+        assistant.identify_now()
+        assert engine.wait_for(1)
+        assert engine.spoken == [("tomato sauce", "en", Priority.NOW)]
+        assert wait_until(lambda: assistant.source_ended) and speaker.wait_idle(5)
+        assert engine.texts[-1] == "End of the video."
+        assistant.identify_now()                        # the source ended: the last picture
+        assert engine.wait_for(3)
+        assert engine.texts[-1] == "tomato sauce"
+        assistant.repeat()
+        assert engine.wait_for(4) and engine.spoken[-1] == ("tomato sauce", "en", Priority.NOW)
+    finally:
+        assistant.stop()
+        speaker.close()
+
+
+def test_a_camera_lost_mid_stream_is_said_and_recognition_goes_on(tiny_checkpoint):
+    from assistant.camera import CameraError
+    frames = [textured("green")] * 20 + [CameraError("camera 0 stopped sending pictures")] + \
+        [textured("blue")] * 40
+    assistant, speaker, engine, events = make(tiny_checkpoint, frames)
+    run_to_end(assistant, speaker)
+    speaker.close()
+    statuses = [s["status"] for s in events.of("status")]
+    assert statuses == ["camera_disconnected", "camera_reconnected", "source_ended"]
+    assert "camera 0 stopped" in events.of("status")[0]["detail"]
+    assert engine.texts == ["green tea", "Camera disconnected. Trying again.",
+                            "Camera connected again.", "blue milk", "End of the video."]
+
+
+class DeadEngine(SpeechEngine):
+    def speak(self, *args, **kwargs):
+        raise SpeechError("no sound output (is an audio device connected?)")
+
+
+def test_a_broken_speech_engine_is_shown_and_recognition_goes_on(tiny_checkpoint):
+    frames = [textured("green")] * 20 + [textured("red")] * 20
+    assistant, speaker, _, events = make(tiny_checkpoint, frames, engine=DeadEngine())
+    run_to_end(assistant, speaker)
+    speaker.close()
+    failed = [s for s in events.of("status") if s["status"] == "speech_failed"]
+    assert len(failed) == 1 and "audio device" in failed[0]["words"]
+    assert [i for _, i, _ in assistant.history if i in ("green_tea", "red_sauce")] == \
+        ["green_tea", "red_sauce"]
+
+
+def test_a_worker_error_is_reported_once_and_the_worker_survives(tiny_checkpoint):
+    classifier = ColourClassifier(load_checkpoint(tiny_checkpoint), fail_on={3, 4, 5})
+    assistant, speaker, engine, events = make(tiny_checkpoint, [textured("blue")] * 150,
+                                              classifier=classifier)
+    run_to_end(assistant, speaker)
+    speaker.close()
+    failures = [s for s in events.of("status") if s["status"] == "worker_failed"]
+    assert len(failures) == 1 and "model exploded" in failures[0]["detail"]
+    assert "blue milk" in engine.texts and assistant.frames_classified > 5
+
+
+def test_only_the_newest_frame_is_classified(tiny_checkpoint):
+    frames = [textured("green", marker=i) for i in range(1, 200)]
+    classifier = ColourClassifier(load_checkpoint(tiny_checkpoint), delay=0.1)
+    assistant, speaker, _, _ = make(tiny_checkpoint, frames, classifier=classifier, fps=100)
+    run_to_end(assistant, speaker)
+    speaker.close()
+    seen = classifier.seen
+    assert 3 <= len(seen) < 100              # stale frames were skipped, not queued
+    assert seen == sorted(seen) and max(np.diff(seen)) > 3
+
+
+def test_language_switch_names_products_in_spanish(tiny_checkpoint):
+    frames = [textured("red")] * 30 + [textured("green")] * 30
+    assistant, speaker, engine, _ = make(tiny_checkpoint, frames)
+    assistant.set_language("es")
+    words = assistant.say_message("continuous_on")
+    assert speaker.wait_idle(5)
+    assert words == "Modo continuo activado." and engine.spoken[-1][1:] == ("es", Priority.NOW)
+    assert assistant.history == []                      # feedback is not history
+    run_to_end(assistant, speaker)
+    speaker.close()
+    assert engine.spoken[1:] == [("salsa de tomate", "es", Priority.NORMAL),
+                                 ("green tea", "es", Priority.NORMAL),   # no Spanish name given
+                                 ("Fin del vídeo.", "es", Priority.NEXT)]
+    with pytest.raises(ValueError, match="language"):
+        assistant.set_language("fr")
+    speaker.close()
