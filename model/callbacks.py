@@ -57,7 +57,9 @@ class TerminalProgress(TrainCallback):
 
     def on_start(self, epochs: int, steps_per_epoch: int) -> None:
         from tqdm import tqdm
-        self.bar = tqdm(total=epochs * steps_per_epoch, unit="step", dynamic_ncols=True, desc="training")
+        # disable=None: no bar when stderr is not a terminal (logs, CI); epoch lines still print
+        self.bar = tqdm(total=epochs * steps_per_epoch, unit="step", dynamic_ncols=True,
+                        desc="training", disable=None)
         self.steps = steps_per_epoch
 
     def on_step(self, epoch: int, step: int, steps: int, loss: float) -> None:

@@ -23,9 +23,12 @@ def predict_logits(model: nn.Module, images: torch.Tensor, prep: Preprocessing,
 
 
 def use_bf16(device: torch.device) -> bool:
+    """bf16 autocast only where the hardware computes it natively (emulated bf16 on an
+    AVX2-only CPU is several times slower than fp32)."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
-    return device.type == "cpu"
+    from assistant.classifier import cpu_has_bf16
+    return device.type == "cpu" and cpu_has_bf16()
 
 
 def metrics(logits: torch.Tensor, labels: torch.Tensor, classes: list[str]) -> dict:

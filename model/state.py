@@ -14,7 +14,7 @@ from safetensors.torch import save_file
 from model.config import TrainConfig
 
 #: settings that may change between a crash and its resume without spoiling the run
-_RESUMABLE_CHANGES = {"resume", "max_minutes", "device", "report_dir"}
+_RESUMABLE_CHANGES = {"resume", "max_minutes", "device", "report_dir", "epochs"}
 
 
 @dataclass

@@ -24,6 +24,8 @@ from model.teacher import Teacher
 from model.trainset import prepare_data
 
 log = logging.getLogger(__name__)
+#: the resumable state is written after an epoch once this many seconds have passed since the last
+RESUME_EVERY_S = 30.0
 
 
 @dataclass
@@ -103,7 +105,12 @@ def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str 
     gen = torch.Generator().manual_seed(cfg.seed + 1000 * state.epoch)
     cb.on_start(cfg.epochs, steps)
     deadline = started + 60 * cfg.max_minutes if cfg.max_minutes else None
+    first_epoch, loop_started, requested = state.epoch, time.monotonic(), cfg.epochs
+    paced_from = loop_started
+    last_save = loop_started - RESUME_EVERY_S  # the first epoch always saves
     for epoch in range(state.epoch, cfg.epochs):
+        if epoch >= cfg.epochs:
+            break
         model.train()
         size = size_for_epoch(cfg, epoch)
         perm = torch.randperm(n, generator=gen).to(device)
@@ -136,10 +143,13 @@ def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str 
             loss.backward()
             opt.step()
             if ema is not None:
+                # timm-style warm-up: early on the average must not be dominated by the init
+                done_steps = epoch * steps + step
+                decay = min(cfg.ema, (1 + done_steps) / (10 + done_steps))
                 with torch.no_grad():
                     for pe, pm in zip(ema.state_dict().values(), model.state_dict().values(), strict=True):
                         if pe.is_floating_point():
-                            pe.lerp_(pm, 1 - cfg.ema)
+                            pe.lerp_(pm, 1 - decay)
                         else:
                             pe.copy_(pm)
             with torch.no_grad():
@@ -160,10 +170,19 @@ def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str 
             state.best_row = row
             state.best_weights = {k: v.detach().to("cpu", copy=True) for k, v in judge.state_dict().items()}
         state.epoch = epoch + 1
-        save_resume(rpath, cfg, state, model, opt, ema)
+        if time.monotonic() - last_save >= RESUME_EVERY_S:
+            save_resume(rpath, cfg, state, model, opt, ema)
+            last_save = time.monotonic()
         cb.on_epoch_end(epoch + 1, row)
-        if deadline and time.monotonic() > deadline and epoch + 1 < cfg.epochs:
-            cb.on_message(f"time budget of {cfg.max_minutes} min reached after epoch {epoch + 1}")
+        if epoch == first_epoch:
+            paced_from = time.monotonic()  # the first epoch pays warm-ups: pace from the second
+        elif deadline:
+            fitted = min(requested, epochs_within(deadline, epoch - first_epoch, paced_from, epoch + 1))
+            if fitted != cfg.epochs:
+                # fit the schedule (cosine included) inside the time budget
+                cfg.epochs = max(fitted, epoch + 1)
+                cb.on_message(f"{cfg.max_minutes} min budget: the schedule now ends at epoch {cfg.epochs}")
+        if epoch + 1 >= cfg.epochs:
             break
     final = ema if ema is not None else model
     if cfg.select != "last" and state.best_weights is not None:
@@ -189,6 +208,13 @@ def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str 
     rpath.unlink(missing_ok=True)
     cb.on_message(f"saved {out}")
     return TrainResult(out, False, state.history, results, data.skipped, seconds)
+
+
+def epochs_within(deadline: float, done_here: int, loop_started: float, epochs_done: int) -> int:
+    """How many epochs in all fit before the deadline, from the pace of those run so far."""
+    per_epoch = (time.monotonic() - loop_started) / max(done_here, 1)
+    left = max(deadline - time.monotonic(), 0.0)
+    return epochs_done + int(left // per_epoch) if per_epoch > 0 else epochs_done
 
 
 def label_loss(cfg: TrainConfig, logits, y, perm_b, lam) -> torch.Tensor:

@@ -1,0 +1,133 @@
+"""What a retrained model is worth, before anyone activates it: held-out accuracy overall and
+per product, the normalised confusion matrix as a picture, the look-alike pairs, and a verdict
+against the model in use ("better", "same", "worse" or "unknown")."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from model.evaluate import lookalikes, metrics
+
+#: the new model is "worse" when its accuracy on the photos both models know is lower than the
+#: current model's by more than this (one photo in a hundred is noise)
+WORSE_BY = 0.01
+
+
+@dataclass
+class Comparison:
+    verdict: str                  # better | same | worse | unknown
+    current_top1: float | None    # the model in use, on the held-out photos of shared products
+    new_top1: float | None        # the new model, on the same photos
+    n: int                        # how many photos that comparison rests on
+    note: str = ""
+
+    @property
+    def worse(self) -> bool:
+        return self.verdict == "worse"
+
+
+@dataclass
+class RetrainReport:
+    mode: str
+    classes: list[str]
+    names: list[str]
+    new: list[str]
+    replaced: list[str]
+    heldout: dict
+    comparison: Comparison
+    lookalikes: list[dict]
+    train_photos: int
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    old_checked: bool = True
+    heldout_photos: list[tuple[str, str]] = field(default_factory=list)  # (photo, product)
+    seconds: float = 0.0
+    folder: Path | None = None
+    confusion_picture: Path | None = None
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["folder"] = str(self.folder) if self.folder else None
+        d["confusion_picture"] = str(self.confusion_picture) if self.confusion_picture else None
+        return d
+
+    def summary_lines(self) -> list[str]:
+        """The report as sentences, for the terminal, the dialog and speech."""
+        h = self.heldout
+        lines = []
+        if h.get("n"):
+            lines.append(f"Held-out accuracy: {h['top1']:.1%} on {h['n']} photos "
+                         f"(top-3 {h['top3']:.1%}).")
+        else:
+            lines.append("No held-out photos: accuracy not measured.")
+        c = self.comparison
+        if c.verdict in ("better", "same", "worse"):
+            lines.append(f"On {c.n} photos of products both models know, the new model gets "
+                         f"{c.new_top1:.1%}, the model in use {c.current_top1:.1%}: {c.verdict}.")
+        if c.note:
+            lines.append(c.note)
+        if not self.old_checked:
+            lines.append("No photos of the products the model already knew were available, so "
+                         "they were kept as they were and not checked (give --base-data).")
+        for p in self.lookalikes:
+            lines.append(p["sentence"].capitalize() + ".")
+        if self.skipped:
+            lines.append(f"{len(self.skipped)} photo(s) skipped as unreadable or odd.")
+        return lines
+
+    def per_product_lines(self) -> list[str]:
+        """Worst first: '  40.0%  olive oil (5 photos)'."""
+        per = self.heldout.get("per_class", {})
+        counts = self.heldout.get("counts", {})
+        index = {c: i for i, c in enumerate(self.classes)}
+        return [f"{acc:6.1%}  {self.names[index[c]]} ({counts.get(c, 0)} photos)"
+                for c, acc in sorted(per.items(), key=lambda kv: (kv[1], kv[0]))]
+
+
+def heldout_metrics(logits: torch.Tensor, labels: torch.Tensor, classes: list[str]) -> dict:
+    res = metrics(logits, labels, classes)
+    res["counts"] = {classes[int(y)]: int((labels == y).sum()) for y in labels.unique()} if len(labels) else {}
+    return res
+
+
+def compare(new_logits: torch.Tensor, current_logits: torch.Tensor | None, labels: torch.Tensor,
+            shared_mask: torch.Tensor, current_recorded: float | None, new_top1: float | None
+            ) -> Comparison:
+    """new vs current on the held-out photos of shared products (current_logits already mapped
+    to the new class order, -inf for products the current model does not know)."""
+    n = int(shared_mask.sum())
+    if current_logits is not None and n:
+        y = labels[shared_mask]
+        new = float((new_logits[shared_mask].argmax(1) == y).float().mean())
+        cur = float((current_logits[shared_mask].argmax(1) == y).float().mean())
+        verdict = "worse" if new < cur - WORSE_BY else "better" if new > cur + WORSE_BY else "same"
+        return Comparison(verdict, round(cur, 4), round(new, 4), n)
+    if current_recorded is not None and new_top1 is not None:
+        verdict = "worse" if new_top1 < current_recorded - WORSE_BY else "better"
+        return Comparison(verdict, round(current_recorded, 4), round(new_top1, 4), 0,
+                          "No products in common: compared with the accuracy recorded for the model "
+                          "in use, measured on other photos.")
+    return Comparison("unknown", None, None, 0, "The two models could not be compared.")
+
+
+def write(report: RetrainReport, folder: Path, confusion: list[list[int]]) -> RetrainReport:
+    """report.json, report.txt and the normalised confusion picture into folder."""
+    from model.report import plot_confusion
+    folder.mkdir(parents=True, exist_ok=True)
+    report.folder = folder
+    if confusion and report.heldout.get("n"):
+        labels = [n if len(report.classes) <= 40 else c for c, n in zip(report.classes, report.names, strict=True)]
+        report.confusion_picture = plot_confusion(
+            confusion, labels, folder / "confusion_heldout_normalised.png", True,
+            f"Normalised confusion matrix (held out, top-1 {report.heldout['top1']:.1%})")
+    (folder / "report.json").write_text(json.dumps(report.to_dict(), indent=1, ensure_ascii=False))
+    text = report.summary_lines() + ["", "Per product (held out):"] + report.per_product_lines()
+    text += [f"skipped {p}: {why}" for p, why in report.skipped]
+    (folder / "report.txt").write_text("\n".join(text) + "\n", encoding="utf-8")
+    return report
+
+
+def make_lookalikes(confusion: list[list[int]], classes: list[str], names: list[str]) -> list[dict]:
+    return lookalikes(confusion, classes, names, min_rate=0.05, most=10) if confusion else []
