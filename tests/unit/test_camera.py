@@ -268,3 +268,22 @@ def test_a_finite_source_ends_and_a_broken_file_fails(tmp_path, photo_dir):
     broken.wait_new(0, timeout=5)
     broken.stop()
     assert statuses == ["source_failed"] and broken.ended and "gone.avi" in broken.error
+
+
+FREIBURG = {"beans", "cake", "candy", "cereal", "chips", "chocolate", "coffee", "corn", "fish",
+            "flour", "honey", "jam", "juice", "milk", "nuts", "oil", "pasta", "rice", "soda",
+            "spices", "sugar", "tea", "tomato_sauce", "vinegar", "water"}
+
+
+def test_the_bundled_demo_plays_products_the_model_knows_with_its_licence():
+    demo = camera.DemoSource(realtime=False)
+    with demo:
+        frames = [demo.read() for _ in range(len(demo.photos) * 50)]    # more than one loop
+    assert all(f is not None and f.ndim == 3 for f in frames)
+    expected = demo.expected()
+    assert set(expected) == {p.name for p in demo.photos} and len(expected) >= 4
+    assert set(expected.values()) <= FREIBURG and len(set(expected.values())) >= 2
+    folder = camera.DEMO_DIR
+    assert "MIT License" in (folder / "LICENSE").read_text()
+    assert "Klasson" in (folder / "ATTRIBUTION.md").read_text()
+    assert sum(p.stat().st_size for p in folder.iterdir()) < 2_000_000
