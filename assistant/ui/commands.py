@@ -190,3 +190,15 @@ def spoken_help(actions: dict[str, QAction] | None, language: str) -> str:
             else {c.id: QKeySequence(c.shortcut) for c in COMMANDS})
     return " ".join(f"{spoken_key(keys[c.id], language)}: {c.describe(language)}."
                     for c in COMMANDS)
+
+
+def markdown_table(language: str = "en") -> str:
+    """The README's table of keys (`python -m assistant.ui.commands` prints it)."""
+    rows = ["| Key | What it does |", "| --- | --- |"]
+    rows += [f"| `{key}` | {description} |" for _cid, key, description in help_rows(None, language)]
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    import sys
+    print(markdown_table(sys.argv[1] if len(sys.argv) > 1 else "en"))

@@ -50,6 +50,7 @@ class MainWindow(CommandHandlers, QMainWindow):
         self.bridge = context.bridge
         self.announcements: list[str] = []  # what was sent to the screen reader (tests read it)
         self.speech_broken = False
+        self.speech_failure = ""
         self.predictions = 0
         self.setObjectName("main_window")
         self.setStyleSheet(a11y.FOCUS_STYLE)
@@ -170,13 +171,15 @@ class MainWindow(CommandHandlers, QMainWindow):
             mode = text("continuous_state_off", lang, key=key)
         speech = text("speech_state", lang, engine=self._engine_name(), rate=self.settings.rate,
                       volume=round(self.settings.volume * 100))
+        if self.speech_broken:  # the lasting problem stays in view after newer statuses
+            speech = catalog.phrase("speech_failed", lang, detail=self.speech_failure)
         self.mode_label.setText(f"{mode}\n{speech}")
         self.mode_label.setAccessibleName(f"{mode}. {speech}")
 
     def _engine_name(self) -> str:
         engine = getattr(self.context.speaker, "engine", None)
         name = getattr(engine, "name", None) or self.context.engine_name
-        return f"{name} (!)" if self.speech_broken else str(name)
+        return str(name)
 
     # --- core events (GUI thread) -----------------------------------------------------------
     def _connect(self) -> None:
@@ -220,8 +223,9 @@ class MainWindow(CommandHandlers, QMainWindow):
             self.source_ended.emit()
 
     def _on_ready(self, payload: dict) -> None:
-        words = catalog.phrase("ready", self.language)
-        self.status_label.setText(words)
+        # "ready" replaces "starting", never a problem reported meanwhile
+        if self.status_label.text() == text("loading", self.language):
+            self.status_label.setText(catalog.phrase("ready", self.language))
         log.info("ready after %.2f s", payload.get("seconds", 0.0))
 
     def _on_speech_error(self, detail: str, words: str | None = None) -> None:
@@ -229,6 +233,7 @@ class MainWindow(CommandHandlers, QMainWindow):
         if self.speech_broken:
             return
         self.speech_broken = True
+        self.speech_failure = detail
         words = words or catalog.phrase("speech_failed", self.language, detail=detail)
         self.show_status(words, assertive=True)
         self._show_mode()
