@@ -66,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
         window.say(message_id, record=True, **fields)
     if args.once:
         window.source_ended.connect(lambda: _quit_when_quiet(window))
+    _quit_on_signals(window)
     context.start()
     code = app.exec()
     context.stop()
@@ -170,6 +171,21 @@ def _quit_when_quiet(window) -> None:
             QTimer.singleShot(100, check)
 
     QTimer.singleShot(200, check)
+
+
+def _quit_on_signals(window) -> None:
+    """Ctrl+C or a polite kill closes the window properly (settings saved, camera released).
+
+    Python only runs signal handlers between bytecodes, never inside Qt's event loop, so a
+    timer gives it that chance a few times a second."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: window.close())
+    timer = QTimer(window)
+    timer.timeout.connect(lambda: None)
+    timer.start(250)
 
 
 def _fail(app, message: str) -> None:

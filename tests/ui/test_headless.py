@@ -1,0 +1,118 @@
+"""`python main.py app` as a person runs it, headless (QT_QPA_PLATFORM=offscreen, no audio):
+the transcript, a broken model, a missing source."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.timeout(300)
+
+
+def run_app(*args: str, home: Path, timeout: float = 240) -> subprocess.CompletedProcess:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", GROCERY_ASSISTANT_HOME=str(home))
+    return subprocess.run([sys.executable, "main.py", "app", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def test_photo_folder_once_writes_the_transcript(tmp_path, photo_dir, tiny_checkpoint,
+                                                 isolated_home):
+    from assistant import catalog
+    from assistant.checkpoint import load_checkpoint
+    transcript = tmp_path / "said.tsv"
+    started = dt.datetime.now().astimezone()
+    # one folder of 8 photos, each held 0.4 s: a few seconds of "video"
+    out = run_app("--source", str(photo_dir / "red_sauce"), "--hold", "0.4", "--once",
+                  "--transcript", str(transcript), "--model", str(tiny_checkpoint),
+                  "--engine", "silent", home=isolated_home)
+    assert out.returncode == 0, out.stderr
+    assert "Traceback" not in out.stderr
+    lines = transcript.read_text(encoding="utf-8").splitlines()
+    assert lines, "nothing was written"
+    ckpt = load_checkpoint(tiny_checkpoint)
+    names = {cid: ckpt.name(i, "en") for i, cid in enumerate(ckpt.class_ids)}
+    previous = started - dt.timedelta(seconds=1)
+    for line in lines:
+        stamp, ident, words = line.split("\t")
+        when = dt.datetime.fromisoformat(stamp)
+        assert previous <= when <= dt.datetime.now().astimezone()
+        previous = when
+        if ident in names:  # a product: its name, plain or "maybe"
+            assert words in (names[ident], catalog.phrase("not_sure_maybe", "en", name=names[ident]))
+        else:  # a message of the catalogue, in its words
+            assert ident in catalog.PHRASES, ident
+            assert words == catalog.phrase(ident, "en", detail="?") or words.startswith(
+                catalog.phrase(ident, "en", detail="")[:10])
+    # --once: the last line says the source ended, and nothing was left unsaid
+    assert lines[-1].split("\t")[1] == "source_ended"
+    # flags are for this run only: the settings file does not keep the photo folder
+    settings = isolated_home / "config" / "settings.json"
+    assert not settings.exists() or "red_sauce" not in settings.read_text()
+
+
+def test_spanish_transcript(tmp_path, photo_dir, tiny_checkpoint, isolated_home):
+    transcript = tmp_path / "dicho.tsv"
+    out = run_app("--source", str(photo_dir / "red_sauce" / "00.jpg"), "--hold", "1.5", "--once",
+                  "--transcript", str(transcript), "--model", str(tiny_checkpoint),
+                  "--engine", "silent", "--language", "es", home=isolated_home)
+    assert out.returncode == 0, out.stderr
+    assert transcript.read_text(encoding="utf-8").splitlines()[-1].endswith("Fin del vídeo.")
+
+
+def test_a_broken_model_is_one_clear_line(tmp_path, photo_dir, isolated_home):
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"\x00" * 100)
+    out = run_app("--source", str(photo_dir), "--once", "--model", str(broken),
+                  "--engine", "silent", home=isolated_home, timeout=120)
+    assert out.returncode == 1
+    assert "Traceback" not in out.stderr
+    assert "cannot load the model" in out.stderr and str(broken) in out.stderr
+
+
+def test_a_missing_source_is_one_clear_line(tmp_path, tiny_checkpoint, isolated_home):
+    out = run_app("--source", str(tmp_path / "nowhere"), "--once", "--model", str(tiny_checkpoint),
+                  "--engine", "silent", home=isolated_home, timeout=120)
+    assert out.returncode == 1
+    assert "Traceback" not in out.stderr
+    assert "nowhere" in out.stderr and "no such camera, video file or photo folder" in out.stderr
+
+
+def test_bad_flags_are_refused_before_anything_starts(isolated_home):
+    out = run_app("--hold", "-1", home=isolated_home, timeout=60)
+    assert out.returncode == 2 and "--hold" in out.stderr
+    out = run_app("--engine", "loud", home=isolated_home, timeout=60)
+    assert out.returncode == 2 and "--engine" in out.stderr
+
+
+def test_a_missing_webcam_falls_back_to_the_demo(tmp_path, tiny_checkpoint, isolated_home):
+    """Webcam index 9 is not there: the demo plays instead, and that is said."""
+    from assistant.camera import DEMO_DIR, list_photos
+    if not DEMO_DIR.is_dir() or not list_photos(DEMO_DIR):
+        pytest.skip("the demo pictures are not in assets/demo")
+    from assistant.ui.texts import text
+    transcript = tmp_path / "said.tsv"
+    env_home = isolated_home
+    proc = subprocess.Popen(
+        [sys.executable, "main.py", "app", "--source", "9", "--transcript", str(transcript),
+         "--model", str(tiny_checkpoint), "--engine", "silent"],
+        cwd=ROOT, env=dict(os.environ, QT_QPA_PLATFORM="offscreen",
+                           GROCERY_ASSISTANT_HOME=str(env_home)),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = dt.datetime.now() + dt.timedelta(seconds=120)
+        while dt.datetime.now() < deadline:
+            if transcript.exists() and "camera_fallback_demo" in transcript.read_text():
+                break
+            assert proc.poll() is None, proc.communicate()[1]
+            import time
+            time.sleep(0.5)
+        line = next(li for li in transcript.read_text().splitlines() if "camera_fallback_demo" in li)
+        assert line.endswith(text("camera_fallback_demo", "en"))
+    finally:
+        proc.terminate()
+        proc.wait(30)
