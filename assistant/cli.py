@@ -1,4 +1,4 @@
-"""The one command line: `python main.py [app|train|evaluate|classify|serve|bench|retrain] ...`.
+"""The one command line: `python main.py [app|train|evaluate|classify|serve|bench|retrain|models] ...`.
 
 Every subcommand is declared here once; its work lives in the module it names, imported only
 when that subcommand runs (so `--help` is instant and the service never loads Qt).
@@ -46,6 +46,9 @@ SUBCOMMANDS = [
      "Print speed figures of this machine for the classifier and the pipeline."),
     ("retrain", "model.retrain:run", "teach the assistant new products (maintainer)",
      "Start from the active model and add (or replace) the products found in a folder."),
+    ("models", "model.models_cli:run", "list, activate, roll back or restore the product models",
+     "The models maintainer mode made: list them, activate one, go back to the previous one, "
+     "or use the bundled model again."),
 ]
 
 

@@ -111,6 +111,6 @@ def fit_block(model: nn.Module, arch: str, head: nn.Linear, stems: torch.Tensor,
             loss.backward()
             opt.step()
             if step is not None:
-                step(epoch, s + 1, float(loss))
+                step(epoch, s + 1, float(loss.detach()))
     for p in model.parameters():
         p.requires_grad_(False)

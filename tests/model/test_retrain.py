@@ -1,0 +1,294 @@
+"""Retraining from the active model: fast and full modes, --only, broken photos, refusing a
+worse model, cancel, and SIGKILL at several moments of a real retrain process."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from assistant import models
+from assistant.checkpoint import load_checkpoint, save_checkpoint
+from assistant.classifier import Classifier
+from assistant.vision import load_image
+from model.callbacks import TrainCallback
+from model.retrain import REFUSED, RetrainConfig, retrain
+from model.retrain_report import compare
+from tests.conftest import make_photo
+
+ROOT = Path(__file__).resolve().parents[2]
+NEW = {"yellow_oil": (220, 210, 40), "purple_jam": (130, 40, 150)}
+
+
+def write_products(root: Path, colors: dict, n: int = 8, seed: int = 500) -> Path:
+    for k, (name, color) in enumerate(colors.items()):
+        folder = root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            Image.fromarray(make_photo(color, seed=seed + 100 * k + i)).save(folder / f"{i:02d}.jpg")
+    return root
+
+
+@pytest.fixture
+def base(tmp_path, tiny_checkpoint, photo_dir) -> Path:
+    """The tiny model, recording photo_dir as the photos it was trained on (as model.train does)."""
+    ckpt = load_checkpoint(tiny_checkpoint)
+    meta = dict(ckpt.meta, training={"config": {"data": str(photo_dir)}})
+    return save_checkpoint(tmp_path / "base.safetensors", ckpt.state_dict, meta)
+
+
+@pytest.fixture
+def new_dir(tmp_path) -> Path:
+    return write_products(tmp_path / "new", NEW)
+
+
+def head(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    sd = load_checkpoint(path).state_dict
+    return sd["fc.weight"].float(), sd["fc.bias"].float()
+
+
+class Recorder(TrainCallback):
+    def __init__(self, cancel_after: int | None = None) -> None:
+        self.steps, self.messages, self.started = 0, [], None
+        self.cancel_after = cancel_after
+
+    def on_start(self, epochs, steps_per_epoch):
+        self.started = (epochs, steps_per_epoch)
+
+    def on_step(self, epoch, step, steps, loss):
+        self.steps += 1
+
+    def on_message(self, text):
+        self.messages.append(text)
+
+    def cancelled(self):
+        return self.cancel_after is not None and self.steps >= self.cancel_after
+
+
+def test_fast_mode_adds_products_and_reports_honestly(base, new_dir, tmp_path):
+    out = tmp_path / "new.safetensors"
+    cb = Recorder()
+    result = retrain(RetrainConfig(data=str(new_dir), out=str(out), base=str(base)), cb)
+    assert cb.started is not None and cb.steps > 0
+    ckpt = load_checkpoint(out)
+    assert ckpt.class_ids == ["blue_milk", "green_tea", "red_sauce", "purple_jam", "yellow_oil"]
+    assert ckpt.name(4) == "yellow oil"
+    rep = result.report
+    assert rep.new == ["purple_jam", "yellow_oil"] and rep.old_checked
+    assert set(rep.heldout["per_class"]) == set(ckpt.class_ids)
+    # the reported held-out accuracy is what the saved model really does on those photos
+    clf = Classifier(out, device="cpu", bf16=False)
+    files = [p for p, _ in rep.heldout_photos]
+    truth = [c for _, c in rep.heldout_photos]
+    preds = [p.label for p in clf.predict_batch([load_image(f) for f in files])]
+    measured = sum(p == t for p, t in zip(preds, truth, strict=True)) / len(truth)
+    assert rep.heldout["top1"] == pytest.approx(measured, abs=1e-6)
+    assert rep.heldout["n"] == len(files)
+    # the frozen network is untouched: only the head changed
+    base_sd, new_sd = load_checkpoint(base).state_dict, ckpt.state_dict
+    assert all(torch.equal(base_sd[k], new_sd[k]) for k in base_sd if not k.startswith("fc."))
+    assert (rep.folder / "report.json").is_file() and rep.confusion_picture.is_file()
+    assert json.loads((rep.folder / "report.json").read_text())["comparison"]["verdict"] in (
+        "better", "same", "worse")
+    assert ckpt.meta["retrain"]["sources"][-1] == str(new_dir.resolve())
+
+
+def test_features_are_cached_and_a_changed_photo_is_read_again(base, new_dir, tmp_path):
+    from model.features import FeatureCache
+    files = sorted(new_dir.rglob("*.jpg"))
+    cache = FeatureCache(load_checkpoint(base), torch.device("cpu"))
+    assert cache.batches_needed(files, ("photo",)) > 0
+    first, ok, _ = cache.features(files)
+    assert all(ok) and cache.batches_needed(files, ("photo",)) == 0
+    again, _, _ = cache.features(files)
+    assert torch.allclose(first, again, atol=1e-2)
+    Image.fromarray(make_photo((0, 0, 255), seed=1)).save(files[0])
+    os.utime(files[0], ns=(time.time_ns(), time.time_ns() + 10**9))
+    assert cache.batches_needed(files, ("photo",)) == 1
+
+
+def test_without_photos_of_the_old_products_their_rows_stay_as_they_were(
+        tiny_checkpoint, new_dir, tmp_path):
+    out = tmp_path / "new.safetensors"
+    result = retrain(RetrainConfig(data=str(new_dir), out=str(out), base=str(tiny_checkpoint)))
+    w0, b0 = head(tiny_checkpoint)
+    w1, b1 = head(out)
+    assert torch.equal(w1[:3], w0[:3].half().float()) and torch.equal(b1[:3], b0[:3].half().float())
+    assert not result.report.old_checked
+    assert any("not checked" in line for line in result.report.summary_lines())
+
+
+def test_only_keeps_just_the_new_products(base, new_dir, tmp_path):
+    out = tmp_path / "only.safetensors"
+    retrain(RetrainConfig(data=str(new_dir), out=str(out), base=str(base), only=True))
+    assert load_checkpoint(out).class_ids == ["purple_jam", "yellow_oil"]
+
+
+def test_a_known_product_in_the_folder_is_replaced(base, tmp_path):
+    data = write_products(tmp_path / "data", {"red_sauce": (250, 120, 120), **NEW})
+    result = retrain(RetrainConfig(data=str(data), out=str(tmp_path / "r.safetensors"), base=str(base)))
+    assert result.report.replaced == ["red_sauce"]
+    assert len(load_checkpoint(tmp_path / "r.safetensors").class_ids) == 5
+
+
+def test_fast_mode_can_adapt_the_last_block(base, new_dir, tmp_path):
+    out = tmp_path / "block.safetensors"
+    result = retrain(RetrainConfig(data=str(new_dir), out=str(out), base=str(base),
+                                   adapt="last-block", epochs=1))
+    base_sd, new_sd = load_checkpoint(base).state_dict, load_checkpoint(out).state_dict
+    assert not torch.equal(base_sd["layer4.1.conv2.weight"], new_sd["layer4.1.conv2.weight"])
+    assert torch.equal(base_sd["layer3.1.conv2.weight"], new_sd["layer3.1.conv2.weight"])
+    assert result.report.heldout["n"] > 0
+
+
+def test_full_mode_fine_tunes_everything(base, new_dir, tmp_path):
+    out = tmp_path / "full.safetensors"
+    cb = Recorder()
+    result = retrain(RetrainConfig(data=str(new_dir), out=str(out), base=str(base), mode="full",
+                                   epochs=1, device="cpu"), cb)
+    ckpt = load_checkpoint(out)
+    assert sorted(ckpt.class_ids) == sorted(["blue_milk", "green_tea", "red_sauce", *NEW])
+    base_sd = load_checkpoint(base).state_dict
+    assert not torch.equal(base_sd["conv1.weight"], ckpt.state_dict["conv1.weight"])
+    assert result.report.mode == "full" and result.report.heldout["n"] > 0
+    assert ckpt.meta["retrain"]["mode"] == "full" and cb.steps > 0
+    assert not list((tmp_path).glob(".*.tmp"))
+
+
+def test_full_mode_without_photos_of_the_old_products_says_what_to_do(tiny_checkpoint, new_dir, tmp_path):
+    from model.data import DataError
+    with pytest.raises(DataError, match="--base-data"):
+        retrain(RetrainConfig(data=str(new_dir), out=str(tmp_path / "x.safetensors"),
+                              base=str(tiny_checkpoint), mode="full", epochs=1))
+    assert not (tmp_path / "x.safetensors").exists()
+
+
+@pytest.mark.parametrize("mode", ["fast", "full"])
+def test_cancel_writes_nothing_and_leaves_the_model_in_use(base, new_dir, tmp_path, mode):
+    models.activate(base)
+    before = models.active_pointer().read_text()
+    out = tmp_path / "c.safetensors"
+    cb = Recorder(cancel_after=1)
+    result = retrain(RetrainConfig(data=str(new_dir), out=str(out), mode=mode, epochs=2, device="cpu"), cb)
+    assert result.cancelled and result.out is None
+    assert not out.exists()
+    assert models.active_pointer().read_text() == before
+    assert any("cancelled" in m for m in cb.messages)
+
+
+def run_cli(*args: str, check: bool = False) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "main.py", *args], cwd=ROOT, capture_output=True,
+                          text=True, env=dict(os.environ), timeout=300)
+    if check and proc.returncode != 0:
+        raise AssertionError(proc.stderr)
+    return proc
+
+
+def test_cli_lists_broken_photos_and_finishes(base, new_dir, tmp_path):
+    (new_dir / "yellow_oil" / "broken.jpg").write_bytes(b"\xff\xd8garbage")
+    (new_dir / "purple_jam" / "notes.txt").write_text("not a photo")
+    out = tmp_path / "cli.safetensors"
+    proc = run_cli("retrain", "--data", str(new_dir), "--out", str(out), "--base", str(base),
+                   "--activate", check=True)
+    assert "broken.jpg" in proc.stderr and "skipped" in proc.stderr
+    assert "Held-out accuracy" in proc.stdout and "activated" in proc.stdout
+    assert load_checkpoint(models.active_model_path()).class_ids[-1] == "yellow_oil"
+
+
+def test_a_worse_model_is_not_activated_without_yes(tmp_path, tiny_checkpoint):
+    """Two products whose photos are the very same picture cannot be told apart (50 %), while
+    the model in use records 95 %: refused without --yes, activated with it."""
+    ckpt = load_checkpoint(tiny_checkpoint)
+    good = save_checkpoint(tmp_path / "good.safetensors", ckpt.state_dict,
+                           dict(ckpt.meta, metrics={"heldout": {"top1": 0.95}}))
+    models.activate(good)
+    before = models.active_pointer().read_text()
+    data = tmp_path / "twins"
+    picture = make_photo((90, 90, 200), seed=3)
+    for name in ("twin_a", "twin_b"):
+        (data / name).mkdir(parents=True)
+        for i in range(6):
+            Image.fromarray(picture).save(data / name / f"{i}.png")
+    out = tmp_path / "worse.safetensors"
+    proc = run_cli("retrain", "--data", str(data), "--out", str(out), "--only", "--activate")
+    assert proc.returncode == REFUSED, proc.stderr
+    assert "NOT activated" in proc.stderr and "--yes" in proc.stderr
+    assert models.active_pointer().read_text() == before and out.is_file()
+    refused = run_cli("models", "activate", str(out))
+    assert refused.returncode == REFUSED and models.active_pointer().read_text() == before
+    run_cli("models", "activate", str(out), "--yes", check=True)
+    assert load_checkpoint(models.active_model_path()).class_ids == ["twin_a", "twin_b"]
+    run_cli("models", "rollback", check=True)
+    assert load_checkpoint(models.active_model_path()).meta["metrics"]["heldout"]["top1"] == 0.95
+
+
+def test_compare_on_shared_products():
+    labels = torch.tensor([0, 0, 1, 1])
+    right = torch.eye(2)[labels] * 5
+    wrong = torch.eye(2)[1 - labels] * 5
+    shared = torch.tensor([True, True, True, True])
+    assert compare(wrong, right, labels, shared, None, None).verdict == "worse"
+    assert compare(right, wrong, labels, shared, None, None).verdict == "better"
+    assert compare(right, right, labels, shared, None, None).verdict == "same"
+    none = torch.zeros(4, dtype=torch.bool)
+    assert compare(right, None, labels, none, None, None).verdict == "unknown"
+
+
+# --- the kill test ------------------------------------------------------------------------
+MARKERS = ["starting from", "reading", "fitting the head", "saved", "wrote", "activated"]
+
+
+def kill_at(marker: str | None, delay: float, args: list[str]) -> str:
+    """Start a retrain, SIGKILL it `delay` s after `marker` appears (or after start)."""
+    proc = subprocess.Popen([sys.executable, "-u", "main.py", *args], cwd=ROOT, env=dict(os.environ),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen = ""
+    if marker is not None:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            seen += line
+            if marker in line:
+                break
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    return seen
+
+
+@pytest.mark.parametrize("marker,delay", [(None, 1.5), ("reading", 0.05),
+                                          ("fitting the head", 0.0), ("saved", 0.0),
+                                          ("wrote", 0.0)])
+def test_killing_a_retrain_leaves_a_loadable_model_and_no_half_written_file(
+        base, new_dir, tmp_path, marker, delay):
+    first = models.activate(base)
+    out = tmp_path / "killed.safetensors"
+    seen = kill_at(marker, delay, ["retrain", "--data", str(new_dir), "--out", str(out),
+                                   "--base", str(base), "--activate"])
+    if marker is not None:
+        assert marker in seen, seen
+    active = models.active_model_path()
+    assert load_checkpoint(active).class_ids  # loads, checksum and all
+    assert active in (first.resolve(), *[p.resolve() for p in models.versions_dir().glob("*.safetensors")])
+    json.loads(models.active_pointer().read_text())
+    if out.exists():  # written atomically: complete or absent
+        assert len(load_checkpoint(out).class_ids) == 5
+    for stored in models.versions_dir().glob("*.safetensors"):
+        load_checkpoint(stored)  # no stored version is half-written either
+    # what the killed process may leave is temp files only, and the next run clears them
+    folders = (tmp_path, models.versions_dir(), models.active_pointer().parent)
+    models.remove_stale_temp(*folders)
+    assert not [p for f in folders for p in f.iterdir() if p.name.endswith(".tmp")]
+    # and a retrain afterwards works
+    again = tmp_path / "again.safetensors"
+    retrain(RetrainConfig(data=str(new_dir), out=str(again), base=str(base)))
+    assert len(load_checkpoint(again).class_ids) == 5
