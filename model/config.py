@@ -10,6 +10,7 @@ class TrainConfig:
     out: str = ""
     arch: str = "resnet18"
     pretrained: str | None = None        # None, "imagenet" or a weights file
+    init: str | None = None              # continue from a trained checkpoint (same products)
     epochs: int = 30
     batch_size: int = 64
     lr: float = 1e-3

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from assistant.architectures import build_model, default_preprocessing
-from assistant.checkpoint import make_classes, save_checkpoint
+from assistant.checkpoint import load_checkpoint, make_classes, save_checkpoint
 from model.augment import POLICIES, augment, mixup
 from model.callbacks import TrainCallback
 from model.config import TrainConfig
@@ -84,6 +84,8 @@ def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str 
     classes = data.classes
     prep = default_preprocessing(cfg.arch, cfg.image_size)
     model = build_model(cfg.arch, len(classes), cfg.pretrained, cfg.image_size)
+    if cfg.init:
+        load_init(model, cfg, classes)
     if cfg.freeze == "features":
         for name, p in model.named_parameters():
             p.requires_grad = name.startswith(("fc.", "_fc."))
@@ -208,6 +210,15 @@ def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str 
     rpath.unlink(missing_ok=True)
     cb.on_message(f"saved {out}")
     return TrainResult(out, False, state.history, results, data.skipped, seconds)
+
+
+def load_init(model, cfg: TrainConfig, classes: list[str]) -> None:
+    """Start from a trained checkpoint of the same architecture and products, head included."""
+    ckpt = load_checkpoint(cfg.init)
+    if ckpt.architecture != cfg.arch or ckpt.class_ids != classes:
+        raise ValueError(f"{cfg.init}: --init needs a {cfg.arch} checkpoint of the same products "
+                         f"in the same order (it is a {ckpt.architecture} of {len(ckpt.class_ids)})")
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ckpt.state_dict.items()})
 
 
 def epochs_within(deadline: float, done_here: int, loop_started: float, epochs_done: int) -> int:
