@@ -61,10 +61,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 # ---------------------------------------------------------------- decoding and the model thread
 
 def picture_from_bytes(data: bytes, size: int, max_pixels: int = MAX_PIXELS):
-    """Upload bytes -> 3xSxS uint8 tensor for the model, or ApiError saying what is wrong."""
+    """Upload bytes -> 3xSxS uint8 array for the model, or ApiError saying what is wrong."""
+    import numpy as np
     from PIL import Image, UnidentifiedImageError
 
-    from assistant.vision import ImageError, fit_square, load_image, to_chw
+    from assistant.vision import ImageError, fit_square, load_image
     if not data:
         raise ApiError(400, "the body is empty: send a photo")
     allowed = ", ".join(sorted(set(ALLOWED_FORMATS.values())))
@@ -85,7 +86,7 @@ def picture_from_bytes(data: bytes, size: int, max_pixels: int = MAX_PIXELS):
         rgb = fit_square(load_image(data), size)
     except ImageError as exc:
         raise ApiError(422, str(exc).removeprefix("upload: ")) from None
-    return to_chw(rgb if rgb.flags.writeable else rgb.copy())
+    return np.ascontiguousarray(rgb.transpose(2, 0, 1))  # numpy: see assistant.batch._decode
 
 
 def legacy_bytes(body: bytes) -> bytes:
@@ -135,6 +136,7 @@ class Batcher:
         self._thread.join(timeout=10)
 
     def _loop(self) -> None:
+        import numpy as np
         import torch
         n_classes = len(self.classifier.class_ids)
         while True:
@@ -152,7 +154,8 @@ class Batcher:
                     break
                 items.append(nxt)
             try:
-                batch = self.classifier.preprocessing.normalize(torch.stack([t for t, _ in items]))
+                batch = torch.from_numpy(np.stack([a for a, _ in items]))
+                batch = self.classifier.preprocessing.normalize(batch)
                 preds = self.classifier.predict_tensor(batch, k=n_classes)
             except Exception as exc:  # reaches every waiting request as a 500, logged
                 log.exception("model failed on a batch of %d", len(items))
@@ -343,8 +346,8 @@ def create_app(classifier_or_model_path, *, backend: str = "torch", device: str 
 
 
 def _zeros(size: int):
-    import torch
-    return torch.zeros(3, size, size, dtype=torch.uint8)
+    import numpy as np
+    return np.zeros((3, size, size), dtype=np.uint8)
 
 
 def app_from_env():

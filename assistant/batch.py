@@ -77,10 +77,16 @@ def find_files(folder: Path, recursive: bool, exclude: set[Path] = frozenset()) 
 
 
 def _decode(path: Path, size: int):
-    from assistant.vision import ImageError, fit_square, load_image, to_chw
+    """Photo file -> 3xSxS uint8 array, or the ImageError saying why not.
+
+    numpy, not torch, in these threads: a torch op started from several threads at once makes
+    an OpenMP team per thread, which costs tens of ms a photo when the model's threads are busy.
+    """
+    import numpy as np
+
+    from assistant.vision import ImageError, fit_square, load_image
     try:
-        rgb = fit_square(load_image(path), size)
-        return to_chw(rgb if rgb.flags.writeable else rgb.copy())
+        return np.ascontiguousarray(fit_square(load_image(path), size).transpose(2, 0, 1))
     except ImageError as exc:
         return exc
     except Exception as exc:  # a decoder bug must cost one file, never the run
@@ -90,6 +96,7 @@ def _decode(path: Path, size: int):
 def classify_files(classifier, files: list[Path], root: Path, batch_size: int = 32,
                    workers: int = 2, progress: bool = False, k: int = 3) -> Report:
     """Classify `files`; paths in the report are relative to root."""
+    import numpy as np
     import torch
     from tqdm import tqdm
 
@@ -100,15 +107,15 @@ def classify_files(classifier, files: list[Path], root: Path, batch_size: int = 
                dynamic_ncols=True, smoothing=0.1)
     start = time.perf_counter()
 
-    def flush(items: list[tuple[str, torch.Tensor]]) -> None:
-        batch = classifier.preprocessing.normalize(torch.stack([t for _, t in items]))
+    def flush(items: list[tuple[str, np.ndarray]]) -> None:
+        batch = classifier.preprocessing.normalize(torch.from_numpy(np.stack([a for _, a in items])))
         for (rel, _), pred in zip(items, classifier.predict_tensor(batch, k), strict=True):
             report.results.append(Result(rel, pred.label, pred.score, pred.top,
                                          {lang: classifier.name(pred.label, lang) for lang in ("en", "es")}))
         bar.update(len(items))
 
     with ThreadPoolExecutor(max(1, workers), thread_name_prefix="decode") as pool:
-        pending: list[tuple[str, torch.Tensor]] = []
+        pending: list[tuple[str, np.ndarray]] = []
         for path, outcome in _prefetch(pool, files, size, ahead=batch_size * 2 + workers):
             rel = path.relative_to(root).as_posix()
             if isinstance(outcome, Exception):
