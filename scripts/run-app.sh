@@ -14,11 +14,12 @@ fi
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ] && [ -z "${QT_QPA_PLATFORM:-}" ]; then
     if command -v xvfb-run >/dev/null 2>&1; then
         echo "run-app: no screen here (DISPLAY is empty): opening the assistant on a virtual" \
-             "screen (xvfb-run). Nothing is shown, but it runs, speaks and logs; Ctrl+C stops it." >&2
+             "screen (xvfb-run). Nothing is shown, but it runs and speaks; add -v to see its log" \
+             "here; Ctrl+C stops it." >&2
         exec xvfb-run --auto-servernum --server-args="-screen 0 1280x800x24" "$PYTHON" main.py "$@"
     fi
     echo "run-app: no screen here and no xvfb-run: Qt draws offscreen (QT_QPA_PLATFORM=offscreen)." \
-         "Nothing is shown, but it runs, speaks and logs; Ctrl+C stops it." >&2
+         "Nothing is shown, but it runs and speaks; add -v to see its log here; Ctrl+C stops it." >&2
     export QT_QPA_PLATFORM=offscreen
 fi
 exec "$PYTHON" main.py "$@"

@@ -83,14 +83,14 @@ EOF
 }
 if [ "$(installed_torch || true)" != "${TORCH_PINS[*]}" ]; then
     say "installing ${TORCH_PINS[*]} (about 5.5 GB from this machine's disk; takes several minutes)"
-    "${PIP[@]}" install -q --progress-bar off "${TORCH_PINS[@]}"
+    "${PIP[@]}" install -qq --progress-bar off "${TORCH_PINS[@]}"
 fi
 
 # --- 4. the project and its dev tools (only when pyproject.toml changed) --------------------
 want="$(sha256sum pyproject.toml | cut -d' ' -f1) ${TORCH_PINS[*]}"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ]; then
     say "installing the project and its dev tools (pip install -e '.[dev]')"
-    "${PIP[@]}" install -q --progress-bar off -e '.[dev]' "${TORCH_PINS[@]}"
+    "${PIP[@]}" install -qq --progress-bar off -e '.[dev]' "${TORCH_PINS[@]}"
     printf '%s\n' "$want" >"$STAMP"
 fi
 say "ready ($VENV)"
