@@ -40,7 +40,7 @@ QSlider:focus, QTableWidget:focus {
     border: 4px solid #1565c0; background-color: #fff59d; color: #000000;
 }
 QPushButton { min-height: 2em; }
-QPushButton:checked { background-color: #2e7d32; color: #ffffff; font-weight: bold; }
+QPushButton:checked { background-color: #2e7d32; color: #ffffff; }
 QListWidget::item:selected { background-color: #1565c0; color: #ffffff; }
 """
 

@@ -51,6 +51,7 @@ class MainWindow(CommandHandlers, QMainWindow):
         self.announcements: list[str] = []  # what was sent to the screen reader (tests read it)
         self.speech_broken = False
         self.speech_failure = ""
+        self._status_is_hint = False
         self.predictions = 0
         self.setObjectName("main_window")
         self.setStyleSheet(a11y.FOCUS_STYLE)
@@ -203,10 +204,17 @@ class MainWindow(CommandHandlers, QMainWindow):
         words = payload.get("words") or ""
         kind = getattr(utterance, "kind", "product")
         if kind in ("product", "maybe") and words:
-            self.product.show_product(words, maybe=kind == "maybe")
+            # names come lower-case from the model ("milk"); a capital reads better in large print
+            self.product.show_product(words[:1].upper() + words[1:], maybe=kind == "maybe")
+            if self._status_is_hint:  # the hint ("too dark"...) is over: do not leave it up
+                self.status_label.setText(text("watching", self.language))
+            self._status_is_hint = False
             self.product.setAccessibleDescription(words)
         elif words:
+            # a hint means no product is in view: the big name must not linger on screen
             self.status_label.setText(words)
+            self._status_is_hint = True
+            self.product.show_product(text("waiting", self.language), maybe=True)
         self.history.add(words, payload.get("time"))
         self.announce(words, assertive=False)
 
@@ -226,7 +234,8 @@ class MainWindow(CommandHandlers, QMainWindow):
         # "ready" replaces "starting", never a problem reported meanwhile
         if self.status_label.text() == text("loading", self.language):
             self.status_label.setText(catalog.phrase("ready", self.language))
-        log.info("ready after %.2f s", payload.get("seconds", 0.0))
+        log.info("ready: first picture classified %.2f s after start, %.2f s after the "
+                 "process began", payload.get("seconds", 0.0), _process_age())
 
     def _on_speech_error(self, detail: str, words: str | None = None) -> None:
         """The voice died: say so on screen and to the screen reader, keep recognising."""
@@ -282,3 +291,12 @@ class MainWindow(CommandHandlers, QMainWindow):
         self.context.stop()
         event.accept()
         log.info("window closed at %s", time.strftime("%H:%M:%S"))
+
+
+def _process_age() -> float:
+    """Seconds since this process started (start-up time as the user feels it)."""
+    try:
+        import psutil
+        return time.time() - psutil.Process().create_time()
+    except Exception:  # psutil missing or no /proc: the figure is only for the log
+        return float("nan")

@@ -21,6 +21,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "status": {"en": "Status", "es": "Estado"},
     "status_desc": {"en": "What the assistant is doing, and any problem",
                     "es": "Lo que hace el asistente y cualquier problema"},
+    "watching": {"en": "Watching the camera.", "es": "Mirando la cámara."},
     "loading": {"en": "Starting…", "es": "Iniciando…"},
     "history": {"en": "History of what was said", "es": "Historial de lo dicho"},
     "history_desc": {"en": "Everything the assistant said, newest last, with the time",

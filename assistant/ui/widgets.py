@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QFrame, QLabel, QListWidget, QSizePo
 PRODUCT_COLOURS = ("#000000", "#ffeb3b")
 MAYBE_COLOUR = "#ffffff"
 #: the product name's size relative to the system font, so it follows the user's font choice
-PRODUCT_SCALE = 3.2
+PRODUCT_SCALE = 4.0
 
 
 def frame_to_image(frame: np.ndarray) -> QImage:
