@@ -157,10 +157,13 @@ class MainWindow(CommandHandlers, QMainWindow):
         a11y.name(self.history, plain(text("history", lang)), text("history_desc", lang))
         self.history_label.setText(text("history_label", lang))
         self.menu.setTitle(text("commands_menu", lang))
-        if not self.product.text():
-            self.product.show_product(text("waiting", lang))
-        if not self.status_label.text():
-            self.status_label.setText(text("loading", lang))
+        # placeholders follow the language; what was recognised stays as it was said
+        if self.product.text() in ("", *(text("waiting", other) for other in ("en", "es"))):
+            self.product.show_product(text("waiting", lang), maybe=self.product.maybe)
+        for key in ("loading", "watching"):
+            if self.status_label.text() in ("", *(text(key, other) for other in ("en", "es"))):
+                self.status_label.setText(text(key, lang))
+                break
         self._show_mode()
 
     def _show_mode(self) -> None:
@@ -287,6 +290,7 @@ class MainWindow(CommandHandlers, QMainWindow):
 
     # --- closing ---------------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self.hide()  # gone at once for the user; stopping the threads may take a moment
         self.context.save_settings()
         self.context.stop()
         event.accept()

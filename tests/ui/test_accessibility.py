@@ -155,3 +155,10 @@ def test_usable_at_200_percent_scale(tiny_checkpoint, photo_dir):
         assert int(text_height) <= int(height), f"{cid} button cuts its label at 200 %"
     (_, product_height, product_text_height), = [line for line in lines if line[0] == "product"]
     assert int(product_text_height) <= int(product_height)
+
+
+def test_alt_h_jumps_to_the_history(make_window, qtbot):
+    from PySide6.QtWidgets import QApplication
+    window = make_window()
+    press(qtbot, QApplication.focusWidget() or window, "Alt+H")
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is window.history)

@@ -138,6 +138,7 @@ def test_every_command_by_keyboard(make_window, qtbot, monkeypatch, isolated_hom
     press(qtbot, focused(window), "Return")
     voice.wait(catalog.phrase("camera_changed", "en", name="demo"))
     assert context.settings.camera == "demo" and not dialog.isVisible()
+    qtbot.waitUntil(window.isActiveWindow)  # back in the main window, as a person would wait
 
     # settings: Tab to the speed, one step up, Enter saves it
     run("settings", "Settings.")
@@ -151,6 +152,7 @@ def test_every_command_by_keyboard(make_window, qtbot, monkeypatch, isolated_hom
     voice.mark = len(engine.spoken)
     press(qtbot, focused(window), "Return")
     voice.wait("Settings saved.")
+    qtbot.waitUntil(window.isActiveWindow)
     assert context.settings.rate == 185
     assert json.loads((isolated_home / "config" / "settings.json").read_text())["rate"] == 185
 
@@ -168,6 +170,7 @@ def test_every_command_by_keyboard(make_window, qtbot, monkeypatch, isolated_hom
     press(qtbot, focused(window), "Escape")
     qtbot.waitUntil(lambda: not dialog.isVisible())
     qtbot.waitUntil(lambda: help_text in engine.interrupted, timeout=3000)
+    qtbot.waitUntil(window.isActiveWindow)
 
     exercised.add("quit")
     press(qtbot, focused(window), key_of(window, "quit"))

@@ -61,7 +61,8 @@ def test_an_unplugged_camera_is_announced_and_retried(make_window, qtbot, monkey
     lost = catalog.phrase("camera_disconnected", "en")
     back = catalog.phrase("camera_reconnected", "en")
     qtbot.waitUntil(lambda: lost in window.engine.texts, timeout=20000)
-    assert lost in window.announcements
+    # the voice runs in its own thread; the screen follows through the event queue
+    qtbot.waitUntil(lambda: lost in window.announcements, timeout=5000)
     assert any(line.endswith(lost) for line in window.history.lines())
     qtbot.waitUntil(lambda: back in window.engine.texts, timeout=20000)
     assert camera.reopened.is_set()
