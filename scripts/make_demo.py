@@ -5,7 +5,7 @@ its juice and milk cartons are products the bundled Freiburg model knows (Freibu
 classes "juice" and "milk"; oat and soy drinks count as milk for a shopper). The demo
 alternates juice and milk, so each photo is announced in turn.
 
-    python scripts/make_demo.py                       # first photo of each brand
+    python scripts/make_demo.py                       # the photos listed in BRANDS
     python scripts/make_demo.py --model model/bundled/X.safetensors
                                                       # the photo the model names best
 
@@ -26,16 +26,20 @@ DEFAULT_DATA = ROOT.parent / "shared" / "data" / "grocerystore"
 DEFAULT_OUT = ROOT / "assets" / "demo"
 MAX_BYTES = 2_000_000
 
-# GroceryStore fine class -> the Freiburg product id it shows; juice and milk alternate
-BRANDS: list[tuple[str, str]] = [
-    ("Bravo-Orange-Juice", "juice"),
-    ("Arla-Standard-Milk", "milk"),
-    ("Tropicana-Apple-Juice", "juice"),
-    ("Oatly-Oat-Milk", "milk"),
-    ("God-Morgon-Orange-Juice", "juice"),
-    ("Garant-Ecological-Medium-Fat-Milk", "milk"),
-    ("Bravo-Apple-Juice", "juice"),
-    ("Alpro-Fresh-Soy-Milk", "milk"),
+# (GroceryStore fine class, the Freiburg product id it shows, the photo used by default);
+# juice and milk alternate. The default photos are mostly held in a hand, as a shopper
+# would; they were the ones a quick Freiburg juice/milk model named most surely.
+BRANDS: list[tuple[str, str, str]] = [
+    ("Bravo-Orange-Juice", "juice", "train/Bravo-Orange-Juice/Bravo-Orange-Juice_031.jpg"),
+    ("Arla-Standard-Milk", "milk", "train/Arla-Standard-Milk/Arla-Standard-Milk_030.jpg"),
+    ("Tropicana-Apple-Juice", "juice", "train/Tropicana-Apple-Juice/Tropicana-Apple-Juice_002.jpg"),
+    ("Oatly-Oat-Milk", "milk", "train/Oatly-Oat-Milk/Oatly-Oat-Milk_018.jpg"),
+    ("God-Morgon-Orange-Juice", "juice",
+     "train/God-Morgon-Orange-Juice/God-Morgon-Orange-Juice_006.jpg"),
+    ("Garant-Ecological-Medium-Fat-Milk", "milk",
+     "val/Garant-Ecological-Medium-Fat-Milk/Garant-Ecological-Medium-Fat-Milk_001.jpg"),
+    ("Bravo-Apple-Juice", "juice", "train/Bravo-Apple-Juice/Bravo-Apple-Juice_020.jpg"),
+    ("Alpro-Fresh-Soy-Milk", "milk", "train/Alpro-Fresh-Soy-Milk/Alpro-Fresh-Soy-Milk_007.jpg"),
 ]
 
 ATTRIBUTION = """# Demo pictures: attribution
@@ -63,10 +67,11 @@ def candidates(data: Path, brand: str) -> list[Path]:
     return photos
 
 
-def pick(photos: list[Path], class_id: str, classifier) -> Path:
-    """The first photo, or (with a model) the one it names class_id with most confidence."""
+def pick(photos: list[Path], class_id: str, classifier, preferred: Path) -> Path:
+    """The preferred photo (else the first), or (with a model) the one it names class_id
+    with most confidence."""
     if classifier is None or class_id not in classifier.class_ids:
-        return photos[0]
+        return preferred if preferred in photos else photos[0]
     from assistant.vision import load_image
     index = classifier.class_ids.index(class_id)
     best, best_p = photos[0], -1.0
@@ -94,11 +99,11 @@ def build(data: Path, out: Path, model: Path | None, quality: int) -> list[dict]
     for old in out.glob("*.jpg"):
         old.unlink()
     entries, rows = [], []
-    for n, (brand, class_id) in enumerate(BRANDS, 1):
+    for n, (brand, class_id, preferred) in enumerate(BRANDS, 1):
         photos = candidates(data, brand)
         if not photos:
             raise SystemExit(f"{data}: no photos of {brand}")
-        source = pick(photos, class_id, classifier)
+        source = pick(photos, class_id, classifier, data / preferred)
         name = f"{n:02d}_{class_id}_{brand.lower()}.jpg"
         with Image.open(source) as img:
             img.convert("RGB").save(out / name, quality=quality, optimize=True)
