@@ -24,6 +24,7 @@ class HelpDialog(QDialog):
     def __init__(self, parent: QWidget | None, actions: dict, language: str) -> None:
         super().__init__(parent)
         self.setObjectName("help_dialog")
+        self.setStyleSheet(a11y.FOCUS_STYLE)
         self.setWindowTitle(text("help_title", language))
         layout = QVBoxLayout(self)
         self.list = QListWidget()
@@ -36,7 +37,10 @@ class HelpDialog(QDialog):
             item.setData(Qt.ItemDataRole.UserRole, cid)
             self.list.addItem(item)
         self.list.setCurrentRow(0)
-        self.list.setMinimumWidth(self.list.sizeHintForColumn(0) + 40)
+        # every command in view without scrolling, at any font size or scale
+        frame = 2 * self.list.frameWidth() + 8
+        self.list.setMinimumWidth(self.list.sizeHintForColumn(0) + frame + 24)
+        self.list.setMinimumHeight(self.list.sizeHintForRow(0) * (self.list.count() + 1) + frame)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close = buttons.button(QDialogButtonBox.StandardButton.Close)
         close.setText(text("close", language))
@@ -60,6 +64,7 @@ class CameraDialog(QDialog):
     def __init__(self, parent: QWidget | None, current, language: str) -> None:
         super().__init__(parent)
         self.setObjectName("camera_dialog")
+        self.setStyleSheet(a11y.FOCUS_STYLE)
         self.setWindowTitle(text("camera_title", language))
         self.language = language
         self.choice = None

@@ -159,6 +159,8 @@ class SettingsDialog(QDialog):
             edit = QKeySequenceEdit(QKeySequence(keys[cmd.id]))
             edit.setObjectName(f"key_{cmd.id}")
             edit.setMaximumSequenceLength(1)
+            # wide enough for the longest default key at any scale ("Ctrl+Shift+Down")
+            edit.setMinimumWidth(edit.fontMetrics().horizontalAdvance("Ctrl+Shift+Down  ") * 3 // 2)
             label = cmd.describe(self.lang)
             a11y.labelled_row(form, label[:1].upper() + label[1:] + ":", edit,
                               text("key_desc", self.lang, what=label))

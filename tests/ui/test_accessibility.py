@@ -135,6 +135,19 @@ for cid, button in window.buttons.items():
     need = button.fontMetrics().horizontalAdvance(button.text())
     print("button", cid, need, button.width(), button.height(), button.fontMetrics().height())
 print("product", window.product.height(), window.product.fontMetrics().height())
+from assistant.ui.dialogs import HelpDialog
+from assistant.ui.settings_dialog import SettingsDialog
+dialog = SettingsDialog(window, window.settings, [], "es")
+dialog.show()
+dialog.tabs.setCurrentIndex(2)
+app.processEvents()
+for cid, edit in dialog.key_edits.items():
+    shown = edit.keySequence().toString()
+    print("key", cid, edit.fontMetrics().horizontalAdvance(shown), edit.width())
+help_dialog = HelpDialog(window, window.actions_by_id, "es")
+help_dialog.show()
+app.processEvents()
+print("help_scroll", help_dialog.list.verticalScrollBar().maximum())
 context.stop()
 """
 
@@ -155,6 +168,11 @@ def test_usable_at_200_percent_scale(tiny_checkpoint, photo_dir):
         assert int(text_height) <= int(height), f"{cid} button cuts its label at 200 %"
     (_, product_height, product_text_height), = [line for line in lines if line[0] == "product"]
     assert int(product_text_height) <= int(product_height)
+    keys = [line for line in lines if line[0] == "key"]
+    assert len(keys) >= 10
+    for _, cid, need, width in keys:
+        assert int(need) < int(width), f"the key editor of {cid} cuts its key at 200 %"
+    assert ["help_scroll", "0"] in lines, "the F1 list needs scrolling at 200 %"
 
 
 def test_alt_h_jumps_to_the_history(make_window, qtbot):
