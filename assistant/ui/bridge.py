@@ -22,6 +22,8 @@ class EventBridge(QObject):
     ready = Signal(dict)
     spoken = Signal(dict)
     speech_error = Signal(str)
+    #: AppContext.reload_model() finished (maintainer mode may call it from its worker)
+    model_changed = Signal(object)
     other = Signal(str, dict)
 
     def __init__(self, parent: QObject | None = None) -> None:

@@ -60,7 +60,9 @@ class MainWindow(CommandHandlers, QMainWindow):
         self._connect()
         self.retranslate()
         self.actions_by_id["continuous"].setChecked(bool(self.settings.continuous))
-        context.on_model_changed = self._model_changed
+        # reload_model may run in maintainer mode's worker thread: reach the widgets by signal
+        context.on_model_changed = self.bridge.model_changed.emit
+        self.bridge.model_changed.connect(self._model_changed)
         self.resize(900, 640)
 
     # --- shortcuts to the context ---------------------------------------------------------
