@@ -30,6 +30,7 @@ class EventBridge(QObject):
         super().__init__(parent)
         self._lock = threading.Lock()
         self._frame = None
+        self._newest = None
         self._frame_pending = False
 
     # --- called from any thread ---------------------------------------------------------
@@ -40,7 +41,7 @@ class EventBridge(QObject):
             # a slow GUI must not collect a queue of stale frames: keep only the newest and
             # signal once until the window has taken it
             with self._lock:
-                self._frame = payload.get("frame")
+                self._frame = self._newest = payload.get("frame")
                 if self._frame_pending:
                     return
                 self._frame_pending = True
@@ -64,3 +65,8 @@ class EventBridge(QObject):
             frame, self._frame = self._frame, None
             self._frame_pending = False
         return frame
+
+    def newest_frame(self):
+        """The newest camera frame, taken or not (any thread; None before the first)."""
+        with self._lock:
+            return self._newest

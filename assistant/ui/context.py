@@ -106,6 +106,10 @@ class AppContext:
         self.save_settings()
         return source
 
+    def latest_frame(self):
+        """The newest camera picture (RGB array) or None: maintainer mode photographs with it."""
+        return self.bridge.newest_frame()
+
     def write_transcript(self, ident: str, words: str, when: float | None = None) -> None:
         if self.transcript is not None and words:
             self.transcript.write(when or time.time(), ident, words)

@@ -37,6 +37,9 @@ def test_maintainer_mode_gets_the_window_and_the_app_context(make_window, qtbot,
     assert context.speaker is window.context.speaker and context.settings is window.settings
     qtbot.waitUntil(lambda: window._dialog.isVisible())
     assert window.status_label.text() == "Maintainer mode."
+    # the camera picture maintainer mode photographs products with
+    qtbot.waitUntil(lambda: context.latest_frame() is not None, timeout=10000)
+    assert context.latest_frame().ndim == 3 and context.latest_frame().shape[2] == 3
 
 
 def test_a_broken_maintainer_module_is_said_not_raised(make_window, monkeypatch):
