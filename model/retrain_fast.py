@@ -129,6 +129,7 @@ def run_fast(cfg, base, plan, cb) -> RetrainReport:
                            make_lookalikes(held["confusion"], plan.classes, names),
                            len(train_y), skipped, plan.old_photos or cfg.only,
                            [(str(f), plan.classes[y]) for f, y in plan.heldout])
+    report.old_heldout_unseen = plan.old_heldout_unseen
     meta = new_metadata(base, plan, cfg, report)
     out = save_checkpoint(cfg.out, state, meta)
     write(report, out.with_suffix(".report"), held["confusion"])

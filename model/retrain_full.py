@@ -113,6 +113,7 @@ def run_full(cfg, base, plan, cb) -> RetrainReport | None:
         report = RetrainReport("full", new.class_ids, names, plan.new, plan.replaced, held,
                                comparison, make_lookalikes(held["confusion"], new.class_ids, names),
                                len(plan.train), skipped, True, held_pairs)
+        report.old_heldout_unseen = plan.old_heldout_unseen
         meta = dict(new.meta)
         meta.update(new_metadata(base, plan, cfg, report, {"epochs_run": new.meta["training"]["epochs_run"]}))
         meta["metrics"] = {**new.meta.get("metrics", {}), **meta["metrics"]}

@@ -34,6 +34,7 @@ class Plan:
     sources: list[str]                    # folders of photos the new model learnt from
     old_photos: bool                      # whether photos of the old products were found
     missing_old: list[str] = field(default_factory=list)  # old products without any photo here
+    old_heldout_unseen: bool = True       # old products' held-out photos are from its test split
 
     def spoken(self, language: str = "en") -> list[str]:
         return [self.names.get(c, {}).get(language) or c.replace("_", " ") for c in self.classes]
@@ -52,6 +53,35 @@ def recorded_sources(meta: dict) -> list[Path]:
             if cand.is_dir() and cand.resolve() not in out:
                 out.append(cand.resolve())
                 break
+    return out
+
+
+def recorded_split(meta: dict) -> dict[str, str]:
+    """{resolved photo path: "train" | "val" | "test"} from the split file the model was trained
+    with, when it is recorded and present here; {} otherwise."""
+    import csv
+    cfg = meta.get("training", {}).get("config", {})
+    name, data = cfg.get("split_file"), cfg.get("data")
+    if not name or not data:
+        return {}
+    root = Path(__file__).resolve().parents[1]
+    split_file = next((c for c in (Path(name), root / name) if c.is_file()), None)
+    folders = [c for c in (Path(data), root / data) if c.is_dir()]
+    if split_file is None or not folders:
+        return {}
+    folder = folders[0].resolve()
+    out = {}
+    try:
+        with open(split_file, newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                p = Path(row["path"])
+                for cand in (p, folder.parent / p, folder / p):
+                    if cand.is_absolute() and cand.exists():
+                        out[str(cand.resolve())] = row["split"].strip()
+                        break
+    except (OSError, KeyError) as exc:
+        log.warning("cannot read the split file %s: %s", split_file, exc)
+        return {}
     return out
 
 
@@ -117,11 +147,24 @@ def make_plan(data: str | Path, base: Checkpoint, only: bool = False,
             used.append(str(folder.resolve()))
         for c in hits:
             found.setdefault(c, []).extend(by_class[c])
+    marks = recorded_split(base.meta) if found else {}
+    unseen = True
     for cid in old_needed:
         files = sorted(found.get(cid, []))
-        if per_class and len(files) > per_class:
-            files = sorted(rng.sample(files, per_class))
-        t, h = split(files, heldout, rng)
+        mark = {f: marks.get(str(f.resolve())) for f in files} if marks else {}
+        tests = [f for f in files if mark.get(f) == "test"]
+        if tests:  # held out from the model's own test photos: never seen in its training
+            t = [f for f in files if mark.get(f) in ("train", "val")]
+            h = tests
+            if per_class:
+                n_held = max(1, round(per_class * heldout))
+                t = sorted(rng.sample(t, min(len(t), per_class - n_held)))
+                h = sorted(rng.sample(h, min(len(h), n_held)))
+        else:
+            unseen = unseen and not files
+            if per_class and len(files) > per_class:
+                files = sorted(rng.sample(files, per_class))
+            t, h = split(files, heldout, rng)
         train += [(f, index[cid]) for f in t]
         held += [(f, index[cid]) for f in h]
     missing = [c for c in old_needed if not found.get(c)]
@@ -131,4 +174,4 @@ def make_plan(data: str | Path, base: Checkpoint, only: bool = False,
                 {c: i for i, c in enumerate(base_ids)},
                 [c for c in sorted(new_photos) if c not in base_ids],
                 [c for c in sorted(new_photos) if c in base_ids and not only],
-                train, held, used + [str(data.resolve())], bool(found), missing)
+                train, held, used + [str(data.resolve())], bool(found), missing, unseen)

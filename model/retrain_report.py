@@ -43,6 +43,7 @@ class RetrainReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     old_checked: bool = True
     heldout_photos: list[tuple[str, str]] = field(default_factory=list)  # (photo, product)
+    old_heldout_unseen: bool = True
     seconds: float = 0.0
     folder: Path | None = None
     confusion_picture: Path | None = None
@@ -68,6 +69,9 @@ class RetrainReport:
                          f"{c.new_top1:.1%}, the model in use {c.current_top1:.1%}: {c.verdict}.")
         if c.note:
             lines.append(c.note)
+        if self.old_checked and not self.old_heldout_unseen:
+            lines.append("The old products' held-out photos may have been among those the model in "
+                         "use was trained on, so its score on them is optimistic.")
         if not self.old_checked:
             lines.append("No photos of the products the model already knew were available, so "
                          "they were kept as they were and not checked (give --base-data).")

@@ -125,6 +125,26 @@ def test_without_photos_of_the_old_products_their_rows_stay_as_they_were(
     assert any("not checked" in line for line in result.report.summary_lines())
 
 
+def test_old_products_are_checked_on_their_own_test_photos_when_the_split_is_recorded(
+        tiny_checkpoint, photo_dir, new_dir, tmp_path):
+    """The model in use must not be judged on photos it was trained on."""
+    import csv
+    files = sorted(photo_dir.rglob("*.jpg"))
+    tests = {str(f) for f in files if f.stem in ("06", "07")}
+    split = tmp_path / "split.csv"
+    with open(split, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["path", "split"])
+        w.writerows([[str(f), "test" if str(f) in tests else "train"] for f in files])
+    ckpt = load_checkpoint(tiny_checkpoint)
+    meta = dict(ckpt.meta, training={"config": {"data": str(photo_dir), "split_file": str(split)}})
+    base = save_checkpoint(tmp_path / "base.safetensors", ckpt.state_dict, meta)
+    result = retrain(RetrainConfig(data=str(new_dir), out=str(tmp_path / "n.safetensors"), base=str(base)))
+    old_held = {p for p, c in result.report.heldout_photos if c in ckpt.class_ids}
+    assert old_held == tests and result.report.old_heldout_unseen
+    assert not any("optimistic" in line for line in result.report.summary_lines())
+
+
 def test_only_keeps_just_the_new_products(base, new_dir, tmp_path):
     out = tmp_path / "only.safetensors"
     retrain(RetrainConfig(data=str(new_dir), out=str(out), base=str(base), only=True))

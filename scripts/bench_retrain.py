@@ -1,0 +1,174 @@
+"""Benchmark maintainer-mode retraining: wall time to a live new model, and accuracy.
+
+Scenarios (figures printed, and written as JSON with --json):
+  one      add ONE product of --photos photos (GroceryStore train/<product>) to the model in
+           use, fast mode; time from "retrain" to the new model loaded and answering ("live"),
+           first with an empty feature cache (cold) and then for a second product (warm: the
+           old products' features are cached, the new product's photos are new); accuracy on
+           that product's GroceryStore val photos, and on the old products' held-out photos.
+  grocery  teach all 81 GroceryStore products (train/) to the model in use, measure on val/.
+           --mode fast (default) or full (fine-tunes everything; long on a CPU: use nohup).
+
+Usage:
+  .venv/bin/python scripts/bench_retrain.py one [--model FILE] [--product Banana --second Kiwi]
+  .venv/bin/python scripts/bench_retrain.py grocery --mode full --epochs 6 [--max-minutes 240]
+
+Every run uses a fresh GROCERY_ASSISTANT_HOME (a temp folder unless --home), so caches and
+model versions of the real user are never touched. The machine's load matters: say so when
+you quote a figure.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+GROCERY = ROOT.parent / "shared" / "data" / "grocerystore"
+
+
+def link_photos(src: Path, dest: Path, n: int, seed: int = 0) -> list[Path]:
+    files = sorted(p for p in src.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    if len(files) < n:
+        raise SystemExit(f"{src} has {len(files)} photos, fewer than {n}")
+    chosen = sorted(random.Random(seed).sample(files, n))
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in chosen:
+        (dest / f.name).symlink_to(f)
+    return chosen
+
+
+def accuracy(model_path: Path, folder: Path) -> dict:
+    """top-1 / top-3 of a model on folder/<product>/*.jpg (product = folder name)."""
+    from assistant.classifier import Classifier
+    from assistant.vision import load_image
+    clf = Classifier(model_path)
+    truth, pictures = [], []
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+        for f in sorted(sub.iterdir()):
+            truth.append(sub.name)
+            pictures.append(load_image(f))
+    top1 = top3 = 0
+    for start in range(0, len(pictures), 32):
+        for t, pred in zip(truth[start:start + 32], clf.predict_batch(pictures[start:start + 32], k=3), strict=True):
+            labels = [c for c, _ in pred.top]
+            top1 += labels[0] == t
+            top3 += t in labels
+    n = len(truth)
+    return {"n": n, "top1": round(top1 / n, 4) if n else None, "top3": round(top3 / n, 4) if n else None}
+
+
+def live(cfg) -> tuple[float, object, Path]:
+    """retrain -> activate -> a Classifier loaded from the activated file: (seconds, result, path)."""
+    from assistant.classifier import Classifier
+    from assistant.models import activate
+    from model.callbacks import TerminalProgress
+    from model.retrain import retrain
+    bar = TerminalProgress()
+    start = time.perf_counter()
+    try:
+        result = retrain(cfg, bar)
+    finally:
+        bar.close()
+    stored = activate(result.out)
+    clf = Classifier(stored)
+    clf.predict_batch([__import__("numpy").zeros((224, 224, 3), "uint8")])  # answering
+    return time.perf_counter() - start, result, stored
+
+
+def scenario_one(args, work: Path) -> dict:
+    from assistant.checkpoint import load_checkpoint
+    from model.retrain import RetrainConfig
+    base = Path(args.model)
+    out: dict = {"scenario": "one", "model": str(base), "photos": args.photos,
+                 "base_products": len(load_checkpoint(base).class_ids), "runs": []}
+    current = base
+    for label, product in (("cold", args.product), ("warm", args.second)):
+        data = work / f"data-{product}"
+        link_photos(GROCERY / "train" / product, data / product.lower().replace("-", "_"), args.photos)
+        cfg = RetrainConfig(data=str(data), out=str(work / f"{product}.safetensors"), mode="fast",
+                            base=str(current), seed=args.seed)
+        seconds, result, stored = live(cfg)
+        val = work / f"val-{product}"
+        (val / product.lower().replace("-", "_")).mkdir(parents=True, exist_ok=True)
+        for f in (GROCERY / "val" / product).iterdir():
+            (val / product.lower().replace("-", "_") / f.name).symlink_to(f)
+        c = result.report.comparison
+        run = {"cache": label, "product": product, "seconds_to_live": round(seconds, 1),
+               "retrain_seconds": result.seconds, "val_photos": accuracy(stored, val),
+               "heldout": {k: result.report.heldout[k] for k in ("top1", "n")},
+               "old_products": {"current": c.current_top1, "new": c.new_top1, "n": c.n,
+                                "verdict": c.verdict}}
+        out["runs"].append(run)
+        print(json.dumps(run))
+        current = stored
+    return out
+
+
+def scenario_grocery(args, work: Path) -> dict:
+    from model.retrain import RetrainConfig
+    base = Path(args.model)
+    cfg = RetrainConfig(data=str(GROCERY / "train"), out=str(work / f"grocery-{args.mode}.safetensors"),
+                        mode=args.mode, base=str(base), only=args.only, seed=args.seed,
+                        epochs=args.epochs, max_minutes=args.max_minutes, device=args.device,
+                        adapt=args.adapt)
+    seconds, result, stored = live(cfg)
+    c = result.report.comparison
+    out = {"scenario": "grocery", "mode": args.mode, "adapt": args.adapt, "only": args.only,
+           "model": str(base), "seconds_to_live": round(seconds, 1),
+           "products": len(result.report.classes), "train_photos": result.report.train_photos,
+           "heldout_from_train": {k: result.report.heldout[k] for k in ("top1", "n")},
+           "val": accuracy(stored, GROCERY / "val"),
+           "old_products": {"current": c.current_top1, "new": c.new_top1, "n": c.n, "verdict": c.verdict}}
+    if args.keep:
+        out["kept_model"] = str(stored)
+    print(json.dumps(out))
+    return out
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("scenario", choices=["one", "grocery"])
+    p.add_argument("--model", help="starting model (default: the bundled model)")
+    p.add_argument("--product", default="Banana", help="GroceryStore product taught first (cold cache)")
+    p.add_argument("--second", default="Kiwi", help="product taught next (warm cache)")
+    p.add_argument("--photos", type=int, default=40)
+    p.add_argument("--mode", choices=["fast", "full"], default="fast")
+    p.add_argument("--adapt", choices=["head", "last-block"], default="head")
+    p.add_argument("--only", action="store_true", help="grocery: the new model knows just the 81")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--max-minutes", type=float)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--home", help="GROCERY_ASSISTANT_HOME to use (default: a fresh temp folder)")
+    p.add_argument("--keep", action="store_true", help="keep the work folder and the models")
+    p.add_argument("--json", metavar="FILE", help="also write the figures here")
+    args = p.parse_args()
+    if not GROCERY.is_dir():
+        raise SystemExit(f"{GROCERY}: the GroceryStore photos are not here")
+    work = Path(tempfile.mkdtemp(prefix="bench_retrain_"))
+    os.environ["GROCERY_ASSISTANT_HOME"] = args.home or str(work / "home")
+    if not args.model:
+        from assistant.models import bundled_default
+        args.model = str(bundled_default())
+    import torch
+    figures = scenario_one(args, work) if args.scenario == "one" else scenario_grocery(args, work)
+    figures.update(machine={"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+                            "cuda": torch.cuda.is_available(), "load_average": os.getloadavg()})
+    print(json.dumps(figures, indent=1))
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=1))
+    if not args.keep:
+        import shutil
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
