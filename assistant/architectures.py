@@ -7,8 +7,10 @@ or a local file given by the user. Nothing here ever waits on the network for lo
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlparse
 
 import torch
 from torch import nn
@@ -20,6 +22,8 @@ LITE_MEAN = (127 / 255,) * 3
 LITE_STD = (128 / 255,) * 3
 ARCHITECTURES = ("resnet18", "efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2")
 DOWNLOAD_TIMEOUT_S = 20
+#: name resolution ignores socket time-outs and can hang for a minute or more when offline
+DNS_TIMEOUT_S = 5
 
 
 class PretrainedError(RuntimeError):
@@ -119,6 +123,12 @@ def _imagenet_state(arch: str) -> dict[str, torch.Tensor]:
     # torchvision's weights API: the cached file works offline; a download is bounded in time.
     from torchvision.models import ResNet18_Weights
     weights = ResNet18_Weights.IMAGENET1K_V1
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
+    if not cached.is_file() and not _resolves(urlparse(weights.url).hostname or "", DNS_TIMEOUT_S):
+        raise PretrainedError(
+            f"cannot reach {urlparse(weights.url).hostname} for torchvision's ImageNet ResNet-18 "
+            "weights: this machine seems offline. Give a local file with --pretrained FILE, or "
+            "train with --teacher to distil from an offline model")
     previous = socket.getdefaulttimeout()
     socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
     try:
@@ -130,3 +140,20 @@ def _imagenet_state(arch: str) -> dict[str, torch.Tensor]:
             "with --pretrained FILE, or train with --teacher to distil from an offline model") from exc
     finally:
         socket.setdefaulttimeout(previous)
+
+
+def _resolves(host: str, timeout: float) -> bool:
+    """Whether host's name resolves within timeout seconds (in a daemon thread)."""
+    result: list[bool] = []
+
+    def look() -> None:
+        try:
+            socket.getaddrinfo(host, 443)
+            result.append(True)
+        except OSError:
+            result.append(False)
+
+    worker = threading.Thread(target=look, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    return bool(result and result[0])

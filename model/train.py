@@ -16,6 +16,7 @@ from assistant.checkpoint import load_checkpoint, make_classes, save_checkpoint
 from model.augment import POLICIES, augment, mixup
 from model.callbacks import TrainCallback
 from model.config import TrainConfig
+from model.data import scan_folder
 from model.evaluate import metrics, predict_logits, use_bf16
 from model.names import read_names
 from model.report import write_report
@@ -80,10 +81,12 @@ def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str 
     torch.manual_seed(cfg.seed)
     device = pick_device(cfg.device)
     bf16 = use_bf16(device)
-    data = prepare_data(cfg, cb)
-    classes = data.classes
+    # the network (and its ImageNet weights) first: a missing download fails before photo decoding
+    classes, _ = scan_folder(cfg.data)
     prep = default_preprocessing(cfg.arch, cfg.image_size)
     model = build_model(cfg.arch, len(classes), cfg.pretrained, cfg.image_size)
+    data = prepare_data(cfg, cb)
+    assert data.classes == classes
     if cfg.init:
         load_init(model, cfg, classes)
     if cfg.freeze == "features":

@@ -1,0 +1,25 @@
+"""Lay out the held-out photos of a split file as a folder per class (symlinks), for `evaluate`.
+
+usage: python scripts/heldout_folder.py [SPLIT_CSV] [DATA_ROOT] [OUT_DIR]
+defaults: model/splits/freiburg-fold0.csv, ../shared/data/freiburg, /tmp/freiburg-fold0
+then:     python main.py evaluate --data /tmp/freiburg-fold0 --json
+"""
+import csv
+import sys
+from pathlib import Path
+
+root = Path(__file__).resolve().parents[1]
+split = Path(sys.argv[1]) if len(sys.argv) > 1 else root / "model/splits/freiburg-fold0.csv"
+data = Path(sys.argv[2]) if len(sys.argv) > 2 else root.parent / "shared/data/freiburg"
+out = Path(sys.argv[3]) if len(sys.argv) > 3 else Path("/tmp/freiburg-fold0")
+n = 0
+for row in csv.DictReader(open(split, newline="")):
+    if row["split"] != "test":
+        continue
+    src = (data / row["path"]).resolve()
+    dst = out / src.parent.name / src.name
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if not dst.exists():
+        dst.symlink_to(src)
+    n += 1
+print(f"{n} held-out photos under {out}")
