@@ -1,8 +1,11 @@
 """Figures behind the announcer's default thresholds, for a model and a validation folder.
 
     python scripts/calibrate_announcer.py --model M.safetensors --data VAL_DIR [--limit 40]
+    python scripts/calibrate_announcer.py --data ../shared/data/freiburg/images \
+        --split-file model/splits/freiburg-fold0.csv --split val
 
-VAL_DIR holds one sub-folder of photos per product (folder name = the model's product id).
+VAL_DIR holds one sub-folder of photos per product (folder name = the model's product id);
+or --split-file picks the photos of one split from a path,split CSV.
 Prints, for the confidence bands of the announcer (say the name / "not sure, maybe X" /
 silent), how many photos fall in each band (coverage) and how often the named product is
 right (accuracy); accuracy and coverage above a range of thresholds; a suggestion for
@@ -26,21 +29,40 @@ DARKEN = (1.0, 0.5, 0.3, 0.2, 0.15, 0.1, 0.05)
 BLUR_SIGMA = (0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0)
 
 
-def load_set(data: Path, class_ids: list[str], limit: int):
+def split_rows(data: Path, split_file: Path, split: str) -> dict[str, list[Path]]:
+    """Product folder name -> its photos in `split` of a path,split CSV (paths from data/..)."""
+    import csv
+    folders: dict[str, list[Path]] = {}
+    with split_file.open(newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if row["split"] == split:
+                path = data.parent / row["path"]
+                folders.setdefault(path.parent.name, []).append(path)
+    if not folders:
+        raise SystemExit(f"{split_file}: no rows of split {split!r}")
+    return folders
+
+
+def load_set(data: Path, class_ids: list[str], limit: int, split_file: Path | None = None,
+             split: str = "val"):
     from assistant.camera import list_photos
     from assistant.vision import ImageError, load_image
+    if split_file is not None:
+        folders = split_rows(data, split_file, split)
+    else:
+        folders = {p.name: list_photos(p) for p in sorted(data.iterdir()) if p.is_dir()}
     pictures, labels, skipped = [], [], []
-    for folder in sorted(p for p in data.iterdir() if p.is_dir()):
-        if folder.name not in class_ids:
-            skipped.append(folder.name)
+    for name in sorted(folders):
+        if name not in class_ids:
+            skipped.append(name)
             continue
-        for path in list_photos(folder)[:limit]:
+        for path in folders[name][:limit]:
             try:
                 pictures.append(load_image(path))
             except ImageError as exc:
                 print(f"  skipping {exc}", file=sys.stderr)
                 continue
-            labels.append(class_ids.index(folder.name))
+            labels.append(class_ids.index(name))
     if skipped:
         print(f"(folders the model does not know, left out: {', '.join(skipped)})")
     if not pictures:
@@ -95,7 +117,7 @@ def degradation_table(classifier, pictures, labels) -> None:
     import cv2
 
     from assistant.vision import brightness, sharpness
-    print("\nDarker pictures (brightness as the announcer measures it, 0-255):")
+    print(f"\nDarker pictures ({len(labels)} photos; brightness as the announcer measures it, 0-255):")
     print(f"  {'factor':>7}{'median brightness':>19}{'accuracy':>10}")
     for factor in DARKEN:
         dark = [(p.astype(np.float32) * factor).astype(np.uint8) for p in pictures]
@@ -122,18 +144,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, help="checkpoint (default: the active model)")
     parser.add_argument("--data", type=Path, required=True, help="folder-per-product photos")
     parser.add_argument("--limit", type=int, default=1000, help="photos per product at most")
+    parser.add_argument("--split-file", type=Path,
+                        help="path,split CSV (as model/splits/*.csv); paths relative to the "
+                             "parent of --data")
+    parser.add_argument("--split", default="val", help="which split of --split-file to use")
     parser.add_argument("--target", type=float, default=0.95,
                         help="accuracy wanted when the name is said plainly")
     parser.add_argument("--target-maybe", type=float, default=0.5,
                         help="accuracy wanted from 'not sure, maybe X'")
+    parser.add_argument("--threads", type=int, help="torch threads (1 is faster on a busy machine)")
     parser.add_argument("--no-degrade", action="store_true", help="skip the dark/blur tables")
+    parser.add_argument("--degrade-photos", type=int, default=120,
+                        help="photos used for the dark/blur tables")
     args = parser.parse_args(argv)
     if args.model is None:
         from assistant.models import active_model_path
         args.model = active_model_path()
-    classifier = Classifier(args.model)
+    classifier = Classifier(args.model, threads=args.threads)
     print(f"model {args.model} ({len(classifier.class_ids)} products), data {args.data}")
-    pictures, labels = load_set(args.data, classifier.class_ids, args.limit)
+    pictures, labels = load_set(args.data, classifier.class_ids, args.limit, args.split_file,
+                                args.split)
     probs = classify(classifier, pictures)
     top, right = probs.max(1), probs.argmax(1) == labels
     top3 = (np.argsort(-probs, axis=1)[:, :3] == labels[:, None]).any(1)
@@ -158,7 +188,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Voting {k} of {n} frames in the '{name}' band, independent errors of {err:.1%}: "
               f"a wrong product wins {wrong:.2%} of holds at most")
     if not args.no_degrade:
-        degradation_table(classifier, pictures, labels)
+        # 14 more passes over the photos: a fixed, spread-out subset keeps it to minutes
+        keep = np.linspace(0, len(labels) - 1, min(len(labels), args.degrade_photos)).astype(int)
+        degradation_table(classifier, [pictures[i] for i in keep], labels[keep])
     return 0
 
 
