@@ -40,11 +40,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--only", nargs="+", metavar="PART",
                         choices=["classify", "play", "latency", "startup", "memory"],
                         help="run only these parts")
+    parser.add_argument("--threads", type=int,
+                        help="torch threads for the whole run (default: torch's choice)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
 
 
 def run(args: argparse.Namespace) -> int:
     import torch
+    if args.threads:
+        torch.set_num_threads(args.threads)
     model = resolve_model(args.model)
     parts = args.only or ["classify", "play", "latency", "startup", "memory"]
     print(f"model: {model}\ntorch {torch.__version__}, {torch.get_num_threads()} threads, "
@@ -273,7 +277,9 @@ from assistant.settings import Settings
 from assistant.speech import Speaker, make_engine
 ready = threading.Event()
 s = Settings()
-a = Assistant(Classifier(sys.argv[1]), open_source(sys.argv[2]), Speaker(make_engine("silent")),
+threads = int(sys.argv[3]) or None
+a = Assistant(Classifier(sys.argv[1], threads=threads), open_source(sys.argv[2]),
+              Speaker(make_engine("silent")),
               Announcer(s.announcer), s, on_event=lambda n, p: ready.set() if n == "ready" else None,
               say_ready=False)
 a.start()
@@ -288,7 +294,8 @@ def bench_startup(model: Path, args) -> dict:
     times = []
     for _ in range(3):
         t0 = time.monotonic()
-        proc = subprocess.Popen([sys.executable, "-c", STARTUP_CHILD, str(model), "demo"],
+        proc = subprocess.Popen([sys.executable, "-c", STARTUP_CHILD, str(model), "demo",
+                                 str(args.threads or 0)],
                                 stdout=subprocess.PIPE, text=True)
         for line in proc.stdout:
             if line.startswith("READY"):
