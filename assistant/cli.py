@@ -52,7 +52,9 @@ SUBCOMMANDS = [
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line. Only the selected subcommand's module is imported for its flags
+    (all of them when selected is None), so `--help` and each command start fast."""
     parser = _Parser(prog=PROG, formatter_class=_formatter,
                      description="Offline assistant that tells visually impaired shoppers which "
                                  "product they are holding. Without a subcommand it opens the app.")
@@ -65,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also log to stderr")
         p.set_defaults(handler=handler)
         module, _ = handler.split(":")
+        if selected is not None and name != selected:
+            continue
         if name in ("train", "evaluate"):
             from model.cli import add_arguments
             add_arguments(name, p)
@@ -87,7 +91,6 @@ def _add_arguments_from(module: str, name: str, parser: argparse.ArgumentParser)
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser()
     # No subcommand means the app; `-v` before a subcommand (`-v train ...`) still names one.
     lead = 0
     while lead < len(argv) and argv[lead] in ("-v", "--verbose"):
@@ -95,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     rest = argv[lead:]
     if not rest or rest[0].startswith("-") and rest[0] not in ("-h", "--help", "--version"):
         argv = [*argv[:lead], "app", *rest]
+        rest = argv[lead:]
+    names = {name for name, *_ in SUBCOMMANDS}
+    parser = build_parser(rest[0] if rest and rest[0] in names else "")
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["app"])
