@@ -185,8 +185,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         err = 1.0 - right[mask].mean()
         wrong = sum(comb(n, i) * err ** i * (1 - err) ** (n - i) for i in range(k, n + 1))
-        print(f"Voting {k} of {n} frames in the '{name}' band, independent errors of {err:.1%}: "
-              f"a wrong product wins {wrong:.2%} of holds at most")
+        print(f"'{name}' band, {err:.1%} of frames wrong: {k}+ of {n} frames wrong in "
+              f"{wrong:.2%} of holds if errors were independent (an upper bound on a wrong "
+              f"product winning the vote)")
     if not args.no_degrade:
         # 14 more passes over the photos: a fixed, spread-out subset keeps it to minutes
         keep = np.linspace(0, len(labels) - 1, min(len(labels), args.degrade_photos)).astype(int)
