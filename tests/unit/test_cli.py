@@ -72,6 +72,16 @@ def test_every_option_is_explained(name):
             assert action.help and action.help.strip(), f"{name} {action.option_strings} has no help"
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_every_subcommand_has_its_handler(name):
+    """build_parser skips a handler module that fails to import (its flags would silently
+    vanish), so check here that each one imports and has its function."""
+    import importlib
+    handler = next(h for n, h, *_ in SUBCOMMANDS if n == name)
+    module, func = handler.split(":")
+    assert callable(getattr(importlib.import_module(module), func)), handler
+
+
 HEAVY = ("torch", "torchvision", "PySide6", "cv2", "onnxruntime", "uvicorn", "matplotlib")
 
 
