@@ -5,6 +5,7 @@ so the service and batch classification take either from open_classifier(). No Q
 """
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -15,9 +16,16 @@ from assistant.checkpoint import Checkpoint, read_metadata
 from assistant.classifier import Prediction
 from assistant.vision import Preprocessing
 
+log = logging.getLogger(__name__)
+
+#: auto: the faster of torch/onnx for the model's architecture (same answers either way);
 #: torch: eager PyTorch; onnx: ONNX Runtime fp32; onnx-int8: ONNX Runtime, static int8.
-BACKENDS = ("torch", "onnx", "onnx-int8")
-DEFAULT_BACKEND = "torch"
+BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
+DEFAULT_BACKEND = "auto"
+#: Measured on a 2-core AVX2 CPU (scripts/bench_classify.py, README): ONNX Runtime fp32 runs
+#: EfficientNet-Lite0 ~10x faster than eager PyTorch with 100% top-1 agreement, but ResNet-18
+#: about half as fast. int8 is never chosen by itself: it cost Lite0 5 points of accuracy.
+FASTEST = {"resnet18": "torch"}
 
 
 class OnnxClassifier:
@@ -81,6 +89,15 @@ def open_classifier(model: str | os.PathLike, backend: str = DEFAULT_BACKEND, de
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend == "auto":
+        gpu = device != "cpu" and torch.cuda.is_available()  # PyTorch on CUDA beats ORT on CPU
+        backend = "torch" if gpu else FASTEST.get(read_metadata(model)["architecture"], "onnx")
+        if backend == "onnx":
+            try:
+                return open_classifier(model, "onnx", device, threads)
+            except Exception as exc:  # an export problem must not stop the app: PyTorch answers too
+                log.warning("ONNX Runtime unavailable for %s (%s); using PyTorch", model, exc)
+                backend = "torch"
     if backend == "torch":
         from assistant.classifier import Classifier
         clf = Classifier(model, device=device, threads=threads)
@@ -97,8 +114,9 @@ def add_backend_arguments(parser) -> None:
     parser.add_argument("--model", metavar="FILE",
                         help="checkpoint (default: the model the app would load)")
     parser.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND,
-                        help="torch: PyTorch; onnx: ONNX Runtime fp32; onnx-int8: ONNX Runtime "
-                             "int8 (made once, calibrated on real photos)")
+                        help="auto: the faster of torch and onnx for this model (same answers); "
+                             "torch: PyTorch; onnx: ONNX Runtime fp32; onnx-int8: ONNX Runtime "
+                             "int8 (made once, calibrated on real photos; less accurate)")
     parser.add_argument("--threads", type=int, metavar="N",
                         help="compute threads for the model (default: one per core)")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda")

@@ -145,7 +145,10 @@ def main() -> int:
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset of "
                                                                        + ", ".join(VARIANTS))
     parser.add_argument("--agreement-model", type=Path, help="a trained checkpoint for agreement")
-    parser.add_argument("--agreement-photos", type=int, default=400)
+    parser.add_argument("--agreement-photos", type=int, default=300)
+    parser.add_argument("--agreement-variants", default="torch-fp32,onnx,onnx-int8",
+                        help="backends compared (the first is the reference)")
+    parser.add_argument("--skip-speed", action="store_true", help="only the agreement figures")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("GROCERY_ASSISTANT_HOME", tempfile.mkdtemp(prefix="bench-classify-"))
@@ -164,11 +167,12 @@ def main() -> int:
     from assistant.checkpoint import read_metadata
     from assistant.vision import Preprocessing
     size = Preprocessing.from_dict(read_metadata(model)["preprocessing"]).size
-    out["decode_per_s"] = {f"{w} threads": round(decode_rate(measured[:64], size, w, args.seconds / 2), 1)
-                           for w in (1, args.workers)}
-    print(f"decode + resize only: {out['decode_per_s']} photos/s", file=sys.stderr)
+    if not args.skip_speed:
+        out["decode_per_s"] = {f"{w} threads": round(decode_rate(measured[:64], size, w, args.seconds / 2), 1)
+                               for w in (1, args.workers)}
+        print(f"decode + resize only: {out['decode_per_s']} photos/s", file=sys.stderr)
     batch = torch.randn(args.batch_size, 3, size, size)
-    for variant in variants:
+    for variant in [] if args.skip_speed else variants:
         clf = open_variant(variant, model, calibration)
         model_only = timed(lambda c=clf: c.logits(batch), args.seconds, args.batch_size)
         report = classify_files(clf, measured, args.photos, args.batch_size, args.workers)
@@ -182,10 +186,11 @@ def main() -> int:
         folders = {p.name for p in args.photos.iterdir() if p.is_dir()}
         photos, cal = split_photos(args.photos, args.agreement_photos, ids & folders or None)
         out["agreement_model"] = str(args.agreement_model)
-        out["agreement"] = agreement(args.agreement_model, photos, args.photos, cal, variants)
+        compared = [v for v in args.agreement_variants.split(",") if v]
+        out["agreement"] = agreement(args.agreement_model, photos, args.photos, cal, compared)
         for variant, row in out["agreement"].items():
             extra = f", accuracy {row['accuracy']:.1%}" if "accuracy" in row else ""
-            print(f"{variant:14s} top-1 agreement with {variants[0]} {row['agreement']:.1%}{extra} "
+            print(f"{variant:14s} top-1 agreement with {compared[0]} {row['agreement']:.1%}{extra} "
                   f"({len(photos)} photos)", file=sys.stderr)
     out["load_after"] = os.getloadavg()[0]
     print(f"load average at the end {out['load_after']:.1f}", file=sys.stderr)

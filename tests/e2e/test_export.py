@@ -102,3 +102,26 @@ def test_export_command_writes_beside_the_checkpoint(tiny_checkpoint, photo_dir)
     bad = subprocess.run([sys.executable, "-m", "model.export", str(photo_dir / "nothing.safetensors")],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and "no such model file" in bad.stderr
+
+
+def test_auto_backend_picks_onnx_for_lite_and_torch_for_resnet(tiny_checkpoint, photo_dir, tmp_path):
+    import torch
+
+    from assistant.architectures import build_model, default_preprocessing
+    from assistant.checkpoint import make_classes, save_checkpoint
+    from assistant.classifier import Classifier
+    from assistant.onnx_backend import open_classifier
+    assert open_classifier(tiny_checkpoint, "auto", device="cpu").backend == "torch"
+    torch.manual_seed(1)
+    lite = save_checkpoint(tmp_path / "lite.safetensors",
+                           build_model("efficientnet-lite0", 3, image_size=64).state_dict(),
+                           {"architecture": "efficientnet-lite0", "classes": make_classes(["a", "b", "c"]),
+                            "preprocessing": default_preprocessing("efficientnet-lite0", 64).to_dict()})
+    auto = open_classifier(lite, "auto", device="cpu")
+    assert auto.backend == "onnx"
+    pics = pictures(photo_dir)
+    batch = auto.preprocessing.batch(pics)
+    np.testing.assert_allclose(auto.logits(batch).numpy(), Classifier(lite, device="cpu").logits(batch).numpy(),
+                               rtol=1e-3, atol=1e-3)
+    with pytest.raises(ValueError, match="unknown backend"):
+        open_classifier(lite, "tensorrt")
