@@ -97,6 +97,36 @@ def retrain(cfg: RetrainConfig, callback=None) -> RetrainResult:
     return RetrainResult(out, report, False, report.seconds)
 
 
+def warm_cache(base_path: str | Path | None = None, data: str | Path | None = None,
+               per_class: int = 24, heldout: float = 0.2, seed: int = 0, device: str = "auto",
+               cancelled=None, base_data: list[str] | None = None) -> int:
+    """Compute (and cache) the features a fast retrain from data will need, ahead of it: the
+    photos of the products the model already knows, and data's photos (and mirror images).
+    Maintainer mode does this while the user adds photos. Returns how many photos it read;
+    -1 when cancelled() said stop (what was done stays cached)."""
+    from assistant.checkpoint import load_checkpoint
+    from assistant.models import active_model_path
+    from model.features import Cancelled, FeatureCache
+    from model.retrain_plan import old_product_photos, photos_by_class
+    from model.train import pick_device
+    base = load_checkpoint(base_path or active_model_path())
+    new: list[Path] = []
+    if data is not None and Path(data).is_dir():
+        new = [f for files in photos_by_class(Path(data)).values() for f in files]
+    old = old_product_photos(base, base.class_ids, base_data, per_class, heldout, seed, skip=data)
+    jobs = [(new, ("photo", "mirror")), ([f for f, _ in old.train + old.heldout], ("photo",))]
+    cache = FeatureCache(base, pick_device(device))
+    done = 0
+    try:
+        for files, views in jobs:
+            if files:
+                done += cache.batches_needed(files, views) * 32
+                cache.features(files, views, cancelled=cancelled)
+    except Cancelled:
+        return -1
+    return done
+
+
 def new_metadata(base, plan, cfg: RetrainConfig, report, extra: dict | None = None) -> dict:
     """The new checkpoint's metadata: products, names, held-out metrics and how it was made."""
     from dataclasses import asdict

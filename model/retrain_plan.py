@@ -56,30 +56,25 @@ def recorded_sources(meta: dict) -> list[Path]:
     return out
 
 
-def recorded_split(meta: dict) -> dict[str, str]:
-    """{resolved photo path: "train" | "val" | "test"} from the split file the model was trained
-    with, when it is recorded and present here; {} otherwise."""
+def recorded_split(meta: dict) -> dict[tuple[str, str], str]:
+    """{(product folder, file name): "train" | "val" | "test"} from the split file the model
+    was trained with, when it is recorded and present here; {} otherwise. Keyed by the last two
+    parts of each path, so the marks still apply when the photos live in another folder."""
     import csv
-    cfg = meta.get("training", {}).get("config", {})
-    name, data = cfg.get("split_file"), cfg.get("data")
-    if not name or not data:
+    name = meta.get("training", {}).get("config", {}).get("split_file")
+    if not name:
         return {}
     root = Path(__file__).resolve().parents[1]
     split_file = next((c for c in (Path(name), root / name) if c.is_file()), None)
-    folders = [c for c in (Path(data), root / data) if c.is_dir()]
-    if split_file is None or not folders:
+    if split_file is None:
         return {}
-    folder = folders[0].resolve()
     out = {}
     try:
         with open(split_file, newline="", encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
                 p = Path(row["path"])
-                for cand in (p, folder.parent / p, folder / p):
-                    if cand.is_absolute() and cand.exists():
-                        out[str(cand.resolve())] = row["split"].strip()
-                        break
-    except (OSError, KeyError) as exc:
+                out[(p.parent.name, p.name)] = row["split"].strip()
+    except (OSError, KeyError, UnicodeDecodeError) as exc:
         log.warning("cannot read the split file %s: %s", split_file, exc)
         return {}
     return out
@@ -107,6 +102,60 @@ def split(files: list[Path], fraction: float, rng: random.Random) -> tuple[list[
     return sorted(files[k:]), sorted(files[:k])
 
 
+@dataclass
+class OldPhotos:
+    train: list[tuple[Path, str]]
+    heldout: list[tuple[Path, str]]
+    found: dict[str, list[Path]]
+    folders: list[str]
+    unseen: bool
+
+
+def old_product_photos(base: Checkpoint, needed: list[str], base_data: list[str] | None,
+                       per_class: int, heldout: float, seed: int, skip: Path | None = None) -> OldPhotos:
+    """Photos of products the model knows, split into training and held-out photos. Each
+    product's draw depends only on the seed and its id, so the same photos come back whatever
+    is being added (and their cached features are found again)."""
+    folders = [Path(d) for d in base_data] if base_data else recorded_sources(base.meta)
+    for folder in folders:
+        if not folder.is_dir():
+            raise DataError(f"{folder}: no such folder (photos of the products the model knows)")
+    found: dict[str, list[Path]] = {}
+    used = []
+    for folder in folders:
+        if skip is not None and folder.resolve() == Path(skip).resolve():
+            continue
+        by_class = photos_by_class(folder)
+        hits = [c for c in needed if by_class.get(c)]
+        if hits:
+            used.append(str(folder.resolve()))
+        for c in hits:
+            found.setdefault(c, []).extend(by_class[c])
+    marks = recorded_split(base.meta) if found else {}
+    unseen = True
+    train, held = [], []
+    for cid in needed:
+        rng = random.Random(f"{seed}:{cid}")
+        files = sorted(found.get(cid, []))
+        mark = {f: marks.get((f.parent.name, f.name)) for f in files} if marks else {}
+        tests = [f for f in files if mark.get(f) == "test"]
+        if tests:  # held out from the model's own test photos: never seen in its training
+            t = [f for f in files if mark.get(f) in ("train", "val")]
+            h = tests
+            if per_class:
+                n_held = max(1, round(per_class * heldout))
+                t = sorted(rng.sample(t, min(len(t), per_class - n_held)))
+                h = sorted(rng.sample(h, min(len(h), n_held)))
+        else:
+            unseen = unseen and not files
+            if per_class and len(files) > per_class:
+                files = sorted(rng.sample(files, per_class))
+            t, h = split(files, heldout, rng)
+        train += [(f, cid) for f in t]
+        held += [(f, cid) for f in h]
+    return OldPhotos(train, held, found, used, unseen)
+
+
 def make_plan(data: str | Path, base: Checkpoint, only: bool = False,
               base_data: list[str] | None = None, per_class: int = 0, heldout: float = 0.2,
               seed: int = 0, names_file: str | None = None) -> Plan:
@@ -132,41 +181,10 @@ def make_plan(data: str | Path, base: Checkpoint, only: bool = False,
         train += [(f, index[cid]) for f in t]
         held += [(f, index[cid]) for f in h]
     old_needed = [] if only else [c for c in base_ids if c not in new_photos]
-    folders = [Path(d) for d in base_data] if base_data else recorded_sources(base.meta)
-    for folder in folders:
-        if not folder.is_dir():
-            raise DataError(f"{folder}: no such folder (photos of the products the model knows)")
-    found: dict[str, list[Path]] = {}
-    used = []
-    for folder in folders:
-        if folder.resolve() == data.resolve():
-            continue
-        by_class = photos_by_class(folder)
-        hits = [c for c in old_needed if by_class.get(c)]
-        if hits:
-            used.append(str(folder.resolve()))
-        for c in hits:
-            found.setdefault(c, []).extend(by_class[c])
-    marks = recorded_split(base.meta) if found else {}
-    unseen = True
-    for cid in old_needed:
-        files = sorted(found.get(cid, []))
-        mark = {f: marks.get(str(f.resolve())) for f in files} if marks else {}
-        tests = [f for f in files if mark.get(f) == "test"]
-        if tests:  # held out from the model's own test photos: never seen in its training
-            t = [f for f in files if mark.get(f) in ("train", "val")]
-            h = tests
-            if per_class:
-                n_held = max(1, round(per_class * heldout))
-                t = sorted(rng.sample(t, min(len(t), per_class - n_held)))
-                h = sorted(rng.sample(h, min(len(h), n_held)))
-        else:
-            unseen = unseen and not files
-            if per_class and len(files) > per_class:
-                files = sorted(rng.sample(files, per_class))
-            t, h = split(files, heldout, rng)
-        train += [(f, index[cid]) for f in t]
-        held += [(f, index[cid]) for f in h]
+    old = old_product_photos(base, old_needed, base_data, per_class, heldout, seed, skip=data)
+    train += [(f, index[cid]) for f, cid in old.train]
+    held += [(f, index[cid]) for f, cid in old.heldout]
+    found, used, unseen = old.found, old.folders, old.unseen
     missing = [c for c in old_needed if not found.get(c)]
     if found and missing:
         log.warning("no photos here of %s; their rows stay as they were", ", ".join(missing))

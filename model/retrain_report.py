@@ -11,9 +11,13 @@ import torch
 
 from model.evaluate import lookalikes, metrics
 
-#: the new model is "worse" when its accuracy on the photos both models know is lower than the
-#: current model's by more than this (one photo in a hundred is noise)
+#: on the same photos, a difference counts when McNemar's exact test puts it below this chance
+SIGNIFICANCE = 0.05
+#: compared only with the accuracy recorded for the model in use (other photos): a drop
+#: larger than this counts as worse
 WORSE_BY = 0.01
+#: a look-alike pair is reported from this many confusions on: one photo is not a pattern
+LOOKALIKE_MIN = 2
 
 
 @dataclass
@@ -64,9 +68,13 @@ class RetrainReport:
         else:
             lines.append("No held-out photos: accuracy not measured.")
         c = self.comparison
-        if c.verdict in ("better", "same", "worse"):
+        if c.verdict in ("better", "same", "worse") and c.n:
+            word = {"same": "no clear difference"}.get(c.verdict, c.verdict)
             lines.append(f"On {c.n} photos of products both models know, the new model gets "
-                         f"{c.new_top1:.1%}, the model in use {c.current_top1:.1%}: {c.verdict}.")
+                         f"{c.new_top1:.1%}, the model in use {c.current_top1:.1%}: {word}.")
+        elif c.verdict in ("better", "worse"):
+            lines.append(f"The new model gets {c.new_top1:.1%}; the model in use recorded "
+                         f"{c.current_top1:.1%} on other photos: {c.verdict}.")
         if c.note:
             lines.append(c.note)
         if self.old_checked and not self.old_heldout_unseen:
@@ -96,18 +104,31 @@ def heldout_metrics(logits: torch.Tensor, labels: torch.Tensor, classes: list[st
     return res
 
 
+def one_sided_p(k: int, n: int) -> float:
+    """P(X >= k) for X ~ Binomial(n, 1/2): McNemar's exact test on the n photos that exactly
+    one of the two models gets right, k of them by the model in use."""
+    from math import comb
+    return sum(comb(n, i) for i in range(k, n + 1)) / 2 ** n if n else 1.0
+
+
 def compare(new_logits: torch.Tensor, current_logits: torch.Tensor | None, labels: torch.Tensor,
             shared_mask: torch.Tensor, current_recorded: float | None, new_top1: float | None
             ) -> Comparison:
     """new vs current on the held-out photos of shared products (current_logits already mapped
-    to the new class order, -inf for products the current model does not know)."""
+    to the new class order, -inf for products the current model does not know). "worse" and
+    "better" only when the difference on the same photos is beyond chance (McNemar, 5 %)."""
     n = int(shared_mask.sum())
     if current_logits is not None and n:
         y = labels[shared_mask]
-        new = float((new_logits[shared_mask].argmax(1) == y).float().mean())
-        cur = float((current_logits[shared_mask].argmax(1) == y).float().mean())
-        verdict = "worse" if new < cur - WORSE_BY else "better" if new > cur + WORSE_BY else "same"
-        return Comparison(verdict, round(cur, 4), round(new, 4), n)
+        new_ok = new_logits[shared_mask].argmax(1) == y
+        cur_ok = current_logits[shared_mask].argmax(1) == y
+        only_cur, only_new = int((cur_ok & ~new_ok).sum()), int((new_ok & ~cur_ok).sum())
+        verdict = ("worse" if one_sided_p(only_cur, only_cur + only_new) < SIGNIFICANCE else
+                   "better" if one_sided_p(only_new, only_cur + only_new) < SIGNIFICANCE else "same")
+        note = (f"Of those photos, {only_cur} are right only with the model in use and "
+                f"{only_new} only with the new one.")
+        return Comparison(verdict, round(float(cur_ok.float().mean()), 4),
+                          round(float(new_ok.float().mean()), 4), n, note)
     if current_recorded is not None and new_top1 is not None:
         verdict = "worse" if new_top1 < current_recorded - WORSE_BY else "better"
         return Comparison(verdict, round(current_recorded, 4), round(new_top1, 4), 0,
@@ -134,4 +155,10 @@ def write(report: RetrainReport, folder: Path, confusion: list[list[int]]) -> Re
 
 
 def make_lookalikes(confusion: list[list[int]], classes: list[str], names: list[str]) -> list[dict]:
-    return lookalikes(confusion, classes, names, min_rate=0.05, most=10) if confusion else []
+    """The pairs confused at least LOOKALIKE_MIN times (and 5 % of the time), worst first."""
+    if not confusion:
+        return []
+    index = {c: i for i, c in enumerate(classes)}
+    pairs = lookalikes(confusion, classes, names, min_rate=0.05, most=len(classes) ** 2)
+    pairs = [p for p in pairs if confusion[index[p["truth"]]][index[p["taken_for"]]] >= LOOKALIKE_MIN]
+    return pairs[:10]

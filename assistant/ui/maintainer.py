@@ -12,8 +12,9 @@ import logging
 import shutil
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -64,10 +65,17 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
         self._spoken: set[float] = set()
         self._own_camera = None
         self._was_continuous: bool | None = None
+        self.warmer = None
+        self._warm_stop = None
+        self._warm_again = self._retrain_pending = self._closing = False
         self.setWindowTitle(tr("title", self.language))
         self._build()
         self.refresh()
         self.tell(tr("opened", self.language, n=len(self.library.products())))
+        QTimer.singleShot(1000, self, self.start_warm)  # no call once the dialog is gone
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
 
     # --- building ---------------------------------------------------------------------
     def _button(self, key: str, slot, layout) -> QPushButton:
@@ -322,8 +330,18 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
         if self.capture is not None:  # Escape first stops a capture
             self.capture.stop()
             return
+        self.shutdown()
+        super().reject()
+
+    def shutdown(self) -> None:
+        """Stop the background work (cancel a retrain: the model in use is untouched) and wait
+        for its threads; also called when the app quits with the dialog open."""
+        self._closing = True  # no new background work from here on
+        self._retrain_pending = False
+        self.stop_warm(wait_ms=60_000)
         if self.worker is not None:
             self.worker.cancel()
             self.worker.wait(60_000)
-        super().reject()
+        if self.importer is not None:
+            self.importer.thread.wait(60_000)
 

@@ -51,6 +51,7 @@ class PhotoActions:
         self.report.setPlainText("\n".join(lines))
         self.tell(tr("imported", self.language, n=len(report.added), name=name, d=report.duplicates,
                      s=len(report.skipped)))
+        self.start_warm()
 
     def capture_photos(self) -> None:
         pid = self._need_selection()
@@ -98,4 +99,5 @@ class PhotoActions:
         if assistant is not None and self._was_continuous is not None:
             assistant.set_continuous(self._was_continuous)
         self.refresh(select=pid)
+        self.start_warm()
 

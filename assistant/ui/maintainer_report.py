@@ -4,6 +4,7 @@ confirmation when the new model is worse, rollback and the bundled model."""
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -12,7 +13,7 @@ from PySide6.QtWidgets import QLabel
 
 from assistant import models
 from assistant.ui.maintainer_texts import tr
-from assistant.ui.maintainer_worker import RetrainWorker
+from assistant.ui.maintainer_worker import CallWorker, RetrainWorker
 
 log = logging.getLogger(__name__)
 MILESTONES = (0.25, 0.5, 0.75)
@@ -36,6 +37,47 @@ def duration(seconds: float, language: str) -> str:
 class RetrainActions:
     """Mixed into MaintainerDialog (which provides the widgets, tell() and the library)."""
 
+    # --- features prepared in the background while the user adds photos ----------------
+    def start_warm(self) -> None:
+        """Compute the features a fast retrain will need (old products' photos, the library's
+        photos), at the lowest priority, so that Retrain later takes seconds."""
+        if self.worker is not None or self.capture is not None or self._closing or not self.isVisible():
+            return
+        if self.warmer is not None:
+            self._warm_again = True
+            return
+        from model.retrain import warm_cache
+        stop = self._warm_stop = threading.Event()
+        base, data = str(self.base_model()), str(self.library.folder)
+        self.warmer = CallWorker(lambda: warm_cache(base, data, cancelled=stop.is_set),
+                                 low_priority=True)
+        self.warmer.finished.connect(self._warm_done)
+        self.warmer.failed.connect(self._warm_failed)
+        self._warm_again = False
+        self.warmer.start()
+
+    def stop_warm(self, wait_ms: int = 0) -> None:
+        if self.warmer is not None:
+            self._warm_stop.set()
+            self._warm_again = False
+            if wait_ms:
+                self.warmer.thread.wait(wait_ms)
+
+    def _warm_failed(self, message: str) -> None:
+        log.warning("preparing features failed: %s", message)  # a retrain will say it, if real
+        self._warm_done(None)
+
+    def _warm_done(self, _read) -> None:
+        if self.warmer is not None:
+            self.warmer.thread.wait(5000)
+        self.warmer = None
+        if self._retrain_pending:
+            self._retrain_pending = False
+            self.start_retrain()
+        elif self._warm_again:
+            self.start_warm()
+
+    # --- retraining ------------------------------------------------------------------
     def start_retrain(self) -> None:
         from model.retrain import RetrainConfig
         lang = self.language
@@ -48,6 +90,10 @@ class RetrainActions:
         if few:
             from assistant.library import MIN_PHOTOS
             self.tell(tr("too_few", lang, names=", ".join(few), n=MIN_PHOTOS))
+            return
+        if self.warmer is not None:  # it stops at its next batch; then we start (and reuse its work)
+            self._retrain_pending = True
+            self.stop_warm()
             return
         mode = self.mode.currentData()
         cfg = RetrainConfig(data=str(self.library.folder), out=str(self.candidate_path()), mode=mode,

@@ -164,9 +164,10 @@ class CallWorker(QObject):
     finished = Signal(object)
     failed = Signal(str)
 
-    def __init__(self, fn: Callable[[], object]) -> None:
+    def __init__(self, fn: Callable[[], object], low_priority: bool = False) -> None:
         super().__init__()
         self.fn = fn
+        self.low_priority = low_priority
         self.thread = QThread()
         self.moveToThread(self.thread)
         self.thread.started.connect(self.run)
@@ -174,7 +175,8 @@ class CallWorker(QObject):
         self.failed.connect(self.thread.quit)
 
     def start(self) -> None:
-        self.thread.start()
+        self.thread.start(QThread.Priority.LowestPriority if self.low_priority
+                          else QThread.Priority.InheritPriority)
 
     @Slot()
     def run(self) -> None:

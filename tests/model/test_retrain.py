@@ -249,16 +249,23 @@ def test_a_worse_model_is_not_activated_without_yes(tmp_path, tiny_checkpoint):
     assert load_checkpoint(models.active_model_path()).meta["metrics"]["heldout"]["top1"] == 0.95
 
 
-def test_compare_on_shared_products():
-    labels = torch.tensor([0, 0, 1, 1])
+def test_compare_calls_worse_only_beyond_chance():
+    from model.retrain_report import one_sided_p
+    labels = torch.tensor([0, 1] * 10)
     right = torch.eye(2)[labels] * 5
     wrong = torch.eye(2)[1 - labels] * 5
-    shared = torch.tensor([True, True, True, True])
+    shared = torch.ones(20, dtype=torch.bool)
     assert compare(wrong, right, labels, shared, None, None).verdict == "worse"
     assert compare(right, wrong, labels, shared, None, None).verdict == "better"
     assert compare(right, right, labels, shared, None, None).verdict == "same"
-    none = torch.zeros(4, dtype=torch.bool)
+    two_worse = right.clone()
+    two_worse[:2] = wrong[:2]  # 2 of 20 photos lost: could be chance
+    c = compare(two_worse, right, labels, shared, None, None)
+    assert c.verdict == "same" and c.new_top1 == 0.9 and c.current_top1 == 1.0
+    assert one_sided_p(2, 2) == 0.25 and one_sided_p(5, 5) == pytest.approx(1 / 32)
+    none = torch.zeros(20, dtype=torch.bool)
     assert compare(right, None, labels, none, None, None).verdict == "unknown"
+    assert compare(right, None, labels, none, 0.95, 0.5).verdict == "worse"
 
 
 # --- the kill test ------------------------------------------------------------------------

@@ -369,3 +369,20 @@ def test_opened_from_the_app_it_captures_from_the_apps_camera(make_window, qtbot
     assert any("Recognition paused" in t for t in spoken)
     assert window.settings.continuous == was
     dialog.close()
+
+
+def test_features_are_prepared_while_the_user_adds_photos(qtbot, open_dialog, base, tmp_path):
+    """After an import the dialog computes, in the background, what a fast retrain needs."""
+    import torch
+
+    from model.features import FeatureCache
+    ctx = Context(base)
+    dialog = open_dialog(ctx)
+    p = dialog.library.add("Yellow oil", "Aceite amarillo")
+    dialog.refresh()
+    import_by_keyboard(qtbot, dialog, photos(tmp_path / "oil", (220, 210, 40)))
+    qtbot.waitUntil(lambda: dialog.warmer is not None, timeout=5000)
+    qtbot.waitUntil(lambda: dialog.warmer is None, timeout=60000)
+    cache = FeatureCache(load_checkpoint(base), torch.device("cpu"))
+    files = dialog.library.photo_paths(p.id)
+    assert len(files) == 8 and cache.batches_needed(files, ("photo", "mirror")) == 0
