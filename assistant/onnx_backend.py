@@ -9,12 +9,8 @@ import logging
 import os
 from pathlib import Path
 
-import numpy as np
-import torch
-
-from assistant.checkpoint import Checkpoint, read_metadata
-from assistant.classifier import Prediction
-from assistant.vision import Preprocessing
+# numpy, torch and the checkpoint code are imported inside functions: `classify --help` and
+# `serve --help` import this module for its flags and must stay instant.
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +31,14 @@ class OnnxClassifier:
                  calibration: list[str | os.PathLike] | None = None, device: str = "cpu") -> None:
         import onnxruntime as ort
 
+        from assistant.checkpoint import Checkpoint, read_metadata
         from model.export import cached_onnx
 
         self.path = Path(source)
         meta = read_metadata(self.path)
         self.checkpoint = Checkpoint({}, meta, self.path)
         self.class_ids = self.checkpoint.class_ids
-        self.preprocessing: Preprocessing = self.checkpoint.preprocessing
+        self.preprocessing = self.checkpoint.preprocessing
         self.onnx_path = cached_onnx(self.path, int8=int8, calibration=calibration)
         self.backend = "onnx-int8" if int8 else "onnx"
         options = ort.SessionOptions()
@@ -57,23 +54,30 @@ class OnnxClassifier:
     def name(self, class_id: str, language: str = "en") -> str:
         return self.checkpoint.name(self.class_ids.index(class_id), language)
 
-    def logits(self, batch: torch.Tensor) -> torch.Tensor:
+    def logits(self, batch):
+        """Normalised N x 3 x S x S float tensor -> N x C logits (float32 tensor)."""
+        import numpy as np
+        import torch
         x = np.ascontiguousarray(batch.detach().cpu().float().numpy())
         return torch.from_numpy(self.session.run(None, {self._input: x})[0])
 
-    def predict(self, rgb: np.ndarray, k: int = 3) -> Prediction:
+    def predict(self, rgb, k: int = 3):
         return self.predict_batch([rgb], k)[0]
 
-    def predict_batch(self, pictures: list[np.ndarray], k: int = 3) -> list[Prediction]:
+    def predict_batch(self, pictures: list, k: int = 3) -> list:
         if not pictures:
             return []
         return self.predict_tensor(self.preprocessing.batch(pictures), k)
 
-    def predict_tensor(self, batch: torch.Tensor, k: int = 3) -> list[Prediction]:
+    def predict_tensor(self, batch, k: int = 3) -> list:
         return top_k(self.logits(batch), self.class_ids, k)
 
 
-def top_k(logits: torch.Tensor, class_ids: list[str], k: int) -> list[Prediction]:
+def top_k(logits, class_ids: list[str], k: int) -> list:
+    """Logits -> best-first Predictions, exactly as Classifier.predict_tensor makes them."""
+    import torch
+
+    from assistant.classifier import Prediction
     probs = torch.softmax(logits.float(), dim=1)
     values, indices = probs.topk(min(k, probs.shape[1]), dim=1)
     return [Prediction([(class_ids[i], float(v)) for v, i in zip(vs.tolist(), ix.tolist(), strict=True)])
@@ -89,6 +93,9 @@ def open_classifier(model: str | os.PathLike, backend: str = DEFAULT_BACKEND, de
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    import torch
+
+    from assistant.checkpoint import read_metadata
     if backend == "auto":
         gpu = device != "cpu" and torch.cuda.is_available()  # PyTorch on CUDA beats ORT on CPU
         backend = "torch" if gpu else FASTEST.get(read_metadata(model)["architecture"], "onnx")

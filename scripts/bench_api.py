@@ -130,8 +130,10 @@ def client_main(url: str, clients: int, seconds: float, body_file: str, content_
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path, help="checkpoint (default: the app's model, else a stand-in)")
-    parser.add_argument("--backend", default="torch", help="torch | onnx | onnx-int8")
-    parser.add_argument("--levels", default="1,4,16", help="concurrent clients, comma-separated")
+    parser.add_argument("--backend", default="auto", help="auto | torch | onnx | onnx-int8")
+    parser.add_argument("--levels", default="1,4,16,16",
+                        help="concurrent clients, comma-separated (16 twice: memory must stay flat "
+                             "once the largest batch has been seen)")
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each level")
     parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument("--photo", type=Path, default=PHOTO, help="the photo every request sends")
