@@ -132,6 +132,7 @@ def new_metadata(base, plan, cfg: RetrainConfig, report, extra: dict | None = No
     from dataclasses import asdict
 
     from assistant.checkpoint import make_classes
+    from model.retrain_plan import split_file_of
     stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     metrics = {k: v for k, v in report.heldout.items() if k not in ("confusion", "counts")}
     meta = {"architecture": base.architecture,
@@ -143,6 +144,8 @@ def new_metadata(base, plan, cfg: RetrainConfig, report, extra: dict | None = No
                         "base": str(base.path), "base_version": base.version, "new": plan.new,
                         "replaced": plan.replaced, "only": cfg.only, "sources": plan.sources,
                         "train_photos": len(plan.train), "heldout_photos": len(plan.heldout),
+                        # the old products' test photos stay held out in the next retrain too
+                        "split_file": split_file_of(base.meta),
                         "comparison": asdict(report.comparison), "command": cfg.command}}
     meta["retrain"].update(extra or {})
     return meta

@@ -56,12 +56,18 @@ def recorded_sources(meta: dict) -> list[Path]:
     return out
 
 
+def split_file_of(meta: dict) -> str | None:
+    """The split file behind a model: its own training's, or the one its base inherited."""
+    return (meta.get("retrain", {}).get("split_file")
+            or meta.get("training", {}).get("config", {}).get("split_file"))
+
+
 def recorded_split(meta: dict) -> dict[tuple[str, str], str]:
     """{(product folder, file name): "train" | "val" | "test"} from the split file the model
     was trained with, when it is recorded and present here; {} otherwise. Keyed by the last two
     parts of each path, so the marks still apply when the photos live in another folder."""
     import csv
-    name = meta.get("training", {}).get("config", {}).get("split_file")
+    name = split_file_of(meta)
     if not name:
         return {}
     root = Path(__file__).resolve().parents[1]

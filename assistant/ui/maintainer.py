@@ -203,7 +203,8 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
         clf = getattr(self.ctx, "classifier", None)
         if clf is not None:
             ckpt = clf.checkpoint
-            self.model_line.setText(tr("in_use", self.language, label=ckpt.version, n=len(clf.class_ids)))
+            label = ckpt.meta.get("version") or (ckpt.path.stem if ckpt.path else ckpt.version)
+            self.model_line.setText(tr("in_use", self.language, label=label, n=len(clf.class_ids)))
         self._update_buttons()
 
     def _update_buttons(self) -> None:

@@ -143,6 +143,12 @@ def test_old_products_are_checked_on_their_own_test_photos_when_the_split_is_rec
     old_held = {p for p, c in result.report.heldout_photos if c in ckpt.class_ids}
     assert old_held == tests and result.report.old_heldout_unseen
     assert not any("optimistic" in line for line in result.report.summary_lines())
+    # a retrain of the retrained model keeps those photos held out (and finds them cached)
+    cb = Recorder()
+    again = retrain(RetrainConfig(data=str(new_dir), out=str(tmp_path / "m.safetensors"),
+                                  base=str(tmp_path / "n.safetensors")), cb)
+    assert {p for p, c in again.report.heldout_photos if c in ckpt.class_ids} == tests
+    assert not any(m.startswith("reading") for m in cb.messages)
 
 
 def test_only_keeps_just_the_new_products(base, new_dir, tmp_path):
