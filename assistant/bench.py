@@ -42,6 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run only these parts")
     parser.add_argument("--threads", type=int,
                         help="torch threads for the whole run (default: torch's choice)")
+    parser.add_argument("--votes", metavar="K/N",
+                        help="announcer agreement K of a window of N frames (default: settings)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
 
 
@@ -49,6 +51,13 @@ def run(args: argparse.Namespace) -> int:
     import torch
     if args.threads:
         torch.set_num_threads(args.threads)
+    args.vote_pair = None
+    if args.votes:
+        try:
+            k, n = (int(v) for v in args.votes.split("/"))
+        except ValueError:
+            raise ValueError(f"--votes {args.votes}: expected K/N, e.g. 3/5") from None
+        args.vote_pair = (k, n)
     model = resolve_model(args.model)
     parts = args.only or ["classify", "play", "latency", "startup", "memory"]
     print(f"model: {model}\ntorch {torch.__version__}, {torch.get_num_threads()} threads, "
@@ -150,13 +159,15 @@ def bench_classify(model: Path, args) -> dict:
     return out
 
 
-def _assistant(model: Path, source, on_event=None, engine=None):
+def _assistant(model: Path, source, args, on_event=None, engine=None):
     from assistant.announcer import Announcer
     from assistant.classifier import Classifier
     from assistant.pipeline import Assistant
     from assistant.settings import Settings
     from assistant.speech import SilentEngine, Speaker
     settings = Settings()
+    if getattr(args, "vote_pair", None):
+        settings.announcer.agreement, settings.announcer.window = args.vote_pair
     speaker = Speaker(engine or SilentEngine())
     assistant = Assistant(Classifier(model), source, speaker, Announcer(settings.announcer),
                           settings, on_event=on_event, say_ready=False)
@@ -166,7 +177,7 @@ def _assistant(model: Path, source, on_event=None, engine=None):
 def bench_play(model: Path, args) -> dict:
     from assistant.camera import open_source
     print(f"\n2. Playing {args.source} for {args.seconds:.0f} s:")
-    assistant, speaker = _assistant(model, open_source(args.source))
+    assistant, speaker = _assistant(model, open_source(args.source), args)
     assistant.start()
     time.sleep(min(5.0, args.seconds / 4))          # warm-up
     seen0, done0, t0 = assistant.frames_seen, assistant.frames_classified, time.monotonic()
@@ -208,8 +219,10 @@ class _Clip:
 
 def bench_latency(model: Path, args) -> dict:
     from assistant.checkpoint import read_metadata
+    pair = getattr(args, "vote_pair", None)
+    votes = f"{pair[0]} of {pair[1]}" if pair else "default"
     print(f"\n3. Product appears in a replayed clip ({args.fps:.0f} fps) -> speech starts "
-          f"(goal <= {GOAL_LATENCY_MS} ms):")
+          f"(goal <= {GOAL_LATENCY_MS} ms; {votes} votes):")
     clip = _Clip(args.fps)
     known = {c["id"] for c in read_metadata(model)["classes"]}
     if not set(clip.expected.values()) & known:
@@ -226,7 +239,7 @@ def bench_latency(model: Path, args) -> dict:
             with lock:
                 spoken.append((payload["time"], payload["words"]))
 
-    assistant, speaker = _assistant(model, clip.source, on_event)
+    assistant, speaker = _assistant(model, clip.source, args, on_event)
     assistant.start()
     while not assistant.source_ended:
         time.sleep(0.1)
@@ -315,7 +328,7 @@ def bench_memory(model: Path, args) -> dict:
     seconds = args.minutes * 60
     print(f"\n5. Resident memory over {args.minutes:g} min of {args.source}:")
     proc = psutil.Process()
-    assistant, speaker = _assistant(model, open_source(args.source))
+    assistant, speaker = _assistant(model, open_source(args.source), args)
     assistant.start()
     samples = []
     step = max(1.0, seconds / 20)

@@ -198,6 +198,13 @@ class Assistant:
                             on_frame=on_frame)
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        except Exception as exc:   # a bug in the loop itself: say so, never die silently
+            log.exception("the recognition worker stopped")
+            self._status("worker_failed", f"{type(exc).__name__}: {exc}")
+
+    def _loop(self) -> None:
         seq, grabber = 0, None
         while not self._stop.is_set():
             with self._lock:

@@ -264,3 +264,22 @@ def test_language_switch_names_products_in_spanish(tiny_checkpoint):
     with pytest.raises(ValueError, match="language"):
         assistant.set_language("fr")
     speaker.close()
+
+
+def test_a_crash_of_the_worker_loop_itself_is_reported(tiny_checkpoint, monkeypatch):
+    assistant, speaker, engine, events = make(tiny_checkpoint, [textured("red")] * 500)
+
+    def broken_wait(self, after_seq, timeout):
+        raise OSError("the frame buffer vanished")
+    monkeypatch.setattr("assistant.grabber.FrameGrabber.wait_new", broken_wait)
+    assistant.start()
+    try:
+        assert wait_until(lambda: events.of("status"), 10)
+        assert speaker.wait_idle(5)
+    finally:
+        assistant.stop()
+        speaker.close()
+    status = events.of("status")[0]
+    assert status["status"] == "worker_failed" and "frame buffer vanished" in status["detail"]
+    assert engine.texts == ["Recognition stopped because of an error: OSError: the frame buffer "
+                            "vanished."]
