@@ -2,14 +2,15 @@
 
 Prints (a benchmark, not a test: it measures and reports, it does not fail):
   1. ms per frame of classification (one frame at a time, as the app does): eager fp32,
-     fp32 + channels_last, bf16 + channels_last (the app's path), and preprocessing alone;
+     fp32 + channels_last, bf16 + channels_last, 1 thread, ONNX Runtime, preprocessing alone;
   2. frames read and frames classified per second while a source plays (default: the demo);
   3. time from a product appearing in a replayed clip to the start of its speech (goal
      <= 400 ms), plus how long espeak-ng takes to synthesise a name before sound starts;
   4. start-up time of a fresh process to "ready" (model loaded, first frame classified;
      goal <= 3 s);
   5. resident memory sampled over --minutes of running (the issue asks for 10: flat?).
-Heavy imports live inside the functions so `--help` stays instant.
+Parts 2-5 run the real pipeline with the classifier --backend names (torch by default, as
+the window today). Heavy imports live inside the functions so `--help` stays instant.
 """
 from __future__ import annotations
 
@@ -40,6 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--only", nargs="+", metavar="PART",
                         choices=["classify", "play", "latency", "startup", "memory"],
                         help="run only these parts")
+    parser.add_argument("--backend", default="torch", choices=["torch", "auto", "onnx"],
+                        help="classifier of the live parts (2-5): torch is what the window "
+                             "uses today; auto/onnx: ONNX Runtime where it is faster")
     parser.add_argument("--threads", type=int,
                         help="torch threads for the whole run (default: torch's choice)")
     parser.add_argument("--votes", metavar="K/N",
@@ -60,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
         args.vote_pair = (k, n)
     model = resolve_model(args.model)
     parts = args.only or ["classify", "play", "latency", "startup", "memory"]
-    print(f"model: {model}\ntorch {torch.__version__}, {torch.get_num_threads()} threads, "
+    print(f"model: {model}, live parts on backend {args.backend}\n"
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"CUDA {'yes' if torch.cuda.is_available() else 'no'}; the figures depend on what "
           f"else the machine is doing")
     figures: dict = {"model": str(model)}
@@ -148,20 +153,29 @@ def bench_classify(model: Path, args) -> dict:
     torch.set_num_threads(threads)
     app = Classifier(model, device="cpu")
     out["app_predict"] = timed(lambda: app.predict(frame))
+    try:
+        from assistant.onnx_backend import open_classifier
+        onnx = open_classifier(model, "onnx", device="cpu", threads=args.threads)
+        out["onnx_predict"] = timed(lambda: onnx.predict(frame))
+    except Exception as exc:   # no ONNX Runtime, or a model it cannot export
+        print(f"   (ONNX Runtime not timed: {exc})")
     rows = (("preprocess", "preprocessing (crop, resize, normalise)"),
             ("fp32", f"model, eager fp32, {threads} threads"),
             ("fp32_channels_last", "model, fp32 + channels_last"),
             ("bf16_channels_last", f"model, bf16 + channels_last ({'native' if native else 'emulated'})"),
             ("fp32_channels_last_1_thread", "model, fp32 + channels_last, 1 thread"),
-            ("app_predict", f"whole predict() as the app calls it ({'bf16' if app.bf16 else 'fp32'})"))
+            ("app_predict", f"whole predict(), PyTorch ({'bf16' if app.bf16 else 'fp32'})"),
+            ("onnx_predict", "whole predict(), ONNX Runtime fp32"))
     for name, label in rows:
+        if name not in out:
+            continue
         print(f"   {label:<52}{out[name]['median_ms']:>8.1f} {out[name]['p90_ms']:>8.1f}")
     return out
 
 
 def _assistant(model: Path, source, args, on_event=None, engine=None):
     from assistant.announcer import Announcer
-    from assistant.classifier import Classifier
+    from assistant.onnx_backend import open_classifier
     from assistant.pipeline import Assistant
     from assistant.settings import Settings
     from assistant.speech import SilentEngine, Speaker
@@ -169,7 +183,8 @@ def _assistant(model: Path, source, args, on_event=None, engine=None):
     if getattr(args, "vote_pair", None):
         settings.announcer.agreement, settings.announcer.window = args.vote_pair
     speaker = Speaker(engine or SilentEngine())
-    assistant = Assistant(Classifier(model), source, speaker, Announcer(settings.announcer),
+    classifier = open_classifier(model, args.backend, threads=args.threads)
+    assistant = Assistant(classifier, source, speaker, Announcer(settings.announcer),
                           settings, on_event=on_event, say_ready=False)
     return assistant, speaker
 
@@ -284,14 +299,14 @@ STARTUP_CHILD = """
 import sys, time, threading
 from assistant.announcer import Announcer
 from assistant.camera import open_source
-from assistant.classifier import Classifier
+from assistant.onnx_backend import open_classifier
 from assistant.pipeline import Assistant
 from assistant.settings import Settings
 from assistant.speech import Speaker, make_engine
 ready = threading.Event()
 s = Settings()
 threads = int(sys.argv[3]) or None
-a = Assistant(Classifier(sys.argv[1], threads=threads), open_source(sys.argv[2]),
+a = Assistant(open_classifier(sys.argv[1], sys.argv[4], threads=threads), open_source(sys.argv[2]),
               Speaker(make_engine("silent")),
               Announcer(s.announcer), s, on_event=lambda n, p: ready.set() if n == "ready" else None,
               say_ready=False)
@@ -308,7 +323,7 @@ def bench_startup(model: Path, args) -> dict:
     for _ in range(3):
         t0 = time.monotonic()
         proc = subprocess.Popen([sys.executable, "-c", STARTUP_CHILD, str(model), "demo",
-                                 str(args.threads or 0)],
+                                 str(args.threads or 0), args.backend],
                                 stdout=subprocess.PIPE, text=True)
         for line in proc.stdout:
             if line.startswith("READY"):
