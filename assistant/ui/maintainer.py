@@ -170,8 +170,9 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
         self.products.setFocus()
 
     # --- telling the user -------------------------------------------------------------
-    def tell(self, text: str, urgent: bool = False) -> None:
-        """Show and speak (and hand to the screen reader) one outcome."""
+    def tell(self, text: str, urgent: bool = False, key: str = "maintainer") -> None:
+        """Show and speak (and hand to the screen reader) one outcome; a later message with the
+        same key replaces this one if it is still unspoken."""
         self.status.setText(text)
         a11y.announce(self, text, assertive=urgent)
         speaker = getattr(self.ctx, "speaker", None)
@@ -180,7 +181,7 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
         try:
             from assistant.speech import Priority
             speaker.say(text, self.language, Priority.NOW if urgent else Priority.NEXT,
-                        kind="feedback", key=None if urgent else "maintainer")
+                        kind="feedback", key=None if urgent else key)
         except Exception:  # speech is a help, not a condition
             log.exception("could not speak %r", text)
 

@@ -65,7 +65,8 @@ class PhotoActions:
         if assistant is not None and hasattr(assistant, "set_continuous"):
             self._was_continuous = bool(getattr(self.ctx.settings, "continuous", True))
             assistant.set_continuous(False)  # it would name the product at every turn
-            self.tell(tr("capture_paused", self.language))
+            # its own key: the countdown that follows must not replace it before it is heard
+            self.tell(tr("capture_paused", self.language), key="maintainer-paused")
         name = self.library.get(pid).name(self.language)
         self.capture = CaptureController(self.library, pid, name, grab, self.language, parent=self)
         self.capture.said.connect(lambda words, urgent: self.tell(words, urgent))
