@@ -86,8 +86,8 @@ def build(args: argparse.Namespace, engine=None, bridge=None):
     from assistant import settings as settings_mod
     from assistant.camera import CameraError, DemoSource, open_source
     from assistant.checkpoint import CheckpointError
-    from assistant.classifier import Classifier
     from assistant.models import active_model_path
+    from assistant.onnx_backend import open_classifier
     from assistant.pipeline import Transcript
     from assistant.speech import SilentEngine, Speaker, SpeechError, make_engine
     from assistant.ui.bridge import EventBridge
@@ -104,7 +104,8 @@ def build(args: argparse.Namespace, engine=None, bridge=None):
 
     try:
         model = settings.model_path or active_model_path()
-        classifier = Classifier(model)
+        # auto: ONNX Runtime where it is faster with the same answers (EfficientNet-Lite), else PyTorch
+        classifier = open_classifier(model, "auto")
     except CheckpointError as exc:
         raise StartupError(f"cannot load the model: {exc}") from exc
 

@@ -78,8 +78,8 @@ class AppContext:
         """Load the model at path and use it from the next frame on; returns the Classifier.
 
         Raises CheckpointError (the caller shows it); the old model keeps running then."""
-        from assistant.classifier import Classifier
-        classifier = Classifier(path)
+        from assistant.onnx_backend import open_classifier
+        classifier = open_classifier(path, "auto")
         setter = getattr(self.assistant, "set_classifier", None)
         if setter is not None:
             setter(classifier)
