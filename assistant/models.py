@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant import paths
-from assistant.checkpoint import CheckpointError, load_checkpoint, read_metadata
+from assistant.checkpoint import CheckpointError, fsync_dir, load_checkpoint, read_metadata
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +173,7 @@ def store_version(source: str | os.PathLike, label: str | None = None) -> Path:
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
-    _fsync_dir(folder)
+    fsync_dir(folder)
     return dest
 
 
@@ -262,20 +262,7 @@ def atomic_write_text(path: Path, text: str) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    fsync_dir(path.parent)
 
 
 def remove_stale_temp(*folders: Path) -> list[Path]:
