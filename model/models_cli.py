@@ -8,10 +8,13 @@ import sys
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", nargs="?", default="list",
-                   choices=["list", "activate", "rollback", "restore-bundled"],
-                   help="list the models; activate FILE; go back to the previous model; or use "
-                        "the bundled model again")
-    p.add_argument("file", nargs="?", metavar="FILE", help="with activate: the model to use")
+                   choices=["list", "activate", "rollback", "restore-bundled", "bank"],
+                   help="list the models; activate FILE; go back to the previous model; use "
+                        "the bundled model again; or write FILE's feature bank from --data")
+    p.add_argument("file", nargs="?", metavar="FILE",
+                   help="with activate: the model to use; with bank: the model (default: in use)")
+    p.add_argument("--data", metavar="DIR", help="with bank: photos of the model's products, one "
+                                                 "sub-folder each (its recorded test split is held out)")
     p.add_argument("--yes", action="store_true",
                    help="with activate: even a model whose report says it is worse")
 
@@ -28,6 +31,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"{mark} {acc:>6}  {v.products:3d} products  {kind:7s}  {v.label}  {v.path}")
         print("(* = in use)")
         return 0
+    if args.action == "bank":
+        return make_bank(args)
     if args.action == "activate":
         if not args.file:
             print("models activate: say which model file to activate", file=sys.stderr)
@@ -44,4 +49,32 @@ def run(args: argparse.Namespace) -> int:
     else:
         path = models.restore_bundled()
     print(f"the app now uses {path}")
+    return 0
+
+
+def make_bank(args: argparse.Namespace) -> int:
+    """<model>.bank beside the model: what lets fast retraining keep the model's products on a
+    machine without their photos (ship it with the model)."""
+    import torch
+
+    from assistant.checkpoint import load_checkpoint
+    from assistant.models import active_model_path
+    from model.feature_bank import PER_CLASS, Bank, beside, save_bank
+    from model.features import FeatureCache, frozen_digest
+    from model.retrain_plan import old_product_photos
+    from model.train import pick_device
+    if not args.data:
+        print("models bank: say where the photos are (--data DIR)", file=sys.stderr)
+        return 2
+    path = args.file or active_model_path()
+    base = load_checkpoint(path)
+    old = old_product_photos(base, base.class_ids, [args.data], PER_CLASS, 0.25, 0)
+    photos = old.train + old.heldout
+    feats, ok, _ = FeatureCache(base, pick_device("auto")).features([f for f, _ in photos])
+    keep = [i for i, good in enumerate(ok) if good]
+    held = torch.tensor([i >= len(old.train) for i in keep], dtype=torch.bool)
+    bank = Bank(feats[keep, 0], [photos[i][1] for i in keep], held, frozen_digest(base, "pooled"))
+    out = save_bank(beside(path), bank)
+    print(f"wrote {out}: {len(keep)} photos of {len(bank.products)} products "
+          f"({int(held.sum())} held out{'' if old.unseen else ', some maybe seen in training'})")
     return 0

@@ -13,7 +13,8 @@ from assistant.architectures import head_name
 from assistant.checkpoint import save_checkpoint
 from model.data import DataError
 from model.fast_head import fit_block, fit_head, imprint
-from model.features import FeatureCache, split_network
+from model.feature_bank import Bank, add_to_user_bank, find_bank, rows_for
+from model.features import FeatureCache, frozen_digest, split_network
 from model.retrain_report import RetrainReport, compare, heldout_metrics, make_lookalikes, write
 from model.train import pick_device
 
@@ -55,6 +56,14 @@ def run_fast(cfg, base, plan, cb) -> RetrainReport:
         sets.append((feats[keep] if len(keep) else feats[:0], labels))
     (mx, my), (sx, sy), (hx, hy) = sets
     chunks = [(mx[:, v], my) for v in range(mx.shape[1])] + [(sx[:, 0], sy)]
+    held_chunks = [(hx[:, 0], hy)]
+    banked = _from_bank(base, plan, cfg, level)
+    if banked is not None:  # the old products without photos here, from the feature bank
+        bx, by, bhx, bhy, found, unseen = banked
+        chunks.append((bx, by))
+        held_chunks.append((bhx, bhy))
+        plan.old_heldout_unseen = plan.old_heldout_unseen and unseen
+        cb.on_message(f"{len(found)} known products without photos here taken from the feature bank")
     chunks = [(x, y) for x, y in chunks if len(y)]
     if not chunks:
         raise DataError("no readable training photo at all")
@@ -64,7 +73,11 @@ def run_fast(cfg, base, plan, cb) -> RetrainReport:
     lacking = [plan.classes[r] for r in sorted(new_rows) if r not in taught]
     if lacking:
         raise DataError(f"no readable training photo for: {', '.join(lacking)}")
-    held_x = hx[:, 0] if len(hx) else train_x[:0]
+    held_chunks = [(x, y) for x, y in held_chunks if len(y)]
+    held_x = torch.cat([x for x, _ in held_chunks]) if held_chunks else train_x[:0]
+    hy = torch.cat([y for _, y in held_chunks]) if held_chunks else hy
+    old_checked = cfg.only or not [c for c in plan.missing_old
+                                   if plan.classes.index(c) not in taught]
 
     model = None
     block_base = None
@@ -127,11 +140,13 @@ def run_fast(cfg, base, plan, cb) -> RetrainReport:
     names = plan.spoken("en")
     report = RetrainReport("fast", plan.classes, names, plan.new, plan.replaced, held, comparison,
                            make_lookalikes(held["confusion"], plan.classes, names),
-                           len(train_y), skipped, plan.old_photos or cfg.only,
+                           len(train_y), skipped, old_checked,
                            [(str(f), plan.classes[y]) for f, y in plan.heldout])
     report.old_heldout_unseen = plan.old_heldout_unseen
     meta = new_metadata(base, plan, cfg, report)
     out = save_checkpoint(cfg.out, state, meta)
+    if level == "pooled":
+        _remember(base, plan, train_x, train_y, held_x, hy, len(my))
     write(report, out.with_suffix(".report"), held["confusion"])
     cb.on_message(f"saved {out}")
     return report
@@ -142,6 +157,32 @@ def _pool(block, stems: torch.Tensor, device: torch.device, batch: int = 64) -> 
     parts = [block(stems[i:i + batch].to(device).contiguous(memory_format=torch.channels_last)).float().cpu()
              for i in range(0, len(stems), batch)]
     return torch.cat(parts) if parts else torch.zeros(0, 0)
+
+
+def _from_bank(base, plan, cfg, level):
+    """Bank rows for the old products that have no photos on this machine, or None."""
+    if cfg.only or not plan.missing_old:
+        return None
+    if level != "pooled":
+        raise DataError("--adapt last-block changes the network, so it needs photos of every "
+                        f"product the model knows (none here for: {', '.join(plan.missing_old[:6])}); "
+                        "give --base-data DIR, or adapt the head only")
+    bank = find_bank(base.path, frozen_digest(base, "pooled"))
+    if bank is None:
+        return None
+    return rows_for(bank, plan.missing_old, {c: i for i, c in enumerate(plan.classes)}, cfg.seed)
+
+
+def _remember(base, plan, train_x, train_y, held_x, held_y, mirrored: int) -> None:
+    """Put this retrain's features (photos, not mirror images) in the user's bank, so that a
+    later retrain of this network can show the head these products even without their photos."""
+    keep = torch.ones(len(train_y), dtype=torch.bool)
+    keep[mirrored:2 * mirrored] = False  # the mirror view of the new products' photos
+    feats = torch.cat([train_x[keep], held_x])
+    labels = [plan.classes[int(y)] for y in torch.cat([train_y[keep], held_y])]
+    held = torch.cat([torch.zeros(int(keep.sum()), dtype=torch.bool),
+                      torch.ones(len(held_y), dtype=torch.bool)])
+    add_to_user_bank(Bank(feats, labels, held, frozen_digest(base, "pooled")))
 
 
 def _recorded(base) -> float | None:

@@ -165,6 +165,9 @@ def main() -> int:
                    help="photos of the products the model knows (default: the shared Freiburg "
                         "photos when here, else the folders recorded in the model)")
     p.add_argument("--per-class", type=int, help="at most N photos per known product")
+    p.add_argument("--without-old-photos", action="store_true",
+                   help="as on a user's machine: no photos of the model's products, only the "
+                        "feature bank shipped beside it (built here first from the Freiburg photos)")
     p.add_argument("--epochs", type=int)
     p.add_argument("--max-minutes", type=float)
     p.add_argument("--device", default="auto")
@@ -184,7 +187,25 @@ def main() -> int:
         from assistant.models import bundled_default
         args.model = str(bundled_default())
     import torch
+    bank_seconds = None
+    if args.without_old_photos:
+        import shutil
+        from argparse import Namespace
+
+        from model.models_cli import make_bank
+        copy = work / "model" / Path(args.model).name
+        copy.parent.mkdir(parents=True)
+        shutil.copy(args.model, copy)
+        t = time.perf_counter()
+        make_bank(Namespace(file=str(copy), data=str(freiburg)))
+        bank_seconds = round(time.perf_counter() - t, 1)
+        (work / "no-photos").mkdir()
+        args.model, args.base_data = str(copy), [str(work / "no-photos")]
+        # the bank's features are in the cache now; a user machine would not have them
+        shutil.rmtree(Path(os.environ["GROCERY_ASSISTANT_HOME"]) / "cache", ignore_errors=True)
     figures = scenario_one(args, work) if args.scenario == "one" else scenario_grocery(args, work)
+    figures["without_old_photos"] = args.without_old_photos
+    figures["bank_built_seconds"] = bank_seconds
     figures.update(machine={"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                             "cuda": torch.cuda.is_available(), "load_average": os.getloadavg()})
     print(json.dumps(figures, indent=1))

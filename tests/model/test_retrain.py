@@ -151,6 +151,38 @@ def test_old_products_are_checked_on_their_own_test_photos_when_the_split_is_rec
     assert not any(m.startswith("reading") for m in cb.messages)
 
 
+def test_a_feature_bank_stands_in_for_missing_photos_of_the_old_products(
+        tiny_checkpoint, photo_dir, new_dir, tmp_path):
+    """A machine without the old products' photos: the bank shipped beside the model shows the
+    head those products, so the new rows learn what they must not claim."""
+    import argparse
+
+    from model.feature_bank import beside
+    from model.models_cli import make_bank
+    base = tmp_path / "shipped.safetensors"
+    base.write_bytes(tiny_checkpoint.read_bytes())
+    assert make_bank(argparse.Namespace(file=str(base), data=str(photo_dir))) == 0
+    assert beside(base).is_file()
+    cb = Recorder()
+    result = retrain(RetrainConfig(data=str(new_dir), out=str(tmp_path / "n.safetensors"),
+                                   base=str(base)), cb)
+    assert any("feature bank" in m for m in cb.messages)
+    rep = result.report
+    assert rep.old_checked and rep.comparison.n > 0  # old products measured on held-out rows
+    w0, _ = head(base)
+    w1, _ = head(tmp_path / "n.safetensors")
+    assert not torch.equal(w1[:3], w0[:3].half().float())  # old rows refitted, not frozen
+    # the retrain wrote the user's bank: the next retrain of the new model finds all 5 products,
+    # even once the photos it learnt from are gone
+    import shutil
+    shutil.rmtree(new_dir)
+    cb2 = Recorder()
+    more = write_products(tmp_path / "more", {"white_rice": (235, 235, 225)})
+    again = retrain(RetrainConfig(data=str(more), out=str(tmp_path / "m.safetensors"),
+                                  base=str(tmp_path / "n.safetensors")), cb2)
+    assert again.report.old_checked and any("5 known products" in m for m in cb2.messages)
+
+
 def test_only_keeps_just_the_new_products(base, new_dir, tmp_path):
     out = tmp_path / "only.safetensors"
     retrain(RetrainConfig(data=str(new_dir), out=str(out), base=str(base), only=True))
