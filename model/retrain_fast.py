@@ -12,7 +12,7 @@ import torch
 from assistant.architectures import head_name
 from assistant.checkpoint import save_checkpoint
 from model.data import DataError
-from model.fast_head import fit_block, fit_head, imprint
+from model.fast_head import fit_block, fit_head, imprint, stand_ins
 from model.feature_bank import Bank, add_to_user_bank, find_bank, rows_for
 from model.features import FeatureCache, frozen_digest, split_network
 from model.retrain_report import RetrainReport, compare, heldout_metrics, make_lookalikes, write
@@ -70,6 +70,18 @@ def run_fast(cfg, base, plan, cb) -> RetrainReport:
     train_x = torch.cat([x for x, _ in chunks])
     train_y = torch.cat([y for _, y in chunks])
     taught = set(train_y.tolist())
+    guessed = [] if cfg.only or level != "pooled" else [
+        plan.classes.index(c) for c in plan.missing_old if plan.classes.index(c) not in taught]
+    n_real = len(train_y)
+    if guessed:  # neither photos nor bank rows: stand-ins from the head itself
+        head_w = base.state_dict[f"{head_name(base.architecture)}.weight"].float()
+        head_b = base.state_dict[f"{head_name(base.architecture)}.bias"].float()
+        rows = [plan.base_rows[plan.classes[r]] for r in guessed]
+        fake = stand_ins(train_x, head_w, head_b, rows, seed=cfg.seed)
+        train_x = torch.cat([train_x, fake])
+        train_y = torch.cat([train_y, torch.tensor(guessed).repeat_interleave(len(fake) // len(guessed))])
+        cb.on_message(f"{len(guessed)} known products without photos here: stand-ins made from "
+                      "the model's head keep the new products from claiming them")
     lacking = [plan.classes[r] for r in sorted(new_rows) if r not in taught]
     if lacking:
         raise DataError(f"no readable training photo for: {', '.join(lacking)}")
@@ -77,7 +89,7 @@ def run_fast(cfg, base, plan, cb) -> RetrainReport:
     held_x = torch.cat([x for x, _ in held_chunks]) if held_chunks else train_x[:0]
     hy = torch.cat([y for _, y in held_chunks]) if held_chunks else hy
     old_checked = cfg.only or not [c for c in plan.missing_old
-                                   if plan.classes.index(c) not in taught]
+                                   if plan.classes.index(c) not in taught]  # real rows only
 
     model = None
     block_base = None
@@ -145,8 +157,8 @@ def run_fast(cfg, base, plan, cb) -> RetrainReport:
     report.old_heldout_unseen = plan.old_heldout_unseen
     meta = new_metadata(base, plan, cfg, report)
     out = save_checkpoint(cfg.out, state, meta)
-    if level == "pooled":
-        _remember(base, plan, train_x, train_y, held_x, hy, len(my))
+    if level == "pooled":  # real photos only, never the stand-ins
+        _remember(base, plan, train_x[:n_real], train_y[:n_real], held_x, hy, len(my))
     write(report, out.with_suffix(".report"), held["confusion"])
     cb.on_message(f"saved {out}")
     return report

@@ -81,8 +81,9 @@ class RetrainReport:
             lines.append("The old products' held-out photos may have been among those the model in "
                          "use was trained on, so its score on them is optimistic.")
         if not self.old_checked:
-            lines.append("No photos of the products the model already knew were available, so "
-                         "they were kept as they were and not checked (give --base-data).")
+            lines.append("No photos (nor feature bank) of some products the model already knew "
+                         "were at hand: stand-ins made from its head kept the new products from "
+                         "claiming them, but their accuracy was not checked (give --base-data DIR).")
         for p in self.lookalikes:
             lines.append(p["sentence"].capitalize() + ".")
         if self.skipped:

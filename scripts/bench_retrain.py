@@ -165,6 +165,8 @@ def main() -> int:
                    help="photos of the products the model knows (default: the shared Freiburg "
                         "photos when here, else the folders recorded in the model)")
     p.add_argument("--per-class", type=int, help="at most N photos per known product")
+    p.add_argument("--no-bank", action="store_true",
+                   help="with --without-old-photos: no feature bank either (stand-ins only)")
     p.add_argument("--without-old-photos", action="store_true",
                    help="as on a user's machine: no photos of the model's products, only the "
                         "feature bank shipped beside it (built here first from the Freiburg photos)")
@@ -197,7 +199,8 @@ def main() -> int:
         copy.parent.mkdir(parents=True)
         shutil.copy(args.model, copy)
         t = time.perf_counter()
-        make_bank(Namespace(file=str(copy), data=str(freiburg)))
+        if not args.no_bank:
+            make_bank(Namespace(file=str(copy), data=str(freiburg)))
         bank_seconds = round(time.perf_counter() - t, 1)
         (work / "no-photos").mkdir()
         args.model, args.base_data = str(copy), [str(work / "no-photos")]
@@ -206,6 +209,7 @@ def main() -> int:
     figures = scenario_one(args, work) if args.scenario == "one" else scenario_grocery(args, work)
     figures["without_old_photos"] = args.without_old_photos
     figures["bank_built_seconds"] = bank_seconds
+    figures["bank"] = args.without_old_photos and not args.no_bank
     figures.update(machine={"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                             "cuda": torch.cuda.is_available(), "load_average": os.getloadavg()})
     print(json.dumps(figures, indent=1))

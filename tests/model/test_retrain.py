@@ -114,15 +114,25 @@ def test_features_are_cached_and_a_changed_photo_is_read_again(base, new_dir, tm
     assert cache.batches_needed(files, ("photo",)) == 1
 
 
-def test_without_photos_of_the_old_products_their_rows_stay_as_they_were(
-        tiny_checkpoint, new_dir, tmp_path):
+def test_without_photos_or_bank_stand_ins_protect_the_old_products(tiny_checkpoint, new_dir, tmp_path):
     out = tmp_path / "new.safetensors"
-    result = retrain(RetrainConfig(data=str(new_dir), out=str(out), base=str(tiny_checkpoint)))
-    w0, b0 = head(tiny_checkpoint)
-    w1, b1 = head(out)
-    assert torch.equal(w1[:3], w0[:3].half().float()) and torch.equal(b1[:3], b0[:3].half().float())
+    cb = Recorder()
+    result = retrain(RetrainConfig(data=str(new_dir), out=str(out), base=str(tiny_checkpoint)), cb)
+    assert any("stand-ins" in m for m in cb.messages)
     assert not result.report.old_checked
     assert any("not checked" in line for line in result.report.summary_lines())
+    assert len(load_checkpoint(out).class_ids) == 5
+
+
+def test_stand_ins_are_what_the_head_takes_for_each_product():
+    from model.fast_head import stand_ins
+    torch.manual_seed(0)
+    weight, bias = torch.randn(6, 64), torch.randn(6)
+    reference = torch.rand(40, 64) * 3
+    fake = stand_ins(reference, weight, bias, [1, 4], per_class=16)
+    assert fake.shape == (32, 64) and bool((fake >= 0).all())
+    named = (fake @ weight.T + bias).argmax(1)
+    assert (named[:16] == 1).float().mean() > 0.9 and (named[16:] == 4).float().mean() > 0.9
 
 
 def test_old_products_are_checked_on_their_own_test_photos_when_the_split_is_recorded(
