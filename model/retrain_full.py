@@ -2,8 +2,9 @@
 
 The plan's photos are linked into one folder-per-product tree (symlinks in the cache, so no
 photo is copied) with a classes.csv of spoken names and a split file that holds out exactly
-the plan's held-out photos; model.train then does the work (CUDA when available) and calls
-the same callback. Both models are then measured on the held-out photos.
+the plan's held-out photos. The head is first fitted alone on frozen features (fast mode), then
+model.train fine-tunes every weight from there (CUDA when available) with the same callback.
+Both models are then measured on the held-out photos.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import csv
 import os
 import random
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -18,6 +20,7 @@ import torch
 from assistant import paths
 from assistant.architectures import head_name
 from assistant.checkpoint import load_checkpoint, save_checkpoint
+from model.callbacks import TrainCallback
 from model.features import FeatureCache
 from model.retrain_report import RetrainReport, compare, heldout_metrics, make_lookalikes, write
 from model.train import pick_device, train
@@ -59,6 +62,37 @@ def link_tree(plan, folder: Path, seed: int) -> Path:
     return data
 
 
+class _MessagesOnly(TrainCallback):
+    """The probe's messages and the user's cancel reach the caller; its progress does not (the
+    bar belongs to the fine-tuning that follows)."""
+
+    def __init__(self, cb: TrainCallback) -> None:
+        self.cb = cb
+
+    def on_message(self, text: str) -> None:
+        self.cb.on_message(f"first the head alone: {text}")
+
+    def cancelled(self) -> bool:
+        return self.cb.cancelled()
+
+
+def linear_probe(cfg, base, plan, cb, work: Path) -> Path:
+    """Fit the head on frozen features first (fast mode), then fine-tune from that head rather
+    than a random one, which would shake the trained network in the first steps (LP-FT, Kumar et
+    al., ICLR 2022). Returns a checkpoint of the plan's products in model.train's order (by name)."""
+    from model.retrain_fast import run_fast
+    probe_cfg = replace(cfg, out=str(work / "probe.safetensors"), mode="fast", adapt="head")
+    run_fast(probe_cfg, base, plan, _MessagesOnly(cb))
+    probe = load_checkpoint(work / "probe.safetensors")
+    idx = [plan.classes.index(c) for c in sorted(plan.classes)]
+    head = head_name(base.architecture)
+    state = dict(probe.state_dict)
+    for key in (f"{head}.weight", f"{head}.bias"):
+        state[key] = state[key][idx]
+    meta = dict(probe.meta, classes=[probe.meta["classes"][i] for i in idx])
+    return save_checkpoint(work / "init.safetensors", state, meta)
+
+
 def run_full(cfg, base, plan, cb) -> RetrainReport | None:
     from model.config import PRESETS, TrainConfig
     from model.retrain import new_metadata
@@ -73,8 +107,9 @@ def run_full(cfg, base, plan, cb) -> RetrainReport | None:
     work.mkdir(parents=True)
     try:
         data = link_tree(plan, work, cfg.seed)
+        init = linear_probe(cfg, base, plan, cb, work)
         values = dict(PRESETS["default"])
-        values.update(data=str(data), out=cfg.out, arch=base.architecture, pretrained=str(base.path),
+        values.update(data=str(data), out=cfg.out, arch=base.architecture, init=str(init),
                       epochs=cfg.epochs or DEFAULT_EPOCHS, lr=cfg.lr or DEFAULT_LR, warmup_epochs=0.5,
                       image_size=base.preprocessing.size, split_file=str(work / "split.csv"),
                       names=str(data / "classes.csv"), device=cfg.device, seed=cfg.seed,

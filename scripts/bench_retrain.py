@@ -66,6 +66,43 @@ def accuracy(model_path: Path, folder: Path) -> dict:
     return {"n": n, "top1": round(top1 / n, 4) if n else None, "top3": round(top3 / n, 4) if n else None}
 
 
+def fold0_check(model_path: Path, per_class: int = 8) -> dict:
+    """On Freiburg fold-0 photos (never trained on; 8 per product): accuracy on the old products,
+    and how many of their photos the model now takes for one of the new products."""
+    import csv
+
+    import torch
+
+    from assistant.architectures import head_name
+    from assistant.checkpoint import load_checkpoint
+    from model.features import FeatureCache
+    freiburg = GROCERY.parent / "freiburg" / "images"
+    split = ROOT / "model" / "splits" / "freiburg-fold0.csv"
+    if not split.is_file() or not freiburg.is_dir():
+        return {}
+    by_class: dict[str, list[Path]] = {}
+    with open(split, newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["split"] == "test":
+                p = Path(row["path"])
+                by_class.setdefault(p.parent.name, []).append(freiburg / p.parent.name / p.name)
+    ckpt = load_checkpoint(model_path)
+    files, labels = [], []
+    for c in sorted(by_class):
+        if c in ckpt.class_ids:
+            for f in sorted(random.Random(f"fold0:{c}").sample(by_class[c], min(per_class, len(by_class[c])))):
+                files.append(f)
+                labels.append(ckpt.class_ids.index(c))
+    feats, _, _ = FeatureCache(ckpt, torch.device("cpu")).features(files)
+    head = head_name(ckpt.architecture)
+    pred = (feats[:, 0] @ ckpt.state_dict[f"{head}.weight"].float().T
+            + ckpt.state_dict[f"{head}.bias"].float()).argmax(1)
+    y = torch.tensor(labels)
+    old = set(labels)
+    return {"n": len(labels), "top1": round(float((pred == y).float().mean()), 4),
+            "taken_for_new": round(float(torch.tensor([int(p) not in old for p in pred]).float().mean()), 4)}
+
+
 def live(cfg) -> tuple[float, object, Path]:
     """retrain -> activate -> a Classifier loaded from the activated file: (seconds, result, path)."""
     from assistant.classifier import Classifier
@@ -92,7 +129,8 @@ def scenario_one(args, work: Path) -> dict:
     from model.retrain import RetrainConfig, warm_cache
     base = Path(args.model)
     out: dict = {"scenario": "one", "model": str(base), "photos": args.photos,
-                 "base_products": len(load_checkpoint(base).class_ids), "runs": []}
+                 "base_products": len(load_checkpoint(base).class_ids), "runs": [],
+                 "fold0_old_products_before": fold0_check(base)}
     current = base
     for label, product in (("cold", args.product), ("second", args.second), ("prepared", args.third)):
         pid = product.lower().replace("-", "_")
@@ -118,6 +156,7 @@ def scenario_one(args, work: Path) -> dict:
                "retrain_seconds": result.seconds, "val_photos": accuracy(stored, val),
                "heldout": {k: result.report.heldout[k] for k in ("top1", "n")},
                "new_product_heldout": result.report.heldout["per_class"].get(pid),
+               "fold0_old_products": fold0_check(stored),
                "old_products": {"current": c.current_top1, "new": c.new_top1, "n": c.n,
                                 "verdict": c.verdict}}
         out["runs"].append(run)
@@ -202,7 +241,7 @@ def main() -> int:
         if not args.no_bank:
             make_bank(Namespace(file=str(copy), data=str(freiburg)))
         bank_seconds = round(time.perf_counter() - t, 1)
-        (work / "no-photos").mkdir()
+        (work / "no-photos" / "none").mkdir(parents=True)  # a photo folder without the model's products
         args.model, args.base_data = str(copy), [str(work / "no-photos")]
         # the bank's features are in the cache now; a user machine would not have them
         shutil.rmtree(Path(os.environ["GROCERY_ASSISTANT_HOME"]) / "cache", ignore_errors=True)
