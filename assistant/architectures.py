@@ -85,6 +85,27 @@ def feature_extractor(model: nn.Module, arch: str) -> Callable[[torch.Tensor], t
     return features
 
 
+def blocks(model: nn.Module, arch: str) -> list[nn.Module]:
+    """The network's stem then its blocks, input to output (what `--freeze N` counts)."""
+    if arch == "resnet18":
+        stem = nn.ModuleList([model.conv1, model.bn1])
+        return [stem] + [b for layer in (model.layer1, model.layer2, model.layer3, model.layer4) for b in layer]
+    return [nn.ModuleList([model._conv_stem, model._bn0]), *model._blocks]
+
+
+def freeze_prefix(model: nn.Module, arch: str, n_blocks: int) -> list[nn.Module]:
+    """Freeze the stem and the first n_blocks blocks; returns the frozen modules, which must
+    stay in eval mode (their batch-norm statistics are ImageNet's) while the rest trains."""
+    parts = blocks(model, arch)
+    if not 0 <= n_blocks < len(parts) - 1:
+        raise ValueError(f"{arch} has {len(parts) - 1} blocks: --freeze takes 0..{len(parts) - 2}")
+    frozen = parts[:n_blocks + 1]
+    for module in frozen:
+        for p in module.parameters():
+            p.requires_grad = False
+    return frozen
+
+
 def last_block(model: nn.Module, arch: str) -> nn.Module:
     """The block that fast retraining may adapt besides the head."""
     return model.layer4 if arch == "resnet18" else model._conv_head

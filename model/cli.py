@@ -29,6 +29,9 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--init", metavar="CHECKPOINT",
                    help="continue from a trained checkpoint of the same products (head included)")
     g.add_argument("--scratch", action="store_true", help="random initialisation (overrides the preset)")
+    g.add_argument("--freeze", metavar="features|N",
+                   help="keep ImageNet layers fixed: 'features' trains only the head, N freezes the "
+                        "stem and the first N blocks (much cheaper on a CPU)")
     g.add_argument("--teacher", action="append", metavar="CHECKPOINT",
                    help="distil from this trained model (repeat to average several teachers)")
     g.add_argument("--unlabeled", action="append", metavar="DIR",

@@ -38,7 +38,7 @@ class TrainConfig:
     max_minutes: float | None = None
     report_dir: str | None = None
     resume: bool = False
-    freeze: str | None = None            # "features": train only the head
+    freeze: str | None = None            # "features": train only the head; "N": freeze stem + N blocks
     preset: str = "default"
 
     def to_dict(self) -> dict:

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from assistant.architectures import build_model, default_preprocessing
+from assistant.architectures import build_model, default_preprocessing, freeze_prefix
 from assistant.checkpoint import load_checkpoint, make_classes, save_checkpoint
 from model.augment import POLICIES, augment, mixup
 from model.callbacks import TrainCallback
@@ -89,9 +89,12 @@ def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str 
     assert data.classes == classes
     if cfg.init:
         load_init(model, cfg, classes)
+    frozen = []
     if cfg.freeze == "features":
         for name, p in model.named_parameters():
             p.requires_grad = name.startswith(("fc.", "_fc."))
+    elif cfg.freeze:
+        frozen = freeze_prefix(model, cfg.arch, int(cfg.freeze))
     model = model.to(device).to(memory_format=torch.channels_last)
     teacher = Teacher(cfg.teacher, classes, device) if cfg.teacher else None
     opt = make_optimizer(cfg, model.parameters())
@@ -117,6 +120,8 @@ def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str 
         if epoch >= cfg.epochs:
             break
         model.train()
+        for module in frozen:
+            module.eval()
         size = size_for_epoch(cfg, epoch)
         perm = torch.randperm(n, generator=gen).to(device)
         tot_loss = tot_correct = tot_seen = 0.0

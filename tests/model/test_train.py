@@ -322,3 +322,25 @@ def test_a_teacher_that_knows_other_products_is_refused(photo_dir, tmp_path):
                              "preprocessing": Preprocessing(size=32).to_dict()})
     with pytest.raises(ValueError, match="other products"):
         train(config(photo_dir, tmp_path / "m.safetensors", teacher=[str(other)]))
+
+
+def test_freeze_keeps_the_stem_and_first_blocks_and_trains_the_rest(photo_dir, tmp_path):
+    """--freeze N: the stem and the first N blocks (weights and batch-norm statistics) stay as
+    they were, the later blocks and the head learn."""
+    init = tmp_path / "init.safetensors"
+    train(config(photo_dir, init, epochs=1))
+    before = load_checkpoint(init).state_dict
+    out = tmp_path / "frozen.safetensors"
+    train(config(photo_dir, out, epochs=2, init=str(init), freeze="3", lr=3e-3))
+    after = load_checkpoint(out).state_dict
+    frozen = ("conv1.", "bn1.", "layer1.", "layer2.0.")      # stem + blocks 1-3 of resnet18
+    for name, value in after.items():
+        if name.endswith("num_batches_tracked"):
+            continue
+        same = torch.equal(value.float(), before[name].float())
+        assert same == name.startswith(frozen), name
+
+
+def test_freeze_beyond_the_last_block_is_refused(photo_dir, tmp_path):
+    with pytest.raises(ValueError, match="0..7"):
+        train(config(photo_dir, tmp_path / "x.safetensors", freeze="8"))
