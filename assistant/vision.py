@@ -147,7 +147,7 @@ def _to_rgb_array(img: Image.Image) -> np.ndarray:
         rgba = img.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         img = Image.alpha_composite(background, rgba)
-    arr = np.asarray(img.convert("RGB"), dtype=np.uint8)
+    arr = np.array(img.convert("RGB"), dtype=np.uint8)  # writable: torch.from_numpy warns on read-only
     if arr.ndim != 3 or arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ImageError("empty picture")
     return arr

@@ -135,6 +135,15 @@ def test_bytes_and_file_decode_alike(tmp_path):
     assert np.array_equal(load_image(path), load_image(path.read_bytes()))
 
 
+def test_decoded_photos_are_writable_arrays(tmp_path):
+    """torch.from_numpy warns (and may misbehave) on read-only buffers: decoding hands out its own."""
+    path = tmp_path / "p.png"
+    Image.fromarray(make_photo((10, 200, 90))).save(path)
+    for source in (path, path.read_bytes()):
+        rgb = load_image(source)
+        assert rgb.flags.writeable and rgb.flags.c_contiguous
+
+
 # --- odd files: converted ---------------------------------------------------------------------
 
 def save(img: Image.Image, path: Path, **kwargs) -> Path:
