@@ -70,7 +70,8 @@ def test_a_product_in_view_is_said_once():
 
 
 def test_maybe_becomes_the_plain_name_once_when_it_gets_sure():
-    said, _ = feed(Announcer(), [("milk", 0.45)] * 10 + [("milk", 0.9)] * 30)
+    a = Announcer(AnnouncerSettings(say_threshold=0.6, maybe_threshold=0.35))
+    said, _ = feed(a, [("milk", 0.45)] * 10 + [("milk", 0.9)] * 30)
     assert kinds(said) == [("maybe", "milk"), ("product", "milk")]
 
 
