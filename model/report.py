@@ -64,10 +64,22 @@ def plot_confusion(confusion: list[list[int]], labels: list[str], path: Path,
 
 def write_report(folder: Path, history: list[dict], results: dict[str, dict], classes: list[str],
                  extra: dict | None = None) -> Path:
-    """history.json, metrics.json, curves.png and confusion PNGs for each evaluated split."""
+    """history.json, metrics.json, curves.png and confusion PNGs for each evaluated split.
+
+    A folder that already holds a report (an `evaluate --report-dir` into a training report)
+    keeps its curves and the results of other splits: only what is given here is replaced."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "history.json").write_text(json.dumps(history, indent=1))
-    (folder / "metrics.json").write_text(json.dumps({"results": results, **(extra or {})}, indent=1))
+    if history or not (folder / "history.json").is_file():
+        (folder / "history.json").write_text(json.dumps(history, indent=1))
+    merged = {}
+    try:
+        merged = json.loads((folder / "metrics.json").read_text())
+    except (OSError, ValueError):
+        pass
+    merged = merged if isinstance(merged, dict) else {}
+    merged.update(extra or {})
+    merged["results"] = {**(merged.get("results") or {}), **results}
+    (folder / "metrics.json").write_text(json.dumps(merged, indent=1))
     if history:
         plot_curves(history, folder / "curves.png")
     for split, res in results.items():

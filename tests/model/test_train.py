@@ -344,3 +344,20 @@ def test_freeze_keeps_the_stem_and_first_blocks_and_trains_the_rest(photo_dir, t
 def test_freeze_beyond_the_last_block_is_refused(photo_dir, tmp_path):
     with pytest.raises(ValueError, match="0..7"):
         train(config(photo_dir, tmp_path / "x.safetensors", freeze="8"))
+
+
+def test_evaluating_into_a_training_report_keeps_its_curves_and_other_results(photo_dir, tmp_path):
+    """`evaluate --report-dir` beside a checkpoint adds the held-out pictures and figures; the
+    training's history, curves and validation results stay."""
+    out = tmp_path / "m.safetensors"
+    train(config(photo_dir, out, epochs=2))
+    report = out.with_suffix(".report")
+    curves = (report / "curves.png").read_bytes()
+    done = main_py("evaluate", "--data", str(photo_dir), "--model", str(out), "--device", "cpu",
+                   "--report-dir", str(report))
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads((report / "history.json").read_text())) == 2
+    assert (report / "curves.png").read_bytes() == curves
+    results = json.loads((report / "metrics.json").read_text())["results"]
+    assert {"val", "heldout"} <= set(results) and results["heldout"]["n"] == 24
+    assert (report / "confusion_heldout_normalised.png").is_file()
