@@ -1,0 +1,91 @@
+"""The checkpoints shipped in model/bundled/: each loads, says how it was made and how well it
+did on photos it never saw, has its pictures beside it, and the README states that figure.
+The slow test re-evaluates them on those photos (Freiburg fold 0) in a fresh process."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from assistant import models
+from assistant.checkpoint import load_checkpoint, read_metadata
+
+ROOT = Path(__file__).resolve().parents[2]
+BUNDLED = sorted((ROOT / "model" / "bundled").glob("*.safetensors"))
+FREIBURG = ROOT.parent / "shared" / "data" / "freiburg"
+SPLIT = ROOT / "model" / "splits" / "freiburg-fold0.csv"
+
+
+def heldout(path: Path) -> dict:
+    return read_metadata(path)["metrics"]["heldout"]
+
+
+def test_there_is_a_bundled_resnet18_and_the_default_is_the_best_held_out():
+    assert BUNDLED, "no bundled model"
+    archs = {read_metadata(p)["architecture"] for p in BUNDLED}
+    assert "resnet18" in archs
+    best = max(BUNDLED, key=lambda p: heldout(p)["top1"])
+    assert models.bundled_default() == best
+
+
+@pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.stem)
+def test_a_bundled_checkpoint_loads_and_records_its_making(path):
+    ckpt = load_checkpoint(path)                 # checks the weights' SHA-256 too
+    assert len(ckpt.class_ids) == 25
+    for i, class_id in enumerate(ckpt.class_ids):
+        assert ckpt.name(i, "en") and ckpt.name(i, "es"), class_id
+    assert all(v.dtype == torch.float16 for v in ckpt.state_dict.values() if v.is_floating_point()), \
+        "weights are stored in fp16 (small enough for git)"
+    training = ckpt.meta["training"]
+    assert training["command"].startswith("python main.py train ")
+    assert training["config"]["seed"] == 0
+    assert training["config"]["split_file"] == "model/splits/freiburg-fold0.csv"
+    figure = ckpt.meta["metrics"]["heldout"]
+    assert figure["n"] == 1018 and 0 < figure["top1"] <= figure["top3"] <= 1
+
+
+@pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.stem)
+def test_its_pictures_lie_beside_it(path):
+    report = path.with_suffix(".report")
+    for name in ("curves.png", "history.json", "confusion_val.png", "confusion_val_normalised.png",
+                 "confusion_heldout.png", "confusion_heldout_normalised.png"):
+        assert (report / name).is_file(), name
+    history = json.loads((report / "history.json").read_text())
+    assert len(history) == read_metadata(path)["training"]["epochs_run"]
+
+
+@pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.stem)
+def test_the_readme_states_its_held_out_figure(path):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    row = next((line for line in readme.splitlines() if line.startswith(f"| `{path.stem}`")), None)
+    assert row is not None, f"no row for {path.stem} in the README's model table"
+    figure = heldout(path)
+    assert f"{100 * figure['top1']:.1f}% / {100 * figure['top3']:.1f}%" in row
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not FREIBURG.is_dir(), reason="the Freiburg photos are not beside the repository")
+@pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.stem)
+def test_it_evaluates_on_the_held_out_photos_at_its_recorded_figure(path, tmp_path):
+    folder = tmp_path / "fold0"
+    with SPLIT.open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["split"] == "test":
+                src = (FREIBURG / row["path"]).resolve()
+                dst = folder / src.parent.name / src.name
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                dst.symlink_to(src)
+    done = subprocess.run([sys.executable, str(ROOT / "main.py"), "evaluate", "--data", str(folder),
+                           "--model", str(path), "--json", "--device", "cpu"],
+                          cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    figure = heldout(path)
+    assert result["n"] == figure["n"] == 1018
+    assert abs(result["top1"] - figure["top1"]) < 1e-3 and abs(result["top3"] - figure["top3"]) < 1e-3
