@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The recipe that made the bundled model (see README, "The bundled model").
+# The GPU recipe for the ResNet-18 we want (see README, "The recipe for the model we want"); the
+# bundled checkpoints of 2026-11-28 were made on a CPU by model/recipes/freiburg-cpu.sh.
 # Two EfficientNet-Lite teachers fine-tuned from ImageNet, then a ResNet-18 student trained
 # from scratch on their averaged soft predictions (same augmented view, mixup, long schedule).
 # Held-out protocol: model/splits/freiburg-fold0.csv (fold 0 = test, never seen in training).
