@@ -62,13 +62,16 @@ class PhotoActions:
             return
         assistant = getattr(self.ctx, "assistant", None)
         self._was_continuous = None
+        preface = ""
         if assistant is not None and hasattr(assistant, "set_continuous"):
             self._was_continuous = bool(getattr(self.ctx.settings, "continuous", True))
             assistant.set_continuous(False)  # it would name the product at every turn
-            # its own key: the countdown that follows must not replace it before it is heard
-            self.tell(tr("capture_paused", self.language), key="maintainer-paused")
+            # said in the same utterance as the start of the countdown: a separate, queued
+            # sentence was dropped when the urgent countdown interrupted it
+            preface = tr("capture_paused", self.language)
         name = self.library.get(pid).name(self.language)
-        self.capture = CaptureController(self.library, pid, name, grab, self.language, parent=self)
+        self.capture = CaptureController(self.library, pid, name, grab, self.language, parent=self,
+                                         preface=preface)
         self.capture.said.connect(lambda words, urgent: self.tell(words, urgent))
         self.capture.finished.connect(lambda kept, rejected: self._captured(pid))
         self._update_buttons()

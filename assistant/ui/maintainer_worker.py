@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 from assistant.library import CaptureSession, Library
 from assistant.ui.maintainer_texts import tr
@@ -65,8 +65,10 @@ class RetrainWorker(QObject):
         self.thread.setObjectName("retrain")
         self.moveToThread(self.thread)
         self.thread.started.connect(self.run)
-        self.finished.connect(self.thread.quit)
-        self.failed.connect(self.thread.quit)
+        # direct: quit from the worker's own thread. Queued to the GUI thread, the quit never
+        # came while the GUI thread waited for this thread (closing the dialog took 60 s).
+        self.finished.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
+        self.failed.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
 
     def start(self) -> None:
         self.thread.start(QThread.Priority.LowPriority)  # the assistant's own work comes first
@@ -102,9 +104,10 @@ class CaptureController(QObject):
 
     def __init__(self, library: Library, pid: str, name: str, grab: Callable[[], np.ndarray | None],
                  language: str, target: int = 30, interval: float = 0.3, countdown: int = 3,
-                 limit: float = 60.0, parent: QObject | None = None) -> None:
+                 limit: float = 60.0, parent: QObject | None = None, preface: str = "") -> None:
         super().__init__(parent)
         self.session = CaptureSession(library, pid, target, interval, countdown, limit)
+        self.preface = preface  # said first, in the same utterance as the start
         self.name, self.grab, self.language = name, grab, language
         self._count = list(self.session.countdown_words())
         self._timer = QTimer(self)
@@ -118,7 +121,8 @@ class CaptureController(QObject):
 
     def start(self, countdown_ms: int = 1000) -> None:
         self.running = True
-        self.said.emit(tr("capture_start", self.language, name=self.name), True)
+        start = tr("capture_start", self.language, name=self.name)
+        self.said.emit(f"{self.preface} {start}" if self.preface else start, True)
         self._timer.start(countdown_ms)
 
     def stop(self) -> None:
@@ -171,8 +175,10 @@ class CallWorker(QObject):
         self.thread = QThread()
         self.moveToThread(self.thread)
         self.thread.started.connect(self.run)
-        self.finished.connect(self.thread.quit)
-        self.failed.connect(self.thread.quit)
+        # direct: quit from the worker's own thread. Queued to the GUI thread, the quit never
+        # came while the GUI thread waited for this thread (closing the dialog took 60 s).
+        self.finished.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
+        self.failed.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
 
     def start(self) -> None:
         self.thread.start(QThread.Priority.LowestPriority if self.low_priority
