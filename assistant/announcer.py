@@ -8,7 +8,11 @@ the announcer answers with at most one Utterance:
   when it holds `agreement` of the last `window` votes.
 * Bands: the mean probability of the agreeing votes chooses what is said: at least
   `say_threshold` -> the name; at least `maybe_threshold` -> "not sure, maybe X";
-  below -> nothing (such frames do not vote).
+  below -> nothing (such frames do not vote). Probabilities are calibrated (the model's
+  temperature), and a model that carries its own bands (fitted on held-out photos so that
+  what is said plainly is right 98% of the time) uses them while `model_bands` is on.
+* Look-alikes: when the best two of most agreeing votes are a pair the model is known to
+  confuse (oil/vinegar), both are said instead of one name said as sure.
 * Repeats: a product is said once while it stays in view. It counts as gone after
   `leave_after` seconds and `agreement` frames without its vote, and is announced again
   when it comes back. (The pipeline resets the announcer when the camera is lost.) A
@@ -45,7 +49,7 @@ from __future__ import annotations
 from collections import Counter, deque
 from dataclasses import dataclass
 
-from assistant.classifier import Prediction
+from assistant.prediction import Prediction
 
 
 @dataclass
@@ -61,6 +65,7 @@ class AnnouncerSettings:
     hint_after: float = 2.0    # seconds a problem must last before a hint is spoken
     hint_interval: float = 10.0  # seconds between two spoken hints
     leave_after: float = 1.0   # seconds without votes before a product counts as gone
+    model_bands: bool = True   # use the model's own calibrated say/maybe bands when it has them
 
     def validate(self) -> None:
         """Raise ValueError when the thresholds contradict each other."""
@@ -77,10 +82,11 @@ class AnnouncerSettings:
 class Utterance:
     """What to say: kind "product" | "maybe" | "hint"; hints carry a catalogue message id."""
 
-    kind: str
+    kind: str      # product | maybe | lookalike | hint
     class_id: str | None
     message_id: str | None
     score: float
+    other: str | None = None   # lookalike: the product it may also be
 
     @property
     def ident(self) -> str:
@@ -94,11 +100,28 @@ class Announcer:
     def __init__(self, settings: AnnouncerSettings | None = None) -> None:
         self.settings = settings or AnnouncerSettings()
         self.settings.validate()
+        self._model_bands: tuple[float, float] | None = None
         self.reset()
+
+    def set_model_bands(self, say: float | None, maybe: float | None) -> None:
+        """The model's own calibrated bands (None: it has none); used while model_bands is on."""
+        self._model_bands = (say, maybe) if say is not None and maybe is not None and maybe <= say else None
+
+    @property
+    def say_threshold(self) -> float:
+        if self.settings.model_bands and self._model_bands:
+            return self._model_bands[0]
+        return self.settings.say_threshold
+
+    @property
+    def maybe_threshold(self) -> float:
+        if self.settings.model_bands and self._model_bands:
+            return self._model_bands[1]
+        return self.settings.maybe_threshold
 
     def reset(self) -> None:
         """Forget votes and what is in view (e.g. after a camera change)."""
-        self._votes: deque[tuple[str | None, float]] = deque(maxlen=self.settings.window)
+        self._votes: deque[tuple[str | None, float, str | None]] = deque(maxlen=self.settings.window)
         self._current: str | None = None
         self._current_kind: str | None = None
         self._last_seen = 0.0
@@ -123,10 +146,10 @@ class Announcer:
         """Continuous mode: one frame's prediction at time now (seconds); maybe something to say."""
         s = self.settings
         problem = self._quality_problem(brightness, sharpness)
-        if problem is None and prediction is not None and prediction.score >= s.maybe_threshold:
-            self._votes.append((prediction.label, prediction.score))
+        if problem is None and prediction is not None and prediction.score >= self.maybe_threshold:
+            self._votes.append((prediction.label, prediction.score, prediction.lookalike))
         else:
-            self._votes.append((None, 0.0))
+            self._votes.append((None, 0.0, None))
             problem = problem or "nothing_in_view"
         if self._current is not None:
             if self._votes[-1][0] == self._current:
@@ -138,17 +161,17 @@ class Announcer:
             if now - self._last_seen >= s.leave_after and self._misses >= s.agreement:
                 self._current = self._current_kind = None   # announce it if it returns
 
-        winner, score = self._winner()
+        winner, score, other = self._winner()
         if winner is not None:
             self._problem = None
-            band = "product" if score >= s.say_threshold else "maybe"
+            band = "maybe" if score < self.say_threshold else "lookalike" if other else "product"
             if winner != self._current:
                 self._current, self._current_kind, self._last_seen = winner, band, now
                 self._misses = 0
-                return self._utterance(band, winner, score)
-            if self._current_kind == "maybe" and band == "product":
-                self._current_kind = "product"
-                return self._utterance("product", winner, score)
+                return self._utterance(band, winner, score, other)
+            if self._current_kind == "maybe" and band != "maybe":
+                self._current_kind = band
+                return self._utterance(band, winner, score, other)
             return None
         if self._current is not None:
             return None     # the product may just be turning; no hints while it is in view
@@ -158,18 +181,18 @@ class Announcer:
     def identify(self, prediction: Prediction | None, brightness: float,
                  sharpness: float) -> Utterance:
         """On demand: always an answer, a product, "not sure, maybe X", a hint, or nothing recognised."""
-        s = self.settings
         if prediction is None:
             return Utterance("hint", None, "no_picture", 0.0)
         problem = self._quality_problem(brightness, sharpness)
         if problem is not None:
             return Utterance("hint", None, problem, prediction.score)
-        if prediction.score < s.maybe_threshold:
+        if prediction.score < self.maybe_threshold:
             return Utterance("hint", None, "nothing_recognised", prediction.score)
-        band = "product" if prediction.score >= s.say_threshold else "maybe"
+        band = ("maybe" if prediction.score < self.say_threshold else
+                "lookalike" if prediction.lookalike else "product")
         # continuous mode must not say again what the user just heard
         self._current, self._current_kind = prediction.label, band
-        return self._utterance(band, prediction.label, prediction.score)
+        return self._utterance(band, prediction.label, prediction.score, prediction.lookalike)
 
     def _quality_problem(self, brightness: float, sharpness: float) -> str | None:
         if brightness < self.settings.dark_level:
@@ -178,15 +201,19 @@ class Announcer:
             return "too_blurred"
         return None
 
-    def _winner(self) -> tuple[str | None, float]:
-        counts = Counter(label for label, _ in self._votes if label is not None)
+    def _winner(self) -> tuple[str | None, float, str | None]:
+        """The product holding `agreement` votes, their mean probability, and its look-alike
+        when most of those votes had one."""
+        counts = Counter(label for label, _, _ in self._votes if label is not None)
         if not counts:
-            return None, 0.0
+            return None, 0.0, None
         label, n = counts.most_common(1)[0]
         if n < self.settings.agreement:
-            return None, 0.0
-        scores = [score for lab, score in self._votes if lab == label]
-        return label, sum(scores) / len(scores)
+            return None, 0.0, None
+        mine = [(score, other) for lab, score, other in self._votes if lab == label]
+        partners = Counter(other for _, other in mine if other)
+        other, k = partners.most_common(1)[0] if partners else (None, 0)
+        return label, sum(score for score, _ in mine) / len(mine), other if 2 * k > len(mine) else None
 
     def _hint(self, problem: str, now: float) -> Utterance | None:
         if problem != self._problem:
@@ -199,5 +226,6 @@ class Announcer:
         return Utterance("hint", None, problem, 0.0)
 
     @staticmethod
-    def _utterance(band: str, class_id: str, score: float) -> Utterance:
-        return Utterance(band, class_id, "not_sure_maybe" if band == "maybe" else None, score)
+    def _utterance(band: str, class_id: str, score: float, other: str | None = None) -> Utterance:
+        message = {"maybe": "not_sure_maybe", "lookalike": "lookalike"}.get(band)
+        return Utterance(band, class_id, message, score, other if band == "lookalike" else None)

@@ -137,7 +137,6 @@ class Batcher:
 
     def _loop(self) -> None:
         import numpy as np
-        import torch
         n_classes = len(self.classifier.class_ids)
         while True:
             item = self._queue.get()
@@ -154,9 +153,8 @@ class Batcher:
                     break
                 items.append(nxt)
             try:
-                batch = torch.from_numpy(np.stack([a for a, _ in items]))
-                batch = self.classifier.preprocessing.normalize(batch)
-                preds = self.classifier.predict_tensor(batch, k=n_classes)
+                batch = self.classifier.preprocessing.normalize_array(np.stack([a for a, _ in items]))
+                preds = self.classifier.predict_array(batch, k=n_classes)
             except Exception as exc:  # reaches every waiting request as a 500, logged
                 log.exception("model failed on a batch of %d", len(items))
                 for _, future in items:
@@ -225,7 +223,7 @@ async def _send_json(send, status: int, message: str) -> None:
 
 # ---------------------------------------------------------------- the application
 
-def create_app(classifier_or_model_path, *, backend: str = "torch", device: str = "auto",
+def create_app(classifier_or_model_path, *, backend: str = "auto", device: str = "auto",
                threads: int | None = None, calibration: list | None = None,
                max_body: int = MAX_BODY, max_pixels: int = MAX_PIXELS, max_batch: int = 16,
                max_pending: int = 64, decode_workers: int = 4, read_timeout: float = 30.0):

@@ -10,10 +10,8 @@ import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
-
-import torch
-from torch import nn
 
 from assistant.vision import IMAGENET_MEAN, IMAGENET_STD, Preprocessing
 
@@ -24,6 +22,10 @@ ARCHITECTURES = ("resnet18", "efficientnet-lite0", "efficientnet-lite1", "effici
 DOWNLOAD_TIMEOUT_S = 20
 #: name resolution ignores socket time-outs and can hang for a minute or more when offline
 DNS_TIMEOUT_S = 5
+
+if TYPE_CHECKING:  # torch is imported where a network is built: the runtime reads names only
+    import torch
+    from torch import nn
 
 
 class PretrainedError(RuntimeError):
@@ -73,6 +75,8 @@ def head(model: nn.Module, arch: str) -> nn.Linear:
 
 def feature_extractor(model: nn.Module, arch: str) -> Callable[[torch.Tensor], torch.Tensor]:
     """x -> pooled features (N x D), i.e. everything but the classification head."""
+    import torch
+
     if arch == "resnet18":
         def features(x: torch.Tensor) -> torch.Tensor:
             m = model
@@ -87,6 +91,8 @@ def feature_extractor(model: nn.Module, arch: str) -> Callable[[torch.Tensor], t
 
 def blocks(model: nn.Module, arch: str) -> list[nn.Module]:
     """The network's stem then its blocks, input to output (what `--freeze N` counts)."""
+    from torch import nn
+
     if arch == "resnet18":
         stem = nn.ModuleList([model.conv1, model.bn1])
         return [stem] + [b for layer in (model.layer1, model.layer2, model.layer3, model.layer4) for b in layer]
@@ -112,6 +118,8 @@ def last_block(model: nn.Module, arch: str) -> nn.Module:
 
 
 def _state_from_file(path: Path) -> dict[str, torch.Tensor]:
+    import torch
+
     if not path.is_file():
         raise PretrainedError(f"{path}: no such weights file")
     try:
@@ -142,6 +150,7 @@ def _imagenet_state(arch: str) -> dict[str, torch.Tensor]:
         getter = getattr(module, f"EfficientnetLite{number}ModelFile")
         return _state_from_file(Path(getter.get_model_file_path()))
     # torchvision's weights API: the cached file works offline; a download is bounded in time.
+    import torch
     from torchvision.models import ResNet18_Weights
     weights = ResNet18_Weights.IMAGENET1K_V1
     cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name

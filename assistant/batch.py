@@ -97,7 +97,6 @@ def classify_files(classifier, files: list[Path], root: Path, batch_size: int = 
                    workers: int = 2, progress: bool = False, k: int = 3) -> Report:
     """Classify `files`; paths in the report are relative to root."""
     import numpy as np
-    import torch
     from tqdm import tqdm
 
     report = Report()
@@ -108,8 +107,8 @@ def classify_files(classifier, files: list[Path], root: Path, batch_size: int = 
     start = time.perf_counter()
 
     def flush(items: list[tuple[str, np.ndarray]]) -> None:
-        batch = classifier.preprocessing.normalize(torch.from_numpy(np.stack([a for _, a in items])))
-        for (rel, _), pred in zip(items, classifier.predict_tensor(batch, k), strict=True):
+        batch = classifier.preprocessing.normalize_array(np.stack([a for _, a in items]))
+        for (rel, _), pred in zip(items, classifier.predict_array(batch, k), strict=True):
             report.results.append(Result(rel, pred.label, pred.score, pred.top,
                                          {lang: classifier.name(pred.label, lang) for lang in ("en", "es")}))
         bar.update(len(items))

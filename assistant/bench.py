@@ -8,9 +8,12 @@ Prints (a benchmark, not a test: it measures and reports, it does not fail):
      <= 400 ms), plus how long espeak-ng takes to synthesise a name before sound starts;
   4. start-up time of a fresh process to "ready" (model loaded, first frame classified;
      goal <= 3 s);
-  5. resident memory sampled over --minutes of running (the issue asks for 10: flat?).
-Parts 2-5 run the real pipeline with the classifier --backend names (torch by default, as
-the window today). Heavy imports live inside the functions so `--help` stays instant.
+  5. resident memory sampled over --minutes of running (the issue asks for 10: flat?);
+  6. runtime (assistant/bench_runtime.py): the app, `serve` and `classify` without torch
+     against the torch path, each figure as a ratio measured in the same run.
+Parts 2-5 run the real pipeline with the classifier --backend names (auto by default, as
+the window: ONNX Runtime on a CPU). Heavy imports live inside the functions so `--help`
+stays instant.
 """
 from __future__ import annotations
 
@@ -39,11 +42,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="minutes of running while memory is sampled (the issue: 10)")
     parser.add_argument("--fps", type=float, default=15.0, help="frame rate of the replayed clip")
     parser.add_argument("--only", nargs="+", metavar="PART",
-                        choices=["classify", "play", "latency", "startup", "memory"],
+                        choices=["classify", "play", "latency", "startup", "memory", "runtime"],
                         help="run only these parts")
-    parser.add_argument("--backend", default="torch", choices=["torch", "auto", "onnx"],
-                        help="classifier of the live parts (2-5): torch is what the window "
-                             "uses today; auto/onnx: ONNX Runtime where it is faster")
+    parser.add_argument("--backend", default="auto", choices=["torch", "auto", "onnx"],
+                        help="classifier of the live parts (2-5): auto is what the window uses "
+                             "(ONNX Runtime on a CPU, PyTorch on an NVIDIA GPU)")
+    parser.add_argument("--fold0", type=Path, metavar="DIR",
+                        help="part 6: held-out photos, a folder per product "
+                             "(scripts/heldout_folder.py), for accuracy and classify speed")
     parser.add_argument("--threads", type=int,
                         help="torch threads for the whole run (default: torch's choice)")
     parser.add_argument("--votes", metavar="K/N",
@@ -63,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--votes {args.votes}: expected K/N, e.g. 3/5") from None
         args.vote_pair = (k, n)
     model = resolve_model(args.model)
-    parts = args.only or ["classify", "play", "latency", "startup", "memory"]
+    parts = args.only or ["classify", "play", "latency", "startup", "memory", "runtime"]
     print(f"model: {model}, live parts on backend {args.backend}\n"
           f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"CUDA {'yes' if torch.cuda.is_available() else 'no'}; the figures depend on what "
@@ -71,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
     figures: dict = {"model": str(model)}
     for part in parts:
         figures[part] = {"classify": bench_classify, "play": bench_play, "latency": bench_latency,
-                         "startup": bench_startup, "memory": bench_memory}[part](model, args)
+                         "startup": bench_startup, "memory": bench_memory,
+                         "runtime": bench_runtime}[part](model, args)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, default=str) + "\n")
         print(f"\nfigures written to {args.json}")
@@ -334,6 +341,14 @@ def bench_startup(model: Path, args) -> dict:
     print(f"   {', '.join(f'{t:.2f} s' for t in times)} (python + torch import, model load, "
           f"demo source, first frame classified)")
     return out
+
+
+def bench_runtime(model: Path, args) -> dict:
+    from assistant import bench_runtime
+    print("\n6. The runtime without torch against the torch path:")
+    source = Path(args.source)
+    photos = source if source.is_dir() else bench_runtime.ROOT / "assets" / "demo"
+    return bench_runtime.run(model, photos, args.fold0)
 
 
 def bench_memory(model: Path, args) -> dict:

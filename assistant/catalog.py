@@ -19,6 +19,8 @@ PHRASES: dict[str, dict[str, str]] = {
               "es": "Listo. Sostenga un producto delante de la cámara."},
     "product": {"en": "{name}", "es": "{name}"},
     "not_sure_maybe": {"en": "Not sure. Maybe {name}.", "es": "No estoy seguro. Quizá {name}."},
+    "lookalike": {"en": "{name}, or maybe {other}. Turn the pack to the label.",
+                  "es": "{name}, o quizá {other}. Gire el envase hacia la etiqueta."},
     "nothing_recognised": {"en": "I do not recognise this product.",
                            "es": "No reconozco este producto."},
     "nothing_in_view": {"en": "Nothing recognised. Hold a product closer to the camera.",

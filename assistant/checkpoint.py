@@ -12,12 +12,14 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
 
 from assistant.vision import Preprocessing
+
+if TYPE_CHECKING:
+    import torch
 
 FORMAT = "grocery-assistant-checkpoint"
 FORMAT_VERSION = 1
@@ -70,6 +72,8 @@ def make_classes(ids: list[str], names: dict[str, dict[str, str]] | None = None)
 
 
 def weights_digest(tensors: dict[str, torch.Tensor]) -> str:
+    import torch
+
     digest = hashlib.sha256()
     for key in sorted(tensors):
         t = tensors[key].contiguous()
@@ -83,6 +87,8 @@ def weights_digest(tensors: dict[str, torch.Tensor]) -> str:
 def save_checkpoint(path: str | os.PathLike, state_dict: dict[str, torch.Tensor], meta: dict,
                     half: bool = True) -> Path:
     """Write weights + metadata atomically (temp file, fsync, os.replace)."""
+    import torch
+
     path = Path(path)
     tensors = {}
     for key, value in state_dict.items():
@@ -111,6 +117,12 @@ def save_checkpoint(path: str | os.PathLike, state_dict: dict[str, torch.Tensor]
     return path
 
 
+def save_file(tensors: dict, filename: str, metadata: dict | None = None) -> None:
+    """safetensors' writer, imported on use: reading a model's metadata needs no torch."""
+    from safetensors.torch import save_file as write
+    write(tensors, filename, metadata=metadata)
+
+
 def fsync_dir(folder: Path) -> None:
     """Make a rename inside folder durable (best effort: some filesystems refuse)."""
     try:
@@ -130,7 +142,7 @@ def read_metadata(path: str | os.PathLike) -> dict:
     path = Path(path)
     _check_exists(path)
     try:
-        with safe_open(str(path), framework="pt") as f:
+        with safe_open(str(path), framework="numpy") as f:
             raw = (f.metadata() or {}).get(META_KEY)
     except Exception as exc:  # safetensors raises its own error types
         raise CheckpointError(f"{path}: not a valid model file (damaged or truncated: {exc})") from exc

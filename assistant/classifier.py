@@ -1,33 +1,23 @@
-"""Load a checkpoint and name the product in a picture: top-k on CPU or CUDA. No Qt."""
+"""The PyTorch classifier: a checkpoint run eagerly on CPU or CUDA. No Qt.
+
+Training, evaluation, export and the benchmarks use it; the app, `serve` and `classify` run
+the ONNX export instead (assistant/onnx_backend.py) and never import torch.
+"""
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from assistant.architectures import build_model
+from assistant.calibration import Calibration
 from assistant.checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from assistant.prediction import Prediction
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """Best-first (class id, probability) pairs."""
-
-    top: list[tuple[str, float]]
-
-    @property
-    def label(self) -> str:
-        return self.top[0][0]
-
-    @property
-    def score(self) -> float:
-        return self.top[0][1]
 
 
 class Classifier:
@@ -40,6 +30,7 @@ class Classifier:
         self.path = ckpt.path
         self.class_ids = ckpt.class_ids
         self.preprocessing = ckpt.preprocessing
+        self.calibration = Calibration.from_meta(ckpt.meta)
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = device
@@ -53,10 +44,13 @@ class Classifier:
             raise CheckpointError(f"{ckpt.path}: the weights do not fit a {ckpt.architecture} "
                                   f"with {len(self.class_ids)} products") from exc
         self.model = model.to(device).eval().to(memory_format=torch.channels_last)
-        # bf16 halves CPU time where the CPU has native bf16 (AVX512-BF16/AMX) but is emulated,
-        # and ~6x slower, on AVX2-only CPUs; CUDA uses it where supported
-        self.bf16 = (cpu_has_bf16() if device == "cpu" else torch.cuda.is_bf16_supported()) \
-            if bf16 is None else bf16
+        # fp32 on a CPU, whatever it is: bf16 changes answers (a few photos in a thousand) and
+        # is emulated, ~6x slower, on AVX2-only CPUs; it is used only when asked for (bf16=True).
+        # CUDA uses it where supported.
+        if bf16 is None:
+            bf16 = device != "cpu" and torch.cuda.is_bf16_supported()
+        self.bf16 = bool(bf16)
+        self.precision = "bf16" if self.bf16 else "fp32"
         self._lock = threading.Lock()
 
     def name(self, class_id: str, language: str = "en") -> str:
@@ -78,16 +72,16 @@ class Classifier:
         return self.predict_tensor(self.preprocessing.batch(pictures), k)
 
     def predict_tensor(self, batch: torch.Tensor, k: int = 3) -> list[Prediction]:
-        probs = torch.softmax(self.logits(batch), dim=1)
-        k = min(k, probs.shape[1])
-        values, indices = probs.topk(k, dim=1)
-        return [Prediction([(self.class_ids[i], float(v)) for v, i in zip(vs.tolist(), ix.tolist(), strict=True)])
-                for vs, ix in zip(values, indices, strict=True)]
+        return self.calibration.predictions(self.logits(batch).numpy(), self.class_ids, k)
+
+    def predict_array(self, batch: np.ndarray, k: int = 3) -> list[Prediction]:
+        """Normalised N x 3 x S x S float32 array (Preprocessing.normalize_array) -> Predictions."""
+        return self.predict_tensor(torch.from_numpy(np.ascontiguousarray(batch)), k)
 
 
 def cpu_has_bf16() -> bool:
-    """Whether this CPU computes bf16 natively (oneDNN's own test)."""
+    """Whether this CPU computes bf16 natively (oneDNN's own test); unknown means no."""
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
-        return True
+        return False

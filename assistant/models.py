@@ -181,11 +181,22 @@ def activate(path: str | os.PathLike, label: str | None = None) -> Path:
     """Make a model the app's model: store it, then switch the pointer in one atomic step.
     The model in use before goes to the top of the rollback history. Returns the stored path."""
     stored = store_version(path, label)
+    prepare_runtime(stored)
     data = read_pointer()
     current = data.get("path") or BUNDLED
     _write_pointer(str(stored.resolve()), [current] + data.get("history", []))
     prune()
     return stored
+
+
+def prepare_runtime(path: Path) -> None:
+    """Build the model's ONNX file now, so the app never waits for an export at start.
+    A failure is logged, not raised: the app then says so and answers with PyTorch."""
+    from assistant.onnx_backend import ensure_onnx
+    try:
+        ensure_onnx(path)
+    except Exception as exc:  # the model itself is fine; only its fast path is missing
+        log.warning("%s: no ONNX file (%s); the app will fall back to PyTorch", path, exc)
 
 
 def prune(keep: int = HISTORY) -> list[Path]:
@@ -233,6 +244,7 @@ def rollback() -> Path:
 def restore_bundled() -> Path:
     """Use the bundled model again; the model in use goes to the rollback history."""
     path = bundled_default()
+    prepare_runtime(path)
     data = read_pointer()
     current = data.get("path") or BUNDLED
     history = data.get("history", [])

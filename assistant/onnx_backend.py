@@ -1,46 +1,148 @@
 """The classifier on ONNX Runtime (fp32 or static int8), and the one place that picks a backend.
 
-OnnxClassifier answers exactly like Classifier (same class ids, preprocessing and Prediction),
-so the service and batch classification take either from open_classifier(). No Qt.
+The app, `serve` and `classify` run models here and never import torch: the checkpoint stays
+the source of truth (safetensors + metadata) and its ONNX file is derived from it, named by
+the checkpoint's SHA-256, checked against the SHA stamped inside it, and rebuilt when it does
+not match or cannot be read. Train, retrain, activation and the set-up command build it ahead
+(ensure_onnx), so a model is ready before it is used; a missing one is built in a child
+process, which imports torch instead of us. No Qt.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import subprocess
+import sys
 from pathlib import Path
 
-# numpy, torch and the checkpoint code are imported inside functions: `classify --help` and
-# `serve --help` import this module for its flags and must stay instant.
+# numpy and onnxruntime are imported inside functions: `classify --help` and `serve --help`
+# import this module for its flags and must stay instant.
 
 log = logging.getLogger(__name__)
 
-#: auto: the faster of torch/onnx for the model's architecture (same answers either way);
-#: torch: eager PyTorch; onnx: ONNX Runtime fp32; onnx-int8: ONNX Runtime, static int8.
+#: auto: ONNX Runtime fp32 on a CPU (same answers as PyTorch, 2-10x faster, no torch in the
+#: process), PyTorch on an NVIDIA GPU; torch: eager PyTorch; onnx: ONNX Runtime fp32;
+#: onnx-int8: ONNX Runtime, static int8 (never chosen by itself: see README, "Backends").
 BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
 DEFAULT_BACKEND = "auto"
-#: Measured on a 2-core AVX2 CPU (scripts/bench_classify.py, README): ONNX Runtime fp32 runs
-#: EfficientNet-Lite0 ~10x faster than eager PyTorch with 100% top-1 agreement, but ResNet-18
-#: about half as fast. int8 is never chosen by itself: it cost Lite0 5 points of accuracy.
-FASTEST = {"resnet18": "torch"}
+#: where a checkpoint's ONNX files are looked for: `onnx/` beside it (the set-up command
+#: builds the bundled ones there), then the user cache (where new ones are written)
+ONNX_FOLDER = "onnx"
+EXPORT_TIMEOUT_S = 600
+
+
+class ExportError(RuntimeError):
+    """The ONNX file could not be made; the message says why."""
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def onnx_name(sha256: str, int8: bool = False) -> str:
+    return f"{sha256}.int8.onnx" if int8 else f"{sha256}.onnx"
+
+
+def cache_folder() -> Path:
+    from assistant import paths
+    return paths.cache_dir() / ONNX_FOLDER
+
+
+def candidates(checkpoint: Path, sha256: str, int8: bool = False) -> list[Path]:
+    """Where an ONNX file of this checkpoint may already lie, in the order they are tried."""
+    name = onnx_name(sha256, int8)
+    return [checkpoint.parent / ONNX_FOLDER / name, cache_folder() / name]
+
+
+def stamped_sha(onnx_path: Path) -> str | None:
+    """The checkpoint SHA-256 stamped inside an ONNX file, or None when it cannot be read."""
+    try:
+        import onnx
+        model = onnx.load(str(onnx_path), load_external_data=False)
+    except Exception as exc:  # a damaged file is rebuilt, never trusted
+        log.warning("%s: unreadable ONNX file (%s: %s)", onnx_path, type(exc).__name__, exc)
+        return None
+    return {p.key: p.value for p in model.metadata_props}.get("checkpoint_sha256")
+
+
+def find_onnx(checkpoint: str | os.PathLike, int8: bool = False, sha256: str | None = None) -> Path | None:
+    """An existing ONNX file made from exactly this checkpoint, else None (damaged or stale
+    files in the cache are deleted so that they are rebuilt)."""
+    checkpoint = Path(checkpoint)
+    sha256 = sha256 or file_sha256(checkpoint)
+    for path in candidates(checkpoint, sha256, int8):
+        if not path.is_file():
+            continue
+        if stamped_sha(path) == sha256:
+            return path
+        log.warning("%s does not belong to %s; it will be rebuilt", path, checkpoint)
+        if path.parent == cache_folder():
+            path.unlink(missing_ok=True)
+    return None
+
+
+def ensure_onnx(checkpoint: str | os.PathLike, int8: bool = False, calibration=None,
+                folder: str | os.PathLike | None = None) -> Path:
+    """The ONNX file of this checkpoint, built if it is missing, stale or damaged.
+
+    fp32 is exported by PyTorch: in this process when torch is already loaded (training,
+    retraining), else in a child process, so that the runtime never imports torch.
+    int8 needs calibration photo paths the first time; later calls reuse the file.
+    folder: where a new file goes (default: the user cache).
+    """
+    checkpoint = Path(checkpoint)
+    if not checkpoint.is_file():
+        raise FileNotFoundError(f"{checkpoint}: no such model file")
+    sha256 = file_sha256(checkpoint)
+    found = find_onnx(checkpoint, int8, sha256)
+    if found is not None:
+        return found
+    out = Path(folder or cache_folder()) / onnx_name(sha256, int8)
+    if int8:
+        fp32 = ensure_onnx(checkpoint, False, folder=folder)
+        photos = list(calibration or [])
+        if not photos:
+            raise ExportError("the int8 model is made once from real photos: give calibration "
+                              "photos (--calibration DIR), or use the onnx or torch backend")
+        from model.export import CALIBRATION_PHOTOS, calibration_arrays, quantize_int8
+        log.info("quantising %s to int8 on %d photos", checkpoint, min(len(photos), CALIBRATION_PHOTOS))
+        return quantize_int8(fp32, out, calibration_arrays(photos, checkpoint), checkpoint)
+    log.info("exporting %s to ONNX (once per model)", checkpoint)
+    if "torch" in sys.modules:
+        from model.export import export_onnx
+        return export_onnx(checkpoint, out)
+    run = subprocess.run([sys.executable, "-m", "model.export", str(checkpoint), "--out", str(out)],
+                         capture_output=True, text=True, timeout=EXPORT_TIMEOUT_S)
+    if run.returncode != 0 or not out.is_file():
+        lines = (run.stderr or run.stdout or "no output").strip().splitlines()
+        raise ExportError(f"{checkpoint}: the ONNX file could not be made ({lines[-1] if lines else run.returncode})")
+    return out
 
 
 class OnnxClassifier:
-    """A checkpoint exported to ONNX and run by ONNX Runtime; thread-safe like Classifier."""
+    """A checkpoint's ONNX file run by ONNX Runtime; thread-safe, and answers like Classifier."""
 
     def __init__(self, source: str | os.PathLike, int8: bool = False, threads: int | None = None,
                  calibration: list[str | os.PathLike] | None = None, device: str = "cpu") -> None:
         import onnxruntime as ort
 
+        from assistant.calibration import Calibration
         from assistant.checkpoint import Checkpoint, read_metadata
-        from model.export import cached_onnx
 
         self.path = Path(source)
         meta = read_metadata(self.path)
         self.checkpoint = Checkpoint({}, meta, self.path)
         self.class_ids = self.checkpoint.class_ids
         self.preprocessing = self.checkpoint.preprocessing
-        self.onnx_path = cached_onnx(self.path, int8=int8, calibration=calibration)
+        self.calibration = Calibration.from_meta(meta)
+        self.onnx_path = ensure_onnx(self.path, int8=int8, calibration=calibration)
         self.backend = "onnx-int8" if int8 else "onnx"
+        self.precision = "int8" if int8 else "fp32"
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads or 0  # 0: one thread per physical core
@@ -55,11 +157,12 @@ class OnnxClassifier:
         return self.checkpoint.name(self.class_ids.index(class_id), language)
 
     def logits(self, batch):
-        """Normalised N x 3 x S x S float tensor -> N x C logits (float32 tensor)."""
+        """Normalised N x 3 x S x S float32 array (a torch tensor is accepted) -> N x C array."""
         import numpy as np
-        import torch
-        x = np.ascontiguousarray(batch.detach().cpu().float().numpy())
-        return torch.from_numpy(self.session.run(None, {self._input: x})[0])
+        if hasattr(batch, "detach"):  # a torch tensor from a caller that has torch anyway
+            batch = batch.detach().cpu().float().numpy()
+        x = np.ascontiguousarray(batch, dtype=np.float32)
+        return self.session.run(None, {self._input: x})[0]
 
     def predict(self, rgb, k: int = 3):
         return self.predict_batch([rgb], k)[0]
@@ -67,21 +170,17 @@ class OnnxClassifier:
     def predict_batch(self, pictures: list, k: int = 3) -> list:
         if not pictures:
             return []
-        return self.predict_tensor(self.preprocessing.batch(pictures), k)
+        return self.predict_array(self.preprocessing.batch_array(pictures), k)
 
-    def predict_tensor(self, batch, k: int = 3) -> list:
-        return top_k(self.logits(batch), self.class_ids, k)
+    def predict_array(self, batch, k: int = 3) -> list:
+        return self.calibration.predictions(self.logits(batch), self.class_ids, k)
+
+    predict_tensor = predict_array
 
 
-def top_k(logits, class_ids: list[str], k: int) -> list:
-    """Logits -> best-first Predictions, exactly as Classifier.predict_tensor makes them."""
-    import torch
-
-    from assistant.classifier import Prediction
-    probs = torch.softmax(logits.float(), dim=1)
-    values, indices = probs.topk(min(k, probs.shape[1]), dim=1)
-    return [Prediction([(class_ids[i], float(v)) for v, i in zip(vs.tolist(), ix.tolist(), strict=True)])
-            for vs, ix in zip(values, indices, strict=True)]
+def nvidia_gpu_present() -> bool:
+    """Whether an NVIDIA driver is loaded, found without importing torch."""
+    return Path("/proc/driver/nvidia/version").exists()
 
 
 def open_classifier(model: str | os.PathLike, backend: str = DEFAULT_BACKEND, device: str = "auto",
@@ -93,27 +192,30 @@ def open_classifier(model: str | os.PathLike, backend: str = DEFAULT_BACKEND, de
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    import torch
-
-    from assistant.checkpoint import read_metadata
     if backend == "auto":
-        gpu = device != "cpu" and torch.cuda.is_available()  # PyTorch on CUDA beats ORT on CPU
-        backend = "torch" if gpu else FASTEST.get(read_metadata(model)["architecture"], "onnx")
-        if backend == "onnx":
+        wants_gpu = device.startswith("cuda") or (device == "auto" and nvidia_gpu_present())
+        if wants_gpu:
             try:
-                return open_classifier(model, "onnx", device, threads)
-            except Exception as exc:  # an export problem must not stop the app: PyTorch answers too
-                log.warning("ONNX Runtime unavailable for %s (%s); using PyTorch", model, exc)
-                backend = "torch"
+                return _torch_classifier(model, "cuda", threads)
+            except Exception as exc:  # no CUDA after all: the CPU answers the same
+                log.warning("PyTorch on CUDA unavailable (%s); using ONNX Runtime on the CPU", exc)
+        try:
+            return OnnxClassifier(model, threads=threads, device="cpu")
+        except (ExportError, ImportError, OSError, RuntimeError) as exc:
+            # an export problem must not stop the app: PyTorch gives the same answers, slower
+            log.warning("ONNX Runtime unavailable for %s (%s); using PyTorch", model, exc)
+            return _torch_classifier(model, "cpu", threads)
     if backend == "torch":
-        from assistant.classifier import Classifier
-        clf = Classifier(model, device=device, threads=threads)
-        clf.backend = "torch"
-        return clf
-    if threads:
-        torch.set_num_threads(threads)  # softmax and batching stay in torch
+        return _torch_classifier(model, device, threads)
     return OnnxClassifier(model, int8=backend == "onnx-int8", threads=threads,
                           calibration=calibration, device=device)
+
+
+def _torch_classifier(model, device: str, threads: int | None):
+    from assistant.classifier import Classifier
+    clf = Classifier(model, device=device, threads=threads)
+    clf.backend = "torch"
+    return clf
 
 
 def add_backend_arguments(parser) -> None:
@@ -121,9 +223,9 @@ def add_backend_arguments(parser) -> None:
     parser.add_argument("--model", metavar="FILE",
                         help="checkpoint (default: the model the app would load)")
     parser.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND,
-                        help="auto: the faster of torch and onnx for this model (same answers); "
-                             "torch: PyTorch; onnx: ONNX Runtime fp32; onnx-int8: ONNX Runtime "
-                             "int8 (made once, calibrated on real photos; less accurate)")
+                        help="auto: ONNX Runtime on a CPU, PyTorch on an NVIDIA GPU (same "
+                             "answers); torch: PyTorch; onnx: ONNX Runtime fp32; onnx-int8: ONNX "
+                             "Runtime int8 (made once, calibrated on real photos; less accurate)")
     parser.add_argument("--threads", type=int, metavar="N",
                         help="compute threads for the model (default: one per core)")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda")

@@ -96,6 +96,7 @@ class Assistant:
         self._started = 0.0
         self._error_reported: str | None = None
         self._failing = False
+        self._banded_by = None
         self._chain_speaker_callbacks()
 
     # --- life cycle -----------------------------------------------------------------
@@ -187,6 +188,8 @@ class Assistant:
         if utterance.kind == "hint":
             return phrase(utterance.message_id or "nothing_in_view", lang)
         name = product_name(self.classifier, utterance.class_id, lang)
+        if utterance.kind == "lookalike" and utterance.other:
+            return phrase("lookalike", lang, name=name, other=product_name(self.classifier, utterance.other, lang))
         return phrase("not_sure_maybe", lang, name=name) if utterance.kind == "maybe" else name
 
     # --- worker ---------------------------------------------------------------------
@@ -245,7 +248,12 @@ class Assistant:
             return
         t0 = time.perf_counter()
         bright, sharp = brightness(frame), sharpness(frame)
-        prediction = self.classifier.predict(frame)
+        classifier = self.classifier
+        prediction = classifier.predict(frame)
+        if classifier is not self._banded_by:  # a new model brings its own calibrated bands
+            self._banded_by = classifier
+            cal = getattr(classifier, "calibration", None)
+            self.announcer.set_model_bands(getattr(cal, "say", None), getattr(cal, "maybe", None))
         ms = (time.perf_counter() - t0) * 1000.0
         self.frames_classified += 1
         self.classify_ms.append(ms)

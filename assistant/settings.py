@@ -133,6 +133,12 @@ def announcer_from_dict(data: dict) -> AnnouncerSettings:
         if f.name not in data:
             continue
         default = getattr(out, f.name)
+        if isinstance(default, bool):  # a switch: only true or false
+            if isinstance(data[f.name], bool):
+                setattr(out, f.name, data[f.name])
+            else:
+                log.warning("settings: ignoring announcer.%s=%r (must be true or false)", f.name, data[f.name])
+            continue
         try:
             value = type(default)(data[f.name])
             if isinstance(data[f.name], bool) or value < 0:

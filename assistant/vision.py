@@ -2,6 +2,9 @@
 
 Training, the app, the HTTP service and batch classification all call this module, so a
 photo becomes the same tensor whichever path it takes (tests/unit/test_vision.py checks).
+Decoding, cropping and resizing are numpy/OpenCV; normalising has a numpy twin for the
+runtime (`array`, `batch_array`: no torch) and a torch one for training (`tensor`, `batch`),
+which tests/unit/test_vision.py holds equal to 1e-6.
 """
 from __future__ import annotations
 
@@ -9,11 +12,14 @@ import io
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+if TYPE_CHECKING:
+    import torch
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -57,12 +63,23 @@ class Preprocessing:
         return fit_square(rgb, self.size)
 
     def normalize(self, batch: torch.Tensor) -> torch.Tensor:
-        """uint8 NCHW (or CHW) -> float32 normalised with this mean/std."""
+        """uint8 NCHW (or CHW) torch tensor -> float32 normalised with this mean/std (training)."""
+        import torch
         x = batch.float().div_(255.0) if batch.dtype == torch.uint8 else batch.float()
         shape = (1, 3, 1, 1) if x.dim() == 4 else (3, 1, 1)
         mean = torch.tensor(self.mean, device=x.device).view(shape)
         std = torch.tensor(self.std, device=x.device).view(shape)
         return (x - mean) / std
+
+    def normalize_array(self, batch: np.ndarray) -> np.ndarray:
+        """The numpy twin of normalize: uint8 (or float) NCHW/CHW array -> float32 array."""
+        x = batch.astype(np.float32)
+        if batch.dtype == np.uint8:
+            x /= np.float32(255.0)
+        shape = (1, 3, 1, 1) if x.ndim == 4 else (3, 1, 1)
+        mean = np.asarray(self.mean, dtype=np.float32).reshape(shape)
+        std = np.asarray(self.std, dtype=np.float32).reshape(shape)
+        return np.ascontiguousarray((x - mean) / std)
 
     def tensor(self, rgb: np.ndarray) -> torch.Tensor:
         """One RGB picture (any size) -> 1x3xSxS float tensor ready for the model."""
@@ -70,11 +87,26 @@ class Preprocessing:
 
     def batch(self, pictures: list[np.ndarray]) -> torch.Tensor:
         """Several RGB pictures -> Nx3xSxS float tensor."""
+        import torch
         return self.normalize(torch.stack([to_chw(self.fit(p)) for p in pictures]))
+
+    def array(self, rgb: np.ndarray) -> np.ndarray:
+        """One RGB picture (any size) -> 1x3xSxS float32 array (no torch)."""
+        return self.normalize_array(chw_array(self.fit(rgb))[None])
+
+    def batch_array(self, pictures: list[np.ndarray]) -> np.ndarray:
+        """Several RGB pictures -> Nx3xSxS float32 array (no torch)."""
+        return self.normalize_array(np.stack([chw_array(self.fit(p)) for p in pictures]))
+
+
+def chw_array(rgb: np.ndarray) -> np.ndarray:
+    """HxWx3 uint8 array -> contiguous 3xHxW uint8 array."""
+    return np.ascontiguousarray(np.asarray(rgb).transpose(2, 0, 1))
 
 
 def to_chw(rgb: np.ndarray) -> torch.Tensor:
     """HxWx3 uint8 array -> 3xHxW uint8 tensor."""
+    import torch
     return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).contiguous()
 
 

@@ -77,11 +77,16 @@ def _evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, metavar="DIR",
                    help="folder with one sub-folder per product, named as the model's products")
     p.add_argument("--model", metavar="FILE", help="checkpoint (default: the model the app would load)")
-    p.add_argument("--json", action="store_true", help='print {"top1", "top3", "per_class", "n"} as JSON')
+    p.add_argument("--json", action="store_true",
+                   help='print {"top1", "top3", "per_class", "n", "bands", "ece"} as JSON')
     p.add_argument("--report-dir", metavar="DIR", help="also write confusion matrix pictures here")
     p.add_argument("--record", action="store_true",
                    help="store the figures in the checkpoint's metadata as its held-out accuracy "
                         "(only for photos never used in training)")
+    p.add_argument("--calibrate", action="store_true",
+                   help="fit the model's temperature, announcer bands and look-alike pairs on "
+                        "these photos (held out from training, e.g. its validation photos) and "
+                        "store them in the checkpoint")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
 
 
@@ -114,6 +119,9 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"skipped {path}: {why}", file=sys.stderr)
     summary = {split: {k: res[k] for k in ("top1", "top3", "n")} for split, res in result.results.items()}
     print(f"wrote {result.out} in {result.seconds:.0f} s; {json.dumps(summary)}")
+    if result.out is not None:
+        from assistant.onnx_backend import ensure_onnx
+        print(f"ONNX Runtime file ready: {ensure_onnx(result.out)}")  # the app starts without an export
     return 0
 
 
@@ -136,6 +144,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
     logits = predict_logits(clf.model, photos.images, clf.preprocessing, torch.device(clf.device))
     res = metrics(logits, photos.labels, clf.class_ids)
     res["per_class"] = {c: a for c, a in res["per_class"].items()}
+    if args.calibrate:
+        from model.calibrate import calibrate
+        _record_calibration(clf.checkpoint, calibrate(logits.numpy(), photos.labels.numpy(),
+                                                      clf.class_ids, str(args.data)))
+        clf = Classifier(path, device=str(device))  # the bands below under the new calibration
+    from model.calibrate import band_report
+    res.update(band_report(logits.numpy(), photos.labels.numpy(), clf.checkpoint.meta.get("calibration")))
+    res["precision"] = "fp32"
     res["skipped"] = [{"path": p, "reason": r} for p, r in photos.skipped]
     res["model"] = str(path)
     if args.report_dir:
@@ -143,15 +159,38 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.record:
         _record_heldout(clf.checkpoint, res, args.data)
     if args.json:
-        out = {k: res[k] for k in ("top1", "top3", "per_class", "n", "skipped", "model")}
+        out = {k: res[k] for k in ("top1", "top3", "per_class", "n", "skipped", "model", "bands", "ece",
+                                   "temperature", "thresholds", "precision")}
         print(json.dumps(out))
     else:
         print(f"{res['model']}: top-1 {res['top1']:.1%}, top-3 {res['top3']:.1%} on {res['n']} photos")
+        b = res["bands"]
+        print(f"  said as sure (>= {res['thresholds']['say']:.2f}): {b['say']['coverage']:.1%} of photos, "
+              f"{_pct(b['say']['right'])} right; 'not sure, maybe': {b['maybe']['coverage']:.1%}, "
+              f"{_pct(b['maybe']['right'])} right; silent {b['silent']['coverage']:.1%}; "
+              f"ECE {res['ece']:.3f} (temperature {res['temperature']:g})")
         for c, a in sorted(res["per_class"].items(), key=lambda kv: kv[1]):
             print(f"  {a:6.1%}  {c}")
         for s in res["skipped"]:
             print(f"skipped {s['path']}: {s['reason']}", file=sys.stderr)
     return 0
+
+
+def _pct(value) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _record_calibration(ckpt, calibration: dict) -> None:
+    """Rewrite the checkpoint (atomically, same weights) with its calibration."""
+    from assistant.checkpoint import save_checkpoint
+    meta = dict(ckpt.meta)
+    meta["calibration"] = calibration
+    meta.pop("weights_sha256", None)
+    save_checkpoint(ckpt.path, ckpt.state_dict, meta, half=False)
+    print(f"calibrated on {calibration['n']} photos: temperature {calibration['temperature']:g}, "
+          f"say >= {calibration['say']:.2f}, maybe >= {calibration['maybe']:.2f}, ECE "
+          f"{calibration['ece_before']:.3f} -> {calibration['ece_after']:.3f}, "
+          f"{len(calibration['lookalikes'])} look-alike pairs", file=sys.stderr)
 
 
 def _record_heldout(ckpt, res: dict, data: str) -> None:
@@ -160,6 +199,7 @@ def _record_heldout(ckpt, res: dict, data: str) -> None:
     meta = dict(ckpt.meta)
     meta["metrics"] = dict(meta.get("metrics", {}))
     meta["metrics"]["heldout"] = {"top1": res["top1"], "top3": res["top3"], "n": res["n"],
-                                  "per_class": res["per_class"], "data": str(data)}
+                                  "per_class": res["per_class"], "data": str(data),
+                                  "precision": "fp32", "bands": res.get("bands"), "ece": res.get("ece")}
     meta.pop("weights_sha256", None)
     save_checkpoint(ckpt.path, ckpt.state_dict, meta, half=False)

@@ -1,14 +1,14 @@
 """Export a checkpoint to ONNX (fp32, or int8 calibrated on real photos) for ONNX Runtime.
 
 `python -m model.export MODEL [--out FILE] [--int8 --calibration DIR]` writes the .onnx beside
-the checkpoint. The runtime backend (assistant/onnx_backend.py) instead keeps its copies in
-the user cache folder, named by the checkpoint file's SHA-256, so a changed model is never
-served from a stale export and the bundled folder may stay read-only.
+the checkpoint. `python -m model.export --ready MODEL...` makes the files the runtime looks
+for (assistant/onnx_backend.py): named by the checkpoint's SHA-256, in `onnx/` beside it (the
+set-up command does this for the bundled models) or, where that folder is read-only, in the
+user cache, so a changed model is never served from a stale export.
 """
 from __future__ import annotations
 
 import argparse
-import hashlib
 import logging
 import os
 import secrets
@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.onnx_backend import ONNX_FOLDER, ExportError, ensure_onnx, file_sha256
+
 log = logging.getLogger(__name__)
 
 INPUT = "input"
@@ -28,18 +30,6 @@ OPSET = 17
 #: Calibration photos used at most (more add time, not accuracy).
 CALIBRATION_PHOTOS = 64
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
-
-
-class ExportError(RuntimeError):
-    """The export could not be made; the message says why."""
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def export_onnx(checkpoint: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
@@ -110,7 +100,7 @@ def calibration_arrays(photos: Iterable[str | os.PathLike], checkpoint: str | os
     out = []
     for path in photos[::step]:
         try:
-            out.append(prep.tensor(load_image(path)).numpy())
+            out.append(prep.array(load_image(path)))
         except ImageError as exc:
             log.info("calibration: skipping %s", exc)
         if len(out) >= limit:
@@ -123,36 +113,6 @@ def photos_in(folder: str | os.PathLike) -> list[Path]:
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such folder of calibration photos")
     return sorted(p for p in folder.rglob("*") if p.suffix.lower() in PHOTO_SUFFIXES and p.is_file())
-
-
-def cached_onnx(checkpoint: str | os.PathLike, int8: bool = False,
-                calibration: Iterable[str | os.PathLike] | None = None) -> Path:
-    """The ONNX export of this checkpoint in the user cache, made on first use.
-
-    The int8 file needs calibration photo paths the first time; later calls reuse it.
-    """
-    from assistant import paths
-
-    checkpoint = Path(checkpoint)
-    if not checkpoint.is_file():
-        raise FileNotFoundError(f"{checkpoint}: no such model file")
-    key = file_sha256(checkpoint)
-    folder = paths.cache_dir() / "onnx"
-    fp32 = folder / f"{key}.onnx"
-    if not fp32.is_file():
-        log.info("exporting %s to ONNX (once per model)", checkpoint)
-        export_onnx(checkpoint, fp32)
-    if not int8:
-        return fp32
-    q = folder / f"{key}.int8.onnx"
-    if not q.is_file():
-        photos = list(calibration or [])
-        if not photos:
-            raise ExportError("the int8 model is made once from real photos: give calibration "
-                              "photos (--calibration DIR), or use the onnx or torch backend")
-        log.info("quantising %s to int8 on %d photos", checkpoint, min(len(photos), CALIBRATION_PHOTOS))
-        quantize_int8(fp32, q, calibration_arrays(photos, checkpoint), checkpoint)
-    return q
 
 
 def _stamp(onnx_path: Path, checkpoint: Path, class_ids: list[str], kind: str) -> None:
@@ -185,22 +145,46 @@ class _atomic:
             self.tmp.unlink(missing_ok=True)
 
 
+def make_ready(checkpoint: str | os.PathLike) -> Path:
+    """The runtime's ONNX file for this checkpoint: `onnx/<sha256>.onnx` beside it, or in the
+    user cache where that folder cannot be written. Nothing is done when a valid one exists."""
+    checkpoint = Path(checkpoint)
+    folder = checkpoint.parent / ONNX_FOLDER
+    try:
+        folder.mkdir(exist_ok=True)
+        writable = os.access(folder, os.W_OK)
+    except OSError:
+        writable = False
+    return ensure_onnx(checkpoint, folder=folder if writable else None)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m model.export", description=__doc__.split("\n")[0])
-    parser.add_argument("model", help="checkpoint (.safetensors)")
+    parser.add_argument("model", nargs="+", help="checkpoint (.safetensors); several with --ready")
     parser.add_argument("--out", help="ONNX file to write (default: beside the checkpoint)")
     parser.add_argument("--int8", action="store_true", help="also write a static int8 version")
     parser.add_argument("--calibration", metavar="DIR", help="real photos to calibrate int8 on")
+    parser.add_argument("--ready", action="store_true",
+                        help="make the runtime's ONNX file of each model (onnx/<sha256>.onnx "
+                             "beside it), unless a valid one exists")
     args = parser.parse_args(argv)
-    from assistant.checkpoint import CheckpointError
+    from assistant.checkpoint import CheckpointError, read_metadata
+    if len(args.model) > 1 and not args.ready:
+        parser.error("several models only with --ready")
     try:
-        fp32 = export_onnx(args.model, args.out)
+        if args.ready:
+            for model in args.model:
+                read_metadata(model)  # a damaged or foreign file is refused in one line
+                print(make_ready(model))
+            return 0
+        fp32 = export_onnx(args.model[0], args.out)
         print(fp32)
         if args.int8:
             if not args.calibration:
                 parser.error("--int8 needs --calibration DIR (real photos)")
             q = fp32.with_name(fp32.stem + ".int8.onnx")
-            quantize_int8(fp32, q, calibration_arrays(photos_in(args.calibration), args.model), args.model)
+            quantize_int8(fp32, q, calibration_arrays(photos_in(args.calibration), args.model[0]),
+                          args.model[0])
             print(q)
     except (CheckpointError, ExportError, FileNotFoundError) as exc:
         print(f"export: {exc}", file=sys.stderr)

@@ -93,6 +93,12 @@ def retrain(cfg: RetrainConfig, callback=None) -> RetrainResult:
         return RetrainResult(None, None, True, time.monotonic() - started)
     if report is None:
         return RetrainResult(None, None, True, time.monotonic() - started)
+    from assistant.onnx_backend import ensure_onnx
+    cb.on_message("preparing the new model for the app")
+    try:
+        ensure_onnx(out)  # ready before anyone activates it: the app never waits for an export
+    except Exception as exc:  # the model is fine; the app would fall back to PyTorch and say so
+        log.warning("%s: no ONNX file (%s)", out, exc)
     report.seconds = round(time.monotonic() - started, 1)
     return RetrainResult(out, report, False, report.seconds)
 

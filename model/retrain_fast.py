@@ -11,6 +11,7 @@ import torch
 
 from assistant.architectures import head_name
 from assistant.checkpoint import save_checkpoint
+from model.calibrate import calibrate
 from model.data import DataError
 from model.fast_head import fit_block, fit_head, imprint, stand_ins
 from model.feature_bank import Bank, add_to_user_bank, find_bank, rows_for
@@ -148,14 +149,20 @@ def run_fast(cfg, base, plan, cb) -> RetrainReport:
             cur_logits[:, i] = old_logits[:, current[i]]
     shared = known[hy] if len(hy) else torch.zeros(0, dtype=torch.bool)
     held = heldout_metrics(new_logits, hy, plan.classes)
-    comparison = compare(new_logits, cur_logits, hy, shared, _recorded(base), held["top1"])
+    calibration = calibrate(new_logits.numpy(), hy.numpy(), plan.classes, "retrain held-out") \
+        if len(hy) else None
+    comparison = compare(new_logits, cur_logits, hy, shared, _recorded(base), held["top1"],
+                         calibration, base.meta.get("calibration"))
     names = plan.spoken("en")
     report = RetrainReport("fast", plan.classes, names, plan.new, plan.replaced, held, comparison,
                            make_lookalikes(held["confusion"], plan.classes, names),
                            len(train_y), skipped, old_checked,
                            [(str(f), plan.classes[y]) for f, y in plan.heldout])
     report.old_heldout_unseen = plan.old_heldout_unseen
+    report.bands = calibration["bands"] if calibration else None
     meta = new_metadata(base, plan, cfg, report)
+    if calibration is not None:  # every retrain recalibrates, on its own held-out photos
+        meta["calibration"] = calibration
     out = save_checkpoint(cfg.out, state, meta)
     if level == "pooled":  # real photos only, never the stand-ins
         _remember(base, plan, train_x[:n_real], train_y[:n_real], held_x, hy, len(my))

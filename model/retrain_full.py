@@ -20,6 +20,7 @@ import torch
 from assistant import paths
 from assistant.architectures import head_name
 from assistant.checkpoint import load_checkpoint, save_checkpoint
+from model.calibrate import calibrate
 from model.callbacks import TrainCallback
 from model.features import FeatureCache
 from model.retrain_report import RetrainReport, compare, heldout_metrics, make_lookalikes, write
@@ -138,8 +139,10 @@ def run_full(cfg, base, plan, cb) -> RetrainReport | None:
                 shared[i] = True
         held = heldout_metrics(new_logits, labels, new.class_ids)
         recorded = _recorded(base) if base.meta.get("metrics") else None
+        calibration = calibrate(new_logits.numpy(), labels.numpy(), new.class_ids, "retrain held-out") \
+            if len(labels) else new.meta.get("calibration")
         comparison = compare(new_logits, cur, labels, shared[labels] if len(labels) else shared[:0],
-                             recorded, held["top1"])
+                             recorded, held["top1"], calibration, base.meta.get("calibration"))
         held_pairs = [(str(f), plan.classes[y]) for f, y in plan.heldout]
         plan.classes = new.class_ids  # model.train orders products by name
         names = plan.spoken("en")
@@ -149,10 +152,13 @@ def run_full(cfg, base, plan, cb) -> RetrainReport | None:
                                comparison, make_lookalikes(held["confusion"], new.class_ids, names),
                                len(plan.train), skipped, True, held_pairs)
         report.old_heldout_unseen = plan.old_heldout_unseen
+        report.bands = calibration.get("bands") if calibration else None
         meta = dict(new.meta)
         meta.update(new_metadata(base, plan, cfg, report, {"epochs_run": new.meta["training"]["epochs_run"]}))
         meta["metrics"] = {**new.meta.get("metrics", {}), **meta["metrics"]}
         meta["training"] = new.meta["training"]
+        if calibration is not None:  # recalibrated on the retrain's held-out photos
+            meta["calibration"] = calibration
         out = save_checkpoint(cfg.out, new.state_dict, meta)
         write(report, out.with_suffix(".report"), held["confusion"])
         return report

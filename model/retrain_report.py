@@ -27,6 +27,9 @@ class Comparison:
     new_top1: float | None        # the new model, on the same photos
     n: int                        # how many photos that comparison rests on
     note: str = ""
+    # wrong answers each model would say as sure (its calibrated say band) on those photos
+    sure_wrong_current: int | None = None
+    sure_wrong_new: int | None = None
 
     @property
     def worse(self) -> bool:
@@ -49,6 +52,7 @@ class RetrainReport:
     heldout_photos: list[tuple[str, str]] = field(default_factory=list)  # (photo, product)
     old_heldout_unseen: bool = True
     seconds: float = 0.0
+    bands: dict | None = None     # the new model's calibrated bands on the held-out photos
     folder: Path | None = None
     confusion_picture: Path | None = None
 
@@ -67,6 +71,13 @@ class RetrainReport:
                          f"(top-3 {h['top3']:.1%}).")
         else:
             lines.append("No held-out photos: accuracy not measured.")
+        b = self.bands
+        if b and b.get("say", {}).get("n"):
+            maybe = b["maybe"]
+            lines.append(f"Said as sure: {b['say']['coverage']:.0%} of those photos, right "
+                         f"{b['say']['right']:.1%} of the time; 'not sure, maybe': "
+                         f"{maybe['coverage']:.0%}" + (f", right {maybe['right']:.0%}" if maybe["n"] else "")
+                         + f"; silent: {b['silent']['coverage']:.0%}.")
         c = self.comparison
         if c.verdict in ("better", "same", "worse") and c.n:
             word = {"same": "no clear difference"}.get(c.verdict, c.verdict)
@@ -112,12 +123,26 @@ def one_sided_p(k: int, n: int) -> float:
     return sum(comb(n, i) for i in range(k, n + 1)) / 2 ** n if n else 1.0
 
 
+def sure_wrong(logits: torch.Tensor, labels: torch.Tensor, calibration: dict | None) -> torch.Tensor:
+    """Per photo: would the model say a wrong product as sure (its own calibrated say band)?"""
+    from assistant.announcer import AnnouncerSettings
+    from assistant.calibration import Calibration
+    cal = Calibration.from_meta({"calibration": calibration or {}})
+    say = cal.say if cal.say is not None else AnnouncerSettings().say_threshold
+    probs = torch.softmax(logits.float() / cal.temperature, dim=1)
+    conf, top = probs.max(1)
+    return (conf >= say) & (top != labels)
+
+
 def compare(new_logits: torch.Tensor, current_logits: torch.Tensor | None, labels: torch.Tensor,
-            shared_mask: torch.Tensor, current_recorded: float | None, new_top1: float | None
+            shared_mask: torch.Tensor, current_recorded: float | None, new_top1: float | None,
+            new_calibration: dict | None = None, current_calibration: dict | None = None
             ) -> Comparison:
     """new vs current on the held-out photos of shared products (current_logits already mapped
     to the new class order, -inf for products the current model does not know). "worse" and
-    "better" only when the difference on the same photos is beyond chance (McNemar, 5 %)."""
+    "better" only when the difference on the same photos is beyond chance (McNemar, 5 %). A
+    new model that says clearly more wrong products as sure is "worse" too, whatever its top-1:
+    a shopper cannot check a sure answer."""
     n = int(shared_mask.sum())
     if current_logits is not None and n:
         y = labels[shared_mask]
@@ -128,8 +153,19 @@ def compare(new_logits: torch.Tensor, current_logits: torch.Tensor | None, label
                    "better" if one_sided_p(only_new, only_cur + only_new) < SIGNIFICANCE else "same")
         note = (f"Of those photos, {only_cur} are right only with the model in use and "
                 f"{only_new} only with the new one.")
+        new_sw = sure_wrong(new_logits[shared_mask], y, new_calibration)
+        cur_sw = sure_wrong(current_logits[shared_mask], y, current_calibration)
+        more, fewer = int((new_sw & ~cur_sw).sum()), int((cur_sw & ~new_sw).sum())
+        note += (f" Wrong answers said as sure: {int(cur_sw.sum())} with the model in use, "
+                 f"{int(new_sw.sum())} with the new one.")
+        if one_sided_p(more, more + fewer) < SIGNIFICANCE:
+            verdict = "worse"
+            note += " The new model says clearly more wrong products as sure."
+        elif verdict == "better" and more > fewer:
+            verdict = "same"  # more right answers, but more confident mistakes: not better
         return Comparison(verdict, round(float(cur_ok.float().mean()), 4),
-                          round(float(new_ok.float().mean()), 4), n, note)
+                          round(float(new_ok.float().mean()), 4), n, note,
+                          int(cur_sw.sum()), int(new_sw.sum()))
     if current_recorded is not None and new_top1 is not None:
         verdict = "worse" if new_top1 < current_recorded - WORSE_BY else "better"
         return Comparison(verdict, round(current_recorded, 4), round(new_top1, 4), 0,

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from assistant.architectures import build_model, default_preprocessing, freeze_prefix
 from assistant.checkpoint import load_checkpoint, make_classes, save_checkpoint
 from model.augment import POLICIES, augment, mixup
+from model.calibrate import calibrate
 from model.callbacks import TrainCallback
 from model.config import TrainConfig
 from model.data import scan_folder
@@ -197,6 +198,8 @@ def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str 
     final = ema if ema is not None else model
     if cfg.select != "last" and state.best_weights is not None:
         final.load_state_dict(state.best_weights)
+    val_logits = predict_logits(final, data.val_images, prep, device) if data.val_images is not None \
+        and len(data.val_images) else None
     results = {"val": evaluate_split(final, data.val_images, data.val_labels, classes, prep, device),
                "test": evaluate_split(final, data.test_images, data.test_labels, classes, prep, device)}
     results = {k: v for k, v in results.items() if v["n"]}
@@ -211,6 +214,8 @@ def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str 
                      "device": str(device), "best_epoch": (state.best_row or {}).get("epoch"),
                      "epochs_run": state.epoch, "train_photos": n, "skipped": len(data.skipped)},
     }
+    if val_logits is not None:  # temperature, bands and look-alikes from the validation photos
+        meta["calibration"] = calibrate(val_logits.numpy(), data.val_labels.numpy(), classes, "val")
     out = save_checkpoint(cfg.out, final.state_dict(), meta)
     report = Path(cfg.report_dir) if cfg.report_dir else out.with_suffix(".report")
     write_report(report, state.history, results, classes,

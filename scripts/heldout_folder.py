@@ -1,8 +1,9 @@
 """Lay out the held-out photos of a split file as a folder per class (symlinks), for `evaluate`.
 
-usage: python scripts/heldout_folder.py [SPLIT_CSV] [DATA_ROOT] [OUT_DIR]
-defaults: model/splits/freiburg-fold0.csv, ../shared/data/freiburg, /tmp/freiburg-fold0
+usage: python scripts/heldout_folder.py [SPLIT_CSV] [DATA_ROOT] [OUT_DIR] [SPLIT]
+defaults: model/splits/freiburg-fold0.csv, ../shared/data/freiburg, /tmp/freiburg-fold0, test
 then:     python main.py evaluate --data /tmp/freiburg-fold0 --json
+          (SPLIT val: the validation photos, e.g. for `evaluate --calibrate`)
 """
 import csv
 import sys
@@ -12,9 +13,10 @@ root = Path(__file__).resolve().parents[1]
 split = Path(sys.argv[1]) if len(sys.argv) > 1 else root / "model/splits/freiburg-fold0.csv"
 data = Path(sys.argv[2]) if len(sys.argv) > 2 else root.parent / "shared/data/freiburg"
 out = Path(sys.argv[3]) if len(sys.argv) > 3 else Path("/tmp/freiburg-fold0")
+wanted = sys.argv[4] if len(sys.argv) > 4 else "test"
 n = 0
 for row in csv.DictReader(open(split, newline="")):
-    if row["split"] != "test":
+    if row["split"] != wanted:
         continue
     src = (data / row["path"]).resolve()
     dst = out / src.parent.name / src.name
@@ -22,4 +24,4 @@ for row in csv.DictReader(open(split, newline="")):
     if not dst.exists():
         dst.symlink_to(src)
     n += 1
-print(f"{n} held-out photos under {out}")
+print(f"{n} {wanted} photos under {out}")

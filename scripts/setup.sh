@@ -3,7 +3,9 @@
 #   1. the Debian packages in scripts/apt-packages.txt (apt-get update only when one is missing),
 #   2. the virtual environment .venv/ (Python 3.11),
 #   3. torch + torchvision at the versions that lie on this machine's disk (5.5 GB: only once),
-#   4. the project itself, editable, with its dev tools (again only when pyproject.toml changed).
+#   4. the project itself, editable, with its dev tools (again only when pyproject.toml changed),
+#   5. the ONNX files of the bundled models (model/bundled/onnx/, named by their SHA-256), so
+#      the app, `serve` and `classify` start without torch and without an export.
 # Safe to run again and again; a second run takes about a second.
 set -euo pipefail
 
@@ -92,5 +94,9 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ]; then
     say "installing the project and its dev tools (pip install -e '.[dev]')"
     "${PIP[@]}" install -qq --progress-bar off -e '.[dev]' "${TORCH_PINS[@]}"
     printf '%s\n' "$want" >"$STAMP"
+fi
+# --- 5. the bundled models' ONNX files (only when missing, stale or damaged) --------------------
+if ! "$VENV/bin/python" -m model.export --ready "$ROOT"/model/bundled/*.safetensors >/dev/null; then
+    say "could not prepare the bundled models for ONNX Runtime; the app will try again at start"
 fi
 say "ready ($VENV)"

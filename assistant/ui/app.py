@@ -34,6 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="speak and show English or Spanish (default: settings)")
     parser.add_argument("--engine", choices=ENGINES, default="auto",
                         help="speech engine; 'silent' shows results without speaking")
+    parser.add_argument("--backend", choices=("auto", "onnx", "torch"), default="auto",
+                        help="how the model runs: auto (ONNX Runtime on a CPU, PyTorch on an "
+                             "NVIDIA GPU), onnx, or torch (slower to start; for comparisons)")
 
 
 def _positive(text: str) -> float:
@@ -104,10 +107,13 @@ def build(args: argparse.Namespace, engine=None, bridge=None):
 
     try:
         model = settings.model_path or active_model_path()
-        # auto: ONNX Runtime where it is faster with the same answers (EfficientNet-Lite), else PyTorch
-        classifier = open_classifier(model, "auto")
+        # auto: ONNX Runtime on a CPU (no torch in this process), PyTorch on an NVIDIA GPU
+        classifier = open_classifier(model, getattr(args, "backend", "auto"))
     except CheckpointError as exc:
         raise StartupError(f"cannot load the model: {exc}") from exc
+    if getattr(args, "backend", "auto") == "auto" and getattr(classifier, "backend", "") == "torch" \
+            and getattr(classifier, "device", "cpu") == "cpu":
+        notes.append(("model_slow_path", {}))  # the ONNX file could not be made: say why it is slow
 
     try:
         source = open_source(settings.camera, settings.hold)

@@ -208,9 +208,9 @@ class MainWindow(CommandHandlers, QMainWindow):
         utterance = payload.get("utterance")
         words = payload.get("words") or ""
         kind = getattr(utterance, "kind", "product")
-        if kind in ("product", "maybe") and words:
+        if kind in ("product", "maybe", "lookalike") and words:
             # names come lower-case from the model ("milk"); a capital reads better in large print
-            self.product.show_product(words[:1].upper() + words[1:], maybe=kind == "maybe")
+            self.product.show_product(words[:1].upper() + words[1:], maybe=kind != "product")
             if self._status_is_hint:  # the hint ("too dark"...) is over: do not leave it up
                 self.status_label.setText(text("watching", self.language))
             self._status_is_hint = False

@@ -114,6 +114,8 @@ TEXTS: dict[str, dict[str, str]] = {
                            "es": "No se puede usar esa fuente: {detail}"},
     "camera_fallback_demo": {"en": "No camera found. Playing the demo pictures.",
                              "es": "No hay cámara. Se muestran las imágenes de demostración."},
+    "model_slow_path": {"en": "The fast model file could not be prepared; recognition is slower.",
+                        "es": "No se pudo preparar el archivo rápido del modelo; el reconocimiento es más lento."},
     "model_loaded": {"en": "New model loaded: {count} products.",
                      "es": "Modelo nuevo cargado: {count} productos."},
     "model_failed": {"en": "Cannot load the model: {detail}",

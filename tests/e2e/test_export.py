@@ -30,7 +30,8 @@ def test_onnx_fp32_answers_like_torch_and_is_cached(tiny_checkpoint, photo_dir, 
     assert onnx_clf.name("red_sauce", "es") == "salsa de tomate"
     pics = pictures(photo_dir)
     batch = torch_clf.preprocessing.batch(pics)
-    np.testing.assert_allclose(onnx_clf.logits(batch).numpy(), torch_clf.logits(batch).numpy(),
+    assert torch_clf.precision == "fp32" and onnx_clf.precision == "fp32"
+    np.testing.assert_allclose(onnx_clf.logits(batch), torch_clf.logits(batch).numpy(),
                                rtol=1e-3, atol=1e-3)
     a, b = torch_clf.predict_batch(pics), onnx_clf.predict_batch(pics)
     assert [p.label for p in a] == [p.label for p in b]
@@ -39,10 +40,38 @@ def test_onnx_fp32_answers_like_torch_and_is_cached(tiny_checkpoint, photo_dir, 
     assert again.onnx_path == onnx_clf.onnx_path and again.onnx_path.stat().st_mtime_ns == stamp
 
 
+def test_the_pytorch_classifier_is_fp32_on_every_cpu_unless_bf16_is_asked(tiny_checkpoint, photo_dir,
+                                                                           monkeypatch):
+    import torch
+
+    from assistant import classifier
+    monkeypatch.setattr(classifier, "cpu_has_bf16", lambda: True)  # as on an AVX-512 BF16 CPU
+    fp32 = classifier.Classifier(tiny_checkpoint, device="cpu")
+    assert fp32.precision == "fp32" and not fp32.bf16
+    bf16 = classifier.Classifier(tiny_checkpoint, device="cpu", bf16=True)  # the other path, forced
+    assert bf16.precision == "bf16"
+    batch = fp32.preprocessing.batch(pictures(photo_dir))
+    a, b = fp32.logits(batch), bf16.logits(batch)
+    assert a.dtype == b.dtype == torch.float32
+    assert not torch.equal(a, b)  # bf16 really ran: its rounding shows
+    np.testing.assert_allclose(b.numpy(), a.numpy(), atol=0.25)
+
+
+def test_unknown_bf16_support_means_no(monkeypatch):
+    import torch
+
+    from assistant.classifier import cpu_has_bf16
+
+    def broken():
+        raise RuntimeError("no oneDNN here")
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", broken, raising=False)
+    assert cpu_has_bf16() is False
+
+
 def test_a_changed_checkpoint_gets_a_fresh_export(tiny_checkpoint, tmp_path):
     from assistant.architectures import build_model
     from assistant.checkpoint import load_checkpoint, save_checkpoint
-    from model.export import cached_onnx
+    from assistant.onnx_backend import ensure_onnx as cached_onnx
     first = cached_onnx(tiny_checkpoint)
     ckpt = load_checkpoint(tiny_checkpoint)
     other = build_model("resnet18", 3)  # new weights, same file name
@@ -52,8 +81,7 @@ def test_a_changed_checkpoint_gets_a_fresh_export(tiny_checkpoint, tmp_path):
 
 
 def test_int8_needs_calibration_photos_then_agrees(tiny_checkpoint, photo_dir):
-    from assistant.onnx_backend import open_classifier
-    from model.export import ExportError
+    from assistant.onnx_backend import ExportError, open_classifier
     with pytest.raises(ExportError, match="calibration"):
         open_classifier(tiny_checkpoint, "onnx-int8")
     photos = sorted(photo_dir.rglob("*.jpg"))
@@ -104,14 +132,14 @@ def test_export_command_writes_beside_the_checkpoint(tiny_checkpoint, photo_dir)
     assert bad.returncode == 1 and "no such model file" in bad.stderr
 
 
-def test_auto_backend_picks_onnx_for_lite_and_torch_for_resnet(tiny_checkpoint, photo_dir, tmp_path):
+def test_auto_backend_picks_onnx_on_a_cpu_for_every_architecture(tiny_checkpoint, photo_dir, tmp_path):
     import torch
 
     from assistant.architectures import build_model, default_preprocessing
     from assistant.checkpoint import make_classes, save_checkpoint
     from assistant.classifier import Classifier
     from assistant.onnx_backend import open_classifier
-    assert open_classifier(tiny_checkpoint, "auto", device="cpu").backend == "torch"
+    assert open_classifier(tiny_checkpoint, "auto", device="cpu").backend == "onnx"
     torch.manual_seed(1)
     lite = save_checkpoint(tmp_path / "lite.safetensors",
                            build_model("efficientnet-lite0", 3, image_size=64).state_dict(),
@@ -121,7 +149,7 @@ def test_auto_backend_picks_onnx_for_lite_and_torch_for_resnet(tiny_checkpoint, 
     assert auto.backend == "onnx"
     pics = pictures(photo_dir)
     batch = auto.preprocessing.batch(pics)
-    np.testing.assert_allclose(auto.logits(batch).numpy(), Classifier(lite, device="cpu").logits(batch).numpy(),
+    np.testing.assert_allclose(auto.logits(batch), Classifier(lite, device="cpu").logits(batch).numpy(),
                                rtol=1e-3, atol=1e-3)
     with pytest.raises(ValueError, match="unknown backend"):
         open_classifier(lite, "tensorrt")

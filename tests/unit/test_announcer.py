@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.announcer import Announcer, AnnouncerSettings, Utterance
-from assistant.classifier import Prediction
+from assistant.prediction import Prediction
 
 OK_LIGHT, OK_SHARP = 120.0, 300.0
 DT = 0.1     # seconds between classified frames

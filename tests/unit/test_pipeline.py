@@ -12,8 +12,9 @@ import torch
 from assistant.announcer import Announcer, AnnouncerSettings
 from assistant.camera import FrameSource, PhotoFolderSource
 from assistant.checkpoint import load_checkpoint, save_checkpoint
-from assistant.classifier import Classifier, Prediction
+from assistant.classifier import Classifier
 from assistant.pipeline import Assistant, Transcript
+from assistant.prediction import Prediction
 from assistant.settings import Settings
 from assistant.speech import Priority, RecordingEngine, Speaker, SpeechEngine, SpeechError
 

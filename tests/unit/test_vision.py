@@ -110,6 +110,33 @@ def test_training_and_inference_paths_give_identical_tensors(photo_dir, size):
             assert torch.equal(training[i:i + 1], inference), f"{path} ({attempt})"
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("prep", [Preprocessing(size=224),
+                                  Preprocessing(size=160, mean=(127 / 255,) * 3, std=(128 / 255,) * 3)],
+                         ids=["imagenet-224", "lite-160"])
+def test_the_runtimes_numpy_preprocessing_equals_the_training_tensor(prep, tmp_path):
+    """The app runs without torch: Preprocessing.array (numpy) must give what training's torch
+    path (model.data.load_folder + predict_logits's preprocessing) gives for the same real photo."""
+    import shutil
+
+    from model.augment import resize_eval
+    from model.data import load_folder
+    folder = tmp_path / "demo" / "products"
+    folder.mkdir(parents=True)
+    for photo in sorted((ROOT / "assets" / "demo").glob("*.jpg")):
+        shutil.copy(photo, folder / photo.name)
+    photos = load_folder(tmp_path / "demo", size=prep.size)
+    assert len(photos) == 8
+    training = prep.normalize(resize_eval(photos.images, prep.size)).numpy()
+    runtime = prep.batch_array([load_image(p) for p in photos.paths])
+    assert runtime.dtype == np.float32 and runtime.shape == training.shape
+    assert np.abs(runtime - training).max() <= 1e-6
+    for i, path in enumerate(photos.paths):
+        assert np.array_equal(prep.array(load_image(path))[0], runtime[i]), path
+
+
 def test_predict_logits_feeds_the_network_what_the_classifier_feeds_it(photo_dir, tiny_checkpoint):
     """Capture the network's input on both paths: model.evaluate and assistant.classifier."""
     from assistant.classifier import Classifier

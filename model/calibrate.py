@@ -1,0 +1,122 @@
+"""Fit a model's calibration on held-out photos: temperature, announcer bands, look-alikes.
+
+Used by train (validation photos), by every retrain (its held-out photos) and by
+`evaluate --calibrate`. numpy only; what is stored is read by assistant/calibration.py.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from assistant.calibration import bands, ece
+from assistant.prediction import softmax
+
+#: what is said plainly must be right this often on held-out photos
+SAY_PRECISION = 0.98
+#: "not sure, maybe X" is said when X is right at least this often in its band
+MAYBE_PRECISION = 0.6
+#: a pair is a look-alike when one is taken for the other this often (and LOOKALIKE_MIN times)
+LOOKALIKE_RATE = 0.05
+LOOKALIKE_MIN = 2
+#: the bands are not moved below these (few photos make a tail estimate noisy)
+MIN_SAY, MIN_MAYBE = 0.3, 0.15
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """The T > 0 that minimises the negative log-likelihood of softmax(logits / T)."""
+    logits = np.asarray(logits, dtype=np.float64)
+    labels = np.asarray(labels)
+    if len(logits) == 0:
+        return 1.0
+
+    def nll(log_t: float) -> float:
+        p = softmax(logits / np.exp(log_t)).astype(np.float64)
+        return float(-np.log(np.clip(p[np.arange(len(labels)), labels], 1e-12, None)).mean())
+
+    lo, hi = np.log(0.05), np.log(20.0)
+    grid = np.linspace(lo, hi, 60)
+    best = grid[int(np.argmin([nll(g) for g in grid]))]
+    a, b = max(lo, best - 0.2), min(hi, best + 0.2)
+    for _ in range(40):  # golden-section refinement around the best grid point
+        c, d = b - 0.618 * (b - a), a + 0.618 * (b - a)
+        if nll(c) < nll(d):
+            b = d
+        else:
+            a = c
+    return round(float(np.exp((a + b) / 2)), 4)
+
+
+def choose_bands(probs: np.ndarray, labels: np.ndarray, say_precision: float = SAY_PRECISION,
+                 maybe_precision: float = MAYBE_PRECISION) -> tuple[float, float]:
+    """(say, maybe): the lowest say threshold whose band is right >= say_precision, and the
+    lowest maybe threshold whose band below it is right >= maybe_precision."""
+    conf = np.asarray(probs).max(1)
+    right = np.asarray(probs).argmax(1) == np.asarray(labels)
+    grid = np.round(np.arange(0.99, MIN_SAY - 1e-9, -0.01), 2)
+    say = 0.99
+    for t in grid:  # from high to low: stop where the band stops being right enough
+        inside = conf >= t
+        if inside.sum() and right[inside].mean() >= say_precision:
+            say = float(t)
+        elif inside.sum() >= 20:
+            break
+    maybe = say
+    for t in np.round(np.arange(say - 0.01, MIN_MAYBE - 1e-9, -0.01), 2):
+        inside = (conf >= t) & (conf < say)
+        if inside.sum() and right[inside].mean() >= maybe_precision:
+            maybe = float(t)
+        elif inside.sum() >= 10:
+            break
+    return say, min(maybe, say)
+
+
+def lookalike_pairs(confusion: list[list[int]], classes: list[str]) -> list[list]:
+    """[a, b, rate] for products taken for each other on held-out photos, worst first."""
+    m = np.asarray(confusion, dtype=np.float64)
+    if m.size == 0:
+        return []
+    rows = m.sum(1, keepdims=True)
+    rate = np.divide(m, rows, out=np.zeros_like(m), where=rows > 0)
+    pairs = {}
+    for i in range(len(classes)):
+        for j in range(len(classes)):
+            if i != j and m[i, j] >= LOOKALIKE_MIN and rate[i, j] >= LOOKALIKE_RATE:
+                key = tuple(sorted((classes[i], classes[j])))
+                pairs[key] = max(pairs.get(key, 0.0), float(rate[i, j]))
+    return [[a, b, round(r, 3)] for (a, b), r in sorted(pairs.items(), key=lambda kv: -kv[1])]
+
+
+def confusion_of(logits: np.ndarray, labels: np.ndarray, n: int) -> list[list[int]]:
+    m = np.zeros((n, n), dtype=int)
+    for y, p in zip(np.asarray(labels), np.asarray(logits).argmax(1), strict=True):
+        m[int(y), int(p)] += 1
+    return m.tolist()
+
+
+def calibrate(logits, labels, classes: list[str], source: str) -> dict:
+    """The checkpoint's `calibration` entry, fitted on these held-out logits."""
+    logits = np.asarray(logits, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.int64)
+    keep = labels >= 0
+    logits, labels = logits[keep], labels[keep]
+    t = fit_temperature(logits, labels)
+    raw, cal = softmax(logits), softmax(logits / t)
+    say, maybe = choose_bands(cal, labels)
+    return {"temperature": t, "say": say, "maybe": maybe,
+            "lookalikes": lookalike_pairs(confusion_of(logits, labels, len(classes)), classes),
+            "ece_before": round(ece(raw, labels), 4), "ece_after": round(ece(cal, labels), 4),
+            "bands": bands(cal, labels, say, maybe), "n": int(len(labels)), "photos": source,
+            "say_precision": SAY_PRECISION}
+
+
+def band_report(logits, labels, calibration: dict | None) -> dict:
+    """bands + ece of these logits under a model's stored calibration (evaluate --json)."""
+    from assistant.calibration import Calibration
+    cal = Calibration.from_meta({"calibration": calibration or {}})
+    probs = cal.probabilities(np.asarray(logits))
+    labels = np.asarray(labels)
+    from assistant.announcer import AnnouncerSettings
+    defaults = AnnouncerSettings()
+    say = cal.say if cal.say is not None else defaults.say_threshold
+    maybe = cal.maybe if cal.maybe is not None else defaults.maybe_threshold
+    return {"bands": bands(probs, labels, say, maybe), "ece": round(ece(probs, labels), 4),
+            "temperature": cal.temperature, "thresholds": {"say": say, "maybe": maybe}}
