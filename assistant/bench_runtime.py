@@ -128,13 +128,15 @@ def serve_memory(backend: str, photo: Path, home: Path) -> float:
         proc.wait(30)
 
 
-def classify_folder(backend: str, folder: Path) -> tuple[dict, float]:
+def classify_folder(backend: str, folder: Path, extra: list[str] | None = None,
+                    home: str | None = None) -> tuple[dict, float]:
     """labels by path, and photos/s as `classify` reports it."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "c.csv"
+        env = dict(os.environ, GROCERY_ASSISTANT_HOME=home) if home else None
         run = subprocess.run([sys.executable, "main.py", "classify", str(folder), "-r", "--out", str(out),
-                              "--no-progress", "--backend", backend], cwd=ROOT, capture_output=True,
-                             text=True, timeout=3600)
+                              "--no-progress", "--backend", backend, *(extra or [])], cwd=ROOT,
+                             capture_output=True, text=True, timeout=3600, env=env)
         if run.returncode != 0:
             raise RuntimeError(run.stderr.strip().splitlines()[-1])
         rate = float(run.stdout.split("(")[-1].split()[0]) if "photos/s" in run.stdout else float("nan")
@@ -210,18 +212,20 @@ def main() -> int:
                         help="photo folder the app plays (default: the demo photos)")
     parser.add_argument("--fold0", type=Path, help="held-out photos, a folder per product "
                         "(scripts/heldout_folder.py): accuracy of each path and classify speed")
+    parser.add_argument("--calibration", type=Path, help="with --fold0: training photos to calibrate "
+                        "int8 on (never the held-out ones); int8 accuracy is measured too")
     parser.add_argument("--runs", type=int, default=3, help="warm launches per path")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     from assistant.models import active_model_path
-    out = run(args.model or active_model_path(), args.photos, args.fold0, args.runs)
+    out = run(args.model or active_model_path(), args.photos, args.fold0, args.runs, args.calibration)
     if args.json:
         args.json.write_text(json.dumps(out, indent=1))
     return 0
 
 
 def run(model: Path, photos: Path = ROOT / "assets" / "demo", fold0: Path | None = None,
-        runs: int = 3) -> dict:
+        runs: int = 3, calibration: Path | None = None) -> dict:
     """Measure and print every figure; returns them."""
     out: dict = {"cpu": cpu_name(), "model": str(model), "load_before": os.getloadavg()[0]}
     print(f"CPU: {out['cpu']}; model {model.name}; load {out['load_before']:.1f}")
@@ -250,11 +254,19 @@ def run(model: Path, photos: Path = ROOT / "assets" / "demo", fold0: Path | None
     out.update(gflop_per_photo=round(gflop, 3), peak_gflops=round(peak, 1), limit_photos_per_s=round(limit, 1))
     if fold0:
         labels, rates = {}, {}
-        for backend in ("auto", "torch"):
-            labels[backend], rates[backend] = classify_folder(backend, fold0)
+        backends = ["auto", "torch"] + (["onnx-int8"] if calibration else [])
+        with tempfile.TemporaryDirectory() as home:  # int8 is quantised afresh for this model
+            for backend in backends:
+                extra = ["--model", str(model)] + (["--calibration", str(calibration)]
+                                                   if backend == "onnx-int8" else [])
+                labels[backend], rates[backend] = classify_folder(backend, fold0, extra, home)
         truth = {p: p.split("/")[0] for p in labels["auto"]}
         acc = {b: sum(labels[b][p] == t for p, t in truth.items()) / len(truth) for b in labels}
         agree = sum(labels["auto"][p] == labels["torch"][p] for p in truth) / len(truth)
+        if "onnx-int8" in labels:
+            print(f"   int8 (static, calibrated on {calibration}): top-1 {acc['onnx-int8']:.2%} "
+                  f"({(acc['onnx-int8'] - acc['auto']) * 100:+.2f} points against fp32), "
+                  f"{rates['onnx-int8']:.1f} photos/s (ratio {rates['onnx-int8'] / rates['auto']:.2f} to fp32)")
         out["fold0"] = {"photos": len(truth), "top1": acc, "agreement": agree, "photos_per_s": rates}
         print(f"\n3. classify {len(truth)} photos: {rates['auto']:.1f} photos/s without torch vs "
               f"{rates['torch']:.1f} with torch (ratio {rates['auto'] / rates['torch']:.2f})")

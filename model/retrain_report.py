@@ -167,7 +167,9 @@ def compare(new_logits: torch.Tensor, current_logits: torch.Tensor | None, label
                           round(float(new_ok.float().mean()), 4), n, note,
                           int(cur_sw.sum()), int(new_sw.sum()))
     if current_recorded is not None and new_top1 is not None:
-        verdict = "worse" if new_top1 < current_recorded - WORSE_BY else "better"
+        # other photos: only a difference larger than WORSE_BY either way says anything
+        verdict = ("worse" if new_top1 < current_recorded - WORSE_BY else
+                   "better" if new_top1 > current_recorded + WORSE_BY else "same")
         return Comparison(verdict, round(current_recorded, 4), round(new_top1, 4), 0,
                           "No products in common: compared with the accuracy recorded for the model "
                           "in use, measured on other photos.")

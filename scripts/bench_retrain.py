@@ -66,9 +66,10 @@ def accuracy(model_path: Path, folder: Path) -> dict:
     return {"n": n, "top1": round(top1 / n, 4) if n else None, "top3": round(top3 / n, 4) if n else None}
 
 
-def fold0_check(model_path: Path, per_class: int = 8) -> dict:
-    """On Freiburg fold-0 photos (never trained on; 8 per product): accuracy on the old products,
-    and how many of their photos the model now takes for one of the new products."""
+def fold0_check(model_path: Path, per_class: int = 1000) -> dict:
+    """On Freiburg fold-0 photos (never trained on; all of them by default): accuracy on the old
+    products, how many of their photos the model now takes for one of the new products, and the
+    wrong answers it would say as sure (its own calibration and bands, else the defaults)."""
     import csv
 
     import torch
@@ -99,8 +100,19 @@ def fold0_check(model_path: Path, per_class: int = 8) -> dict:
             + ckpt.state_dict[f"{head}.bias"].float()).argmax(1)
     y = torch.tensor(labels)
     old = set(labels)
+    logits = (feats[:, 0] @ ckpt.state_dict[f"{head}.weight"].float().T
+              + ckpt.state_dict[f"{head}.bias"].float())
+    from assistant.calibration import Calibration
+    from model.retrain_report import sure_wrong
+    cal = Calibration.from_meta(ckpt.meta)
+    probs = torch.softmax(logits / cal.temperature, 1).max(1).values
+    say = cal.say if cal.say is not None else 0.45
+    maybe = cal.maybe if cal.maybe is not None else 0.3
     return {"n": len(labels), "top1": round(float((pred == y).float().mean()), 4),
-            "taken_for_new": round(float(torch.tensor([int(p) not in old for p in pred]).float().mean()), 4)}
+            "taken_for_new": round(float(torch.tensor([int(p) not in old for p in pred]).float().mean()), 4),
+            "sure_wrong": int(sure_wrong(logits, y, ckpt.meta.get("calibration")).sum()),
+            "said_as_sure": int((probs >= say).sum()), "silent": int((probs < maybe).sum()),
+            "temperature": cal.temperature, "say": say}
 
 
 def live(cfg) -> tuple[float, object, Path]:
