@@ -12,8 +12,10 @@ from assistant.prediction import softmax
 
 #: what is said plainly must be right this often on held-out photos
 SAY_PRECISION = 0.98
-#: "not sure, maybe X" is said when X is right at least this often in its band
+#: "not sure, maybe X" is said when X is right at least this often in its band, and the
+#: photos just above the band's floor are right at least MAYBE_SLICE of the time
 MAYBE_PRECISION = 0.6
+MAYBE_SLICE = 0.5
 #: a pair is a look-alike when one is taken for the other this often (and LOOKALIKE_MIN times)
 LOOKALIKE_RATE = 0.05
 LOOKALIKE_MIN = 2
@@ -48,7 +50,8 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
 def choose_bands(probs: np.ndarray, labels: np.ndarray, say_precision: float = SAY_PRECISION,
                  maybe_precision: float = MAYBE_PRECISION) -> tuple[float, float]:
     """(say, maybe): the lowest say threshold whose band is right >= say_precision, and the
-    lowest maybe threshold whose band below it is right >= maybe_precision."""
+    lowest maybe threshold whose band below it is right >= maybe_precision while the photos
+    just above it are right at least half the time."""
     conf = np.asarray(probs).max(1)
     right = np.asarray(probs).argmax(1) == np.asarray(labels)
     grid = np.round(np.arange(0.99, MIN_SAY - 1e-9, -0.01), 2)
@@ -59,13 +62,15 @@ def choose_bands(probs: np.ndarray, labels: np.ndarray, say_precision: float = S
             say = float(t)
         elif inside.sum() >= 20:
             break
+    # maybe: go down while the photos just above each threshold (a slice 0.1 wide) are still
+    # right at least half the time; below, a guess is worse than silence
     maybe = say
     for t in np.round(np.arange(say - 0.01, MIN_MAYBE - 1e-9, -0.01), 2):
-        inside = (conf >= t) & (conf < say)
-        if inside.sum() and right[inside].mean() >= maybe_precision:
-            maybe = float(t)
-        elif inside.sum() >= 10:
+        inside = (conf >= t) & (conf < t + 0.1)
+        if inside.sum() >= 5 and right[inside].mean() < MAYBE_SLICE:
             break
+        if ((conf >= t) & (conf < say)).sum() and right[(conf >= t) & (conf < say)].mean() >= maybe_precision:
+            maybe = float(t)
     return say, min(maybe, say)
 
 

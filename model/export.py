@@ -173,9 +173,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("several models only with --ready")
     try:
         if args.ready:
+            made = []
             for model in args.model:
                 read_metadata(model)  # a damaged or foreign file is refused in one line
-                print(make_ready(model))
+                made.append(make_ready(model))
+                print(made[-1])
+            for folder in {p.parent for p in made if p.parent.name == ONNX_FOLDER}:
+                # exports of models no longer beside it (earlier versions of these files)
+                alive = {file_sha256(c) for c in folder.parent.glob("*.safetensors")}
+                for old in folder.glob("*.onnx"):
+                    if old.name.split(".")[0] not in alive:
+                        old.unlink(missing_ok=True)
             return 0
         fp32 = export_onnx(args.model[0], args.out)
         print(fp32)
