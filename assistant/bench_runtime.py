@@ -139,7 +139,8 @@ def classify_folder(backend: str, folder: Path, extra: list[str] | None = None,
                              capture_output=True, text=True, timeout=3600, env=env)
         if run.returncode != 0:
             raise RuntimeError(run.stderr.strip().splitlines()[-1])
-        rate = float(run.stdout.split("(")[-1].split()[0]) if "photos/s" in run.stdout else float("nan")
+        said = next((ln for ln in (run.stdout + run.stderr).splitlines() if "photos/s" in ln), "")
+        rate = float(said.split("(")[-1].split()[0]) if said else float("nan")
         with open(out, newline="") as fh:
             return {r["path"]: r["label"] for r in csv.DictReader(fh)}, rate
 

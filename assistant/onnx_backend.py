@@ -60,14 +60,60 @@ def candidates(checkpoint: Path, sha256: str, int8: bool = False) -> list[Path]:
 
 
 def stamped_sha(onnx_path: Path) -> str | None:
-    """The checkpoint SHA-256 stamped inside an ONNX file, or None when it cannot be read."""
+    """The checkpoint SHA-256 stamped inside an ONNX file, or None when it cannot be read.
+
+    Read straight from the protobuf (ModelProto.metadata_props, field 14) rather than with
+    the onnx package, whose import alone takes seconds (ml_dtypes) in the app's start-up."""
     try:
-        import onnx
-        model = onnx.load(str(onnx_path), load_external_data=False)
-    except Exception as exc:  # a damaged file is rebuilt, never trusted
-        log.warning("%s: unreadable ONNX file (%s: %s)", onnx_path, type(exc).__name__, exc)
+        return _metadata_props(memoryview(onnx_path.read_bytes())).get("checkpoint_sha256")
+    except (OSError, ValueError, IndexError) as exc:  # a damaged file is rebuilt, never trusted
+        log.warning("%s: unreadable ONNX file (%s)", onnx_path, exc)
         return None
-    return {p.key: p.value for p in model.metadata_props}.get("checkpoint_sha256")
+
+
+def _varint(data: bytes, i: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[i]
+        i += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, i
+        shift += 7
+        if shift > 63:
+            raise ValueError("bad varint")
+
+
+def _fields(data: bytes):
+    """(field number, wire type, value or bytes) of one protobuf message, top level only."""
+    i = 0
+    while i < len(data):
+        key, i = _varint(data, i)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, i = _varint(data, i)
+            yield number, wire, value
+        elif wire == 2:
+            size, i = _varint(data, i)
+            if i + size > len(data):
+                raise ValueError("truncated")
+            yield number, wire, data[i:i + size]
+            i += size
+        elif wire in (1, 5):
+            i += 8 if wire == 1 else 4
+        else:
+            raise ValueError(f"unsupported wire type {wire}")
+
+
+def _metadata_props(data: memoryview) -> dict[str, str]:
+    props = {}
+    for number, wire, value in _fields(data):
+        if number == 14 and wire == 2:  # StringStringEntryProto: key = 1, value = 2
+            entry = {n: v for n, w, v in _fields(value) if w == 2}
+            props[bytes(entry.get(1, b"")).decode()] = bytes(entry.get(2, b"")).decode()
+    if not props and data[:1] != b"\x08":  # an ONNX file starts with its ir_version
+        raise ValueError("not an ONNX file")
+    return props
 
 
 def find_onnx(checkpoint: str | os.PathLike, int8: bool = False, sha256: str | None = None) -> Path | None:

@@ -64,6 +64,28 @@ def test_spanish_transcript(tmp_path, photo_dir, tiny_checkpoint, isolated_home)
     assert transcript.read_text(encoding="utf-8").splitlines()[-1].endswith("Fin del vídeo.")
 
 
+DEMO = ROOT / "assets" / "demo"
+SPANISH = {"juice": "jugo", "milk": "leche"}
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_bundled_model_names_each_demo_photo_in_turn(tmp_path, isolated_home, language):
+    """Real photos, the bundled model: the transcript must name the product of each photo, in
+    order and in the chosen language (a transcript with only its last line would not do)."""
+    photos = sorted(DEMO.glob("*.jpg"))
+    truth = [p.name.split("_")[1] for p in photos]  # 01_juice_bravo-orange-juice.jpg -> juice
+    transcript = tmp_path / "said.tsv"
+    out = run_app("--source", str(DEMO), "--hold", "1", "--once", "--transcript", str(transcript),
+                  "--engine", "silent", "--language", language, home=isolated_home)
+    assert out.returncode == 0, out.stderr
+    rows = [line.split("\t") for line in transcript.read_text(encoding="utf-8").splitlines()]
+    said = [(ident, words) for _, ident, words in rows if ident in SPANISH]
+    assert [ident for ident, _ in said] == truth, rows
+    for ident, words in said:
+        name = ident if language == "en" else SPANISH[ident]
+        assert name in words.lower(), (ident, words)
+
+
 def test_a_broken_model_is_one_clear_line(tmp_path, photo_dir, isolated_home):
     broken = tmp_path / "broken.safetensors"
     broken.write_bytes(b"\x00" * 100)
