@@ -71,8 +71,13 @@ class Eager:
             return self.model(batch.contiguous()).float()
 
     def predict_tensor(self, batch, k: int = 3):
-        from assistant.onnx_backend import top_k
-        return top_k(self.logits(batch), self.class_ids, k)
+        from assistant.calibration import Calibration
+        return Calibration.from_meta(self.checkpoint.meta).predictions(self.logits(batch).numpy(),
+                                                                       self.class_ids, k)
+
+    def predict_array(self, batch, k: int = 3):
+        import torch
+        return self.predict_tensor(torch.from_numpy(batch), k)
 
 
 def open_variant(variant: str, model: Path, calibration: list[Path]):
@@ -178,8 +183,11 @@ def main() -> int:
         report = classify_files(clf, measured, args.photos, args.batch_size, args.workers)
         out["results"][variant] = {"model_only": round(model_only, 1),
                                    "end_to_end": round(report.photos_per_second, 1)}
+        base = out["results"].get("torch-fp32")  # the old path, measured in this same run
+        ratio = (f"   ({report.photos_per_second / base['end_to_end']:.2f}x torch-fp32 end to end)"
+                 if base and base["end_to_end"] else "")
         print(f"{variant:14s} model only {model_only:6.1f} photos/s   end to end "
-              f"{report.photos_per_second:6.1f} photos/s", file=sys.stderr)
+              f"{report.photos_per_second:6.1f} photos/s{ratio}", file=sys.stderr)
         del clf
     if args.agreement_model:
         ids = {c["id"] for c in read_metadata(args.agreement_model)["classes"]}
