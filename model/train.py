@@ -200,7 +200,10 @@ def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str 
         final.load_state_dict(state.best_weights)
     val_logits = predict_logits(final, data.val_images, prep, device) if data.val_images is not None \
         and len(data.val_images) else None
-    results = {"val": evaluate_split(final, data.val_images, data.val_labels, classes, prep, device),
+    # the validation photos go through the network once: for their figures and the calibration
+    val = metrics(val_logits, data.val_labels, classes) if val_logits is not None else \
+        evaluate_split(final, data.val_images, data.val_labels, classes, prep, device)
+    results = {"val": val,
                "test": evaluate_split(final, data.test_images, data.test_labels, classes, prep, device)}
     results = {k: v for k, v in results.items() if v["n"]}
     seconds = time.monotonic() - started
