@@ -148,7 +148,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
         from model.calibrate import calibrate
         _record_calibration(clf.checkpoint, calibrate(logits.numpy(), photos.labels.numpy(),
                                                       clf.class_ids, str(args.data)))
-        clf = Classifier(path, device=str(device))  # the bands below under the new calibration
     from model.calibrate import band_report
     res.update(band_report(logits.numpy(), photos.labels.numpy(), clf.checkpoint.meta.get("calibration")))
     res["precision"] = "fp32"
@@ -187,6 +186,7 @@ def _record_calibration(ckpt, calibration: dict) -> None:
     meta["calibration"] = calibration
     meta.pop("weights_sha256", None)
     save_checkpoint(ckpt.path, ckpt.state_dict, meta, half=False)
+    ckpt.meta["calibration"] = calibration  # the bands and a later --record see it
     print(f"calibrated on {calibration['n']} photos: temperature {calibration['temperature']:g}, "
           f"say >= {calibration['say']:.2f}, maybe >= {calibration['maybe']:.2f}, ECE "
           f"{calibration['ece_before']:.3f} -> {calibration['ece_after']:.3f}, "
