@@ -43,6 +43,13 @@ class Calibration:
                           and all(isinstance(c, str) for c in p[:2]) and p[0] != p[1])
         return cls(t, say, maybe, pairs)
 
+    def thresholds(self) -> tuple[float, float]:
+        """(say, maybe): this model's bands, else the announcer's defaults."""
+        from assistant.announcer import AnnouncerSettings
+        defaults = AnnouncerSettings()
+        return (self.say if self.say is not None else defaults.say_threshold,
+                self.maybe if self.maybe is not None else defaults.maybe_threshold)
+
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         return softmax(np.asarray(logits, dtype=np.float64) / self.temperature)
 

@@ -119,9 +119,6 @@ def band_report(logits, labels, calibration: dict | None) -> dict:
     cal = Calibration.from_meta({"calibration": calibration or {}})
     probs = cal.probabilities(np.asarray(logits))
     labels = np.asarray(labels)
-    from assistant.announcer import AnnouncerSettings
-    defaults = AnnouncerSettings()
-    say = cal.say if cal.say is not None else defaults.say_threshold
-    maybe = cal.maybe if cal.maybe is not None else defaults.maybe_threshold
+    say, maybe = cal.thresholds()
     return {"bands": bands(probs, labels, say, maybe), "ece": round(ece(probs, labels), 4),
             "temperature": cal.temperature, "thresholds": {"say": say, "maybe": maybe}}

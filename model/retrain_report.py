@@ -125,13 +125,11 @@ def one_sided_p(k: int, n: int) -> float:
 
 def sure_wrong(logits: torch.Tensor, labels: torch.Tensor, calibration: dict | None) -> torch.Tensor:
     """Per photo: would the model say a wrong product as sure (its own calibrated say band)?"""
-    from assistant.announcer import AnnouncerSettings
     from assistant.calibration import Calibration
     cal = Calibration.from_meta({"calibration": calibration or {}})
-    say = cal.say if cal.say is not None else AnnouncerSettings().say_threshold
-    probs = torch.softmax(logits.float() / cal.temperature, dim=1)
+    probs = torch.from_numpy(cal.probabilities(logits.float().numpy()))
     conf, top = probs.max(1)
-    return (conf >= say) & (top != labels)
+    return (conf >= cal.thresholds()[0]) & (top != labels)
 
 
 def compare(new_logits: torch.Tensor, current_logits: torch.Tensor | None, labels: torch.Tensor,

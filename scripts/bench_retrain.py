@@ -105,9 +105,8 @@ def fold0_check(model_path: Path, per_class: int = 1000) -> dict:
     from assistant.calibration import Calibration
     from model.retrain_report import sure_wrong
     cal = Calibration.from_meta(ckpt.meta)
-    probs = torch.softmax(logits / cal.temperature, 1).max(1).values
-    say = cal.say if cal.say is not None else 0.45
-    maybe = cal.maybe if cal.maybe is not None else 0.3
+    probs = torch.from_numpy(cal.probabilities(logits.numpy())).max(1).values
+    say, maybe = cal.thresholds()
     return {"n": len(labels), "top1": round(float((pred == y).float().mean()), 4),
             "taken_for_new": round(float(torch.tensor([int(p) not in old for p in pred]).float().mean()), 4),
             "sure_wrong": int(sure_wrong(logits, y, ckpt.meta.get("calibration")).sum()),
