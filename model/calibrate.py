@@ -1,7 +1,7 @@
 """Fit a model's calibration on held-out photos: temperature, announcer bands, look-alikes.
 
 Used by train (validation photos), by every retrain (its held-out photos) and by
-`evaluate --calibrate`. numpy only; what is stored is read by assistant/calibration.py.
+`evaluate --calibrate`; what is stored is read by assistant/calibration.py.
 """
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ SAY_PRECISION = 0.98
 #: photos just above the band's floor are right at least MAYBE_SLICE of the time
 MAYBE_PRECISION = 0.6
 MAYBE_SLICE = 0.5
-#: a pair is a look-alike when one is taken for the other this often (and LOOKALIKE_MIN times)
+#: a pair is a look-alike when one is taken for the other this often (and
+#: model.evaluate.LOOKALIKE_MIN times: the rule of the retrain report)
 LOOKALIKE_RATE = 0.05
-LOOKALIKE_MIN = 2
 #: the bands are not moved below these (few photos make a tail estimate noisy)
 MIN_SAY, MIN_MAYBE = 0.3, 0.15
 
@@ -75,26 +75,27 @@ def choose_bands(probs: np.ndarray, labels: np.ndarray, say_precision: float = S
 
 
 def lookalike_pairs(confusion: list[list[int]], classes: list[str]) -> list[list]:
-    """[a, b, rate] for products taken for each other on held-out photos, worst first."""
-    m = np.asarray(confusion, dtype=np.float64)
-    if m.size == 0:
-        return []
-    rows = m.sum(1, keepdims=True)
-    rate = np.divide(m, rows, out=np.zeros_like(m), where=rows > 0)
-    pairs = {}
-    for i in range(len(classes)):
-        for j in range(len(classes)):
-            if i != j and m[i, j] >= LOOKALIKE_MIN and rate[i, j] >= LOOKALIKE_RATE:
-                key = tuple(sorted((classes[i], classes[j])))
-                pairs[key] = max(pairs.get(key, 0.0), float(rate[i, j]))
+    """[a, b, rate] for products taken for each other on held-out photos, each pair once at
+    its worse direction, worst first."""
+    from model.evaluate import LOOKALIKE_MIN, lookalikes
+    index = {c: i for i, c in enumerate(classes)}
+    pairs: dict[tuple[str, str], float] = {}
+    found = lookalikes(confusion, classes, min_rate=LOOKALIKE_RATE, most=len(classes) ** 2,
+                       min_count=LOOKALIKE_MIN)
+    # pairs of equal rate keep the matrix's order (truth row, then column)
+    for p in sorted(found, key=lambda p: (index[p["truth"]], index[p["taken_for"]])):
+        row = confusion[index[p["truth"]]]
+        rate = row[index[p["taken_for"]]] / sum(row)
+        key = tuple(sorted((p["truth"], p["taken_for"])))
+        pairs[key] = max(pairs.get(key, 0.0), rate)
     return [[a, b, round(r, 3)] for (a, b), r in sorted(pairs.items(), key=lambda kv: -kv[1])]
 
 
-def confusion_of(logits: np.ndarray, labels: np.ndarray, n: int) -> list[list[int]]:
-    m = np.zeros((n, n), dtype=int)
-    for y, p in zip(np.asarray(labels), np.asarray(logits).argmax(1), strict=True):
-        m[int(y), int(p)] += 1
-    return m.tolist()
+def _confusion(logits: np.ndarray, labels: np.ndarray, classes: list[str]) -> list[list[int]]:
+    import torch
+
+    from model.evaluate import metrics
+    return metrics(torch.from_numpy(logits), torch.from_numpy(labels), classes)["confusion"]
 
 
 def calibrate(logits, labels, classes: list[str], source: str) -> dict:
@@ -107,7 +108,7 @@ def calibrate(logits, labels, classes: list[str], source: str) -> dict:
     raw, cal = softmax(logits), softmax(logits / t)
     say, maybe = choose_bands(cal, labels)
     return {"temperature": t, "say": say, "maybe": maybe,
-            "lookalikes": lookalike_pairs(confusion_of(logits, labels, len(classes)), classes),
+            "lookalikes": lookalike_pairs(_confusion(logits, labels, classes), classes),
             "ece_before": round(ece(raw, labels), 4), "ece_after": round(ece(cal, labels), 4),
             "bands": bands(cal, labels, say, maybe), "n": int(len(labels)), "photos": source,
             "say_precision": SAY_PRECISION}

@@ -56,15 +56,19 @@ def metrics(logits: torch.Tensor, labels: torch.Tensor, classes: list[str]) -> d
             "per_class": per_class, "n": n, "loss": round(loss, 4), "confusion": conf.tolist()}
 
 
+#: a pair is a look-alike from this many confusions on: one photo is not a pattern
+LOOKALIKE_MIN = 2
+
+
 def lookalikes(confusion: list[list[int]], classes: list[str], names: list[str] | None = None,
-               min_rate: float = 0.05, most: int = 10) -> list[dict]:
+               min_rate: float = 0.05, most: int = 10, min_count: int = 1) -> list[dict]:
     """The pairs most often confused: "oil is taken for vinegar 22% of the time"."""
     names = names or classes
     pairs = []
     for i, row in enumerate(confusion):
         total = sum(row)
         for j, count in enumerate(row):
-            if i != j and total and count / total >= min_rate:
+            if i != j and total and count >= min_count and count / total >= min_rate:
                 rate = count / total
                 pairs.append({"truth": classes[i], "taken_for": classes[j], "rate": round(rate, 4),
                               "sentence": f"{names[i]} is taken for {names[j]} {rate:.0%} of the time"})

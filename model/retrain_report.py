@@ -9,15 +9,13 @@ from pathlib import Path
 
 import torch
 
-from model.evaluate import lookalikes, metrics
+from model.evaluate import LOOKALIKE_MIN, lookalikes, metrics
 
 #: on the same photos, a difference counts when McNemar's exact test puts it below this chance
 SIGNIFICANCE = 0.05
 #: compared only with the accuracy recorded for the model in use (other photos): a drop
 #: larger than this counts as worse
 WORSE_BY = 0.01
-#: a look-alike pair is reported from this many confusions on: one photo is not a pattern
-LOOKALIKE_MIN = 2
 
 
 @dataclass
@@ -195,7 +193,4 @@ def make_lookalikes(confusion: list[list[int]], classes: list[str], names: list[
     """The pairs confused at least LOOKALIKE_MIN times (and 5 % of the time), worst first."""
     if not confusion:
         return []
-    index = {c: i for i, c in enumerate(classes)}
-    pairs = lookalikes(confusion, classes, names, min_rate=0.05, most=len(classes) ** 2)
-    pairs = [p for p in pairs if confusion[index[p["truth"]]][index[p["taken_for"]]] >= LOOKALIKE_MIN]
-    return pairs[:10]
+    return lookalikes(confusion, classes, names, min_rate=0.05, most=10, min_count=LOOKALIKE_MIN)
