@@ -1,6 +1,7 @@
 """Shared fixtures: an isolated home for settings/models/logs, tiny photos and a tiny model."""
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -58,6 +59,31 @@ def tiny_checkpoint(tmp_path) -> Path:
             "preprocessing": Preprocessing(size=64).to_dict(),
             "metrics": {"test": {"top1": 0.5}}}
     return save_checkpoint(tmp_path / "tiny.safetensors", model.state_dict(), meta)
+
+
+@contextlib.contextmanager
+def serve_in_thread(app):
+    """An ASGI app served by uvicorn on a free loopback port in a thread; yields its base URL."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
 
 
 def shared_data(*parts: str) -> Path:

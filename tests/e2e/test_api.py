@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import make_photo
+from tests.conftest import make_photo, serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
 COLORS = {"red_sauce": (200, 30, 30), "green_tea": (30, 170, 60), "blue_milk": (40, 60, 200)}
@@ -247,25 +247,13 @@ def test_concurrent_requests_get_their_own_answers(client, server):
 @pytest.fixture(scope="module")
 def strict_server(model_file):
     """create_app with a loaded Classifier and tight limits, served by uvicorn in a thread."""
-    import uvicorn
 
     from assistant.api import create_app
     from assistant.classifier import Classifier
     app = create_app(Classifier(model_file, device="cpu"), max_body=64 * 1024, max_pixels=1_000_000,
                      read_timeout=1.0)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_thread(app) as base:
+        yield base
 
 
 def test_configured_limits_hold(strict_server):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -11,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 from PIL import Image
 
-from tests.conftest import make_photo
+from tests.conftest import make_photo, serve_in_thread
 
 
 class GatedClassifier:
@@ -32,8 +31,6 @@ class GatedClassifier:
 
 
 def test_more_photos_waiting_than_allowed_get_503_then_the_service_recovers(tiny_checkpoint):
-    import uvicorn
-
     from assistant.api import create_app
     from assistant.classifier import Classifier
     clf = GatedClassifier(Classifier(tiny_checkpoint, device="cpu"))
@@ -41,39 +38,29 @@ def test_more_photos_waiting_than_allowed_get_503_then_the_service_recovers(tiny
     app = create_app(clf, max_batch=1, max_pending=2)
     clf.gate.clear()
     clf.entered.clear()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    while not srv.started:
-        time.sleep(0.05)
     buf = io.BytesIO()
     Image.fromarray(make_photo((200, 30, 30))).save(buf, "JPEG")
     photo = buf.getvalue()
-    base = f"http://127.0.0.1:{port}"
+    with serve_in_thread(app) as base:
 
-    def post():
-        with httpx.Client(base_url=base, timeout=60) as c:
-            return c.post("/api/predict", content=photo, headers={"Content-Type": "image/jpeg"})
+        def post():
+            with httpx.Client(base_url=base, timeout=60) as c:
+                return c.post("/api/predict", content=photo, headers={"Content-Type": "image/jpeg"})
 
-    try:
-        with ThreadPoolExecutor(3) as pool:
-            first = pool.submit(post)
-            assert clf.entered.wait(30)          # the model thread holds photo 1
-            waiting = [pool.submit(post), pool.submit(post)]
-            deadline = time.monotonic() + 30
-            with httpx.Client(base_url=base, timeout=30) as c:
-                while c.get("/api/health").json()["pending"] < 2 and time.monotonic() < deadline:
-                    time.sleep(0.02)
-                assert c.get("/api/health").json()["pending"] == 2  # the queue is full
-            busy = post()
-            assert busy.status_code == 503 and "busy" in busy.json()["error"]
+        try:
+            with ThreadPoolExecutor(3) as pool:
+                first = pool.submit(post)
+                assert clf.entered.wait(30)          # the model thread holds photo 1
+                waiting = [pool.submit(post), pool.submit(post)]
+                deadline = time.monotonic() + 30
+                with httpx.Client(base_url=base, timeout=30) as c:
+                    while c.get("/api/health").json()["pending"] < 2 and time.monotonic() < deadline:
+                        time.sleep(0.02)
+                    assert c.get("/api/health").json()["pending"] == 2  # the queue is full
+                busy = post()
+                assert busy.status_code == 503 and "busy" in busy.json()["error"]
+                clf.gate.set()
+                assert [f.result().status_code for f in [first, *waiting]] == [200, 200, 200]
+            assert post().status_code == 200
+        finally:
             clf.gate.set()
-            assert [f.result().status_code for f in [first, *waiting]] == [200, 200, 200]
-        assert post().status_code == 200
-    finally:
-        clf.gate.set()
-        srv.should_exit = True
-        thread.join(timeout=10)
