@@ -43,7 +43,7 @@ class ApiError(Exception):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from assistant.onnx_backend import add_backend_arguments
+    from assistant.inference.onnx_backend import add_backend_arguments
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=8000, help="TCP port")
@@ -65,7 +65,7 @@ def picture_from_bytes(data: bytes, size: int, max_pixels: int = MAX_PIXELS):
     import numpy as np
     from PIL import Image, UnidentifiedImageError
 
-    from assistant.vision import ImageError, fit_square, load_image
+    from assistant.inference.vision import ImageError, fit_square, load_image
     if not data:
         raise ApiError(400, "the body is empty: send a photo")
     allowed = ", ".join(sorted(set(ALLOWED_FORMATS.values())))
@@ -239,7 +239,7 @@ def create_app(classifier_or_model_path, *, backend: str = "auto", device: str =
 
     clf = classifier_or_model_path
     if isinstance(clf, str | os.PathLike):
-        from assistant.onnx_backend import open_classifier
+        from assistant.inference.onnx_backend import open_classifier
         clf = open_classifier(Path(clf), backend, device=device, threads=threads, calibration=calibration)
     size = clf.preprocessing.size
     batcher = Batcher(clf, max_batch, max_pending)
@@ -357,14 +357,14 @@ def app_from_env():
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from assistant.models import active_model_path
+    from assistant.store.models import active_model_path
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("listening on %s: other machines on the network can reach the service", args.host)
     config = {"model": str(args.model or active_model_path()), "backend": args.backend,
               "device": args.device, "threads": args.threads, "max_batch": args.max_batch,
               "max_body": int(args.max_body_mb * 2**20), "max_pixels": int(args.max_megapixels * 1e6)}
     if args.backend == "onnx-int8" and args.calibration:
-        from model.export import photos_in
+        from assistant.files import photos_in
         config["calibration"] = [str(p) for p in photos_in(args.calibration)]
     common = dict(host=args.host, port=args.port, access_log=args.access_log, log_level="info",
                   timeout_keep_alive=5, timeout_graceful_shutdown=5)

@@ -18,12 +18,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assistant.files import atomic_write_text
+
 CSV_COLUMNS = ("path", "label", "score", "top3")
 SKIPPED_COLUMNS = ("path", "reason")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from assistant.onnx_backend import add_backend_arguments
+    from assistant.inference.onnx_backend import add_backend_arguments
     parser.add_argument("folder", metavar="DIR", help="folder of photos")
     parser.add_argument("--out", metavar="FILE",
                         help="CSV to write (path,label,score,top3); default results.csv, or none "
@@ -84,7 +86,7 @@ def _decode(path: Path, size: int):
     """
     import numpy as np
 
-    from assistant.vision import ImageError, fit_square, load_image
+    from assistant.inference.vision import ImageError, fit_square, load_image
     try:
         return np.ascontiguousarray(fit_square(load_image(path), size).transpose(2, 0, 1))
     except ImageError as exc:
@@ -179,13 +181,7 @@ def _write_atomic(path: Path, header: tuple[str, ...], rows: list) -> None:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(buf.getvalue(), encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write_text(path, buf.getvalue())
 
 
 def to_json(report: Report, classifier, folder: Path) -> dict:
@@ -206,8 +202,8 @@ def to_json(report: Report, classifier, folder: Path) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from assistant.models import active_model_path
-    from assistant.onnx_backend import open_classifier
+    from assistant.inference.onnx_backend import open_classifier
+    from assistant.store.models import active_model_path
 
     folder = Path(args.folder)
     if args.batch_size < 1 or args.workers < 1:

@@ -89,16 +89,16 @@ def resolve_model(model: Path | None) -> Path:
     """--model, else the active model, else a random stand-in shaped like the bundled one."""
     if model is not None:
         return model
-    from assistant.checkpoint import CheckpointError
-    from assistant.models import active_model_path
+    from assistant.inference.checkpoint import CheckpointError
+    from assistant.store.models import active_model_path
     try:
         return active_model_path()
     except CheckpointError as exc:
         import torch
 
-        from assistant.architectures import build_model
-        from assistant.checkpoint import make_classes, save_checkpoint
-        from assistant.vision import Preprocessing
+        from assistant.inference.architectures import build_model
+        from assistant.inference.checkpoint import make_classes, save_checkpoint
+        from assistant.inference.vision import Preprocessing
         path = Path(tempfile.gettempdir()) / "grocery-bench-standin.safetensors"
         print(f"({exc}; timing a random ResNet-18 stand-in: speed does not depend on weights, "
               f"but it recognises nothing, so there is no latency figure)")
@@ -122,7 +122,7 @@ def bench_classify(model: Path, args) -> dict:
     import numpy as np
     import torch
 
-    from assistant.classifier import Classifier
+    from assistant.inference.classifier import Classifier
     print("\n1. Classification, one 640x480 frame at a time (median / p90 ms per frame):")
     clf = Classifier(model, device="cpu", bf16=False)
     frame = np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8)
@@ -138,7 +138,7 @@ def bench_classify(model: Path, args) -> dict:
             ms.append((time.perf_counter() - t0) * 1000)
         return _stats(ms)
 
-    from assistant.classifier import cpu_has_bf16
+    from assistant.inference.classifier import cpu_has_bf16
     out["preprocess"] = timed(lambda: clf.preprocessing.tensor(frame))
     x = clf.preprocessing.tensor(frame)
     plain = Classifier(model, device="cpu", bf16=False)
@@ -161,7 +161,7 @@ def bench_classify(model: Path, args) -> dict:
     app = Classifier(model, device="cpu")
     out["app_predict"] = timed(lambda: app.predict(frame))
     try:
-        from assistant.onnx_backend import open_classifier
+        from assistant.inference.onnx_backend import open_classifier
         onnx = open_classifier(model, "onnx", device="cpu", threads=args.threads)
         out["onnx_predict"] = timed(lambda: onnx.predict(frame))
     except Exception as exc:   # no ONNX Runtime, or a model it cannot export
@@ -181,11 +181,11 @@ def bench_classify(model: Path, args) -> dict:
 
 
 def _assistant(model: Path, source, args, on_event=None, engine=None):
-    from assistant.announcer import Announcer
-    from assistant.onnx_backend import open_classifier
-    from assistant.pipeline import Assistant
-    from assistant.settings import Settings
-    from assistant.speech import SilentEngine, Speaker
+    from assistant.inference.onnx_backend import open_classifier
+    from assistant.live.announcer import Announcer
+    from assistant.live.pipeline import Assistant
+    from assistant.live.settings import Settings
+    from assistant.live.speech import SilentEngine, Speaker
     settings = Settings()
     if getattr(args, "vote_pair", None):
         settings.announcer.agreement, settings.announcer.window = args.vote_pair
@@ -197,7 +197,7 @@ def _assistant(model: Path, source, args, on_event=None, engine=None):
 
 
 def bench_play(model: Path, args) -> dict:
-    from assistant.camera import open_source
+    from assistant.live.camera import open_source
     print(f"\n2. Playing {args.source} for {args.seconds:.0f} s:")
     assistant, speaker = _assistant(model, open_source(args.source), args)
     assistant.start()
@@ -221,7 +221,7 @@ class _Clip:
     """The demo photos as a replayed clip; remembers when each product came into view."""
 
     def __init__(self, fps: float):
-        from assistant.camera import DemoSource
+        from assistant.live.camera import DemoSource
         self.source = DemoSource(loop=False)
         self.source.fps = fps
         self.expected = self.source.expected()
@@ -240,7 +240,7 @@ class _Clip:
 
 
 def bench_latency(model: Path, args) -> dict:
-    from assistant.checkpoint import read_metadata
+    from assistant.inference.checkpoint import read_metadata
     pair = getattr(args, "vote_pair", None)
     votes = f"{pair[0]} of {pair[1]}" if pair else "default"
     print(f"\n3. Product appears in a replayed clip ({args.fps:.0f} fps) -> speech starts "
@@ -290,7 +290,7 @@ def bench_latency(model: Path, args) -> dict:
 
 
 def _synth_ms() -> float | None:
-    from assistant.speech import EspeakEngine, SpeechError
+    from assistant.live.speech import EspeakEngine, SpeechError
     try:
         engine = EspeakEngine()
         with tempfile.TemporaryDirectory() as tmp:
@@ -304,12 +304,12 @@ def _synth_ms() -> float | None:
 
 STARTUP_CHILD = """
 import sys, time, threading
-from assistant.announcer import Announcer
-from assistant.camera import open_source
-from assistant.onnx_backend import open_classifier
-from assistant.pipeline import Assistant
-from assistant.settings import Settings
-from assistant.speech import Speaker, make_engine
+from assistant.live.announcer import Announcer
+from assistant.live.camera import open_source
+from assistant.inference.onnx_backend import open_classifier
+from assistant.live.pipeline import Assistant
+from assistant.live.settings import Settings
+from assistant.live.speech import Speaker, make_engine
 ready = threading.Event()
 s = Settings()
 threads = int(sys.argv[3]) or None
@@ -354,7 +354,7 @@ def bench_runtime(model: Path, args) -> dict:
 def bench_memory(model: Path, args) -> dict:
     import psutil
 
-    from assistant.camera import open_source
+    from assistant.live.camera import open_source
     seconds = args.minutes * 60
     print(f"\n5. Resident memory over {args.minutes:g} min of {args.source}:")
     proc = psutil.Process()

@@ -149,7 +149,7 @@ def model_gflop(model: Path) -> float:
     """Multiply-adds x 2 of one photo through the network (convolutions and the head)."""
     import torch
 
-    from assistant.classifier import Classifier
+    from assistant.inference.classifier import Classifier
     clf = Classifier(model, device="cpu")
     total = [0]
 
@@ -190,9 +190,9 @@ def openvino_rate(model: Path, photos: list[Path]) -> dict | None:
         return None
     import numpy as np
 
-    from assistant.checkpoint import read_metadata
-    from assistant.onnx_backend import ensure_onnx
-    from assistant.vision import Preprocessing, load_image
+    from assistant.inference.checkpoint import read_metadata
+    from assistant.inference.export import ensure_onnx
+    from assistant.inference.vision import Preprocessing, load_image
     meta = read_metadata(model)
     prep = Preprocessing.from_dict(meta["preprocessing"])
     compiled = ov.Core().compile_model(str(ensure_onnx(model)), "CPU",
@@ -218,7 +218,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="warm launches per path")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
-    from assistant.models import active_model_path
+    from assistant.store.models import active_model_path
     out = run(args.model or active_model_path(), args.photos, args.fold0, args.runs, args.calibration)
     if args.json:
         args.json.write_text(json.dumps(out, indent=1))
@@ -282,8 +282,8 @@ def run(model: Path, photos: Path = ROOT / "assets" / "demo", fold0: Path | None
         else:
             import numpy as np
 
-            from assistant.onnx_backend import OnnxClassifier
-            from assistant.vision import load_image
+            from assistant.inference.onnx_backend import OnnxClassifier
+            from assistant.inference.vision import load_image
             clf = OnnxClassifier(model)
             arrays = [clf.preprocessing.array(load_image(p)) for p in sample]
             batches = [np.concatenate(arrays[i:i + 32]) for i in range(0, len(arrays), 32)]

@@ -1,21 +1,22 @@
-"""Which exceptions are the user's to fix, and the one line that tells them how."""
+"""Which exceptions are the user's to fix, and the one line that tells them how.
+
+A room raises a subclass of UserError for a mistake the user can mend (a damaged model file,
+an unreadable photo, a folder that cannot be used); user_message turns it, and the OS's own
+errors about files, into one line. Anything else is a bug: log its traceback."""
 from __future__ import annotations
+
+
+class UserError(Exception):
+    """An error whose message tells the user what to do."""
+
+
+class DataError(UserError, ValueError):
+    """A data folder or split that cannot be used; the message names the problem."""
 
 
 def user_message(exc: BaseException) -> str | None:
     """A one-line message for errors the user can act on; None for bugs (log the traceback)."""
-    from assistant.architectures import PretrainedError
-    from assistant.checkpoint import CheckpointError
-    from assistant.vision import ImageError
-
-    expected: tuple[type[BaseException], ...] = (CheckpointError, ImageError, PretrainedError,
-                                                 FileNotFoundError, NotADirectoryError,
-                                                 PermissionError, ValueError)
-    try:
-        from model.data import DataError
-        expected += (DataError,)
-    except ImportError:
-        pass
+    expected = (UserError, FileNotFoundError, NotADirectoryError, PermissionError, ValueError)
     if isinstance(exc, expected):
         text = str(exc)
         if isinstance(exc, OSError) and exc.filename and exc.strerror:

@@ -12,6 +12,10 @@ from platformdirs import PlatformDirs
 
 APP_NAME = "grocery-assistant"
 HOME_ENV = "GROCERY_ASSISTANT_HOME"
+#: the checkout (or installed tree): assets/ and model/bundled/ lie under it, read-only for the app
+ROOT = Path(__file__).resolve().parent.parent
+ASSETS_DIR = ROOT / "assets"
+BUNDLED_DIR = ROOT / "model" / "bundled"
 
 _dirs = PlatformDirs(APP_NAME, appauthor=False)
 

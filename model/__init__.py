@@ -1,4 +1,4 @@
 """Training, evaluation and export of the product models, and the bundled checkpoint."""
-from pathlib import Path
+from assistant.paths import BUNDLED_DIR
 
-BUNDLED_DIR = Path(__file__).resolve().parent / "bundled"
+__all__ = ["BUNDLED_DIR"]

@@ -2,7 +2,7 @@
 
 One affine warp per photo does random resized crop, rotation and mirror at once, at the
 output size the schedule asks for; colour jitter and mixup follow. The result is a float
-batch in [0, 1]: assistant.vision's Preprocessing.normalize finishes it, as at inference.
+batch in [0, 1]: assistant.inference.vision's Preprocessing.normalize finishes it, as at inference.
 """
 from __future__ import annotations
 

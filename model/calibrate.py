@@ -1,14 +1,14 @@
 """Fit a model's calibration on held-out photos: temperature, announcer bands, look-alikes.
 
 Used by train (validation photos), by every retrain (its held-out photos) and by
-`evaluate --calibrate`; what is stored is read by assistant/calibration.py.
+`evaluate --calibrate`; what is stored is read by assistant/inference/calibration.py.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from assistant.calibration import bands, ece
-from assistant.prediction import softmax
+from assistant.inference.calibration import bands, ece
+from assistant.inference.prediction import softmax
 
 #: what is said plainly must be right this often on held-out photos
 SAY_PRECISION = 0.98
@@ -116,7 +116,7 @@ def calibrate(logits, labels, classes: list[str], source: str) -> dict:
 
 def band_report(logits, labels, calibration: dict | None) -> dict:
     """bands + ece of these logits under a model's stored calibration (evaluate --json)."""
-    from assistant.calibration import Calibration
+    from assistant.inference.calibration import Calibration
     cal = Calibration.from_meta({"calibration": calibration or {}})
     probs = cal.probabilities(np.asarray(logits))
     labels = np.asarray(labels)

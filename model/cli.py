@@ -120,7 +120,7 @@ def run_train(args: argparse.Namespace) -> int:
     summary = {split: {k: res[k] for k in ("top1", "top3", "n")} for split, res in result.results.items()}
     print(f"wrote {result.out} in {result.seconds:.0f} s; {json.dumps(summary)}")
     if result.out is not None:
-        from assistant.onnx_backend import ensure_onnx
+        from assistant.inference.export import ensure_onnx
         print(f"ONNX Runtime file ready: {ensure_onnx(result.out)}")  # the app starts without an export
     return 0
 
@@ -130,8 +130,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     import torch
 
-    from assistant.classifier import Classifier
-    from assistant.models import active_model_path
+    from assistant.inference.classifier import Classifier
+    from assistant.store.models import active_model_path
     from model.data import load_folder
     from model.evaluate import metrics, predict_logits
     from model.report import write_report
@@ -181,7 +181,7 @@ def _pct(value) -> str:
 
 def _record_calibration(ckpt, calibration: dict) -> None:
     """Rewrite the checkpoint (atomically, same weights) with its calibration."""
-    from assistant.checkpoint import save_checkpoint
+    from assistant.inference.checkpoint import save_checkpoint
     meta = dict(ckpt.meta)
     meta["calibration"] = calibration
     meta.pop("weights_sha256", None)
@@ -195,7 +195,7 @@ def _record_calibration(ckpt, calibration: dict) -> None:
 
 def _record_heldout(ckpt, res: dict, data: str) -> None:
     """Rewrite the checkpoint (atomically, same weights) with metrics.heldout filled in."""
-    from assistant.checkpoint import save_checkpoint
+    from assistant.inference.checkpoint import save_checkpoint
     meta = dict(ckpt.meta)
     meta["metrics"] = dict(meta.get("metrics", {}))
     meta["metrics"]["heldout"] = {"top1": res["top1"], "top3": res["top3"], "n": res["n"],

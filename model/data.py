@@ -1,7 +1,7 @@
 """Photo folders -> preloaded uint8 tensors, with a report of what was skipped; splits.
 
 A data folder holds one sub-folder per product. Every photo is decoded once through
-assistant.vision (the same crop and resize the app uses) and kept as uint8, so training
+assistant.inference.vision (the same crop and resize the app uses) and kept as uint8, so training
 costs no decoding after the first pass, and a cache makes the next run start at once.
 """
 from __future__ import annotations
@@ -20,14 +20,12 @@ import numpy as np
 import torch
 
 from assistant import paths
-from assistant.vision import ImageError, fit_square, load_image
+from assistant.errors import DataError  # noqa: F401  (raised here; model.data.DataError is the same class)
+from assistant.files import atomic_write
+from assistant.inference.vision import ImageError, fit_square, load_image
 
 log = logging.getLogger(__name__)
 MIN_PHOTOS_PER_CLASS = 3
-
-
-class DataError(ValueError):
-    """A data folder or split that cannot be used; the message names the problem."""
 
 
 @dataclass
@@ -138,10 +136,8 @@ def _cache_path(files: list[Path], size: int) -> Path | None:
 
 def _save_cache(cache: Path, arr: np.ndarray, ok: list[bool], reasons: list[str]) -> None:
     try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(cache.name + f".{os.getpid()}.tmp.npz")
-        np.savez(tmp, images=arr, ok=np.array(ok), reasons=np.array(reasons))
-        os.replace(tmp, cache)
+        with atomic_write(cache, suffix=".npz") as tmp:
+            np.savez(tmp, images=arr, ok=np.array(ok), reasons=np.array(reasons))
     except OSError as exc:
         log.warning("cannot write the photo cache: %s", exc)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from assistant.vision import Preprocessing
+from assistant.inference.vision import Preprocessing
 from model.augment import resize_eval
 
 
@@ -30,7 +30,7 @@ def use_bf16(device: torch.device) -> bool:
     AVX2-only CPU is several times slower than fp32)."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
-    from assistant.classifier import cpu_has_bf16
+    from assistant.inference.classifier import cpu_has_bf16
     return device.type == "cpu" and cpu_has_bf16()
 
 

@@ -20,8 +20,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from assistant import models
-    from assistant.checkpoint import read_metadata
+    from assistant.inference.checkpoint import read_metadata
+    from assistant.store import models
 
     if args.action == "list":
         for v in models.list_versions():
@@ -57,11 +57,11 @@ def make_bank(args: argparse.Namespace) -> int:
     machine without their photos (ship it with the model)."""
     import torch
 
-    from assistant.checkpoint import load_checkpoint
-    from assistant.models import active_model_path
-    from model.feature_bank import PER_CLASS, Bank, beside, save_bank
-    from model.features import FeatureCache, frozen_digest
-    from model.retrain_plan import old_product_photos
+    from assistant.inference.checkpoint import load_checkpoint
+    from assistant.store.models import active_model_path
+    from model.retrain.bank import PER_CLASS, Bank, beside, save_bank
+    from model.retrain.features import FeatureCache, frozen_digest
+    from model.retrain.plan import old_product_photos
     from model.train import pick_device
     if not args.data:
         print("models bank: say where the photos are (--data DIR)", file=sys.stderr)

@@ -11,6 +11,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from assistant.files import atomic_write
 from model.config import TrainConfig
 
 #: settings that may change between a crash and its resume without spoiling the run
@@ -66,10 +67,8 @@ def save_resume(path: Path, cfg: TrainConfig, state: ResumeState, model, opt, em
     }
     meta = {"config": cfg.to_dict(), "epoch": state.epoch, "history": state.history,
             "best_row": state.best_row, "skeleton": skeleton}
-    path.parent.mkdir(parents=True, exist_ok=True)  # --out may name a folder not made yet
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    save_file(tensors, str(tmp), metadata={"resume": json.dumps(meta)})
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:  # --out may name a folder not made yet: atomic_write makes it
+        save_file(tensors, str(tmp), metadata={"resume": json.dumps(meta)})
 
 
 def load_resume(path: Path, cfg: TrainConfig, model, opt, ema) -> ResumeState:

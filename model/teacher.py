@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from assistant.architectures import build_model
-from assistant.checkpoint import load_checkpoint
+from assistant.inference.architectures import build_model
+from assistant.inference.checkpoint import load_checkpoint
 from model.evaluate import use_bf16
 
 

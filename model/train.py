@@ -11,8 +11,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from assistant.architectures import build_model, default_preprocessing, freeze_prefix
-from assistant.checkpoint import load_checkpoint, make_classes, save_checkpoint
+from assistant.inference.architectures import build_model, default_preprocessing, freeze_prefix
+from assistant.inference.checkpoint import load_checkpoint, make_classes, save_checkpoint
 from model.augment import POLICIES, augment, mixup
 from model.calibrate import calibrate
 from model.callbacks import TrainCallback

@@ -24,6 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from assistant.files import is_photo  # noqa: E402
+
 FREIBURG = ROOT.parent / "shared" / "data" / "freiburg" / "images"
 VARIANTS = ("torch-fp32", "torch-fp32-cl", "torch-bf16-cl", "onnx", "onnx-int8")
 
@@ -32,9 +34,9 @@ def standin_checkpoint(path: Path, classes: int = 25, size: int = 224) -> Path:
     """A randomly initialised ResNet-18 shaped like the bundled model."""
     import torch
 
-    from assistant.architectures import build_model
-    from assistant.checkpoint import make_classes, save_checkpoint
-    from assistant.vision import Preprocessing
+    from assistant.inference.architectures import build_model
+    from assistant.inference.checkpoint import make_classes, save_checkpoint
+    from assistant.inference.vision import Preprocessing
     if path.is_file():
         return path
     torch.manual_seed(0)
@@ -45,8 +47,8 @@ def standin_checkpoint(path: Path, classes: int = 25, size: int = 224) -> Path:
 
 
 def default_model() -> tuple[Path, str]:
-    from assistant.checkpoint import CheckpointError
-    from assistant.models import active_model_path
+    from assistant.inference.checkpoint import CheckpointError
+    from assistant.store.models import active_model_path
     try:
         return active_model_path(), "the model the app would load"
     except CheckpointError:
@@ -58,7 +60,7 @@ class Eager:
     """Plain eager PyTorch, fp32, default (NCHW) memory layout: the baseline."""
 
     def __init__(self, model: Path) -> None:
-        from assistant.classifier import Classifier
+        from assistant.inference.classifier import Classifier
         inner = Classifier(model, device="cpu", bf16=False)
         import torch
         self.model = inner.model.to(memory_format=torch.contiguous_format)
@@ -71,7 +73,7 @@ class Eager:
             return self.model(batch.contiguous()).float()
 
     def predict_tensor(self, batch, k: int = 3):
-        from assistant.calibration import Calibration
+        from assistant.inference.calibration import Calibration
         return Calibration.from_meta(self.checkpoint.meta).predictions(self.logits(batch).numpy(),
                                                                        self.class_ids, k)
 
@@ -81,8 +83,8 @@ class Eager:
 
 
 def open_variant(variant: str, model: Path, calibration: list[Path]):
-    from assistant.classifier import Classifier
-    from assistant.onnx_backend import open_classifier
+    from assistant.inference.classifier import Classifier
+    from assistant.inference.onnx_backend import open_classifier
     if variant == "torch-fp32":
         return Eager(model)
     if variant.startswith("torch-"):
@@ -93,7 +95,7 @@ def open_variant(variant: str, model: Path, calibration: list[Path]):
 def split_photos(folder: Path, n: int, only: set[str] | None = None) -> tuple[list[Path], list[Path]]:
     """n photos to measure and 64 others to calibrate int8 on, spread over all products
     (or over the product folders named in `only`)."""
-    photos = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png")
+    photos = sorted(p for p in folder.rglob("*") if is_photo(p)
                     and (not only or p.relative_to(folder).parts[0] in only))
     if len(photos) < 16:
         raise SystemExit(f"{folder}: too few photos to measure")
@@ -169,8 +171,8 @@ def main() -> int:
                  "load_before": os.getloadavg()[0], "photos": len(measured), "results": {}}
     print(f"model: {model} ({what}); {out['cores']} cores, {out['cpu']}; "
           f"load average {out['load_before']:.1f} (others share this machine when > 0)", file=sys.stderr)
-    from assistant.checkpoint import read_metadata
-    from assistant.vision import Preprocessing
+    from assistant.inference.checkpoint import read_metadata
+    from assistant.inference.vision import Preprocessing
     size = Preprocessing.from_dict(read_metadata(model)["preprocessing"]).size
     if not args.skip_speed:
         out["decode_per_s"] = {f"{w} threads": round(decode_rate(measured[:64], size, w, args.seconds / 2), 1)

@@ -32,11 +32,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from assistant.files import is_photo  # noqa: E402
+
 GROCERY = ROOT.parent / "shared" / "data" / "grocerystore"
 
 
 def link_photos(src: Path, dest: Path, n: int, seed: int = 0) -> list[Path]:
-    files = sorted(p for p in src.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    files = sorted(p for p in src.iterdir() if is_photo(p))
     if len(files) < n:
         raise SystemExit(f"{src} has {len(files)} photos, fewer than {n}")
     chosen = sorted(random.Random(seed).sample(files, n))
@@ -48,8 +50,8 @@ def link_photos(src: Path, dest: Path, n: int, seed: int = 0) -> list[Path]:
 
 def accuracy(model_path: Path, folder: Path) -> dict:
     """top-1 / top-3 of a model on folder/<product>/*.jpg (product = folder name)."""
-    from assistant.classifier import Classifier
-    from assistant.vision import load_image
+    from assistant.inference.classifier import Classifier
+    from assistant.inference.vision import load_image
     clf = Classifier(model_path)
     truth, pictures = [], []
     for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
@@ -74,9 +76,9 @@ def fold0_check(model_path: Path, per_class: int = 1000) -> dict:
 
     import torch
 
-    from assistant.architectures import head_name
-    from assistant.checkpoint import load_checkpoint
-    from model.features import FeatureCache
+    from assistant.inference.architectures import head_name
+    from assistant.inference.checkpoint import load_checkpoint
+    from model.retrain.features import FeatureCache
     freiburg = GROCERY.parent / "freiburg" / "images"
     split = ROOT / "model" / "splits" / "freiburg-fold0.csv"
     if not split.is_file() or not freiburg.is_dir():
@@ -102,8 +104,8 @@ def fold0_check(model_path: Path, per_class: int = 1000) -> dict:
     old = set(labels)
     logits = (feats[:, 0] @ ckpt.state_dict[f"{head}.weight"].float().T
               + ckpt.state_dict[f"{head}.bias"].float())
-    from assistant.calibration import Calibration
-    from model.retrain_report import sure_wrong
+    from assistant.inference.calibration import Calibration
+    from model.retrain.report import sure_wrong
     cal = Calibration.from_meta(ckpt.meta)
     probs = torch.from_numpy(cal.probabilities(logits.numpy())).max(1).values
     say, maybe = cal.thresholds()
@@ -116,8 +118,8 @@ def fold0_check(model_path: Path, per_class: int = 1000) -> dict:
 
 def live(cfg) -> tuple[float, object, Path]:
     """retrain -> activate -> a Classifier loaded from the activated file: (seconds, result, path)."""
-    from assistant.classifier import Classifier
-    from assistant.models import activate
+    from assistant.inference.classifier import Classifier
+    from assistant.store.models import activate
     from model.callbacks import TerminalProgress
     from model.retrain import retrain
     bar = TerminalProgress()
@@ -136,7 +138,7 @@ def live(cfg) -> tuple[float, object, Path]:
 def scenario_one(args, work: Path) -> dict:
     """cold: nothing cached; second: the old products' features cached by the first run;
     prepared: as in the dialog, features computed in the background while photos were added."""
-    from assistant.checkpoint import load_checkpoint
+    from assistant.inference.checkpoint import load_checkpoint
     from model.retrain import RetrainConfig, warm_cache
     base = Path(args.model)
     out: dict = {"scenario": "one", "model": str(base), "photos": args.photos,
@@ -236,7 +238,7 @@ def main() -> int:
     if args.base_data is None and freiburg.is_dir():
         args.base_data = [str(freiburg)]  # holds the model's own test photos (fold 0)
     if not args.model:
-        from assistant.models import bundled_default
+        from assistant.store.models import bundled_default
         args.model = str(bundled_default())
     import torch
     bank_seconds = None

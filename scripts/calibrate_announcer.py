@@ -45,8 +45,8 @@ def split_rows(data: Path, split_file: Path, split: str) -> dict[str, list[Path]
 
 def load_set(data: Path, class_ids: list[str], limit: int, split_file: Path | None = None,
              split: str = "val"):
-    from assistant.camera import list_photos
-    from assistant.vision import ImageError, load_image
+    from assistant.inference.vision import ImageError, load_image
+    from assistant.live.camera import list_photos
     if split_file is not None:
         folders = split_rows(data, split_file, split)
     else:
@@ -116,7 +116,7 @@ def suggest(top: np.ndarray, right: np.ndarray, target_say: float, target_maybe:
 def degradation_table(classifier, pictures, labels) -> None:
     import cv2
 
-    from assistant.vision import brightness, sharpness
+    from assistant.inference.vision import brightness, sharpness
     print(f"\nDarker pictures ({len(labels)} photos; brightness as the announcer measures it, 0-255):")
     print(f"  {'factor':>7}{'median brightness':>19}{'accuracy':>10}")
     for factor in DARKEN:
@@ -138,8 +138,8 @@ def degradation_table(classifier, pictures, labels) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from assistant.announcer import AnnouncerSettings
-    from assistant.classifier import Classifier
+    from assistant.inference.classifier import Classifier
+    from assistant.live.announcer import AnnouncerSettings
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, help="checkpoint (default: the active model)")
     parser.add_argument("--data", type=Path, required=True, help="folder-per-product photos")
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="photos used for the dark/blur tables")
     args = parser.parse_args(argv)
     if args.model is None:
-        from assistant.models import active_model_path
+        from assistant.store.models import active_model_path
         args.model = active_model_path()
     classifier = Classifier(args.model, threads=args.threads)
     print(f"model {args.model} ({len(classifier.class_ids)} products), data {args.data}")

@@ -76,7 +76,7 @@ def pick(photos: list[Path], class_id: str, classifier, preferred: Path) -> Path
     with most confidence."""
     if classifier is None or class_id not in classifier.class_ids:
         return preferred if preferred in photos else photos[0]
-    from assistant.vision import load_image
+    from assistant.inference.vision import load_image
     index = classifier.class_ids.index(class_id)
     best, best_p = photos[0], -1.0
     for start in range(0, len(photos), 16):
@@ -97,7 +97,7 @@ def build(data: Path, out: Path, model: Path | None, quality: int) -> list[dict]
         raise SystemExit(f"{data}: not the GroceryStore data set (no LICENSE file)")
     classifier = None
     if model is not None:
-        from assistant.classifier import Classifier
+        from assistant.inference.classifier import Classifier
         classifier = Classifier(model, device="cpu")
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.jpg"):

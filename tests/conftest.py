@@ -48,9 +48,9 @@ def tiny_checkpoint(tmp_path) -> Path:
     """A randomly initialised ResNet-18 checkpoint for 3 products at 64 px (fast on CPU)."""
     import torch
 
-    from assistant.architectures import build_model
-    from assistant.checkpoint import make_classes, save_checkpoint
-    from assistant.vision import Preprocessing
+    from assistant.inference.architectures import build_model
+    from assistant.inference.checkpoint import make_classes, save_checkpoint
+    from assistant.inference.vision import Preprocessing
     torch.manual_seed(0)
     ids = ["blue_milk", "green_tea", "red_sauce"]
     model = build_model("resnet18", len(ids))

@@ -86,13 +86,13 @@ def build(args: argparse.Namespace, engine=None, bridge=None):
     engine: a SpeechEngine to use instead of the --engine one (tests pass a RecordingEngine).
     Raises StartupError with a user-facing message for a broken model or an unusable source.
     """
-    from assistant import settings as settings_mod
-    from assistant.camera import CameraError, DemoSource, open_source
-    from assistant.checkpoint import CheckpointError
-    from assistant.models import active_model_path
-    from assistant.onnx_backend import open_classifier
-    from assistant.pipeline import Transcript
-    from assistant.speech import SilentEngine, Speaker, SpeechError, make_engine
+    from assistant.inference.checkpoint import CheckpointError
+    from assistant.inference.onnx_backend import open_classifier
+    from assistant.live import settings as settings_mod
+    from assistant.live.camera import CameraError, DemoSource, open_source
+    from assistant.live.pipeline import Transcript
+    from assistant.live.speech import SilentEngine, Speaker, SpeechError, make_engine
+    from assistant.store.models import active_model_path
     from assistant.ui.bridge import EventBridge
     from assistant.ui.context import AppContext
 

@@ -20,8 +20,8 @@ class AppContext:
     def __init__(self, settings, classifier, speaker, source, bridge, transcript=None,
                  engine_name: str = "auto", save_settings: bool = True,
                  pinned: dict | None = None) -> None:
-        from assistant.announcer import Announcer
-        from assistant.pipeline import Assistant
+        from assistant.live.announcer import Announcer
+        from assistant.live.pipeline import Assistant
         self.settings = settings
         self.classifier = classifier
         self.speaker = speaker
@@ -78,7 +78,7 @@ class AppContext:
         """Load the model at path and use it from the next frame on; returns the Classifier.
 
         Raises CheckpointError (the caller shows it); the old model keeps running then."""
-        from assistant.onnx_backend import open_classifier
+        from assistant.inference.onnx_backend import open_classifier
         classifier = open_classifier(path, "auto")
         setter = getattr(self.assistant, "set_classifier", None)
         if setter is not None:
@@ -97,7 +97,7 @@ class AppContext:
 
     def set_source(self, spec):
         """Open the source spec and switch to it; raises CameraError (the caller says so)."""
-        from assistant.camera import open_source
+        from assistant.live.camera import open_source
         source = open_source(spec, self.settings.hold)
         source.open()  # a webcam that is not there: say so now and keep the old source
         self.assistant.set_source(source)

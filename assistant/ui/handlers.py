@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 
-from assistant import catalog
-from assistant.settings import RATE_RANGE, VOLUME_RANGE
+from assistant.live import catalog
+from assistant.live.settings import RATE_RANGE, VOLUME_RANGE
 from assistant.ui.commands import COMMANDS, effective_shortcuts, spoken_key
 
 log = logging.getLogger(__name__)
@@ -113,7 +113,7 @@ class CommandHandlers:
     # --- helpers -------------------------------------------------------------------------
     @staticmethod
     def _now():
-        from assistant.speech import Priority
+        from assistant.live.speech import Priority
         return Priority.NOW
 
     def _open(self, dialog) -> None:
@@ -166,7 +166,7 @@ class CommandHandlers:
 
     def use_source(self, spec) -> None:
         """Switch to the picture source spec; a failure is said and the old source stays."""
-        from assistant.camera import CameraError
+        from assistant.live.camera import CameraError
         try:
             source = self.context.set_source(spec)
         except (CameraError, OSError, ValueError) as exc:

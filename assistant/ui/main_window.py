@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from assistant import catalog
-from assistant.speech import Priority
+from assistant.live import catalog
+from assistant.live.speech import Priority
 from assistant.ui import accessibility as a11y
 from assistant.ui.commands import BY_ID, build_actions, retranslate_actions, shown_key
 from assistant.ui.handlers import CommandHandlers

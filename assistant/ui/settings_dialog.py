@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from assistant.announcer import AnnouncerSettings
-from assistant.settings import RATE_RANGE
+from assistant.live.announcer import AnnouncerSettings
+from assistant.live.settings import RATE_RANGE
 from assistant.ui import accessibility as a11y
 from assistant.ui.commands import BY_ID, COMMANDS, effective_shortcuts, shown_key
 from assistant.ui.texts import plain, text

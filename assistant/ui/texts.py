@@ -1,6 +1,6 @@
 """The window's own words (labels, accessible names, a few spoken replies) in English and Spanish.
 
-What the assistant *says* about products and the camera lives in assistant.catalog; this
+What the assistant *says* about products and the camera lives in assistant.live.catalog; this
 table only holds what belongs to the window: control labels and descriptions, and the
 replies to window commands the catalogue has no phrase for.
 """

@@ -46,9 +46,9 @@ def make_checkpoint(folder: Path) -> Path:
     """The same tiny model as conftest's tiny_checkpoint, built once for the module's server."""
     import torch
 
-    from assistant.architectures import build_model
-    from assistant.checkpoint import make_classes, save_checkpoint
-    from assistant.vision import Preprocessing
+    from assistant.inference.architectures import build_model
+    from assistant.inference.checkpoint import make_classes, save_checkpoint
+    from assistant.inference.vision import Preprocessing
     torch.manual_seed(0)
     ids = ["blue_milk", "green_tea", "red_sauce"]
     meta = {"architecture": "resnet18", "version": "test-7",
@@ -110,8 +110,8 @@ def check_error(response: httpx.Response, status: int, words: str) -> None:
 # ------------------------------------------------------------------------------ answers
 
 def test_multipart_answer_names_product_scores_and_model(client, model_file):
-    from assistant.classifier import Classifier
-    from assistant.vision import load_image
+    from assistant.inference.classifier import Classifier
+    from assistant.inference.vision import load_image
     data = jpeg(COLORS["red_sauce"], seed=3)
     r = predict(client, data)
     assert r.status_code == 200, r.text
@@ -249,7 +249,7 @@ def strict_server(model_file):
     """create_app with a loaded Classifier and tight limits, served by uvicorn in a thread."""
 
     from assistant.api import create_app
-    from assistant.classifier import Classifier
+    from assistant.inference.classifier import Classifier
     app = create_app(Classifier(model_file, device="cpu"), max_body=64 * 1024, max_pixels=1_000_000,
                      read_timeout=1.0)
     with serve_in_thread(app) as base:

@@ -32,7 +32,7 @@ class GatedClassifier:
 
 def test_more_photos_waiting_than_allowed_get_503_then_the_service_recovers(tiny_checkpoint):
     from assistant.api import create_app
-    from assistant.classifier import Classifier
+    from assistant.inference.classifier import Classifier
     clf = GatedClassifier(Classifier(tiny_checkpoint, device="cpu"))
     clf.gate.set()                       # the service's own warm-up pass goes through
     app = create_app(clf, max_batch=1, max_pending=2)

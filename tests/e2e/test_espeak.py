@@ -9,9 +9,9 @@ import wave
 import numpy as np
 import pytest
 
-from assistant.catalog import product_name
-from assistant.checkpoint import load_checkpoint
-from assistant.speech import EspeakEngine, Pyttsx3Engine, Speaker, SpeechError
+from assistant.inference.checkpoint import load_checkpoint
+from assistant.live.catalog import product_name
+from assistant.live.speech import EspeakEngine, Pyttsx3Engine, Speaker, SpeechError
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None,
                                 reason="espeak-ng is not installed (apt-get install espeak-ng)")

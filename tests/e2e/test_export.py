@@ -16,13 +16,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def pictures(photo_dir: Path) -> list[np.ndarray]:
-    from assistant.vision import load_image
+    from assistant.inference.vision import load_image
     return [load_image(p) for p in sorted(photo_dir.rglob("*.jpg"))]
 
 
 def test_onnx_fp32_answers_like_torch_and_is_cached(tiny_checkpoint, photo_dir, isolated_home):
-    from assistant.classifier import Classifier
-    from assistant.onnx_backend import open_classifier
+    from assistant.inference.classifier import Classifier
+    from assistant.inference.onnx_backend import open_classifier
     torch_clf = Classifier(tiny_checkpoint, device="cpu")
     onnx_clf = open_classifier(tiny_checkpoint, "onnx")
     assert onnx_clf.onnx_path.parent == isolated_home / "cache" / "onnx"
@@ -44,7 +44,7 @@ def test_the_pytorch_classifier_is_fp32_on_every_cpu_unless_bf16_is_asked(tiny_c
                                                                            monkeypatch):
     import torch
 
-    from assistant import classifier
+    from assistant.inference import classifier
     monkeypatch.setattr(classifier, "cpu_has_bf16", lambda: True)  # as on an AVX-512 BF16 CPU
     fp32 = classifier.Classifier(tiny_checkpoint, device="cpu")
     assert fp32.precision == "fp32" and not fp32.bf16
@@ -60,7 +60,7 @@ def test_the_pytorch_classifier_is_fp32_on_every_cpu_unless_bf16_is_asked(tiny_c
 def test_unknown_bf16_support_means_no(monkeypatch):
     import torch
 
-    from assistant.classifier import cpu_has_bf16
+    from assistant.inference.classifier import cpu_has_bf16
 
     def broken():
         raise RuntimeError("no oneDNN here")
@@ -69,9 +69,9 @@ def test_unknown_bf16_support_means_no(monkeypatch):
 
 
 def test_a_changed_checkpoint_gets_a_fresh_export(tiny_checkpoint, tmp_path):
-    from assistant.architectures import build_model
-    from assistant.checkpoint import load_checkpoint, save_checkpoint
-    from assistant.onnx_backend import ensure_onnx as cached_onnx
+    from assistant.inference.architectures import build_model
+    from assistant.inference.checkpoint import load_checkpoint, save_checkpoint
+    from assistant.inference.export import ensure_onnx as cached_onnx
     first = cached_onnx(tiny_checkpoint)
     ckpt = load_checkpoint(tiny_checkpoint)
     other = build_model("resnet18", 3)  # new weights, same file name
@@ -81,7 +81,8 @@ def test_a_changed_checkpoint_gets_a_fresh_export(tiny_checkpoint, tmp_path):
 
 
 def test_int8_needs_calibration_photos_then_agrees(tiny_checkpoint, photo_dir):
-    from assistant.onnx_backend import ExportError, open_classifier
+    from assistant.inference.onnx_backend import open_classifier
+    from assistant.inference.onnx_files import ExportError
     with pytest.raises(ExportError, match="calibration"):
         open_classifier(tiny_checkpoint, "onnx-int8")
     photos = sorted(photo_dir.rglob("*.jpg"))
@@ -135,10 +136,10 @@ def test_export_command_writes_beside_the_checkpoint(tiny_checkpoint, photo_dir)
 def test_auto_backend_picks_onnx_on_a_cpu_for_every_architecture(tiny_checkpoint, photo_dir, tmp_path):
     import torch
 
-    from assistant.architectures import build_model, default_preprocessing
-    from assistant.checkpoint import make_classes, save_checkpoint
-    from assistant.classifier import Classifier
-    from assistant.onnx_backend import open_classifier
+    from assistant.inference.architectures import build_model, default_preprocessing
+    from assistant.inference.checkpoint import make_classes, save_checkpoint
+    from assistant.inference.classifier import Classifier
+    from assistant.inference.onnx_backend import open_classifier
     assert open_classifier(tiny_checkpoint, "auto", device="cpu").backend == "onnx"
     torch.manual_seed(1)
     lite = save_checkpoint(tmp_path / "lite.safetensors",

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import shutil
 
-from assistant.onnx_backend import ensure_onnx, file_sha256, open_classifier, stamped_sha
+from assistant.inference.export import ensure_onnx
+from assistant.inference.onnx_backend import open_classifier
+from assistant.inference.onnx_files import file_sha256, stamped_sha
 
 
 def test_the_stamp_is_read_without_the_onnx_package(tiny_checkpoint):
@@ -17,8 +19,8 @@ def test_the_stamp_is_read_without_the_onnx_package(tiny_checkpoint):
 
 
 def test_a_damaged_or_foreign_onnx_file_is_rebuilt(tiny_checkpoint, tmp_path):
-    from assistant.architectures import build_model
-    from assistant.checkpoint import load_checkpoint, save_checkpoint
+    from assistant.inference.architectures import build_model
+    from assistant.inference.checkpoint import load_checkpoint, save_checkpoint
     good = ensure_onnx(tiny_checkpoint)
     good.write_bytes(b"\x08\x07" + b"\xff" * 200)          # damaged: disk error, killed copy
     clf = open_classifier(tiny_checkpoint, "onnx")

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from assistant import models
-from assistant.checkpoint import load_checkpoint, read_metadata
+from assistant.inference.checkpoint import load_checkpoint, read_metadata
+from assistant.store import models
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = sorted((ROOT / "model" / "bundled").glob("*.safetensors"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from assistant.checkpoint import read_metadata
 from assistant.cli import main
+from assistant.inference.checkpoint import read_metadata
 
 
 def test_evaluate_reports_bands_and_calibrate_stores_them(tiny_checkpoint, photo_dir, capsys):

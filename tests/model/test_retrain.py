@@ -14,13 +14,13 @@ import pytest
 import torch
 from PIL import Image
 
-from assistant import models
-from assistant.checkpoint import load_checkpoint, save_checkpoint
-from assistant.classifier import Classifier
-from assistant.vision import load_image
+from assistant.inference.checkpoint import load_checkpoint, save_checkpoint
+from assistant.inference.classifier import Classifier
+from assistant.inference.vision import load_image
+from assistant.store import models
 from model.callbacks import TrainCallback
 from model.retrain import REFUSED, RetrainConfig, retrain
-from model.retrain_report import compare
+from model.retrain.report import compare
 from tests.conftest import make_photo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,7 +101,7 @@ def test_fast_mode_adds_products_and_reports_honestly(base, new_dir, tmp_path):
 
 
 def test_features_are_cached_and_a_changed_photo_is_read_again(base, new_dir, tmp_path):
-    from model.features import FeatureCache
+    from model.retrain.features import FeatureCache
     files = sorted(new_dir.rglob("*.jpg"))
     cache = FeatureCache(load_checkpoint(base), torch.device("cpu"))
     assert cache.batches_needed(files, ("photo",)) > 0
@@ -125,7 +125,7 @@ def test_without_photos_or_bank_stand_ins_protect_the_old_products(tiny_checkpoi
 
 
 def test_stand_ins_are_what_the_head_takes_for_each_product():
-    from model.fast_head import stand_ins
+    from model.retrain.head import stand_ins
     torch.manual_seed(0)
     weight, bias = torch.randn(6, 64), torch.randn(6)
     reference = torch.rand(40, 64) * 3
@@ -167,8 +167,8 @@ def test_a_feature_bank_stands_in_for_missing_photos_of_the_old_products(
     head those products, so the new rows learn what they must not claim."""
     import argparse
 
-    from model.feature_bank import beside
     from model.models_cli import make_bank
+    from model.retrain.bank import beside
     base = tmp_path / "shipped.safetensors"
     base.write_bytes(tiny_checkpoint.read_bytes())
     assert make_bank(argparse.Namespace(file=str(base), data=str(photo_dir))) == 0
@@ -298,7 +298,7 @@ def test_a_worse_model_is_not_activated_without_yes(tmp_path, tiny_checkpoint):
 
 
 def test_compare_calls_worse_only_beyond_chance():
-    from model.retrain_report import one_sided_p
+    from model.retrain.report import one_sided_p
     labels = torch.tensor([0, 1] * 10)
     right = torch.eye(2)[labels] * 5
     wrong = torch.eye(2)[1 - labels] * 5

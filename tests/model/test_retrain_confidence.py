@@ -8,9 +8,9 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from assistant.checkpoint import load_checkpoint, save_checkpoint
-from assistant.classifier import Classifier
-from assistant.vision import load_image
+from assistant.inference.checkpoint import load_checkpoint, save_checkpoint
+from assistant.inference.classifier import Classifier
+from assistant.inference.vision import load_image
 from model.retrain import RetrainConfig, retrain
 from tests.conftest import make_photo
 

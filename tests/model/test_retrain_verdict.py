@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from model.retrain_report import compare
+from model.retrain.report import compare
 
 
 def test_more_confident_mistakes_make_a_new_model_worse_even_with_the_same_top1():

@@ -14,8 +14,8 @@ import pytest
 import torch
 from PIL import Image
 
-from assistant.checkpoint import load_checkpoint, make_classes, save_checkpoint
-from assistant.vision import Preprocessing
+from assistant.inference.checkpoint import load_checkpoint, make_classes, save_checkpoint
+from assistant.inference.vision import Preprocessing
 from model.callbacks import TrainCallback
 from model.config import TrainConfig
 from model.data import DataError
@@ -107,8 +107,8 @@ def test_train_in_process_writes_a_usable_checkpoint_and_report(photo_dir, tmp_p
     assert not out.with_name(out.name + ".resume").exists()
     assert no_temp_files(tmp_path)
     # and the app's classifier takes it
-    from assistant.classifier import Classifier
-    from assistant.vision import load_image
+    from assistant.inference.classifier import Classifier
+    from assistant.inference.vision import load_image
     clf = Classifier(out, device="cpu")
     prediction = clf.predict(load_image(next((photo_dir / "green_tea").iterdir())))
     assert prediction.label in CLASSES and len(prediction.top) == 3
@@ -153,7 +153,7 @@ def test_training_learns_the_synthetic_products(photo_dir, tmp_path):
     out = tmp_path / "learnt.safetensors"
     train(config(photo_dir, out, epochs=4, image_size=32, lr=3e-3, augment="none",
                  label_smoothing=0.0, split="100/0/0", select="last"))
-    from assistant.classifier import Classifier
+    from assistant.inference.classifier import Classifier
     from model.data import load_folder
     from model.evaluate import metrics, predict_logits
     clf = Classifier(out, device="cpu")
@@ -315,7 +315,7 @@ def test_distillation_with_unlabelled_photos(photo_dir, tmp_path, tiny_checkpoin
 
 
 def test_a_teacher_that_knows_other_products_is_refused(photo_dir, tmp_path):
-    from assistant.architectures import build_model
+    from assistant.inference.architectures import build_model
     other = save_checkpoint(tmp_path / "other.safetensors", build_model("resnet18", 2).state_dict(),
                             {"architecture": "resnet18", "classes": make_classes(["soap", "salt"]),
                              "preprocessing": Preprocessing(size=32).to_dict()})

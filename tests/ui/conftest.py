@@ -28,7 +28,7 @@ def make_window(qtbot, tiny_checkpoint, photo_dir):
     """make_window(engine=..., **flags) -> the shown MainWindow of a started app.
 
     Photos are held 3 s each (24 photos: longer than any test), continuous mode as saved."""
-    from assistant.speech import RecordingEngine
+    from assistant.live.speech import RecordingEngine
     from assistant.ui.app import build
     from assistant.ui.main_window import MainWindow
 

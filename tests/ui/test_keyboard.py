@@ -56,15 +56,15 @@ class Voice:
 
 
 def test_every_command_by_keyboard(make_window, qtbot, monkeypatch, isolated_home, photo_dir):
-    import assistant.camera
-    from assistant import catalog
-    from assistant.speech import Priority, RecordingEngine
+    import assistant.live.camera
+    from assistant.live import catalog
+    from assistant.live.speech import Priority, RecordingEngine
     from assistant.ui.commands import COMMANDS
 
     # maintainer mode is another part of the app: here it is absent, and must be said so
     monkeypatch.setitem(sys.modules, "assistant.ui.maintainer", None)
     # the demo pictures are another part's assets: a photo folder plays the demo here
-    monkeypatch.setattr(assistant.camera, "DEMO_DIR", photo_dir / "green_tea")
+    monkeypatch.setattr(assistant.live.camera, "DEMO_DIR", photo_dir / "green_tea")
     # every sentence "lasts" 2 s unless interrupted, so stop has something to stop
     engine = RecordingEngine(delay=2.0)
     window = make_window(engine=engine)
@@ -181,8 +181,8 @@ def test_every_command_by_keyboard(make_window, qtbot, monkeypatch, isolated_hom
 
 
 def test_a_changed_key_works_and_the_old_one_does_not(make_window, qtbot, isolated_home):
-    from assistant import catalog
-    from assistant.settings import Settings
+    from assistant.live import catalog
+    from assistant.live.settings import Settings
 
     Settings(shortcuts={"continuous": "Ctrl+J"}).save()
     window = make_window()

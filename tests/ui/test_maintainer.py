@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from assistant import models
-from assistant.checkpoint import load_checkpoint, save_checkpoint
+from assistant.inference.checkpoint import load_checkpoint, save_checkpoint
+from assistant.store import models
 from tests.conftest import make_photo
 from tests.ui.conftest import press
 
@@ -33,8 +33,8 @@ class Context:
     """What the window hands maintainer mode, with a camera that shows `frames` in turn."""
 
     def __init__(self, model: Path, language: str = "en") -> None:
-        from assistant.classifier import Classifier
-        from assistant.settings import Settings
+        from assistant.inference.classifier import Classifier
+        from assistant.live.settings import Settings
         self.classifier = Classifier(model, device="cpu", bf16=False)
         self.speaker = RecordingSpeaker()
         self.settings = Settings(language=language)
@@ -42,7 +42,7 @@ class Context:
         self.frames: list[np.ndarray] = []
 
     def reload_model(self, path):
-        from assistant.classifier import Classifier
+        from assistant.inference.classifier import Classifier
         self.classifier = Classifier(path, device="cpu", bf16=False)
         self.loaded.append(Path(path))
         return self.classifier
@@ -102,7 +102,7 @@ def type_text(qtbot, text: str) -> None:
 
 
 def add_product_by_keyboard(qtbot, dialog, english: str, spanish: str) -> None:
-    from assistant.ui.maintainer_dialogs import NamesDialog
+    from assistant.ui.maintainer.dialogs import NamesDialog
     press(qtbot, dialog, "Alt+A")
     names = modal(qtbot, NamesDialog)
     type_text(qtbot, english)
@@ -282,7 +282,7 @@ def test_escape_stops_a_capture_without_closing(qtbot, open_dialog, base):
 def test_rename_merge_remove_by_keyboard(qtbot, open_dialog, base, tmp_path):
     from PySide6.QtWidgets import QMessageBox
 
-    from assistant.ui.maintainer_dialogs import ChoiceDialog, NamesDialog
+    from assistant.ui.maintainer.dialogs import ChoiceDialog, NamesDialog
     ctx = Context(base)
     dialog = open_dialog(ctx)
     for en, es, color in (("Oil", "Aceite", (200, 200, 40)), ("Olive oil", "Aceite de oliva", (90, 160, 40))):
@@ -313,7 +313,7 @@ def test_rename_merge_remove_by_keyboard(qtbot, open_dialog, base, tmp_path):
 
 
 def test_empty_names_are_refused_with_a_reason(qtbot, open_dialog, base):
-    from assistant.ui.maintainer_dialogs import NamesDialog
+    from assistant.ui.maintainer.dialogs import NamesDialog
     ctx = Context(base)
     dialog = open_dialog(ctx)
     press(qtbot, dialog, "Alt+A")
@@ -328,7 +328,7 @@ def test_empty_names_are_refused_with_a_reason(qtbot, open_dialog, base):
 @pytest.mark.parametrize("language", ["en", "es"])
 def test_every_control_has_a_name_and_description(qtbot, open_dialog, base, language):
     from assistant.ui.accessibility import focusable_widgets
-    from assistant.ui.maintainer_dialogs import ChoiceDialog, NamesDialog
+    from assistant.ui.maintainer.dialogs import ChoiceDialog, NamesDialog
     ctx = Context(base, language)
     dialog = open_dialog(ctx)
     dialog.library.add("Rice", "Arroz")
@@ -375,7 +375,7 @@ def test_features_are_prepared_while_the_user_adds_photos(qtbot, open_dialog, ba
     """After an import the dialog computes, in the background, what a fast retrain needs."""
     import torch
 
-    from model.features import FeatureCache
+    from model.retrain.features import FeatureCache
     ctx = Context(base)
     dialog = open_dialog(ctx)
     p = dialog.library.add("Yellow oil", "Aceite amarillo")

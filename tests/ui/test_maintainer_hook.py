@@ -60,9 +60,9 @@ def test_reload_model_switches_the_running_window(make_window, qtbot, tmp_path):
     """After a retrain, the new model names the products, without a restart."""
     import torch
 
-    from assistant.architectures import build_model
-    from assistant.checkpoint import CheckpointError, make_classes, save_checkpoint
-    from assistant.vision import Preprocessing
+    from assistant.inference.architectures import build_model
+    from assistant.inference.checkpoint import CheckpointError, make_classes, save_checkpoint
+    from assistant.inference.vision import Preprocessing
     window = make_window()
     ids = ["apple_juice", "oat_milk", "rice", "tea"]
     torch.manual_seed(1)

@@ -19,7 +19,7 @@ class UnpluggedCamera:
     name = "test camera"
 
     def __init__(self, frames_before: int = 15, down_for: float = 1.5) -> None:
-        from assistant.camera import CameraError
+        from assistant.live.camera import CameraError
         self.error = CameraError
         self.opened = False
         self.sent = 0
@@ -51,11 +51,11 @@ class UnpluggedCamera:
 
 
 def test_an_unplugged_camera_is_announced_and_retried(make_window, qtbot, monkeypatch):
-    import assistant.camera
-    from assistant import catalog
+    import assistant.live.camera
+    from assistant.live import catalog
     camera = UnpluggedCamera()
-    real_open = assistant.camera.open_source
-    monkeypatch.setattr(assistant.camera, "open_source",
+    real_open = assistant.live.camera.open_source
+    monkeypatch.setattr(assistant.live.camera, "open_source",
                         lambda spec, hold=2.0: camera if spec == "unplug-me" else real_open(spec, hold))
     window = make_window(source="unplug-me")
     lost = catalog.phrase("camera_disconnected", "en")
@@ -81,7 +81,7 @@ class BrokenEngine:
     name = "broken"
 
     def speak(self, *args, **kwargs):
-        from assistant.speech import SpeechError
+        from assistant.live.speech import SpeechError
         raise SpeechError("no audio device")
 
     def stop(self):
@@ -118,7 +118,7 @@ def test_a_broken_voice_is_shown_and_recognition_goes_on(make_window, qtbot):
 
 
 def test_a_recognition_error_is_said_and_the_app_keeps_running(make_window, qtbot):
-    from assistant import catalog
+    from assistant.live import catalog
     window = make_window()
     classifier = window.context.classifier
     real_predict = classifier.predict
@@ -139,14 +139,14 @@ def test_a_recognition_error_is_said_and_the_app_keeps_running(make_window, qtbo
 
 
 def test_an_absent_webcam_is_said_and_the_old_source_stays(make_window, qtbot, monkeypatch):
-    import assistant.camera
+    import assistant.live.camera
     window = make_window()
     old = window.context.source
 
     def absent(self):
-        raise assistant.camera.CameraError(f"{self.name} cannot be opened (is it connected?)")
+        raise assistant.live.camera.CameraError(f"{self.name} cannot be opened (is it connected?)")
 
-    monkeypatch.setattr(assistant.camera.WebcamSource, "open", absent)
+    monkeypatch.setattr(assistant.live.camera.WebcamSource, "open", absent)
     window.use_source(3)
     assert window.status_label.text().startswith("Cannot use that source: camera 3")
     assert window.context.source is old and window.context.settings.camera != 3

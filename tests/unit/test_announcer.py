@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.announcer import Announcer, AnnouncerSettings, Utterance
-from assistant.prediction import Prediction
+from assistant.inference.prediction import Prediction
+from assistant.live.announcer import Announcer, AnnouncerSettings, Utterance
 
 OK_LIGHT, OK_SHARP = 120.0, 300.0
 DT = 0.1     # seconds between classified frames

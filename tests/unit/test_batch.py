@@ -42,8 +42,8 @@ def read_rows(path: Path) -> list[dict]:
 
 
 def local_answers(model: Path, folder: Path, rels: list[str]) -> dict[str, list[tuple[str, float]]]:
-    from assistant.classifier import Classifier
-    from assistant.vision import load_image
+    from assistant.inference.classifier import Classifier
+    from assistant.inference.vision import load_image
     clf = Classifier(model, device="cpu")
     return {rel: clf.predict(load_image(folder / rel), k=3).top for rel in rels}
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.announcer import Announcer, AnnouncerSettings
-from assistant.calibration import Calibration, bands, ece
-from assistant.prediction import Prediction, softmax
+from assistant.inference.calibration import Calibration, bands, ece
+from assistant.inference.prediction import Prediction, softmax
+from assistant.live.announcer import Announcer, AnnouncerSettings
 from model.calibrate import calibrate, choose_bands, fit_temperature, lookalike_pairs
 
 
@@ -69,10 +69,10 @@ def test_calibration_entry_round_trips_through_the_metadata():
 
 def test_classifiers_apply_the_stored_temperature(tiny_checkpoint, photo_dir):
     """Fails if the temperature is ignored: the scores must be softmax(logits / T)."""
-    from assistant.checkpoint import load_checkpoint, save_checkpoint
-    from assistant.classifier import Classifier
-    from assistant.onnx_backend import OnnxClassifier
-    from assistant.vision import load_image
+    from assistant.inference.checkpoint import load_checkpoint, save_checkpoint
+    from assistant.inference.classifier import Classifier
+    from assistant.inference.onnx_backend import OnnxClassifier
+    from assistant.inference.vision import load_image
     ckpt = load_checkpoint(tiny_checkpoint)
     meta = {k: v for k, v in ckpt.meta.items() if k != "weights_sha256"}
     meta["calibration"] = {"temperature": 0.2, "say": 0.9, "maybe": 0.5}  # sharpens a lot
@@ -105,7 +105,7 @@ def test_the_announcer_uses_the_models_own_bands_unless_switched_off():
 
 
 def test_a_lookalike_pair_is_said_with_both_names():
-    from assistant.catalog import phrase
+    from assistant.live.catalog import phrase
     a = Announcer(AnnouncerSettings(say_threshold=0.45, maybe_threshold=0.3))
     a.observe(pred("oil", 0.7, "vinegar", partner="vinegar"), 100, 100, 0.0)
     said = a.observe(pred("oil", 0.7, "vinegar", partner="vinegar"), 100, 100, 0.1)

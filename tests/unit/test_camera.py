@@ -9,17 +9,17 @@ import cv2
 import numpy as np
 import pytest
 
-from assistant import camera
-from assistant.camera import (
+from assistant.inference.vision import sharpness
+from assistant.live import camera
+from assistant.live.camera import (
     CameraError,
-    FrameGrabber,
     FrameSource,
     PhotoFolderSource,
     VideoFileSource,
     WebcamSource,
     open_source,
 )
-from assistant.vision import sharpness
+from assistant.live.grabber import FrameGrabber
 
 COLOURS_RGB = [(220, 20, 20), (20, 200, 40), (30, 40, 210)]
 

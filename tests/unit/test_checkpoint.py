@@ -11,8 +11,8 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-import assistant.checkpoint as ckpt_mod
-from assistant.checkpoint import (
+import assistant.inference.checkpoint as ckpt_mod
+from assistant.inference.checkpoint import (
     FORMAT_VERSION,
     META_KEY,
     CheckpointError,
@@ -21,7 +21,7 @@ from assistant.checkpoint import (
     read_metadata,
     save_checkpoint,
 )
-from assistant.vision import Preprocessing
+from assistant.inference.vision import Preprocessing
 
 IDS = ["blue_milk", "green_tea", "red_sauce"]
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from assistant.library import CaptureSession, Library, LibraryError, judge_frame, slug
+from assistant.store.library import CaptureSession, Library, LibraryError, judge_frame, slug
 from tests.conftest import make_photo
 
 

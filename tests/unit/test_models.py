@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant import models
-from assistant.checkpoint import CheckpointError, load_checkpoint, read_metadata
+from assistant.inference.checkpoint import CheckpointError, load_checkpoint, read_metadata
+from assistant.store import models
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def variant(src: Path, dest: Path, version: str) -> Path:
     """A copy of a checkpoint with a different version label (and so a different file)."""
     ckpt = load_checkpoint(src)
-    from assistant.checkpoint import save_checkpoint
+    from assistant.inference.checkpoint import save_checkpoint
     meta = dict(ckpt.meta)
     meta["version"] = version
     return save_checkpoint(dest, ckpt.state_dict, meta)
@@ -152,7 +152,7 @@ def test_prune_keeps_what_rollback_needs(bundled, two):
 
 CHURN = """
 import sys
-from assistant import models
+from assistant.store import models
 a, b = sys.argv[1], sys.argv[2]
 print("ready", flush=True)
 while True:

@@ -9,22 +9,22 @@ import numpy as np
 import pytest
 import torch
 
-from assistant.announcer import Announcer, AnnouncerSettings
-from assistant.camera import FrameSource, PhotoFolderSource
-from assistant.checkpoint import load_checkpoint, save_checkpoint
-from assistant.classifier import Classifier
-from assistant.pipeline import Assistant, Transcript
-from assistant.prediction import Prediction
-from assistant.settings import Settings
-from assistant.speech import Priority, RecordingEngine, Speaker, SpeechEngine, SpeechError
+from assistant.inference.checkpoint import load_checkpoint, save_checkpoint
+from assistant.inference.classifier import Classifier
+from assistant.inference.prediction import Prediction
+from assistant.live.announcer import Announcer, AnnouncerSettings
+from assistant.live.camera import FrameSource, PhotoFolderSource
+from assistant.live.pipeline import Assistant, Transcript
+from assistant.live.settings import Settings
+from assistant.live.speech import Priority, RecordingEngine, Speaker, SpeechEngine, SpeechError
 
 FAST = AnnouncerSettings(leave_after=0.4, hint_after=30.0)
 
 
 def fitted_checkpoint(tiny_checkpoint, photo_dir, tmp_path):
     """The tiny random ResNet-18 with its head trained on the 3 synthetic products."""
-    from assistant.architectures import feature_extractor
-    from assistant.vision import load_image
+    from assistant.inference.architectures import feature_extractor
+    from assistant.inference.vision import load_image
     clf = Classifier(tiny_checkpoint, device="cpu", bf16=False)
     pictures, labels = [], []
     for index, cid in enumerate(clf.class_ids):
@@ -198,7 +198,7 @@ def test_identify_now_answers_even_with_continuous_mode_off(tiny_checkpoint):
 
 
 def test_a_camera_lost_mid_stream_is_said_and_recognition_goes_on(tiny_checkpoint):
-    from assistant.camera import CameraError
+    from assistant.live.camera import CameraError
     frames = [textured("green")] * 20 + [CameraError("camera 0 stopped sending pictures")] + \
         [textured("blue")] * 40
     assistant, speaker, engine, events = make(tiny_checkpoint, frames)
@@ -272,7 +272,7 @@ def test_a_crash_of_the_worker_loop_itself_is_reported(tiny_checkpoint, monkeypa
 
     def broken_wait(self, after_seq, timeout):
         raise OSError("the frame buffer vanished")
-    monkeypatch.setattr("assistant.grabber.FrameGrabber.wait_new", broken_wait)
+    monkeypatch.setattr("assistant.live.grabber.FrameGrabber.wait_new", broken_wait)
     assistant.start()
     try:
         assert wait_until(lambda: events.of("status"), 10)

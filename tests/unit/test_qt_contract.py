@@ -136,7 +136,7 @@ def plant(root: Path, relative: str, code: str) -> None:
 
 
 @pytest.mark.parametrize("relative, code, culprit", [
-    ("assistant/vision.py", "import PySide6.QtCore", "assistant.vision"),
+    ("assistant/inference/vision.py", "import PySide6.QtCore", "assistant.inference.vision"),
     ("model/report.py", "def show():\n    from PySide6 import QtWidgets", "model.report"),
     ("assistant/brand_new_room.py", "from shiboken6 import isValid", "assistant.brand_new_room"),
     # reaching Qt through the ui package is caught by the protected contract

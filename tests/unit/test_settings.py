@@ -7,10 +7,11 @@ import string
 
 import pytest
 
-from assistant import catalog, paths
-from assistant.announcer import AnnouncerSettings
-from assistant.checkpoint import load_checkpoint
-from assistant.settings import Settings, load
+from assistant import paths
+from assistant.inference.checkpoint import load_checkpoint
+from assistant.live import catalog
+from assistant.live.announcer import AnnouncerSettings
+from assistant.live.settings import Settings, load
 
 
 def test_missing_file_gives_defaults():
@@ -32,7 +33,7 @@ def test_save_and_load_round_trip_atomically():
 @pytest.mark.parametrize("content", ["{ not json", "[1, 2]", "", "\x00\x01"])
 def test_a_damaged_file_gives_defaults_and_a_warning(content, caplog):
     paths.settings_file().write_text(content)
-    with caplog.at_level(logging.WARNING, logger="assistant.settings"):
+    with caplog.at_level(logging.WARNING, logger="assistant.live.settings"):
         assert load() == Settings()
     assert "using defaults" in caplog.text
 
@@ -42,7 +43,7 @@ def test_bad_values_fall_back_one_by_one(caplog):
         "language": "fr", "rate": "fast", "volume": 7, "continuous": "yes", "voice": "es",
         "shortcuts": {"identify": 5}, "colour": "blue",
         "announcer": {"say_threshold": 0.2, "maybe_threshold": 0.5}}))
-    with caplog.at_level(logging.WARNING, logger="assistant.settings"):
+    with caplog.at_level(logging.WARNING, logger="assistant.live.settings"):
         s = load()
     assert (s.language, s.rate, s.volume, s.continuous, s.voice) == ("en", 175, 1.0, True, "es")
     assert s.shortcuts == {} and s.announcer == AnnouncerSettings()

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from assistant.speech import (
+from assistant.live.speech import (
     EspeakEngine,
     Priority,
     RecordingEngine,
@@ -227,7 +227,7 @@ def test_make_engine_names_and_environment(monkeypatch):
 
 
 def test_pyttsx3_engine_plays_through_a_killable_player_and_stays_in_its_thread(tmp_path):
-    from assistant.speech import Pyttsx3Engine
+    from assistant.live.speech import Pyttsx3Engine
     log = tmp_path / "played.txt"
     player = fake_program(tmp_path, "player",
                           "import sys, time, wave\n"

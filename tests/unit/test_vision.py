@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from assistant.vision import (
+from assistant.inference.vision import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     MAX_DECODE_SIDE,
@@ -138,8 +138,8 @@ def test_the_runtimes_numpy_preprocessing_equals_the_training_tensor(prep, tmp_p
 
 
 def test_predict_logits_feeds_the_network_what_the_classifier_feeds_it(photo_dir, tiny_checkpoint):
-    """Capture the network's input on both paths: model.evaluate and assistant.classifier."""
-    from assistant.classifier import Classifier
+    """Capture the network's input on both paths: model.evaluate and assistant.inference.classifier."""
+    from assistant.inference.classifier import Classifier
     from model.data import load_folder
     from model.evaluate import predict_logits
     clf = Classifier(tiny_checkpoint, device="cpu")

@@ -1,0 +1,182 @@
+"""A checkpoint's ONNX graph: fp32 exported by PyTorch, or int8 calibrated on real photos, each
+stamped with the SHA-256 of the checkpoint it came from. torch is imported only here, on use;
+ensure_onnx builds a missing file: in this process when torch is loaded (training,
+retraining), else in a child process, so that the runtime never imports torch.
+The command line for it is `python -m model.export`.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from assistant.files import atomic_write
+from assistant.inference.onnx_files import (
+    ONNX_FOLDER,
+    ExportError,
+    cache_folder,
+    file_sha256,
+    find_onnx,
+    onnx_name,
+)
+
+if TYPE_CHECKING:
+    import numpy as np
+
+log = logging.getLogger(__name__)
+
+EXPORT_TIMEOUT_S = 600
+
+INPUT = "input"
+OUTPUT = "logits"
+OPSET = 17
+#: Calibration photos used at most (more add time, not accuracy).
+CALIBRATION_PHOTOS = 64
+
+
+def export_onnx(checkpoint: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
+    """Checkpoint -> fp32 ONNX graph with a dynamic batch axis; written atomically."""
+    import torch
+
+    from assistant.inference.classifier import Classifier
+
+    checkpoint = Path(checkpoint)
+    out = Path(out) if out else checkpoint.with_suffix(".onnx")
+    clf = Classifier(checkpoint, device="cpu", bf16=False)
+    model = clf.model.float().to(memory_format=torch.contiguous_format).eval()
+    size = clf.preprocessing.size
+    example = torch.zeros(1, 3, size, size)
+    with atomic_write(out) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+        torch.onnx.export(model, (example,), str(tmp), input_names=[INPUT], output_names=[OUTPUT],
+                          dynamic_axes={INPUT: {0: "batch"}, OUTPUT: {0: "batch"}},
+                          opset_version=OPSET, dynamo=False)
+        _stamp(tmp, checkpoint, clf.class_ids, "fp32")
+    return out
+
+
+def quantize_int8(fp32_onnx: str | os.PathLike, out: str | os.PathLike,
+                  calibration: Iterable[np.ndarray], checkpoint: str | os.PathLike) -> Path:
+    """Static int8 quantisation (QDQ, per-channel weights) calibrated on normalised photos.
+
+    calibration: 1x3xSxS float32 arrays, already through the checkpoint's preprocessing.
+    """
+    import numpy as np
+    from onnxruntime import quantization as oq
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    from assistant.inference.checkpoint import read_metadata
+
+    batches = [np.ascontiguousarray(a, dtype=np.float32) for a in calibration]
+    if not batches:
+        raise ExportError("int8 quantisation needs calibration photos, and none could be read")
+
+    class Reader(oq.CalibrationDataReader):
+        def __init__(self) -> None:
+            self._it = iter(batches)
+
+        def get_next(self) -> dict | None:
+            x = next(self._it, None)
+            return None if x is None else {INPUT: x}
+
+    out = Path(out)
+    ids = [c["id"] for c in read_metadata(checkpoint)["classes"]]
+    with tempfile.TemporaryDirectory() as work, atomic_write(out) as tmp:
+        pre = Path(work) / "pre.onnx"
+        quant_pre_process(str(fp32_onnx), str(pre), skip_symbolic_shape=True)
+        oq.quantize_static(str(pre), str(tmp), Reader(), quant_format=oq.QuantFormat.QDQ,
+                        per_channel=True, activation_type=oq.QuantType.QUInt8,
+                        weight_type=oq.QuantType.QInt8)
+        _stamp(tmp, Path(checkpoint), ids, f"int8 ({len(batches)} calibration photos)")
+    return out
+
+
+def calibration_arrays(photos: Iterable[str | os.PathLike], checkpoint: str | os.PathLike,
+                       limit: int = CALIBRATION_PHOTOS) -> list[np.ndarray]:
+    """Up to `limit` readable photos, spread evenly over the list, preprocessed for the model."""
+    from assistant.inference.checkpoint import read_metadata
+    from assistant.inference.vision import ImageError, Preprocessing, load_image
+
+    prep = Preprocessing.from_dict(read_metadata(checkpoint)["preprocessing"])
+    photos = list(photos)
+    step = max(1, len(photos) // limit)
+    out = []
+    for path in photos[::step]:
+        try:
+            out.append(prep.array(load_image(path)))
+        except ImageError as exc:
+            log.info("calibration: skipping %s", exc)
+        if len(out) >= limit:
+            break
+    return out
+
+
+def _stamp(onnx_path: Path, checkpoint: Path, class_ids: list[str], kind: str) -> None:
+    """Record which checkpoint and classes the graph came from inside the .onnx file."""
+    import onnx
+
+    model = onnx.load(str(onnx_path))
+    for key, value in (("checkpoint_sha256", file_sha256(checkpoint)),
+                       ("class_ids", ",".join(class_ids)), ("precision", kind)):
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(model, str(onnx_path))
+
+
+def ensure_onnx(checkpoint: str | os.PathLike, int8: bool = False, calibration=None,
+                folder: str | os.PathLike | None = None) -> Path:
+    """The ONNX file of this checkpoint, built if it is missing, stale or damaged.
+
+    fp32 is exported by PyTorch: in this process when torch is already loaded (training,
+    retraining), else in a child process, so that the runtime never imports torch.
+    int8 needs calibration photo paths the first time; later calls reuse the file.
+    folder: where a new file goes (default: the user cache).
+    """
+    checkpoint = Path(checkpoint)
+    if not checkpoint.is_file():
+        raise FileNotFoundError(f"{checkpoint}: no such model file")
+    sha256 = file_sha256(checkpoint)
+    found = find_onnx(checkpoint, int8, sha256)
+    if found is not None:
+        return found
+    out = Path(folder or cache_folder()) / onnx_name(sha256, int8)
+    if int8:
+        fp32 = ensure_onnx(checkpoint, False, folder=folder)
+        photos = list(calibration or [])
+        if not photos:
+            raise ExportError("the int8 model is made once from real photos: give calibration "
+                              "photos (--calibration DIR), or use the onnx or torch backend")
+        log.info("quantising %s to int8 on %d photos", checkpoint, min(len(photos), CALIBRATION_PHOTOS))
+        return quantize_int8(fp32, out, calibration_arrays(photos, checkpoint), checkpoint)
+    log.info("exporting %s to ONNX (once per model)", checkpoint)
+    if "torch" in sys.modules:
+        return export_onnx(checkpoint, out)
+    run = subprocess.run([sys.executable, "-m", "assistant.inference.export", str(checkpoint), str(out)],
+                         capture_output=True, text=True, timeout=EXPORT_TIMEOUT_S)
+    if run.returncode != 0 or not out.is_file():
+        lines = (run.stderr or run.stdout or "no output").strip().splitlines()
+        raise ExportError(f"{checkpoint}: the ONNX file could not be made ({lines[-1] if lines else run.returncode})")
+    return out
+
+
+def make_ready(checkpoint: str | os.PathLike) -> Path:
+    """The runtime's ONNX file for this checkpoint: `onnx/<sha256>.onnx` beside it, or in the
+    user cache where that folder cannot be written. Nothing is done when a valid one exists."""
+    checkpoint = Path(checkpoint)
+    folder = checkpoint.parent / ONNX_FOLDER
+    try:
+        folder.mkdir(exist_ok=True)
+        writable = os.access(folder, os.W_OK)
+    except OSError:
+        writable = False
+    return ensure_onnx(checkpoint, folder=folder if writable else None)
+
+
+if __name__ == "__main__":  # the runtime's child process: python -m assistant.inference.export CKPT OUT
+    export_onnx(sys.argv[1], sys.argv[2])

@@ -1,0 +1,133 @@
+"""The classifier on ONNX Runtime (fp32 or static int8), and the one place that picks a backend.
+
+The app, `serve` and `classify` run models here and never import torch: the checkpoint stays
+the source of truth (safetensors + metadata) and its ONNX file is derived from it, named by
+the checkpoint's SHA-256, checked against the SHA stamped inside it, and rebuilt when it does
+not match or cannot be read. Train, retrain, activation and the set-up command build it ahead
+(ensure_onnx), so a model is ready before it is used; a missing one is built in a child
+process, which imports torch instead of us. No Qt.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from assistant.inference.export import ensure_onnx
+from assistant.inference.onnx_files import ExportError
+
+# numpy and onnxruntime are imported inside functions: `classify --help` and `serve --help`
+# import this module for its flags and must stay instant.
+
+log = logging.getLogger(__name__)
+
+#: auto: ONNX Runtime fp32 on a CPU (same answers as PyTorch, 2-10x faster, no torch in the
+#: process), PyTorch on an NVIDIA GPU; torch: eager PyTorch; onnx: ONNX Runtime fp32;
+#: onnx-int8: ONNX Runtime, static int8 (never chosen by itself: see README, "Backends").
+BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
+DEFAULT_BACKEND = "auto"
+class OnnxClassifier:
+    """A checkpoint's ONNX file run by ONNX Runtime; thread-safe, and answers like Classifier."""
+
+    def __init__(self, source: str | os.PathLike, int8: bool = False, threads: int | None = None,
+                 calibration: list[str | os.PathLike] | None = None, device: str = "cpu") -> None:
+        import onnxruntime as ort
+
+        from assistant.inference.calibration import Calibration
+        from assistant.inference.checkpoint import Checkpoint, read_metadata
+
+        self.path = Path(source)
+        meta = read_metadata(self.path)
+        self.checkpoint = Checkpoint({}, meta, self.path)
+        self.class_ids = self.checkpoint.class_ids
+        self.preprocessing = self.checkpoint.preprocessing
+        self.calibration = Calibration.from_meta(meta)
+        self.onnx_path = ensure_onnx(self.path, int8=int8, calibration=calibration)
+        self.backend = "onnx-int8" if int8 else "onnx"
+        self.precision = "int8" if int8 else "fp32"
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = threads or 0  # 0: one thread per physical core
+        providers = ["CPUExecutionProvider"]
+        if device in ("auto", "cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
+            providers.insert(0, "CUDAExecutionProvider")
+        self.session = ort.InferenceSession(str(self.onnx_path), options, providers=providers)
+        self.device = "cuda" if self.session.get_providers()[0].startswith("CUDA") else "cpu"
+        self._input = self.session.get_inputs()[0].name
+
+    def name(self, class_id: str, language: str = "en") -> str:
+        return self.checkpoint.name(self.class_ids.index(class_id), language)
+
+    def logits(self, batch):
+        """Normalised N x 3 x S x S float32 array (a torch tensor is accepted) -> N x C array."""
+        import numpy as np
+        if hasattr(batch, "detach"):  # a torch tensor from a caller that has torch anyway
+            batch = batch.detach().cpu().float().numpy()
+        x = np.ascontiguousarray(batch, dtype=np.float32)
+        return self.session.run(None, {self._input: x})[0]
+
+    def predict(self, rgb, k: int = 3):
+        return self.predict_batch([rgb], k)[0]
+
+    def predict_batch(self, pictures: list, k: int = 3) -> list:
+        if not pictures:
+            return []
+        return self.predict_array(self.preprocessing.batch_array(pictures), k)
+
+    def predict_array(self, batch, k: int = 3) -> list:
+        return self.calibration.predictions(self.logits(batch), self.class_ids, k)
+
+    predict_tensor = predict_array
+
+
+def nvidia_gpu_present() -> bool:
+    """Whether an NVIDIA driver is loaded, found without importing torch."""
+    return Path("/proc/driver/nvidia/version").exists()
+
+
+def open_classifier(model: str | os.PathLike, backend: str = DEFAULT_BACKEND, device: str = "auto",
+                    threads: int | None = None,
+                    calibration: list[str | os.PathLike] | None = None):
+    """A Classifier (torch) or OnnxClassifier for `model`, as the backend names.
+
+    calibration: photo paths, needed only the first time onnx-int8 is used with a model.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend == "auto":
+        wants_gpu = device.startswith("cuda") or (device == "auto" and nvidia_gpu_present())
+        if wants_gpu:
+            try:
+                return _torch_classifier(model, "cuda", threads)
+            except Exception as exc:  # no CUDA after all: the CPU answers the same
+                log.warning("PyTorch on CUDA unavailable (%s); using ONNX Runtime on the CPU", exc)
+        try:
+            return OnnxClassifier(model, threads=threads, device="cpu")
+        except (ExportError, ImportError, OSError, RuntimeError) as exc:
+            # an export problem must not stop the app: PyTorch gives the same answers, slower
+            log.warning("ONNX Runtime unavailable for %s (%s); using PyTorch", model, exc)
+            return _torch_classifier(model, "cpu", threads)
+    if backend == "torch":
+        return _torch_classifier(model, device, threads)
+    return OnnxClassifier(model, int8=backend == "onnx-int8", threads=threads,
+                          calibration=calibration, device=device)
+
+
+def _torch_classifier(model, device: str, threads: int | None):
+    from assistant.inference.classifier import Classifier
+    clf = Classifier(model, device=device, threads=threads)
+    clf.backend = "torch"
+    return clf
+
+
+def add_backend_arguments(parser) -> None:
+    """--model, --backend, --threads, --calibration: shared by `classify` and `serve`."""
+    parser.add_argument("--model", metavar="FILE",
+                        help="checkpoint (default: the model the app would load)")
+    parser.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND,
+                        help="auto: ONNX Runtime on a CPU, PyTorch on an NVIDIA GPU (same "
+                             "answers); torch: PyTorch; onnx: ONNX Runtime fp32; onnx-int8: ONNX "
+                             "Runtime int8 (made once, calibrated on real photos; less accurate)")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="compute threads for the model (default: one per core)")
+    parser.add_argument("--device", default="auto", help="auto | cpu | cuda")

@@ -1,0 +1,335 @@
+"""The running assistant: camera -> vision -> classifier -> announcer -> speech. No Qt.
+
+A worker thread classifies only the newest frame; everything the window needs arrives
+through on_event(name, payload) calls, made from worker threads (the UI turns them into
+signals):
+
+  "frame"       {"frame": RGB array, "seq": int}          every new camera frame
+  "prediction"  {"prediction": Prediction, "brightness", "sharpness", "ms", "seq"}
+  "utterance"   {"utterance": Utterance, "id": product or message id, "words": str,
+                 "time": wall-clock seconds}
+  "status"      {"status": message id, "words": str, "detail": str}
+                 (camera_failed, camera_disconnected, camera_reconnected, speech_failed,
+                  source_ended, source_failed, worker_failed)
+  "ready"       {"seconds": from start() to the first classified frame}
+  "spoken"      {"words": str, "kind": str, "time": monotonic seconds}  speech began
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+
+from assistant.inference.vision import brightness, sharpness
+from assistant.live.announcer import Announcer, Utterance
+from assistant.live.camera import FrameSource
+from assistant.live.catalog import LANGUAGES, phrase, product_name
+from assistant.live.grabber import FrameGrabber
+from assistant.live.settings import Settings
+from assistant.live.speech import Priority, Speaker, SpeechItem
+
+log = logging.getLogger(__name__)
+
+
+class Transcript:
+    """Appends one line per utterance: ISO time, product id or message id, the words,
+    separated by tabs (words may hold commas). Opening fails loudly (OSError); a later
+    write error is logged once and the app goes on."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = self.path.open("a", encoding="utf-8", buffering=1)
+        self._lock = threading.Lock()
+        self._broken = False
+
+    def write(self, when: float, ident: str, words: str) -> None:
+        stamp = _dt.datetime.fromtimestamp(when).astimezone().isoformat(timespec="milliseconds")
+        line = "\t".join((stamp, ident, " ".join(words.split()))) + "\n"
+        with self._lock:
+            if self._broken or self._file.closed:
+                return
+            try:
+                self._file.write(line)
+            except OSError as exc:
+                self._broken = True
+                log.error("cannot write the transcript %s: %s", self.path, exc)
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._file.closed:
+                self._file.close()
+
+
+class Assistant:
+    """Ties source, classifier, announcer and speaker together in a worker thread.
+
+    Command feedback ("Louder.") is spoken with say_message() and kept out of the history;
+    products, hints and camera news go into .history as (time, id, words) and the transcript.
+    """
+
+    def __init__(self, classifier, source: FrameSource, speaker: Speaker, announcer: Announcer,
+                 settings: Settings, on_event: Callable[[str, dict], None] | None = None,
+                 transcript: Transcript | None = None, say_ready: bool = True) -> None:
+        self.classifier = classifier
+        self.source = source
+        self.speaker = speaker
+        self.announcer = announcer
+        self.settings = settings
+        self.on_event = on_event or (lambda name, payload: None)
+        self.transcript = transcript
+        self.say_ready = say_ready
+        self.history: list[tuple[float, str, str]] = []
+        self.last_prediction = None
+        self.frames_classified = 0
+        self.classify_ms: deque[float] = deque(maxlen=200)
+        self.ready_seconds: float | None = None
+        self._identify = threading.Event()
+        self._reset_announcer = threading.Event()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._grabber: FrameGrabber | None = None
+        self._worker: threading.Thread | None = None
+        self._started = 0.0
+        self._error_reported: str | None = None
+        self._failing = False
+        self._banded_by = None
+        self._chain_speaker_callbacks()
+
+    # --- life cycle -----------------------------------------------------------------
+    def start(self) -> None:
+        if self._worker is not None:
+            return
+        self._started = time.monotonic()
+        self._stop.clear()
+        self._grabber = self._make_grabber(self.source)
+        self._grabber.start()
+        self._worker = threading.Thread(target=self._run, name="assistant", daemon=True)
+        self._worker.start()
+        if self.speaker.failed:     # it failed before we were listening
+            self._status("speech_failed", self.speaker.failed)
+
+    def stop(self) -> None:
+        """Stop the camera and the worker (the speaker and transcript stay usable)."""
+        self._stop.set()
+        if self._grabber is not None:
+            self._grabber.stop()
+        if self._worker is not None and self._worker is not threading.current_thread():
+            self._worker.join(5.0)
+        self._worker = None
+
+    @property
+    def running(self) -> bool:
+        return self._worker is not None and self._worker.is_alive()
+
+    @property
+    def source_ended(self) -> bool:
+        return self._grabber is not None and self._grabber.ended
+
+    @property
+    def frames_seen(self) -> int:
+        return self._grabber.latest()[1] if self._grabber else 0
+
+    # --- commands -------------------------------------------------------------------
+    def identify_now(self) -> None:
+        """Answer about the newest frame now, whatever continuous mode says."""
+        self._identify.set()
+
+    def set_continuous(self, on: bool) -> None:
+        """Continuous announcements on or off (turning on announces what is in view)."""
+        self.settings.continuous = bool(on)
+        if on:
+            self._reset_announcer.set()     # applied by the worker, which owns the announcer
+
+    def set_language(self, language: str) -> None:
+        if language not in LANGUAGES:
+            raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {language!r}")
+        self.settings.language = language
+        self.speaker.language = language
+
+    def set_source(self, source: FrameSource) -> None:
+        """Switch camera/source while running (the announcer forgets what was in view)."""
+        old = self._grabber
+        self.source = source
+        self._reset_announcer.set()
+        if self._worker is None:
+            return
+        with self._lock:
+            self._grabber = self._make_grabber(source)
+            self._grabber.start()
+        if old is not None:
+            old.stop()
+
+    def repeat(self) -> bool:
+        """Say the last result again; says "nothing to repeat" when there is none."""
+        if self.speaker.repeat_last():
+            return True
+        self.say_message("nothing_to_repeat")
+        return False
+
+    def stop_speech(self) -> None:
+        self.speaker.stop()
+
+    def say_message(self, message_id: str, priority: Priority = Priority.NOW,
+                    record: bool = False, **fields) -> str:
+        """Speak a catalogue phrase now (command feedback); returns the words."""
+        words = phrase(message_id, self.settings.language, **fields)
+        self.speaker.say(words, self.settings.language, priority, kind="feedback")
+        if record:
+            self._record(message_id, words)
+        return words
+
+    def words_for(self, utterance: Utterance, language: str | None = None) -> str:
+        """The sentence for an utterance in language (default: the current one)."""
+        lang = language or self.settings.language
+        if utterance.kind == "hint":
+            return phrase(utterance.message_id or "nothing_in_view", lang)
+        name = product_name(self.classifier, utterance.class_id, lang)
+        if utterance.kind == "lookalike" and utterance.other:
+            return phrase("lookalike", lang, name=name, other=product_name(self.classifier, utterance.other, lang))
+        return phrase("not_sure_maybe", lang, name=name) if utterance.kind == "maybe" else name
+
+    # --- worker ---------------------------------------------------------------------
+    def _make_grabber(self, source: FrameSource) -> FrameGrabber:
+        def on_frame(frame, seq, grabber_source=source):
+            if grabber_source is self.source:
+                self._emit("frame", {"frame": frame, "seq": seq})
+        return FrameGrabber(source, lambda status, s=source: self._camera_status(status, s),
+                            on_frame=on_frame)
+
+    def _run(self) -> None:
+        try:
+            self._loop()
+        except Exception as exc:   # a bug in the loop itself: say so, never die silently
+            log.exception("the recognition worker stopped")
+            self._status("worker_failed", f"{type(exc).__name__}: {exc}")
+
+    def _loop(self) -> None:
+        seq, grabber = 0, None
+        while not self._stop.is_set():
+            with self._lock:
+                if grabber is not self._grabber:
+                    grabber, seq = self._grabber, 0
+            frame, new = grabber.wait_new(seq, timeout=0.2)
+            if self._stop.is_set():
+                break
+            if new == seq:
+                if self._identify.is_set():   # no new picture (ended or stuck): answer anyway
+                    self._step(frame, seq)
+                continue
+            seq = new
+            self._step(frame, seq)
+
+    def _step(self, frame, seq: int) -> None:
+        """One frame through vision, classifier and announcer; errors are reported, not fatal."""
+        try:
+            self._process(frame, seq)
+            self._error_reported = None
+            self._failing = False
+        except Exception as exc:
+            log.exception("recognition failed on frame %d", seq)
+            detail = f"{type(exc).__name__}: {exc}"
+            if detail != self._error_reported:   # say it once, not once per frame
+                self._error_reported = detail
+                self._status("worker_failed", detail)
+            if self._failing:                    # failing again and again: do not spin
+                self._stop.wait(0.5)
+            self._failing = True
+
+    def _process(self, frame, seq: int) -> None:
+        identify = self._identify.is_set()
+        if frame is None:
+            if identify:
+                self._identify.clear()
+                self._announce(Utterance("hint", None, "no_picture", 0.0), Priority.NOW)
+            return
+        t0 = time.perf_counter()
+        bright, sharp = brightness(frame), sharpness(frame)
+        classifier = self.classifier
+        prediction = classifier.predict(frame)
+        if classifier is not self._banded_by:  # a new model brings its own calibrated bands
+            self._banded_by = classifier
+            cal = getattr(classifier, "calibration", None)
+            self.announcer.set_model_bands(getattr(cal, "say", None), getattr(cal, "maybe", None))
+        ms = (time.perf_counter() - t0) * 1000.0
+        self.frames_classified += 1
+        self.classify_ms.append(ms)
+        self.last_prediction = prediction
+        self._emit("prediction", {"prediction": prediction, "brightness": bright,
+                                  "sharpness": sharp, "ms": ms, "seq": seq})
+        if identify:
+            self._identify.clear()
+            self._announce(self.announcer.identify(prediction, bright, sharp), Priority.NOW)
+        elif self.settings.continuous:
+            if self._reset_announcer.is_set():
+                self._reset_announcer.clear()
+                self.announcer.reset()
+            utterance = self.announcer.observe(prediction, bright, sharp, time.monotonic())
+            if utterance is not None:
+                self._announce(utterance, Priority.NORMAL)
+        if self.ready_seconds is None:
+            self.ready_seconds = time.monotonic() - self._started
+            if self.say_ready:
+                self.speaker.say(phrase("ready", self.settings.language), kind="status")
+            self._emit("ready", {"seconds": self.ready_seconds})
+
+    def _announce(self, utterance: Utterance, priority: Priority) -> None:
+        lang = self.settings.language
+        words = self.words_for(utterance, lang)
+        if utterance.kind == "hint":
+            self.speaker.say(words, lang, priority, kind="hint", key="hint")
+        else:
+            self.speaker.say(words, lang, priority, kind="product")
+        when = self._record(utterance.ident, words)
+        self._emit("utterance", {"utterance": utterance, "id": utterance.ident,
+                                 "words": words, "time": when})
+
+    # --- status, history, events ----------------------------------------------------
+    def _camera_status(self, status: str, source: FrameSource) -> None:
+        if source is not self.source:
+            return          # an old camera, being replaced
+        if status in ("camera_disconnected", "camera_reconnected"):
+            self._reset_announcer.set()     # votes from before the break are stale
+        grabber = self._grabber
+        detail = (grabber.error if grabber else None) or ""
+        self._status(status, detail)
+
+    def _status(self, status: str, detail: str = "") -> None:
+        lang = self.settings.language
+        words = phrase(status, lang, detail=detail or "?")
+        if status != "speech_failed":      # no use saying that speech does not work
+            self.speaker.say(words, lang, Priority.NEXT, kind="status", key=f"status:{status}")
+        self._record(status, words)
+        self._emit("status", {"status": status, "words": words, "detail": detail})
+
+    def _record(self, ident: str, words: str) -> float:
+        when = time.time()
+        self.history.append((when, ident, words))
+        if self.transcript is not None:
+            self.transcript.write(when, ident, words)
+        return when
+
+    def _emit(self, name: str, payload: dict) -> None:
+        try:
+            self.on_event(name, payload)
+        except Exception:
+            log.exception("event listener failed on %s", name)
+
+    def _chain_speaker_callbacks(self) -> None:
+        before_error, before_start = self.speaker.on_error, self.speaker.on_start
+
+        def on_error(message: str) -> None:
+            if before_error is not None:
+                before_error(message)
+            self._status("speech_failed", message)
+
+        def on_start(item: SpeechItem) -> None:
+            if before_start is not None:
+                before_start(item)
+            self._emit("spoken", {"words": item.text, "kind": item.kind, "time": time.monotonic()})
+
+        self.speaker.on_error, self.speaker.on_start = on_error, on_start

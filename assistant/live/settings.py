@@ -1,0 +1,154 @@
+"""The user's settings, remembered between runs in settings.json (written atomically).
+
+A missing, damaged or hand-edited file never stops the app: whatever cannot be read falls
+back to its default, with a warning in the log.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant import paths
+from assistant.files import atomic_write_text
+from assistant.live.announcer import AnnouncerSettings
+
+log = logging.getLogger(__name__)
+
+LANGUAGES = ("en", "es")
+RATE_RANGE = (80, 400)      # words per minute that espeak-ng speaks intelligibly
+VOLUME_RANGE = (0.0, 1.0)
+
+
+@dataclass
+class Settings:
+    """Everything the window lets the user change."""
+
+    language: str = "en"               # "en" | "es"
+    voice: str | None = None
+    rate: int = 175                    # words per minute
+    volume: float = 1.0                # 0..1
+    camera: str | int | None = None    # None: webcam 0, else the demo
+    hold: float = 2.0                  # seconds each photo is held (photo-folder sources)
+    announcer: AnnouncerSettings = field(default_factory=AnnouncerSettings)
+    continuous: bool = True
+    model_path: str | None = None      # None: the active model
+    shortcuts: dict[str, str] = field(default_factory=dict)  # command id -> key sequence
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Settings:
+        """Read settings; a missing or damaged file gives defaults and a logged warning."""
+        path = Path(path) if path else paths.settings_file()
+        if not path.exists():
+            return cls()
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            log.warning("cannot read settings %s (%s); using defaults", path, exc)
+            return cls()
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Settings:
+        """Settings from a dict; each bad or unknown value is dropped with a warning."""
+        out = cls()
+        for f in dataclasses.fields(cls):
+            if f.name not in data:
+                continue
+            value = data[f.name]
+            try:
+                setattr(out, f.name, _check(f.name, value, getattr(out, f.name)))
+            except (TypeError, ValueError) as exc:
+                log.warning("settings: ignoring %s=%r (%s)", f.name, value, exc)
+        unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            log.warning("settings: ignoring unknown keys %s", sorted(unknown))
+        return out
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def save(self, path: Path | None = None) -> Path:
+        """Write atomically (assistant.files.atomic_write) to assistant.paths.settings_file()."""
+        path = Path(path) if path else paths.settings_file()
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=2, ensure_ascii=False))
+        return path
+
+
+def _check(name: str, value, default):
+    """The value converted to the field's type, or ValueError/TypeError."""
+    if name == "language":
+        if value not in LANGUAGES:
+            raise ValueError(f"language must be one of {LANGUAGES}")
+        return value
+    if name in ("voice", "model_path"):
+        if value is not None and not isinstance(value, str):
+            raise TypeError("expected text or null")
+        return value or None
+    if name == "camera":
+        if value is not None and not isinstance(value, str | int) or isinstance(value, bool):
+            raise TypeError("expected a camera index, a path or null")
+        return value
+    if name == "rate":
+        return int(_in_range(float(value), RATE_RANGE))
+    if name == "volume":
+        return _in_range(float(value), VOLUME_RANGE)
+    if name == "hold":
+        return _in_range(float(value), (0.1, 60.0))
+    if name == "continuous":
+        if not isinstance(value, bool):
+            raise TypeError("expected true or false")
+        return value
+    if name == "shortcuts":
+        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                  for k, v in value.items()):
+            raise TypeError("expected a mapping of command id to key sequence")
+        return dict(value)
+    if name == "announcer":
+        if not isinstance(value, dict):
+            raise TypeError("expected a mapping")
+        return announcer_from_dict(value)
+    return value
+
+
+def announcer_from_dict(data: dict) -> AnnouncerSettings:
+    """AnnouncerSettings from a dict, keeping the default for each bad or unknown value."""
+    out = AnnouncerSettings()
+    for f in dataclasses.fields(AnnouncerSettings):
+        if f.name not in data:
+            continue
+        default = getattr(out, f.name)
+        if isinstance(default, bool):  # a switch: only true or false
+            if isinstance(data[f.name], bool):
+                setattr(out, f.name, data[f.name])
+            else:
+                log.warning("settings: ignoring announcer.%s=%r (must be true or false)", f.name, data[f.name])
+            continue
+        try:
+            value = type(default)(data[f.name])
+            if isinstance(data[f.name], bool) or value < 0:
+                raise ValueError("must be a non-negative number")
+            setattr(out, f.name, value)
+        except (TypeError, ValueError) as exc:
+            log.warning("settings: ignoring announcer.%s=%r (%s)", f.name, data[f.name], exc)
+    try:
+        out.validate()
+    except ValueError as exc:
+        log.warning("settings: announcer thresholds %s; using defaults", exc)
+        return AnnouncerSettings()
+    return out
+
+
+def _in_range(value: float, bounds: tuple[float, float]) -> float:
+    if value != value:  # NaN
+        raise ValueError("not a number")
+    return min(max(value, bounds[0]), bounds[1])
+
+
+def load(path: Path | None = None) -> Settings:
+    """The saved settings (defaults where missing or damaged)."""
+    return Settings.load(path)

@@ -1,0 +1,1 @@
+"""What the user keeps: model versions and their retention, the product library."""

@@ -1,0 +1,260 @@
+"""Which model the app uses, and the maintainer's model versions. No Qt.
+
+The user's models live under paths.models_dir(): versions/ holds every model ever activated,
+active.json names the one in use and the ones before it (newest first), so one call rolls
+back and the bundled model can always be restored. Every write is a temp file, fsync and
+os.replace: a process killed at any moment leaves the previous pointer or the new one, never
+a half-written file in their place.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant import files, paths
+from assistant.files import atomic_write, atomic_write_text
+from assistant.inference.checkpoint import CheckpointError, load_checkpoint, read_metadata
+
+log = logging.getLogger(__name__)
+
+#: how many earlier models active.json remembers for rollback
+HISTORY = 10
+#: the history entry that means "the bundled model"
+BUNDLED = "bundled"
+
+
+def bundled_dir() -> Path:
+    return paths.BUNDLED_DIR
+
+
+def bundled_models() -> list[Path]:
+    return sorted(bundled_dir().glob("*.safetensors"))
+
+
+def heldout_top1(meta: dict) -> float:
+    m = meta.get("metrics", {})
+    for split in ("heldout", "test", "val"):
+        if m.get(split, {}).get("top1") is not None:
+            return float(m[split]["top1"])
+    return 0.0
+
+
+def bundled_default() -> Path:
+    """The bundled checkpoint with the best held-out accuracy in its metadata."""
+    best, best_score = None, -1.0
+    for path in bundled_models():
+        try:
+            score = heldout_top1(read_metadata(path))
+        except CheckpointError as exc:
+            log.warning("ignoring bundled model %s", exc)
+            continue
+        if score > best_score:
+            best, best_score = path, score
+    if best is None:
+        raise CheckpointError(f"{bundled_dir()}: no usable bundled model; reinstall the assistant")
+    return best
+
+
+def active_pointer() -> Path:
+    return paths.models_dir() / "active.json"
+
+
+def versions_dir() -> Path:
+    folder = paths.models_dir() / "versions"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def read_pointer() -> dict:
+    """active.json as {"path": str | None, "history": [...]}; {} when absent or unreadable."""
+    pointer = active_pointer()
+    if not pointer.is_file():
+        return {}
+    try:
+        data = json.loads(pointer.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        log.warning("cannot read %s (%s); using the bundled model", pointer, exc)
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    history = data.get("history")
+    data["history"] = [h for h in history if isinstance(h, str)] if isinstance(history, list) else []
+    return data
+
+
+def active_model_path() -> Path:
+    """The model the app would load now."""
+    data = read_pointer()
+    target = data.get("path")
+    if isinstance(target, str) and target and target != BUNDLED:
+        if Path(target).is_file():
+            return Path(target)
+        log.warning("active model %s is missing; using the bundled model", target)
+    return bundled_default()
+
+
+def is_bundled_active() -> bool:
+    target = read_pointer().get("path")
+    return not target or target == BUNDLED or not Path(str(target)).is_file()
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One model the maintainer can choose, as shown in lists and spoken."""
+
+    path: Path
+    label: str
+    created: str
+    products: int
+    top1: float | None
+    active: bool
+    bundled: bool
+
+
+def describe(path: Path, active: bool = False, bundled: bool = False) -> ModelVersion:
+    meta = read_metadata(path)
+    top1 = heldout_top1(meta) if meta.get("metrics") else None
+    label = meta.get("version") or meta.get("label") or path.stem
+    return ModelVersion(path, str(label), str(meta.get("created", "")), len(meta["classes"]),
+                        top1, active, bundled)
+
+
+def list_versions() -> list[ModelVersion]:
+    """The bundled model(s) first, then the stored versions, newest first."""
+    active = None
+    try:
+        active = active_model_path().resolve()
+    except CheckpointError:
+        pass
+    out = []
+    for path in bundled_models():
+        try:
+            out.append(describe(path, path.resolve() == active, True))
+        except CheckpointError as exc:
+            log.warning("ignoring %s", exc)
+    for path in sorted(versions_dir().glob("*.safetensors"), reverse=True):
+        try:
+            out.append(describe(path, path.resolve() == active, False))
+        except CheckpointError as exc:
+            log.warning("ignoring %s", exc)
+    return out
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")[:40] or "model"
+
+
+def store_version(source: str | os.PathLike, label: str | None = None) -> Path:
+    """Copy a checked model file into versions/ (atomically); a stored one is returned as is."""
+    source = Path(source)
+    load_checkpoint(source)  # refuses damaged, truncated or foreign files with a clear message
+    folder = versions_dir()
+    if source.resolve().parent == folder.resolve():
+        return source
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    dest = folder / f"{stamp}-{_slug(label or source.stem)}.safetensors"
+    n = 1
+    while dest.exists():
+        n += 1
+        dest = folder / f"{stamp}-{_slug(label or source.stem)}-{n}.safetensors"
+    with atomic_write(dest) as tmp, open(source, "rb") as src, open(tmp, "wb") as out:
+        shutil.copyfileobj(src, out, 1 << 20)
+    return dest
+
+
+def activate(path: str | os.PathLike, label: str | None = None) -> Path:
+    """Make a model the app's model: store it, then switch the pointer in one atomic step.
+    The model in use before goes to the top of the rollback history. Returns the stored path."""
+    stored = store_version(path, label)
+    prepare_runtime(stored)
+    data = read_pointer()
+    current = data.get("path") or BUNDLED
+    _write_pointer(str(stored.resolve()), [current] + data.get("history", []))
+    prune()
+    return stored
+
+
+def prepare_runtime(path: Path) -> None:
+    """Build the model's ONNX file now, so the app never waits for an export at start.
+    A failure is logged, not raised: the app then says so and answers with PyTorch."""
+    from assistant.inference.export import ensure_onnx
+    try:
+        ensure_onnx(path)
+    except Exception as exc:  # the model itself is fine; only its fast path is missing
+        log.warning("%s: no ONNX file (%s); the app will fall back to PyTorch", path, exc)
+
+
+def prune(keep: int = HISTORY) -> list[Path]:
+    """Delete stored versions that are neither in use, nor in the rollback history, nor among
+    the `keep` newest; returns what was deleted."""
+    data = read_pointer()
+    wanted = {str(Path(p).resolve()) for p in [data.get("path"), *data.get("history", [])]
+              if p and p != BUNDLED}
+    stored = sorted(versions_dir().glob("*.safetensors"), key=lambda p: p.stat().st_mtime,
+                    reverse=True)
+    removed = []
+    for path in stored[keep:]:
+        if str(path.resolve()) not in wanted:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def rollback() -> Path:
+    """Go back to the model used before the active one (the bundled one when there is none
+    left). Returns the path now active."""
+    data = read_pointer()
+    history = data.get("history", [])
+    current = data.get("path") or BUNDLED
+    while history:
+        previous, history = history[0], history[1:]
+        if previous == current:
+            continue
+        if previous == BUNDLED:
+            _write_pointer(BUNDLED, history)
+            return bundled_default()
+        try:
+            read_metadata(previous)
+        except CheckpointError as exc:
+            log.warning("skipping %s in the rollback history", exc)
+            continue
+        _write_pointer(previous, history)
+        return Path(previous)
+    if current == BUNDLED:
+        raise CheckpointError("the bundled model is already in use; there is nothing to roll back to")
+    _write_pointer(BUNDLED, [])
+    return bundled_default()
+
+
+def restore_bundled() -> Path:
+    """Use the bundled model again; the model in use goes to the rollback history."""
+    path = bundled_default()
+    prepare_runtime(path)
+    data = read_pointer()
+    current = data.get("path") or BUNDLED
+    history = data.get("history", [])
+    _write_pointer(BUNDLED, ([current] if current != BUNDLED else []) + history)
+    return path
+
+
+def _write_pointer(target: str, history: list[str]) -> None:
+    seen, clean = {target}, []
+    for entry in history:
+        if entry not in seen:
+            seen.add(entry)
+            clean.append(entry)
+    data = {"path": target, "history": clean[:HISTORY],
+            "updated": _dt.datetime.now().replace(microsecond=0).isoformat()}
+    atomic_write_text(active_pointer(), json.dumps(data, indent=1))
+
+
+def remove_stale_temp(*folders: Path) -> list[Path]:
+    """Delete temp files (".name.PID.tmp") left by a killed process in the model folders."""
+    return files.remove_stale_temp(*(folders or (paths.models_dir(), versions_dir())))
+    return True

@@ -1,0 +1,97 @@
+"""Maintainer mode's small dialogs: a product's two names, and picking a product from a list.
+
+Each opens with open() (window-modal, no nested event loop) and reports through accepted."""
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from assistant.ui import accessibility as a11y
+from assistant.ui.maintainer.texts import plain, tr
+
+
+def _buttons(dialog: QDialog, language: str) -> QDialogButtonBox:
+    box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+    ok = box.button(QDialogButtonBox.StandardButton.Ok)
+    ok.setText(tr("ok", language))
+    a11y.name(ok, tr("ok", language), tr("ok_desc", language))
+    cancel = box.button(QDialogButtonBox.StandardButton.Cancel)
+    cancel.setText(tr("cancel_button", language))
+    a11y.name(cancel, tr("cancel_button", language), tr("cancel_button_desc", language))
+    box.accepted.connect(dialog.accept)
+    box.rejected.connect(dialog.reject)
+    return box
+
+
+class NamesDialog(QDialog):
+    """English and Spanish names; refuses to close on OK while one is empty (and says why)."""
+
+    def __init__(self, parent: QWidget | None, language: str, english: str = "", spanish: str = "",
+                 on_problem=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("names_dialog")
+        self.setWindowTitle(tr("name_title", language))
+        self.language, self.on_problem = language, on_problem
+        form = QFormLayout()
+        self.english = QLineEdit(english)
+        self.english.setObjectName("english")
+        self.spanish = QLineEdit(spanish)
+        self.spanish.setObjectName("spanish")
+        for key, edit in (("english", self.english), ("spanish", self.spanish)):
+            label = QLabel(tr(key, language))
+            label.setBuddy(edit)
+            a11y.name(edit, plain(tr(key, language)), tr(f"{key}_desc", language))
+            form.addRow(label, edit)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(_buttons(self, language))
+        self.english.setFocus()
+
+    def names(self) -> tuple[str, str]:
+        return self.english.text().strip(), self.spanish.text().strip()
+
+    def accept(self) -> None:
+        english, spanish = self.names()
+        if not english or not spanish:
+            (self.spanish if english else self.english).setFocus()
+            if self.on_problem is not None:
+                self.on_problem(tr("need_names", self.language))
+            return
+        super().accept()
+
+
+class ChoiceDialog(QDialog):
+    """Pick one entry of a list; .choice is its data once accepted."""
+
+    def __init__(self, parent: QWidget | None, language: str, title: str,
+                 entries: list[tuple[str, str]], list_name: str, list_desc: str) -> None:
+        super().__init__(parent)
+        self.setObjectName("choice_dialog")
+        self.setWindowTitle(title)
+        self.entries = entries
+        self.list = QListWidget()
+        self.list.setObjectName("choice_list")
+        label = QLabel(list_name)
+        label.setBuddy(self.list)
+        a11y.name(self.list, list_name, list_desc)
+        self.list.addItems([text for text, _ in entries])
+        self.list.setCurrentRow(0)
+        self.list.itemActivated.connect(lambda _item: self.accept())
+        layout = QVBoxLayout(self)
+        layout.addWidget(label)
+        layout.addWidget(self.list)
+        layout.addWidget(_buttons(self, language))
+        self.list.setFocus()
+
+    @property
+    def choice(self) -> str | None:
+        row = self.list.currentRow()
+        return self.entries[row][1] if 0 <= row < len(self.entries) else None

@@ -1,0 +1,211 @@
+"""Maintainer mode's retraining half: start, progress (shown, and spoken at milestones),
+cancel, the report (accuracy, per product, confusion picture, look-alikes), activation with a
+confirmation when the new model is worse, rollback and the bundled model."""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QLabel
+
+from assistant.store import models
+from assistant.ui.maintainer.texts import tr
+from assistant.ui.maintainer.worker import CallWorker, RetrainWorker
+
+log = logging.getLogger(__name__)
+MILESTONES = (0.25, 0.5, 0.75)
+
+
+def set_picture(label: QLabel, path: Path | None) -> None:
+    pixmap = QPixmap(str(path)) if path else QPixmap()
+    if pixmap.isNull():
+        label.clear()
+        return
+    label.setPixmap(pixmap.scaled(label.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                  Qt.TransformationMode.SmoothTransformation))
+
+
+def duration(seconds: float, language: str) -> str:
+    if seconds < 90:
+        return tr("seconds", language, n=max(int(round(seconds)), 1))
+    return tr("minutes", language, n=int(round(seconds / 60)))
+
+
+class RetrainActions:
+    """Mixed into MaintainerDialog (which provides the widgets, tell() and the library)."""
+
+    # --- features prepared in the background while the user adds photos ----------------
+    def start_warm(self) -> None:
+        """Compute the features a fast retrain will need (old products' photos, the library's
+        photos), at the lowest priority, so that Retrain later takes seconds."""
+        if self.worker is not None or self.capture is not None or self._closing or not self.isVisible():
+            return
+        if self.warmer is not None:
+            self._warm_again = True
+            return
+        from model.retrain import warm_cache
+        stop = self._warm_stop = threading.Event()
+        base, data = str(self.base_model()), str(self.library.folder)
+        self.warmer = CallWorker(lambda: warm_cache(base, data, cancelled=stop.is_set),
+                                 low_priority=True)
+        self.warmer.finished.connect(self._warm_done)
+        self.warmer.failed.connect(self._warm_failed)
+        self._warm_again = False
+        self.warmer.start()
+
+    def stop_warm(self, wait_ms: int = 0) -> None:
+        if self.warmer is not None:
+            self._warm_stop.set()
+            self._warm_again = False
+            if wait_ms:
+                self.warmer.thread.wait(wait_ms)
+
+    def _warm_failed(self, message: str) -> None:
+        log.warning("preparing features failed: %s", message)  # a retrain will say it, if real
+        self._warm_done(None)
+
+    def _warm_done(self, _read) -> None:
+        if self.warmer is not None:
+            self.warmer.thread.wait(5000)
+        self.warmer = None
+        if self._retrain_pending:
+            self._retrain_pending = False
+            self.start_retrain()
+        elif self._warm_again:
+            self.start_warm()
+
+    # --- retraining ------------------------------------------------------------------
+    def start_retrain(self) -> None:
+        from model.retrain import RetrainConfig
+        lang = self.language
+        if self.worker is not None:
+            return
+        if not self.library.products():
+            self.tell(tr("empty_library", lang))
+            return
+        few = self.too_few()
+        if few:
+            from assistant.store.library import MIN_PHOTOS
+            self.tell(tr("too_few", lang, names=", ".join(few), n=MIN_PHOTOS))
+            return
+        if self.warmer is not None:  # it stops at its next batch; then we start (and reuse its work)
+            self._retrain_pending = True
+            self.stop_warm()
+            return
+        mode = self.mode.currentData()
+        cfg = RetrainConfig(data=str(self.library.folder), out=str(self.candidate_path()), mode=mode,
+                            only=self.only.isChecked(), base=str(self.base_model()),
+                            adapt="last-block" if self.block.isChecked() else "head",
+                            command="maintainer dialog")
+        self.result = None
+        self._spoken = set()
+        self.report.clear()
+        set_picture(self.picture, None)
+        self.progress.setValue(0)
+        self.progress.setFormat("")
+        self.worker = RetrainWorker(cfg)
+        self.worker.progress.connect(self._on_progress)
+        self.worker.message.connect(self._on_message)  # bound methods: queued to this thread
+        self.worker.finished.connect(self._on_finished)
+        self.worker.failed.connect(self._on_failed)
+        self._update_buttons()
+        self.tell(tr("retrain_started", lang, mode=self.mode.currentText().split(" (")[0]))
+        self.worker.start()
+        self.cancel_button.setFocus()
+
+    def cancel_retrain(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+            self.tell(tr("cancelling", self.language), urgent=True)
+
+    def _on_message(self, text: str) -> None:
+        self.report.append(text)
+
+    def _on_progress(self, fraction: float, eta: float) -> None:
+        self.progress.setValue(int(fraction * 1000))
+        pct = int(fraction * 100)
+        text = (tr("eta", self.language, p=pct, t=duration(eta, self.language)) if eta >= 0
+                else f"{pct}%")
+        self.progress.setFormat(text)
+        self.progress.setAccessibleDescription(text)
+        for mark in MILESTONES:
+            if fraction >= mark and mark not in self._spoken:
+                self._spoken.add(mark)
+                self.tell(tr("percent", self.language, p=int(mark * 100)))
+
+    def _finish_worker(self) -> None:
+        if self.worker is not None:
+            self.worker.wait(10_000)
+        self.worker = None
+        self._update_buttons()
+
+    def _on_failed(self, message: str) -> None:
+        self._finish_worker()
+        self.progress.setFormat("")
+        self.tell(tr("failed", self.language, why=message), urgent=True)
+
+    def _on_finished(self, result) -> None:
+        self._finish_worker()
+        if result.cancelled:
+            self.progress.setValue(0)
+            self.progress.setFormat("")
+            self.tell(tr("cancelled", self.language), urgent=True)
+            return
+        self.result = result
+        self.progress.setValue(1000)
+        self.progress.setFormat("100%")
+        self._update_buttons()
+        self.show_report(result.report)
+        acc = result.report.heldout.get("top1")
+        words = tr("done", self.language, acc="-" if acc is None else f"{acc:.0%}")
+        words += " " + tr(f"verdict_{result.report.comparison.verdict}", self.language)
+        for pair in result.report.lookalikes[:3]:
+            words += " " + pair["sentence"].capitalize() + "."
+        self.tell(words, urgent=True)
+        self.activate_button.setFocus()
+
+    def show_report(self, report) -> None:
+        lines = report.summary_lines() + [""] + report.per_product_lines()
+        lines += [tr("skipped_item", self.language, file=p, why=why) for p, why in report.skipped]
+        self.report.setPlainText("\n".join(lines))
+        set_picture(self.picture, report.confusion_picture)
+        pairs = "; ".join(p["sentence"] for p in report.lookalikes) or tr("picture_desc", self.language)
+        self.picture.setAccessibleDescription(pairs)
+
+    def activate_model(self) -> None:
+        if self.result is None or self.worker is not None:
+            return
+        c = self.result.report.comparison
+        if c.worse:
+            question = tr("confirm_worse", self.language, new=f"{c.new_top1:.0%}", cur=f"{c.current_top1:.0%}")
+            box = self._question(question)
+            box.accepted.connect(lambda: self._guard(self._activate))
+            box.rejected.connect(lambda: self.tell(tr("not_activated", self.language)))
+            self.tell(question, urgent=True)
+            box.open()
+            return
+        self._guard(self._activate)
+
+    def _activate(self) -> None:
+        stored = models.activate(self.result.out)
+        clf = self.ctx.reload_model(stored)
+        self.result = None
+        self.refresh()
+        self.tell(tr("activated", self.language, n=len(clf.class_ids)), urgent=True)
+
+    def rollback_model(self) -> None:
+        def go() -> None:
+            clf = self.ctx.reload_model(models.rollback())
+            self.refresh()
+            self.tell(tr("rolled_back", self.language, n=len(clf.class_ids)), urgent=True)
+        self._guard(go)
+
+    def restore_bundled(self) -> None:
+        def go() -> None:
+            clf = self.ctx.reload_model(models.restore_bundled())
+            self.refresh()
+            self.tell(tr("restored", self.language, n=len(clf.class_ids)), urgent=True)
+        self._guard(go)

@@ -1,0 +1,17 @@
+"""Retraining: teach the model in use new products (`python main.py retrain`).
+
+plan (which photos, which products, the new metadata) -> fast (a head on cached features,
+features + bank) or full (the whole network through model.train) -> report (the verdict), with
+core running them and activating the result."""
+from model.retrain.core import (
+           REFUSED,
+           RetrainConfig,
+           RetrainResult,
+           add_arguments,
+           retrain,
+           run,
+           warm_cache,
+)
+
+__all__ = ["REFUSED", "RetrainConfig", "RetrainResult", "add_arguments", "retrain", "run",
+           "warm_cache"]

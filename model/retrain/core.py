@@ -1,0 +1,212 @@
+"""Teach the model in use new products: `python main.py retrain --data DIR --out FILE`.
+
+Starts from the active model and adds (or replaces) the products found in DIR; with --only the
+new model knows just DIR's products. fast mode fits the head (optionally the last block too) on
+cached features of the frozen network: a new product in well under a minute on a laptop CPU.
+full mode fine-tunes the whole network through model.train (CUDA when available). Both report
+progress through a TrainCallback and stop cleanly when it says cancelled(); nothing is written
+in place of the model in use until the new one is complete, checked, and activated.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+#: exit status when --activate was refused because the new model is worse (see --yes)
+REFUSED = 3
+
+
+@dataclass
+class RetrainConfig:
+    data: str = ""
+    out: str = ""
+    mode: str = "fast"                 # fast | full
+    only: bool = False
+    base: str | None = None            # starting model; None: the active model
+    base_data: list[str] = field(default_factory=list)
+    per_class: int | None = None       # photos per known product at most (fast: 24, full: all)
+    adapt: str = "head"                # fast mode: head | last-block
+    heldout: float = 0.2
+    seed: int = 0
+    epochs: int | None = None          # full: 8; fast last-block: 4
+    lr: float | None = None
+    max_minutes: float | None = None
+    device: str = "auto"
+    names: str | None = None
+    command: str = ""
+
+
+@dataclass
+class RetrainResult:
+    out: Path | None
+    report: object | None = None       # model.retrain.report.RetrainReport
+    cancelled: bool = False
+    seconds: float = 0.0
+
+
+def retrain(cfg: RetrainConfig, callback=None) -> RetrainResult:
+    """Build the new model into cfg.out (atomically) and its report into <out>.report/."""
+    from assistant.inference.checkpoint import load_checkpoint
+    from assistant.store.models import active_model_path, remove_stale_temp
+    from model.callbacks import TrainCallback
+    from model.retrain.features import Cancelled
+    from model.retrain.plan import make_plan
+
+    cb = callback or TrainCallback()
+    started = time.monotonic()
+    if cfg.mode not in ("fast", "full"):
+        raise ValueError(f"--mode must be fast or full, not {cfg.mode!r}")
+    if not cfg.out:
+        raise ValueError("say where to write the new model (--out FILE)")
+    out = Path(cfg.out)
+    remove_stale_temp(out.parent if out.parent.is_dir() else Path("."))
+    base_path = Path(cfg.base) if cfg.base else active_model_path()
+    base = load_checkpoint(base_path)
+    per_class = cfg.per_class if cfg.per_class is not None else (24 if cfg.mode == "fast" else 0)
+    plan = make_plan(cfg.data, base, cfg.only, cfg.base_data, per_class, cfg.heldout, cfg.seed,
+                     cfg.names)
+    cb.on_message(f"starting from {base_path.name}: {len(plan.classes)} products "
+                  f"({len(plan.new)} new, {len(plan.replaced)} replaced), "
+                  f"{len(plan.train)} training and {len(plan.heldout)} held-out photos")
+    if cfg.mode == "full" and not cfg.only and plan.missing_old:
+        from model.data import DataError
+        raise DataError(
+            "full mode retrains the whole network, so it needs photos of every product the model "
+            f"knows; none found for: {', '.join(plan.missing_old[:8])}"
+            f"{' ...' if len(plan.missing_old) > 8 else ''}. Give --base-data DIR, use --only, "
+            "or use fast mode")
+    try:
+        if cfg.mode == "fast":
+            from model.retrain.fast import run_fast
+            report = run_fast(cfg, base, plan, cb)
+        else:
+            from model.retrain.full import run_full
+            report = run_full(cfg, base, plan, cb)
+    except Cancelled:
+        cb.on_message("cancelled; the model in use is untouched")
+        return RetrainResult(None, None, True, time.monotonic() - started)
+    if report is None:
+        return RetrainResult(None, None, True, time.monotonic() - started)
+    from assistant.inference.export import ensure_onnx
+    cb.on_message("preparing the new model for the app")
+    try:
+        ensure_onnx(out)  # ready before anyone activates it: the app never waits for an export
+    except Exception as exc:  # the model is fine; the app would fall back to PyTorch and say so
+        log.warning("%s: no ONNX file (%s)", out, exc)
+    report.seconds = round(time.monotonic() - started, 1)
+    return RetrainResult(out, report, False, report.seconds)
+
+
+def warm_cache(base_path: str | Path | None = None, data: str | Path | None = None,
+               per_class: int = 24, heldout: float = 0.2, seed: int = 0, device: str = "auto",
+               cancelled=None, base_data: list[str] | None = None) -> int:
+    """Compute (and cache) the features a fast retrain from data will need, ahead of it: the
+    photos of the products the model already knows, and data's photos (and mirror images).
+    Maintainer mode does this while the user adds photos. Returns how many photos it read;
+    -1 when cancelled() said stop (what was done stays cached)."""
+    from assistant.inference.checkpoint import load_checkpoint
+    from assistant.store.models import active_model_path
+    from model.retrain.features import Cancelled, FeatureCache
+    from model.retrain.plan import old_product_photos, photos_by_class
+    from model.train import pick_device
+    base = load_checkpoint(base_path or active_model_path())
+    new: list[Path] = []
+    if data is not None and Path(data).is_dir():
+        new = [f for files in photos_by_class(Path(data)).values() for f in files]
+    old = old_product_photos(base, base.class_ids, base_data, per_class, heldout, seed, skip=data)
+    jobs = [(new, ("photo", "mirror")), ([f for f, _ in old.train + old.heldout], ("photo",))]
+    cache = FeatureCache(base, pick_device(device))
+    done = 0
+    try:
+        for files, views in jobs:
+            if files:
+                done += cache.batches_needed(files, views) * 32
+                cache.features(files, views, cancelled=cancelled)
+    except Cancelled:
+        return -1
+    return done
+
+
+# --- command line ------------------------------------------------------------------------
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, metavar="DIR",
+                   help="one sub-folder of photos per product to add or replace (the maintainer's "
+                        "library is such a folder)")
+    p.add_argument("--out", required=True, metavar="FILE", help="the new model (.safetensors)")
+    p.add_argument("--mode", choices=["fast", "full"], default="fast",
+                   help="fast: adapt the head on cached features (seconds to a minute on a CPU); "
+                        "full: fine-tune the whole network (CUDA when available)")
+    p.add_argument("--only", action="store_true",
+                   help="the new model knows just DIR's products (not those of the model in use)")
+    p.add_argument("--activate", action="store_true",
+                   help="make the new model the app's model (refused if it is worse, unless --yes)")
+    p.add_argument("--yes", action="store_true",
+                   help="with --activate: activate even a model that tests worse than the current one")
+    p.add_argument("--base", metavar="FILE", help="start from this model instead of the active one")
+    p.add_argument("--base-data", action="append", metavar="DIR",
+                   help="photos of the products the model already knows, one sub-folder each "
+                        "(default: the folders recorded in the model, when present here)")
+    p.add_argument("--per-class", type=int, metavar="N",
+                   help="use at most N photos of each already-known product (fast: 24, full: all)")
+    p.add_argument("--adapt", choices=["head", "last-block"], default="head",
+                   help="fast mode: fit only the head, or the last block of the network too")
+    p.add_argument("--epochs", type=int, help="full mode: passes over the photos (default 8)")
+    p.add_argument("--lr", type=float, help="full mode: peak learning rate (default 3e-4)")
+    p.add_argument("--max-minutes", type=float, help="full mode: stop after this long (keeps the best epoch)")
+    p.add_argument("--heldout", type=float, default=0.2, help="share of each product's photos held out")
+    p.add_argument("--seed", type=int, default=0, help="seed of the held-out split")
+    p.add_argument("--names", metavar="CSV", help="spoken names: columns class,english,spanish "
+                                                  "(default: classes.csv in DIR)")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+
+
+def run(args: argparse.Namespace) -> int:
+    import shlex
+
+    from assistant.store.models import activate
+    from model.callbacks import TerminalProgress
+
+    cfg = RetrainConfig(data=args.data, out=args.out, mode=args.mode, only=args.only,
+                        base=args.base, base_data=args.base_data or [], per_class=args.per_class,
+                        adapt=args.adapt, heldout=args.heldout, seed=args.seed, epochs=args.epochs,
+                        lr=args.lr, max_minutes=args.max_minutes, device=args.device,
+                        names=args.names,
+                        command="python main.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+    bar = TerminalProgress()
+    try:
+        result = retrain(cfg, bar)
+    finally:
+        bar.close()
+    if result.cancelled:
+        print("cancelled; the model in use is untouched", file=sys.stderr)
+        return 130
+    report = result.report
+    for path, why in report.skipped:
+        print(f"skipped {path}: {why}", file=sys.stderr)
+    print(f"wrote {result.out} in {result.seconds:.0f} s")
+    for line in report.summary_lines():
+        print(line)
+    print("Per product (held out), worst first:")
+    for line in report.per_product_lines():
+        print("  " + line)
+    if report.confusion_picture:
+        print(f"confusion matrix: {report.confusion_picture}")
+    print(f"report: {report.folder}")
+    if not args.activate:
+        print(f"not activated; to use it: python main.py models activate {result.out}")
+        return 0
+    if report.comparison.worse and not args.yes:
+        print("NOT activated: the new model is worse than the one in use "
+              f"({report.comparison.new_top1:.1%} vs {report.comparison.current_top1:.1%}). "
+              "Run again with --yes to activate it anyway, or: "
+              f"python main.py models activate {result.out} --yes", file=sys.stderr)
+        return REFUSED
+    stored = activate(result.out)
+    print(f"activated: the app now uses {stored}")
+    return 0

@@ -1,0 +1,209 @@
+"""Fast mode: the frozen network's features (cached), a refitted head, optionally the last block.
+
+Photos of the products the model already knows (when found) are fitted along with the new ones,
+so the new rows learn what they must not be confused with and the old rows get re-balanced.
+Without them, old rows stay frozen and only the new rows are fitted (against the frozen old
+logits) from an imprinted start; the report then says the old products were not checked.
+"""
+from __future__ import annotations
+
+import torch
+
+from assistant.inference.architectures import head_name
+from assistant.inference.checkpoint import save_checkpoint
+from model.calibrate import calibrate
+from model.data import DataError
+from model.retrain.bank import Bank, add_to_user_bank, find_bank, rows_for
+from model.retrain.features import FeatureCache, frozen_digest, split_network
+from model.retrain.head import fit_block, fit_head, imprint, stand_ins
+from model.retrain.report import RetrainReport, compare, heldout_metrics, make_lookalikes, write
+from model.train import pick_device
+
+FIT_STEPS = 60
+
+
+def run_fast(cfg, base, plan, cb) -> RetrainReport:
+    from model.retrain.plan import new_metadata
+
+    device = pick_device(cfg.device)
+    level = "stem" if cfg.adapt == "last-block" else "pooled"
+    cache = FeatureCache(base, device, level)
+    new_ids = set(plan.new) | set(plan.replaced) | (set(plan.classes) if cfg.only else set())
+    new_rows = {plan.classes.index(c) for c in new_ids}
+    mirrored = [(f, y) for f, y in plan.train if y in new_rows]
+    single = [(f, y) for f, y in plan.train if y not in new_rows]
+    groups = [(mirrored, ("photo", "mirror")), (single, ("photo",)), (plan.heldout, ("photo",))]
+    epochs = (cfg.epochs or 4) if level == "stem" else 0
+    block_steps = epochs * max(-(-len(plan.train) * 2 // 32), 1)
+    batches = sum(cache.batches_needed([f for f, _ in g], v) for g, v in groups)
+    total = batches + FIT_STEPS + block_steps
+    cb.on_start(1, total)
+    done = [0]
+
+    def tick(loss: float = 0.0) -> None:
+        done[0] = min(done[0] + 1, total)
+        cb.on_step(0, done[0], total, loss)
+
+    if batches:
+        cb.on_message(f"reading {batches * 32} photos or fewer through the network "
+                      "(cached for next time)")
+    skipped: list[tuple[str, str]] = []
+    sets = []
+    for group, views in groups:
+        feats, ok, reasons = cache.features([f for f, _ in group], views, tick, cb.cancelled)
+        skipped += [(str(f), r) for (f, _), good, r in zip(group, ok, reasons, strict=True) if not good]
+        keep = torch.tensor([i for i, good in enumerate(ok) if good], dtype=torch.long)
+        labels = torch.tensor([y for (_, y), good in zip(group, ok, strict=True) if good], dtype=torch.long)
+        sets.append((feats[keep] if len(keep) else feats[:0], labels))
+    (mx, my), (sx, sy), (hx, hy) = sets
+    chunks = [(mx[:, v], my) for v in range(mx.shape[1])] + [(sx[:, 0], sy)]
+    held_chunks = [(hx[:, 0], hy)]
+    banked = _from_bank(base, plan, cfg, level)
+    if banked is not None:  # the old products without photos here, from the feature bank
+        bx, by, bhx, bhy, found, unseen = banked
+        chunks.append((bx, by))
+        held_chunks.append((bhx, bhy))
+        plan.old_heldout_unseen = plan.old_heldout_unseen and unseen
+        cb.on_message(f"{len(found)} known products without photos here taken from the feature bank")
+    chunks = [(x, y) for x, y in chunks if len(y)]
+    if not chunks:
+        raise DataError("no readable training photo at all")
+    train_x = torch.cat([x for x, _ in chunks])
+    train_y = torch.cat([y for _, y in chunks])
+    taught = set(train_y.tolist())
+    guessed = [] if cfg.only or level != "pooled" else [
+        plan.classes.index(c) for c in plan.missing_old if plan.classes.index(c) not in taught]
+    n_real = len(train_y)
+    if guessed:  # neither photos nor bank rows: stand-ins from the head itself
+        head_w = base.state_dict[f"{head_name(base.architecture)}.weight"].float()
+        head_b = base.state_dict[f"{head_name(base.architecture)}.bias"].float()
+        rows = [plan.base_rows[plan.classes[r]] for r in guessed]
+        fake = stand_ins(train_x, head_w, head_b, rows, seed=cfg.seed)
+        train_x = torch.cat([train_x, fake])
+        train_y = torch.cat([train_y, torch.tensor(guessed).repeat_interleave(len(fake) // len(guessed))])
+        cb.on_message(f"{len(guessed)} known products without photos here: stand-ins made from "
+                      "the model's head keep the new products from claiming them")
+    lacking = [plan.classes[r] for r in sorted(new_rows) if r not in taught]
+    if lacking:
+        raise DataError(f"no readable training photo for: {', '.join(lacking)}")
+    held_chunks = [(x, y) for x, y in held_chunks if len(y)]
+    held_x = torch.cat([x for x, _ in held_chunks]) if held_chunks else train_x[:0]
+    hy = torch.cat([y for _, y in held_chunks]) if held_chunks else hy
+    old_checked = cfg.only or not [c for c in plan.missing_old
+                                   if plan.classes.index(c) not in taught]  # real rows only
+
+    model = None
+    block_base = None
+    if level == "stem":
+        model = cache.model
+        _, block_base = split_network(model, base.architecture)
+        with torch.no_grad():
+            pooled_train = _pool(block_base, train_x, device)
+            pooled_held = _pool(block_base, held_x, device)
+        stems_train, stems_held = train_x, held_x
+    else:
+        pooled_train, pooled_held = train_x, held_x
+
+    head = head_name(base.architecture)
+    bw = base.state_dict[f"{head}.weight"].float()
+    bb = base.state_dict[f"{head}.bias"].float()
+    c, d = len(plan.classes), bw.shape[1]
+    weight, bias = torch.zeros(c, d), torch.zeros(c)
+    known = torch.zeros(c, dtype=torch.bool)
+    current = torch.full((c,), -1, dtype=torch.long)
+    for i, cid in enumerate(plan.classes):
+        if cid in plan.base_rows:
+            weight[i], bias[i] = bw[plan.base_rows[cid]], bb[plan.base_rows[cid]]
+            known[i] = True
+            current[i] = plan.base_rows[cid]
+    fresh = [i for i in range(c) if not known[i]]
+    imprint(pooled_train, train_y, fresh, weight, bias, known)
+    cb.on_message("fitting the head")
+    weight, bias = fit_head(pooled_train, train_y, weight, bias, ~known, FIT_STEPS,
+                            step=lambda loss: tick(loss), cancelled=cb.cancelled)
+    state = dict(base.state_dict)
+    if level == "stem":
+        lin = torch.nn.Linear(d, c).to(device)
+        with torch.no_grad():
+            lin.weight.copy_(weight)
+            lin.bias.copy_(bias)
+        cb.on_message("adapting the last block")
+        fit_block(model, base.architecture, lin, stems_train, train_y, epochs=epochs,
+                  lr=cfg.lr or 1e-4, step=lambda e, s, loss: tick(loss), cancelled=cb.cancelled,
+                  seed=cfg.seed)
+        _, block_new = split_network(model, base.architecture)
+        with torch.no_grad():
+            new_logits = (lin(_pool(block_new, stems_held, device).to(device)).cpu()
+                          if len(stems_held) else torch.zeros(0, c))
+        weight, bias = lin.weight.detach().cpu(), lin.bias.detach().cpu()
+        state.update({k: v.cpu() for k, v in model.state_dict().items()
+                      if not k.startswith(head + ".")})
+    else:
+        new_logits = held_x @ weight.T + bias
+    state[f"{head}.weight"], state[f"{head}.bias"] = weight, bias
+    # the model in use on the same photos (same frozen features), in the new product order
+    old_logits = pooled_held @ bw.T + bb if len(pooled_held) else torch.zeros(0, len(bb))
+    cur_logits = torch.full((len(hy), c), float("-inf"))
+    for i in range(c):
+        if current[i] >= 0:
+            cur_logits[:, i] = old_logits[:, current[i]]
+    shared = known[hy] if len(hy) else torch.zeros(0, dtype=torch.bool)
+    held = heldout_metrics(new_logits, hy, plan.classes)
+    calibration = calibrate(new_logits.numpy(), hy.numpy(), plan.classes, "retrain held-out") \
+        if len(hy) else None
+    comparison = compare(new_logits, cur_logits, hy, shared, _recorded(base), held["top1"],
+                         calibration, base.meta.get("calibration"))
+    names = plan.spoken("en")
+    report = RetrainReport("fast", plan.classes, names, plan.new, plan.replaced, held, comparison,
+                           make_lookalikes(held["confusion"], plan.classes, names),
+                           len(train_y), skipped, old_checked,
+                           [(str(f), plan.classes[y]) for f, y in plan.heldout])
+    report.old_heldout_unseen = plan.old_heldout_unseen
+    report.bands = calibration["bands"] if calibration else None
+    meta = new_metadata(base, plan, cfg, report)
+    if calibration is not None:  # every retrain recalibrates, on its own held-out photos
+        meta["calibration"] = calibration
+    out = save_checkpoint(cfg.out, state, meta)
+    if level == "pooled":  # real photos only, never the stand-ins
+        _remember(base, plan, train_x[:n_real], train_y[:n_real], held_x, hy, len(my))
+    write(report, out.with_suffix(".report"), held["confusion"])
+    cb.on_message(f"saved {out}")
+    return report
+
+
+def _pool(block, stems: torch.Tensor, device: torch.device, batch: int = 64) -> torch.Tensor:
+    """Pooled features (CPU) of cached last-block inputs."""
+    parts = [block(stems[i:i + batch].to(device).contiguous(memory_format=torch.channels_last)).float().cpu()
+             for i in range(0, len(stems), batch)]
+    return torch.cat(parts) if parts else torch.zeros(0, 0)
+
+
+def _from_bank(base, plan, cfg, level):
+    """Bank rows for the old products that have no photos on this machine, or None."""
+    if cfg.only or not plan.missing_old:
+        return None
+    if level != "pooled":
+        raise DataError("--adapt last-block changes the network, so it needs photos of every "
+                        f"product the model knows (none here for: {', '.join(plan.missing_old[:6])}); "
+                        "give --base-data DIR, or adapt the head only")
+    bank = find_bank(base.path, frozen_digest(base, "pooled"))
+    if bank is None:
+        return None
+    return rows_for(bank, plan.missing_old, {c: i for i, c in enumerate(plan.classes)}, cfg.seed)
+
+
+def _remember(base, plan, train_x, train_y, held_x, held_y, mirrored: int) -> None:
+    """Put this retrain's features (photos, not mirror images) in the user's bank, so that a
+    later retrain of this network can show the head these products even without their photos."""
+    keep = torch.ones(len(train_y), dtype=torch.bool)
+    keep[mirrored:2 * mirrored] = False  # the mirror view of the new products' photos
+    feats = torch.cat([train_x[keep], held_x])
+    labels = [plan.classes[int(y)] for y in torch.cat([train_y[keep], held_y])]
+    held = torch.cat([torch.zeros(int(keep.sum()), dtype=torch.bool),
+                      torch.ones(len(held_y), dtype=torch.bool)])
+    add_to_user_bank(Bank(feats, labels, held, frozen_digest(base, "pooled")))
+
+
+def _recorded(base) -> float | None:
+    from assistant.store.models import heldout_top1
+    return heldout_top1(base.meta) if base.meta.get("metrics") else None

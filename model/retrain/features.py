@@ -1,0 +1,205 @@
+"""Features of photos under a frozen network, computed once and cached on disk.
+
+Fast retraining only fits the head (or the last block and the head) on these, so a photo's
+trip through the frozen part of the network is paid once. The cache is keyed by the frozen
+weights' SHA-256 and the preprocessing (so a fast-retrained model, whose frozen part is the
+same, reuses its predecessor's cache), then by each photo's path, size and mtime and the view
+(the photo or its mirror image). One small .npz per photo folder, replaced atomically.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from assistant import paths
+from assistant.files import atomic_write
+from assistant.inference.architectures import build_model, head_name, last_block
+from assistant.inference.checkpoint import Checkpoint, weights_digest
+from assistant.inference.vision import ImageError, fit_square, load_image, to_chw
+
+log = logging.getLogger(__name__)
+VIEWS = ("photo", "mirror")
+BATCH = 32
+
+
+class Cancelled(Exception):
+    """The user asked to stop; nothing was written in place of the model."""
+
+
+def split_network(model: nn.Module, arch: str) -> tuple[Callable, Callable]:
+    """(stem, block): stem(x) is the input of the last block, block(stem(x)) the pooled
+    features the head reads; block holds every weight fast mode may adapt besides the head."""
+    if arch == "resnet18":
+        def stem(x: torch.Tensor) -> torch.Tensor:
+            m = model
+            x = m.maxpool(m.relu(m.bn1(m.conv1(x))))
+            return m.layer3(m.layer2(m.layer1(x)))
+
+        def block(x: torch.Tensor) -> torch.Tensor:
+            return torch.flatten(model.avgpool(model.layer4(x)), 1)
+    else:
+        def stem(x: torch.Tensor) -> torch.Tensor:
+            x = model._swish(model._bn0(model._conv_stem(x)))
+            for b in model._blocks:
+                x = b(x, drop_connect_rate=0.0)
+            return x
+
+        def block(x: torch.Tensor) -> torch.Tensor:
+            x = model._swish(model._bn1(model._conv_head(x)))
+            return torch.flatten(model._avg_pooling(x), 1)
+    return stem, block
+
+
+def block_parameters(model: nn.Module, arch: str) -> list[nn.Parameter]:
+    """The weights of the last block (and the batch norm right after it, for EfficientNet)."""
+    params = list(last_block(model, arch).parameters())
+    if arch != "resnet18":
+        params += list(model._bn1.parameters())
+    return params
+
+
+def frozen_digest(ckpt: Checkpoint, level: str) -> str:
+    """SHA-256 of the weights that shape the cached features at `level` ("pooled": all but the
+    head; "stem": all but the head and the last block) plus the preprocessing."""
+    head = head_name(ckpt.architecture) + "."
+    block = ("layer4.",) if ckpt.architecture == "resnet18" else ("_conv_head.", "_bn1.")
+    keep = {k: v for k, v in ckpt.state_dict.items()
+            if not k.startswith(head) and (level == "pooled" or not k.startswith(block))}
+    extra = json.dumps([ckpt.architecture, ckpt.meta["preprocessing"], level], sort_keys=True)
+    return hashlib.sha256((weights_digest(keep) + extra).encode()).hexdigest()
+
+
+class FeatureCache:
+    """A checkpoint's frozen network, with a disk cache of what it makes of each photo."""
+
+    def __init__(self, ckpt: Checkpoint, device: torch.device, level: str = "pooled") -> None:
+        self.ckpt, self.device, self.level = ckpt, device, level
+        self.prep = ckpt.preprocessing
+        model = build_model(ckpt.architecture, len(ckpt.class_ids), None, self.prep.size)
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v
+                               for k, v in ckpt.state_dict.items()})
+        self.model = model.to(device).eval().to(memory_format=torch.channels_last)
+        self.stem, self.block = split_network(self.model, ckpt.architecture)
+        self.folder = paths.cache_dir() / "features" / frozen_digest(ckpt, level)[:24]
+
+    @torch.inference_mode()
+    def compute(self, batch: torch.Tensor) -> torch.Tensor:
+        """uint8 N x 3 x S x S -> float32 features on the CPU. float32 on purpose: bfloat16 is
+        emulated (slow) on CPUs without AVX-512, and the cache should not depend on the device."""
+        x = self.prep.normalize(batch.to(self.device)).contiguous(memory_format=torch.channels_last)
+        out = self.stem(x)
+        if self.level == "pooled":
+            out = self.block(out)
+        return out.float().cpu()
+
+    def features(self, files: list[Path], views: tuple[str, ...] = ("photo",),
+                 step: Callable[[], None] | None = None, cancelled: Callable[[], bool] | None = None
+                 ) -> tuple[torch.Tensor, list[bool], list[str]]:
+        """(N x V x ... float32 features, ok flags, reasons for failures) for files and views.
+        step() is called after each batch computed; cancelled() is checked before each."""
+        keys = [[_photo_key(f, v) for v in views] for f in files]
+        found: dict[str, np.ndarray | str] = {}
+        by_folder: dict[Path, list[int]] = {}
+        for i, f in enumerate(files):
+            by_folder.setdefault(Path(f).parent, []).append(i)
+        for folder in by_folder:
+            found.update(self._load(folder))
+        todo = [i for i, ks in enumerate(keys) if any(k not in found for k in ks)]
+        for start in range(0, len(todo), BATCH):
+            if cancelled is not None and cancelled():
+                raise Cancelled()
+            chunk = todo[start:start + BATCH]
+            pictures, good = [], []
+            for i in chunk:
+                try:
+                    pictures.append(fit_square(load_image(files[i]), self.prep.size))
+                    good.append(i)
+                except ImageError as exc:
+                    for k in keys[i]:
+                        found[k] = str(exc).split(": ", 1)[-1]
+            if pictures:
+                batch = torch.stack([to_chw(p) for p in pictures])
+                for v, view in enumerate(views):
+                    out = self.compute(batch.flip(-1) if view == "mirror" else batch)
+                    for row, i in enumerate(good):
+                        found[keys[i][v]] = out[row].numpy().astype(np.float16)
+            self._save_some(files, keys, found, chunk)
+            if step is not None:
+                step()
+        ok = [all(not isinstance(found.get(k), str) for k in ks) for ks in keys]
+        reasons = [next((found[k] for k in ks if isinstance(found.get(k), str)), "") for ks in keys]
+        shape = next((found[k].shape for ks, good in zip(keys, ok, strict=True) if good for k in ks), (0,))
+        out = torch.zeros((len(files), len(views), *shape), dtype=torch.float32)
+        for i, (ks, good) in enumerate(zip(keys, ok, strict=True)):
+            if good:
+                out[i] = torch.from_numpy(np.stack([found[k] for k in ks]).astype(np.float32))
+        return out, ok, reasons
+
+    def batches_needed(self, files: list[Path], views: tuple[str, ...]) -> int:
+        found: set[str] = set()
+        for folder in {Path(f).parent for f in files}:
+            found.update(self._load(folder))
+        missing = sum(1 for f in files if any(_photo_key(f, v) not in found for v in views))
+        return -(-missing // BATCH)
+
+    # --- the store: one .npz per photo folder -------------------------------------------
+    def _store_path(self, folder: Path) -> Path:
+        name = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:24]
+        return self.folder / f"{name}.npz"
+
+    def _load(self, folder: Path) -> dict[str, np.ndarray | str]:
+        store = self._store_path(folder)
+        if not store.is_file():
+            return {}
+        try:
+            with np.load(store, allow_pickle=False) as z:
+                keys, feats, reasons = list(z["keys"]), z["features"], list(z["reasons"])
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("ignoring a damaged feature cache %s (%s)", store, exc)
+            return {}
+        return {str(k): (str(r) if r else feats[i]) for i, (k, r) in enumerate(zip(keys, reasons, strict=True))}
+
+    def _save_some(self, files, keys, found, chunk) -> None:
+        for folder in {Path(files[i]).parent for i in chunk}:
+            known = self._load(folder)
+            for i, f in enumerate(files):
+                if Path(f).parent == folder:
+                    for k in keys[i]:
+                        if k in found:
+                            known[k] = found[k]
+            self._write(folder, known)
+
+    def _write(self, folder: Path, known: dict[str, np.ndarray | str]) -> None:
+        arrays = [v for v in known.values() if not isinstance(v, str)]
+        shape = arrays[0].shape if arrays else (0,)
+        feats = np.zeros((len(known), *shape), dtype=np.float16)
+        reasons = []
+        for i, v in enumerate(known.values()):
+            if isinstance(v, str):
+                reasons.append(v)
+            else:
+                feats[i] = v
+                reasons.append("")
+        store = self._store_path(folder)
+        try:
+            with atomic_write(store, suffix=".npz") as tmp:
+                np.savez(tmp, keys=np.array(list(known), dtype=str), features=feats,
+                         reasons=np.array(reasons, dtype=str))
+        except OSError as exc:
+            log.warning("cannot write the feature cache: %s", exc)
+
+
+def _photo_key(path: Path, view: str) -> str:
+    path = Path(path)
+    try:
+        st = path.stat()
+        return f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{view}"
+    except OSError:
+        return f"{path}|missing|{view}"

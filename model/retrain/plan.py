@@ -1,0 +1,224 @@
+"""What a retrain learns from: the new model's products, and which photos train and check it.
+
+The new products' photos come from the data folder. The photos of the products the model
+already knows come from --base-data folders, or else from the folders recorded in the model
+itself (the data it was trained or retrained on), when they are on this machine. Each product's
+photos are split, seeded, into training and held-out photos.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import random
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from assistant import paths
+from assistant.errors import DataError
+from assistant.files import PHOTO_SUFFIXES
+from assistant.inference.checkpoint import Checkpoint
+from model.data import scan_folder
+from model.names import read_names
+
+log = logging.getLogger(__name__)
+MIN_PHOTOS = 3
+
+
+@dataclass
+class Plan:
+    classes: list[str]                    # the new model's products, in head order
+    names: dict[str, dict[str, str]]      # spoken names of each
+    base_rows: dict[str, int]             # product -> row of the current model's head
+    new: list[str]                        # products the current model does not know
+    replaced: list[str]                   # known products whose photos come from the data folder
+    train: list[tuple[Path, int]]         # (photo, label)
+    heldout: list[tuple[Path, int]]
+    sources: list[str]                    # folders of photos the new model learnt from
+    old_photos: bool                      # whether photos of the old products were found
+    missing_old: list[str] = field(default_factory=list)  # old products without any photo here
+    old_heldout_unseen: bool = True       # old products' held-out photos are from its test split
+
+    def spoken(self, language: str = "en") -> list[str]:
+        return [self.names.get(c, {}).get(language) or c.replace("_", " ") for c in self.classes]
+
+
+def recorded_sources(meta: dict) -> list[Path]:
+    """The photo folders a model was trained on, as recorded in it, that exist here."""
+    found = list(meta.get("retrain", {}).get("sources") or [])
+    data = meta.get("training", {}).get("config", {}).get("data")
+    if data:
+        found.append(data)
+    root = paths.ROOT
+    out = []
+    for entry in found:
+        for cand in (Path(entry), root / entry, paths.data_dir() / entry):
+            if cand.is_dir() and cand.resolve() not in out:
+                out.append(cand.resolve())
+                break
+    return out
+
+
+def split_file_of(meta: dict) -> str | None:
+    """The split file behind a model: its own training's, or the one its base inherited."""
+    return (meta.get("retrain", {}).get("split_file")
+            or meta.get("training", {}).get("config", {}).get("split_file"))
+
+
+def recorded_split(meta: dict) -> dict[tuple[str, str], str]:
+    """{(product folder, file name): "train" | "val" | "test"} from the split file the model
+    was trained with, when it is recorded and present here; {} otherwise. Keyed by the last two
+    parts of each path, so the marks still apply when the photos live in another folder."""
+    import csv
+    name = split_file_of(meta)
+    if not name:
+        return {}
+    root = paths.ROOT
+    split_file = next((c for c in (Path(name), root / name) if c.is_file()), None)
+    if split_file is None:
+        return {}
+    out = {}
+    try:
+        with open(split_file, newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                p = Path(row["path"])
+                out[(p.parent.name, p.name)] = row["split"].strip()
+    except (OSError, KeyError, UnicodeDecodeError) as exc:
+        log.warning("cannot read the split file %s: %s", split_file, exc)
+        return {}
+    return out
+
+
+def photos_by_class(folder: Path) -> dict[str, list[Path]]:
+    _, samples = scan_folder(folder)
+    out: dict[str, list[Path]] = {}
+    for file, cid in samples:
+        if file.suffix.lower() in PHOTO_SUFFIXES:
+            out.setdefault(cid, []).append(file)
+        else:
+            out.setdefault(cid, [])
+    return out
+
+
+def split(files: list[Path], fraction: float, rng: random.Random) -> tuple[list[Path], list[Path]]:
+    """(train, held out): a fraction held out, at least one photo when there are four or more."""
+    files = list(files)
+    rng.shuffle(files)
+    k = round(len(files) * fraction)
+    if fraction > 0 and len(files) >= 4:
+        k = max(k, 1)
+    k = min(k, max(len(files) - 2, 0))
+    return sorted(files[k:]), sorted(files[:k])
+
+
+@dataclass
+class OldPhotos:
+    train: list[tuple[Path, str]]
+    heldout: list[tuple[Path, str]]
+    found: dict[str, list[Path]]
+    folders: list[str]
+    unseen: bool
+
+
+def old_product_photos(base: Checkpoint, needed: list[str], base_data: list[str] | None,
+                       per_class: int, heldout: float, seed: int, skip: Path | None = None) -> OldPhotos:
+    """Photos of products the model knows, split into training and held-out photos. Each
+    product's draw depends only on the seed and its id, so the same photos come back whatever
+    is being added (and their cached features are found again)."""
+    folders = [Path(d) for d in base_data] if base_data else recorded_sources(base.meta)
+    for folder in folders:
+        if not folder.is_dir():
+            raise DataError(f"{folder}: no such folder (photos of the products the model knows)")
+    found: dict[str, list[Path]] = {}
+    used = []
+    for folder in folders:
+        if skip is not None and folder.resolve() == Path(skip).resolve():
+            continue
+        by_class = photos_by_class(folder)
+        hits = [c for c in needed if by_class.get(c)]
+        if hits:
+            used.append(str(folder.resolve()))
+        for c in hits:
+            found.setdefault(c, []).extend(by_class[c])
+    marks = recorded_split(base.meta) if found else {}
+    unseen = True
+    train, held = [], []
+    for cid in needed:
+        rng = random.Random(f"{seed}:{cid}")
+        files = sorted(found.get(cid, []))
+        mark = {f: marks.get((f.parent.name, f.name)) for f in files} if marks else {}
+        tests = [f for f in files if mark.get(f) == "test"]
+        if tests:  # held out from the model's own test photos: never seen in its training
+            t = [f for f in files if mark.get(f) in ("train", "val")]
+            h = tests
+            if per_class:
+                n_held = max(1, round(per_class * heldout))
+                t = sorted(rng.sample(t, min(len(t), per_class - n_held)))
+                h = sorted(rng.sample(h, min(len(h), n_held)))
+        else:
+            unseen = unseen and not files
+            if per_class and len(files) > per_class:
+                files = sorted(rng.sample(files, per_class))
+            t, h = split(files, heldout, rng)
+        train += [(f, cid) for f in t]
+        held += [(f, cid) for f in h]
+    return OldPhotos(train, held, found, used, unseen)
+
+
+def make_plan(data: str | Path, base: Checkpoint, only: bool = False,
+              base_data: list[str] | None = None, per_class: int = 0, heldout: float = 0.2,
+              seed: int = 0, names_file: str | None = None) -> Plan:
+    data = Path(data)
+    new_photos = photos_by_class(data)
+    few = [f"{c} ({len(f)} photos)" for c, f in sorted(new_photos.items()) if len(f) < MIN_PHOTOS]
+    if few:
+        raise DataError(f"too few photos (at least {MIN_PHOTOS} needed) for: {', '.join(few)}")
+    base_ids = base.class_ids
+    names = {c: dict(base.meta["classes"][i]["names"]) for i, c in enumerate(base_ids)}
+    names.update(read_names(names_file, str(data)))
+    if only:
+        classes = sorted(new_photos)
+        if len(classes) < 2:
+            raise DataError(f"{data}: with --only the model needs at least two products")
+    else:
+        classes = base_ids + [c for c in sorted(new_photos) if c not in base_ids]
+    rng = random.Random(seed)
+    index = {c: i for i, c in enumerate(classes)}
+    train, held = [], []
+    for cid in sorted(new_photos):
+        t, h = split(new_photos[cid], heldout, rng)
+        train += [(f, index[cid]) for f in t]
+        held += [(f, index[cid]) for f in h]
+    old_needed = [] if only else [c for c in base_ids if c not in new_photos]
+    old = old_product_photos(base, old_needed, base_data, per_class, heldout, seed, skip=data)
+    train += [(f, index[cid]) for f, cid in old.train]
+    held += [(f, index[cid]) for f, cid in old.heldout]
+    found, used, unseen = old.found, old.folders, old.unseen
+    missing = [c for c in old_needed if not found.get(c)]
+    if found and missing:
+        log.warning("no photos here of %s; their rows stay as they were", ", ".join(missing))
+    return Plan(classes, {c: names[c] for c in classes if c in names},
+                {c: i for i, c in enumerate(base_ids)},
+                [c for c in sorted(new_photos) if c not in base_ids],
+                [c for c in sorted(new_photos) if c in base_ids and not only],
+                train, held, used + [str(data.resolve())], bool(found), missing, unseen)
+
+
+def new_metadata(base, plan, cfg, report, extra: dict | None = None) -> dict:
+    """The new checkpoint's metadata: products, names, held-out metrics and how it was made."""
+    from assistant.inference.checkpoint import make_classes
+    stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    metrics = {k: v for k, v in report.heldout.items() if k not in ("confusion", "counts")}
+    meta = {"architecture": base.architecture,
+            "classes": make_classes(plan.classes, plan.names),
+            "preprocessing": base.meta["preprocessing"],
+            "metrics": {"heldout": metrics},
+            "version": f"{cfg.mode} retrain {stamp}",
+            "retrain": {"mode": cfg.mode, "adapt": cfg.adapt if cfg.mode == "fast" else "all",
+                        "base": str(base.path), "base_version": base.version, "new": plan.new,
+                        "replaced": plan.replaced, "only": cfg.only, "sources": plan.sources,
+                        "train_photos": len(plan.train), "heldout_photos": len(plan.heldout),
+                        # the old products' test photos stay held out in the next retrain too
+                        "split_file": split_file_of(base.meta),
+                        "comparison": asdict(report.comparison), "command": cfg.command}}
+    meta["retrain"].update(extra or {})
+    return meta

@@ -1,0 +1,196 @@
+"""What a retrained model is worth, before anyone activates it: held-out accuracy overall and
+per product, the normalised confusion matrix as a picture, the look-alike pairs, and a verdict
+against the model in use ("better", "same", "worse" or "unknown")."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from model.evaluate import LOOKALIKE_MIN, lookalikes, metrics
+
+#: on the same photos, a difference counts when McNemar's exact test puts it below this chance
+SIGNIFICANCE = 0.05
+#: compared only with the accuracy recorded for the model in use (other photos): a drop
+#: larger than this counts as worse
+WORSE_BY = 0.01
+
+
+@dataclass
+class Comparison:
+    verdict: str                  # better | same | worse | unknown
+    current_top1: float | None    # the model in use, on the held-out photos of shared products
+    new_top1: float | None        # the new model, on the same photos
+    n: int                        # how many photos that comparison rests on
+    note: str = ""
+    # wrong answers each model would say as sure (its calibrated say band) on those photos
+    sure_wrong_current: int | None = None
+    sure_wrong_new: int | None = None
+
+    @property
+    def worse(self) -> bool:
+        return self.verdict == "worse"
+
+
+@dataclass
+class RetrainReport:
+    mode: str
+    classes: list[str]
+    names: list[str]
+    new: list[str]
+    replaced: list[str]
+    heldout: dict
+    comparison: Comparison
+    lookalikes: list[dict]
+    train_photos: int
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    old_checked: bool = True
+    heldout_photos: list[tuple[str, str]] = field(default_factory=list)  # (photo, product)
+    old_heldout_unseen: bool = True
+    seconds: float = 0.0
+    bands: dict | None = None     # the new model's calibrated bands on the held-out photos
+    folder: Path | None = None
+    confusion_picture: Path | None = None
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["folder"] = str(self.folder) if self.folder else None
+        d["confusion_picture"] = str(self.confusion_picture) if self.confusion_picture else None
+        return d
+
+    def summary_lines(self) -> list[str]:
+        """The report as sentences, for the terminal, the dialog and speech."""
+        h = self.heldout
+        lines = []
+        if h.get("n"):
+            lines.append(f"Held-out accuracy: {h['top1']:.1%} on {h['n']} photos "
+                         f"(top-3 {h['top3']:.1%}).")
+        else:
+            lines.append("No held-out photos: accuracy not measured.")
+        b = self.bands
+        if b and b.get("say", {}).get("n"):
+            maybe = b["maybe"]
+            lines.append(f"Said as sure: {b['say']['coverage']:.0%} of those photos, right "
+                         f"{b['say']['right']:.1%} of the time; 'not sure, maybe': "
+                         f"{maybe['coverage']:.0%}" + (f", right {maybe['right']:.0%}" if maybe["n"] else "")
+                         + f"; silent: {b['silent']['coverage']:.0%}.")
+        c = self.comparison
+        if c.verdict in ("better", "same", "worse") and c.n:
+            word = {"same": "no clear difference"}.get(c.verdict, c.verdict)
+            lines.append(f"On {c.n} photos of products both models know, the new model gets "
+                         f"{c.new_top1:.1%}, the model in use {c.current_top1:.1%}: {word}.")
+        elif c.verdict in ("better", "worse"):
+            lines.append(f"The new model gets {c.new_top1:.1%}; the model in use recorded "
+                         f"{c.current_top1:.1%} on other photos: {c.verdict}.")
+        if c.note:
+            lines.append(c.note)
+        if self.old_checked and not self.old_heldout_unseen:
+            lines.append("The old products' held-out photos may have been among those the model in "
+                         "use was trained on, so its score on them is optimistic.")
+        if not self.old_checked:
+            lines.append("No photos (nor feature bank) of some products the model already knew "
+                         "were at hand: stand-ins made from its head kept the new products from "
+                         "claiming them, but their accuracy was not checked (give --base-data DIR).")
+        for p in self.lookalikes:
+            lines.append(p["sentence"].capitalize() + ".")
+        if self.skipped:
+            lines.append(f"{len(self.skipped)} photo(s) skipped as unreadable or odd.")
+        return lines
+
+    def per_product_lines(self) -> list[str]:
+        """Worst first: '  40.0%  olive oil (5 photos)'."""
+        per = self.heldout.get("per_class", {})
+        counts = self.heldout.get("counts", {})
+        index = {c: i for i, c in enumerate(self.classes)}
+        return [f"{acc:6.1%}  {self.names[index[c]]} ({counts.get(c, 0)} photos)"
+                for c, acc in sorted(per.items(), key=lambda kv: (kv[1], kv[0]))]
+
+
+def heldout_metrics(logits: torch.Tensor, labels: torch.Tensor, classes: list[str]) -> dict:
+    res = metrics(logits, labels, classes)
+    res["counts"] = {classes[int(y)]: int((labels == y).sum()) for y in labels.unique()} if len(labels) else {}
+    return res
+
+
+def one_sided_p(k: int, n: int) -> float:
+    """P(X >= k) for X ~ Binomial(n, 1/2): McNemar's exact test on the n photos that exactly
+    one of the two models gets right, k of them by the model in use."""
+    from math import comb
+    return sum(comb(n, i) for i in range(k, n + 1)) / 2 ** n if n else 1.0
+
+
+def sure_wrong(logits: torch.Tensor, labels: torch.Tensor, calibration: dict | None) -> torch.Tensor:
+    """Per photo: would the model say a wrong product as sure (its own calibrated say band)?"""
+    from assistant.inference.calibration import Calibration
+    cal = Calibration.from_meta({"calibration": calibration or {}})
+    probs = torch.from_numpy(cal.probabilities(logits.float().numpy()))
+    conf, top = probs.max(1)
+    return (conf >= cal.thresholds()[0]) & (top != labels)
+
+
+def compare(new_logits: torch.Tensor, current_logits: torch.Tensor | None, labels: torch.Tensor,
+            shared_mask: torch.Tensor, current_recorded: float | None, new_top1: float | None,
+            new_calibration: dict | None = None, current_calibration: dict | None = None
+            ) -> Comparison:
+    """new vs current on the held-out photos of shared products (current_logits already mapped
+    to the new class order, -inf for products the current model does not know). "worse" and
+    "better" only when the difference on the same photos is beyond chance (McNemar, 5 %). A
+    new model that says clearly more wrong products as sure is "worse" too, whatever its top-1:
+    a shopper cannot check a sure answer."""
+    n = int(shared_mask.sum())
+    if current_logits is not None and n:
+        y = labels[shared_mask]
+        new_ok = new_logits[shared_mask].argmax(1) == y
+        cur_ok = current_logits[shared_mask].argmax(1) == y
+        only_cur, only_new = int((cur_ok & ~new_ok).sum()), int((new_ok & ~cur_ok).sum())
+        verdict = ("worse" if one_sided_p(only_cur, only_cur + only_new) < SIGNIFICANCE else
+                   "better" if one_sided_p(only_new, only_cur + only_new) < SIGNIFICANCE else "same")
+        note = (f"Of those photos, {only_cur} are right only with the model in use and "
+                f"{only_new} only with the new one.")
+        new_sw = sure_wrong(new_logits[shared_mask], y, new_calibration)
+        cur_sw = sure_wrong(current_logits[shared_mask], y, current_calibration)
+        more, fewer = int((new_sw & ~cur_sw).sum()), int((cur_sw & ~new_sw).sum())
+        note += (f" Wrong answers said as sure: {int(cur_sw.sum())} with the model in use, "
+                 f"{int(new_sw.sum())} with the new one.")
+        if one_sided_p(more, more + fewer) < SIGNIFICANCE:
+            verdict = "worse"
+            note += " The new model says clearly more wrong products as sure."
+        elif verdict == "better" and more > fewer:
+            verdict = "same"  # more right answers, but more confident mistakes: not better
+        return Comparison(verdict, round(float(cur_ok.float().mean()), 4),
+                          round(float(new_ok.float().mean()), 4), n, note,
+                          int(cur_sw.sum()), int(new_sw.sum()))
+    if current_recorded is not None and new_top1 is not None:
+        # other photos: only a difference larger than WORSE_BY either way says anything
+        verdict = ("worse" if new_top1 < current_recorded - WORSE_BY else
+                   "better" if new_top1 > current_recorded + WORSE_BY else "same")
+        return Comparison(verdict, round(current_recorded, 4), round(new_top1, 4), 0,
+                          "No products in common: compared with the accuracy recorded for the model "
+                          "in use, measured on other photos.")
+    return Comparison("unknown", None, None, 0, "The two models could not be compared.")
+
+
+def write(report: RetrainReport, folder: Path, confusion: list[list[int]]) -> RetrainReport:
+    """report.json, report.txt and the normalised confusion picture into folder."""
+    from model.report import plot_confusion
+    folder.mkdir(parents=True, exist_ok=True)
+    report.folder = folder
+    if confusion and report.heldout.get("n"):
+        labels = [n if len(report.classes) <= 40 else c for c, n in zip(report.classes, report.names, strict=True)]
+        report.confusion_picture = plot_confusion(
+            confusion, labels, folder / "confusion_heldout_normalised.png", True,
+            f"Normalised confusion matrix (held out, top-1 {report.heldout['top1']:.1%})")
+    (folder / "report.json").write_text(json.dumps(report.to_dict(), indent=1, ensure_ascii=False))
+    text = report.summary_lines() + ["", "Per product (held out):"] + report.per_product_lines()
+    text += [f"skipped {p}: {why}" for p, why in report.skipped]
+    (folder / "report.txt").write_text("\n".join(text) + "\n", encoding="utf-8")
+    return report
+
+
+def make_lookalikes(confusion: list[list[int]], classes: list[str], names: list[str]) -> list[dict]:
+    """The pairs confused at least LOOKALIKE_MIN times (and 5 % of the time), worst first."""
+    if not confusion:
+        return []
+    return lookalikes(confusion, classes, names, min_rate=0.05, most=10, min_count=LOOKALIKE_MIN)
