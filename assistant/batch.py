@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.files import atomic_write_text
+from assistant.languages import LANGUAGES
 
 CSV_COLUMNS = ("path", "label", "score", "top3")
 SKIPPED_COLUMNS = ("path", "reason")
@@ -112,7 +113,7 @@ def classify_files(classifier, files: list[Path], root: Path, batch_size: int = 
         batch = classifier.preprocessing.normalize_array(np.stack([a for _, a in items]))
         for (rel, _), pred in zip(items, classifier.predict_array(batch, k), strict=True):
             report.results.append(Result(rel, pred.label, pred.score, pred.top,
-                                         {lang: classifier.name(pred.label, lang) for lang in ("en", "es")}))
+                                         {lang: classifier.name(pred.label, lang) for lang in LANGUAGES}))
         bar.update(len(items))
 
     with ThreadPoolExecutor(max(1, workers), thread_name_prefix="decode") as pool:

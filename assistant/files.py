@@ -18,6 +18,9 @@ log = logging.getLogger(__name__)
 
 #: the photos the assistant reads, everywhere (training, retraining, folders, the API's checks)
 PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"})
+#: the fewest photos a product is learnt from (training and retraining refuse fewer; the
+#: maintainer is told before a retrain starts): a held-out photo and a few to learn from
+MIN_PHOTOS = 5
 #: a temp file of atomic_write: ".NAME.PID.tmp", optionally with a suffix (".npz")
 _TMP = re.compile(r"^\..+\.(\d+)\.tmp(\.[a-z0-9]+)?$")
 

@@ -6,7 +6,6 @@ costs no decoding after the first pass, and a cache makes the next run start at 
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import logging
 import os
@@ -21,11 +20,11 @@ import torch
 
 from assistant import paths
 from assistant.errors import DataError  # noqa: F401  (raised here; model.data.DataError is the same class)
-from assistant.files import atomic_write
+from assistant.files import MIN_PHOTOS, atomic_write
 from assistant.inference.vision import ImageError, fit_square, load_image
+from model.split_file import SplitFile
 
 log = logging.getLogger(__name__)
-MIN_PHOTOS_PER_CLASS = 3
 
 
 @dataclass
@@ -86,7 +85,7 @@ def load_photos(files: list[Path], size: int, workers: int | None = None
 
 
 def load_folder(root: str | os.PathLike, size: int = 224, classes: list[str] | None = None,
-                min_per_class: int = MIN_PHOTOS_PER_CLASS, use_cache: bool = True,
+                min_per_class: int = MIN_PHOTOS, use_cache: bool = True,
                 labelled: bool = True) -> PhotoSet:
     """Load a folder-per-class set. classes fixes the label order (e.g. a model's classes)."""
     found, samples = scan_folder(root)
@@ -162,21 +161,10 @@ def stratified_split(labels: list[int], fractions: tuple[float, ...], seed: int)
 
 
 def read_split_file(path: str | os.PathLike, data: PhotoSet, root: str | os.PathLike) -> dict[str, list[int]]:
-    """A CSV with columns path,split (train/val/test); paths relative to the data folder's parent
-    or to the data folder, or absolute. Photos it does not name are left out."""
-    path, root = Path(path), Path(root).resolve()
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read the split file ({exc.strerror})") from exc
-    if not rows or not {"path", "split"} <= set(rows[0]):
-        raise DataError(f"{path}: a split file needs the columns path,split")
-    where = {}
-    for row in rows:
-        p = Path(row["path"])
-        for cand in (p, root / p, root.parent / p):
-            where[str(cand.resolve()) if cand.is_absolute() else str(cand)] = row["split"].strip()
+    """Indices of data's photos in each split of a split file (model.split_file); photos it does
+    not name are left out."""
+    split_file = SplitFile.read(path)
+    where = split_file.where(root)
     out: dict[str, list[int]] = {"train": [], "val": [], "test": []}
     for i, p in enumerate(data.paths):
         split = where.get(str(Path(p).resolve()))
@@ -185,14 +173,9 @@ def read_split_file(path: str | os.PathLike, data: PhotoSet, root: str | os.Path
         elif split is not None:
             raise DataError(f"{path}: unknown split {split!r} (use train, val or test)")
     if not out["train"]:
-        raise DataError(f"{path}: names no training photo found under {root}")
+        raise DataError(f"{path}: names no training photo found under {Path(root).resolve()}")
     return out
 
 
 def write_split_file(path: str | os.PathLike, data: PhotoSet, parts: dict[str, list[int]]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["path", "split"])
-        for name, idx in parts.items():
-            for i in idx:
-                w.writerow([data.paths[i], name])
+    SplitFile.write(path, ((data.paths[i], name) for name, idx in parts.items() for i in idx))

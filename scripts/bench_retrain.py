@@ -72,23 +72,18 @@ def fold0_check(model_path: Path, per_class: int = 1000) -> dict:
     """On Freiburg fold-0 photos (never trained on; all of them by default): accuracy on the old
     products, how many of their photos the model now takes for one of the new products, and the
     wrong answers it would say as sure (its own calibration and bands, else the defaults)."""
-    import csv
 
     import torch
 
     from assistant.inference.architectures import head_name
     from assistant.inference.checkpoint import load_checkpoint
     from model.retrain.features import FeatureCache
+    from model.split_file import SplitFile
     freiburg = GROCERY.parent / "freiburg" / "images"
     split = ROOT / "model" / "splits" / "freiburg-fold0.csv"
     if not split.is_file() or not freiburg.is_dir():
         return {}
-    by_class: dict[str, list[Path]] = {}
-    with open(split, newline="") as fh:
-        for row in csv.DictReader(fh):
-            if row["split"] == "test":
-                p = Path(row["path"])
-                by_class.setdefault(p.parent.name, []).append(freiburg / p.parent.name / p.name)
+    by_class = SplitFile.read(split).by_class("test", freiburg.parent)
     ckpt = load_checkpoint(model_path)
     files, labels = [], []
     for c in sorted(by_class):

@@ -31,13 +31,8 @@ BLUR_SIGMA = (0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0)
 
 def split_rows(data: Path, split_file: Path, split: str) -> dict[str, list[Path]]:
     """Product folder name -> its photos in `split` of a path,split CSV (paths from data/..)."""
-    import csv
-    folders: dict[str, list[Path]] = {}
-    with split_file.open(newline="", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            if row["split"] == split:
-                path = data.parent / row["path"]
-                folders.setdefault(path.parent.name, []).append(path)
+    from model.split_file import SplitFile
+    folders = SplitFile.read(split_file).by_class(split, data.parent)
     if not folders:
         raise SystemExit(f"{split_file}: no rows of split {split!r}")
     return folders

@@ -11,6 +11,9 @@ from collections import defaultdict
 from pathlib import Path
 
 root = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(root))
+from model.split_file import SplitFile  # noqa: E402
+
 folds = Path(sys.argv[1]) if len(sys.argv) > 1 else root.parent / "shared/data/freiburg/folds.csv"
 out = Path(sys.argv[2]) if len(sys.argv) > 2 else root / "model/splits/freiburg-fold0.csv"
 rows = list(csv.DictReader(open(folds, newline="")))
@@ -28,12 +31,7 @@ for cls in sorted(by_class):
     n_val = round(0.1 * len(paths))
     for i, p in enumerate(paths):
         split[p] = "val" if i < n_val else "train"
-out.parent.mkdir(parents=True, exist_ok=True)
-with open(out, "w", newline="") as fh:
-    w = csv.writer(fh)
-    w.writerow(["path", "split"])
-    for r in rows:
-        w.writerow([r["path"], split[r["path"]]])
+SplitFile.write(out, ((r["path"], split[r["path"]]) for r in rows))
 counts = defaultdict(int)
 for s in split.values():
     counts[s] += 1

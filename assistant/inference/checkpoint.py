@@ -19,6 +19,7 @@ from safetensors import safe_open
 from assistant.errors import UserError
 from assistant.files import atomic_write
 from assistant.inference.vision import Preprocessing
+from assistant.languages import LANGUAGES
 
 if TYPE_CHECKING:
     import torch
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
 FORMAT = "grocery-assistant-checkpoint"
 FORMAT_VERSION = 1
 META_KEY = "grocery_assistant"
-LANGUAGES = ("en", "es")
 
 
 class CheckpointError(UserError):

@@ -11,7 +11,6 @@ import string
 
 log = logging.getLogger(__name__)
 
-LANGUAGES = ("en", "es")
 LANGUAGE_NAMES = {"en": {"en": "English", "es": "inglés"}, "es": {"en": "Spanish", "es": "español"}}
 
 PHRASES: dict[str, dict[str, str]] = {

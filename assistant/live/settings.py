@@ -13,11 +13,11 @@ from pathlib import Path
 
 from assistant import paths
 from assistant.files import atomic_write_text
+from assistant.languages import LANGUAGES
 from assistant.live.announcer import AnnouncerSettings
 
 log = logging.getLogger(__name__)
 
-LANGUAGES = ("en", "es")
 RATE_RANGE = (80, 400)      # words per minute that espeak-ng speaks intelligibly
 VOLUME_RANGE = (0.0, 1.0)
 

@@ -25,14 +25,12 @@ import numpy as np
 from PIL import Image
 
 from assistant import paths
-from assistant.files import PHOTO_SUFFIXES, atomic_write_bytes, atomic_write_text
+from assistant.files import MIN_PHOTOS, PHOTO_SUFFIXES, atomic_write_bytes, atomic_write_text
 from assistant.inference.vision import ImageError, brightness, load_image, sharpness
 
 log = logging.getLogger(__name__)
 
-LANGUAGES = ("en", "es")
 #: the fewest photos a product needs before it can be taught (a few are held out to check it)
-MIN_PHOTOS = 5
 # Thresholds measured on real shop photos (GroceryStore, Freiburg): their brightness is above 70
 # and their sharpness (variance of the Laplacian at 224 px) above 100 in 99% of cases, while a
 # Gaussian blur of sigma 3 brings sharpness under 25.

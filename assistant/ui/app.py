@@ -10,6 +10,8 @@ import logging
 import os
 import sys
 
+from assistant.languages import LANGUAGES
+
 log = logging.getLogger(__name__)
 
 ENGINES = ("auto", "pyttsx3", "espeak", "silent")
@@ -30,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="append one line per utterance: time, product or message id, words")
     parser.add_argument("--model", metavar="FILE",
                         help="model file (.safetensors) to use instead of the active one")
-    parser.add_argument("--language", choices=("en", "es"),
+    parser.add_argument("--language", choices=LANGUAGES,
                         help="speak and show English or Spanish (default: settings)")
     parser.add_argument("--engine", choices=ENGINES, default="auto",
                         help="speech engine; 'silent' shows results without speaking")

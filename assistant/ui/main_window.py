@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from assistant.languages import LANGUAGES
 from assistant.live import catalog
 from assistant.live.speech import Priority
 from assistant.ui import accessibility as a11y
@@ -160,10 +161,10 @@ class MainWindow(CommandHandlers, QMainWindow):
         self.history_label.setText(text("history_label", lang))
         self.menu.setTitle(text("commands_menu", lang))
         # placeholders follow the language; what was recognised stays as it was said
-        if self.product.text() in ("", *(text("waiting", other) for other in ("en", "es"))):
+        if self.product.text() in ("", *(text("waiting", other) for other in LANGUAGES)):
             self.product.show_product(text("waiting", lang), maybe=self.product.maybe)
         for key in ("loading", "watching"):
-            if self.status_label.text() in ("", *(text(key, other) for other in ("en", "es"))):
+            if self.status_label.text() in ("", *(text(key, other) for other in LANGUAGES)):
                 self.status_label.setText(text(key, lang))
                 break
         self._show_mode()

@@ -20,7 +20,7 @@ from torch import nn
 
 from assistant import paths
 from assistant.files import atomic_write
-from assistant.inference.architectures import build_model, head_name, last_block
+from assistant.inference.architectures import architecture, build_model
 from assistant.inference.checkpoint import Checkpoint, weights_digest
 from assistant.inference.vision import ImageError, fit_square, load_image, to_chw
 
@@ -36,40 +36,19 @@ class Cancelled(Exception):
 def split_network(model: nn.Module, arch: str) -> tuple[Callable, Callable]:
     """(stem, block): stem(x) is the input of the last block, block(stem(x)) the pooled
     features the head reads; block holds every weight fast mode may adapt besides the head."""
-    if arch == "resnet18":
-        def stem(x: torch.Tensor) -> torch.Tensor:
-            m = model
-            x = m.maxpool(m.relu(m.bn1(m.conv1(x))))
-            return m.layer3(m.layer2(m.layer1(x)))
-
-        def block(x: torch.Tensor) -> torch.Tensor:
-            return torch.flatten(model.avgpool(model.layer4(x)), 1)
-    else:
-        def stem(x: torch.Tensor) -> torch.Tensor:
-            x = model._swish(model._bn0(model._conv_stem(x)))
-            for b in model._blocks:
-                x = b(x, drop_connect_rate=0.0)
-            return x
-
-        def block(x: torch.Tensor) -> torch.Tensor:
-            x = model._swish(model._bn1(model._conv_head(x)))
-            return torch.flatten(model._avg_pooling(x), 1)
-    return stem, block
+    return architecture(arch).split(model)
 
 
 def block_parameters(model: nn.Module, arch: str) -> list[nn.Parameter]:
     """The weights of the last block (and the batch norm right after it, for EfficientNet)."""
-    params = list(last_block(model, arch).parameters())
-    if arch != "resnet18":
-        params += list(model._bn1.parameters())
-    return params
+    return [p for m in architecture(arch).last_block(model) for p in m.parameters()]
 
 
 def frozen_digest(ckpt: Checkpoint, level: str) -> str:
     """SHA-256 of the weights that shape the cached features at `level` ("pooled": all but the
     head; "stem": all but the head and the last block) plus the preprocessing."""
-    head = head_name(ckpt.architecture) + "."
-    block = ("layer4.",) if ckpt.architecture == "resnet18" else ("_conv_head.", "_bn1.")
+    arch = architecture(ckpt.architecture)
+    head, block = arch.head + ".", arch.last_block_prefixes
     keep = {k: v for k, v in ckpt.state_dict.items()
             if not k.startswith(head) and (level == "pooled" or not k.startswith(block))}
     extra = json.dumps([ckpt.architecture, ckpt.meta["preprocessing"], level], sort_keys=True)

@@ -24,6 +24,7 @@ from model.calibrate import calibrate
 from model.callbacks import TrainCallback
 from model.retrain.features import FeatureCache
 from model.retrain.report import RetrainReport, compare, heldout_metrics, make_lookalikes, write
+from model.split_file import SplitFile
 from model.train import pick_device, train
 
 DEFAULT_EPOCHS = 8
@@ -50,10 +51,7 @@ def link_tree(plan, folder: Path, seed: int) -> Path:
             os.symlink(Path(f).resolve(), target)
             rows.append((str(target), "val" if part == "train" and f in val else part))
             n += 1
-    with open(folder / "split.csv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["path", "split"])
-        w.writerows(rows)
+    SplitFile.write(folder / "split.csv", rows)
     with open(data / "classes.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["class", "english", "spanish"])

@@ -15,13 +15,13 @@ from pathlib import Path
 
 from assistant import paths
 from assistant.errors import DataError
-from assistant.files import PHOTO_SUFFIXES
+from assistant.files import MIN_PHOTOS, PHOTO_SUFFIXES
 from assistant.inference.checkpoint import Checkpoint
 from model.data import scan_folder
 from model.names import read_names
+from model.split_file import SplitFile
 
 log = logging.getLogger(__name__)
-MIN_PHOTOS = 3
 
 
 @dataclass
@@ -68,7 +68,6 @@ def recorded_split(meta: dict) -> dict[tuple[str, str], str]:
     """{(product folder, file name): "train" | "val" | "test"} from the split file the model
     was trained with, when it is recorded and present here; {} otherwise. Keyed by the last two
     parts of each path, so the marks still apply when the photos live in another folder."""
-    import csv
     name = split_file_of(meta)
     if not name:
         return {}
@@ -76,16 +75,11 @@ def recorded_split(meta: dict) -> dict[tuple[str, str], str]:
     split_file = next((c for c in (Path(name), root / name) if c.is_file()), None)
     if split_file is None:
         return {}
-    out = {}
     try:
-        with open(split_file, newline="", encoding="utf-8") as fh:
-            for row in csv.DictReader(fh):
-                p = Path(row["path"])
-                out[(p.parent.name, p.name)] = row["split"].strip()
-    except (OSError, KeyError, UnicodeDecodeError) as exc:
-        log.warning("cannot read the split file %s: %s", split_file, exc)
+        return SplitFile.read(split_file).by_name()
+    except DataError as exc:
+        log.warning("%s", exc)
         return {}
-    return out
 
 
 def photos_by_class(folder: Path) -> dict[str, list[Path]]:

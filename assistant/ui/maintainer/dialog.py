@@ -34,8 +34,9 @@ from PySide6.QtWidgets import (
 )
 
 from assistant import paths
+from assistant.files import MIN_PHOTOS
 from assistant.store import models
-from assistant.store.library import MIN_PHOTOS, Library
+from assistant.store.library import Library
 from assistant.ui import accessibility as a11y
 from assistant.ui.maintainer.dialogs import ChoiceDialog, NamesDialog
 from assistant.ui.maintainer.photos import PhotoActions

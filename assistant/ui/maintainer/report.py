@@ -88,7 +88,7 @@ class RetrainActions:
             return
         few = self.too_few()
         if few:
-            from assistant.store.library import MIN_PHOTOS
+            from assistant.files import MIN_PHOTOS
             self.tell(tr("too_few", lang, names=", ".join(few), n=MIN_PHOTOS))
             return
         if self.warmer is not None:  # it stops at its next batch; then we start (and reuse its work)
