@@ -25,9 +25,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from assistant.inference.vision import brightness, sharpness
+from assistant.languages import LANGUAGES
 from assistant.live.announcer import Announcer, Utterance
 from assistant.live.camera import FrameSource
-from assistant.live.catalog import LANGUAGES, phrase, product_name
+from assistant.live.catalog import phrase, product_name
 from assistant.live.grabber import FrameGrabber
 from assistant.live.settings import Settings
 from assistant.live.speech import Priority, Speaker, SpeechItem

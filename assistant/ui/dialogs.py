@@ -43,8 +43,8 @@ class HelpDialog(QDialog):
         self.list.setMinimumHeight(self.list.sizeHintForRow(0) * (self.list.count() + 1) + frame)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close = buttons.button(QDialogButtonBox.StandardButton.Close)
-        close.setText(text("close", language))
-        a11y.name(close, plain(text("close", language)), text("close_desc", language))
+        close.setText(text("dialog_close", language))
+        a11y.name(close, plain(text("dialog_close", language)), text("dialog_close_desc", language))
         buttons.rejected.connect(self.reject)
         layout.addWidget(label)
         layout.addWidget(self.list)
@@ -88,8 +88,8 @@ class CameraDialog(QDialog):
         self.list.itemActivated.connect(lambda _item: self.accept())
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
-        for which, key in ((QDialogButtonBox.StandardButton.Ok, "ok"),
-                           (QDialogButtonBox.StandardButton.Cancel, "cancel")):
+        for which, key in ((QDialogButtonBox.StandardButton.Ok, "dialog_ok"),
+                           (QDialogButtonBox.StandardButton.Cancel, "dialog_cancel")):
             button = buttons.button(which)
             button.setText(text(key, language))
             a11y.name(button, plain(text(key, language)), text(f"{key}_desc", language))

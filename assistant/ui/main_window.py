@@ -145,7 +145,7 @@ class MainWindow(CommandHandlers, QMainWindow):
     def retranslate(self) -> None:
         """Set every visible and accessible text in the current language."""
         lang = self.language
-        self.setWindowTitle(text("title", lang))
+        self.setWindowTitle(text("app_title", lang))
         retranslate_actions(self.actions_by_id, lang)
         for cid, button in self.buttons.items():
             action = self.actions_by_id[cid]
@@ -155,7 +155,7 @@ class MainWindow(CommandHandlers, QMainWindow):
             description = BY_ID[cid].describe(lang)
             a11y.name(button, label, f"{description[:1].upper()}{description[1:]}. {key}")
         a11y.name(self.preview, text("preview", lang), text("preview_desc", lang))
-        a11y.name(self.product, text("product", lang), text("product_desc", lang))
+        a11y.name(self.product, text("product_box", lang), text("product_box_desc", lang))
         a11y.name(self.status_label, text("status", lang), text("status_desc", lang))
         a11y.name(self.history, plain(text("history", lang)), text("history_desc", lang))
         self.history_label.setText(text("history_label", lang))
@@ -274,10 +274,7 @@ class MainWindow(CommandHandlers, QMainWindow):
         feedback it stays out of the history and the transcript, which hold what was
         recognised and what happened to the camera (record=True: camera news of the window's
         own, which does belong there)."""
-        if message_id in catalog.PHRASES:
-            words = catalog.phrase(message_id, self.language, **fields)
-        else:
-            words = text(message_id, self.language, **fields)
+        words = catalog.phrase(message_id, self.language, **fields)
         try:
             self.context.speaker.say(words, self.language, priority, kind="feedback", key=message_id)
         except Exception as exc:  # the speaker is dead; the screen still works

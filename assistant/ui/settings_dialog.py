@@ -57,8 +57,8 @@ class SettingsDialog(QDialog):
         self.error.hide()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
-        for which, key in ((QDialogButtonBox.StandardButton.Ok, "ok"),
-                           (QDialogButtonBox.StandardButton.Cancel, "cancel")):
+        for which, key in ((QDialogButtonBox.StandardButton.Ok, "dialog_ok"),
+                           (QDialogButtonBox.StandardButton.Cancel, "dialog_cancel")):
             button = buttons.button(which)
             button.setText(text(key, language))
             a11y.name(button, plain(text(key, language)), text(f"{key}_desc", language))

@@ -1,19 +1,6 @@
-"""What the assistant says: UI phrases in English and Spanish, product names from the model.
+"""What the assistant says about products, the camera and itself (spoken and shown)."""
 
-Product names live in each checkpoint's metadata (so a retrained model brings its own);
-everything else the assistant says is here, keyed by a message id that also goes into the
-history and the transcript.
-"""
-from __future__ import annotations
-
-import logging
-import string
-
-log = logging.getLogger(__name__)
-
-LANGUAGE_NAMES = {"en": {"en": "English", "es": "inglés"}, "es": {"en": "Spanish", "es": "español"}}
-
-PHRASES: dict[str, dict[str, str]] = {
+SPOKEN: dict[str, dict[str, str]] = {
     "ready": {"en": "Ready. Hold a product in front of the camera.",
               "es": "Listo. Sostenga un producto delante de la cámara."},
     "product": {"en": "{name}", "es": "{name}"},
@@ -55,41 +42,3 @@ PHRASES: dict[str, dict[str, str]] = {
     "help_item": {"en": "{description}: {shortcut}.", "es": "{description}: {shortcut}."},
     "maintainer_mode": {"en": "Maintainer mode.", "es": "Modo de mantenimiento."},
 }
-
-
-def phrase(message_id: str, language: str = "en", **fields: object) -> str:
-    """The sentence for message_id in language (English if missing), fields filled in.
-
-    An unknown id or a missing field is a programming error, but the shopper must still
-    hear something: it is logged and the bare id (or the unfilled text) is returned.
-    """
-    entry = PHRASES.get(message_id)
-    if entry is None:
-        log.error("no phrase for message id %r", message_id)
-        return message_id.replace("_", " ")
-    template = entry.get(language) or entry["en"]
-    try:
-        return template.format(**fields)
-    except (KeyError, IndexError, ValueError) as exc:
-        log.error("phrase %r in %s lacks a field: %s", message_id, language, exc)
-        return template
-
-
-def fields_of(message_id: str) -> set[str]:
-    """The {fields} a phrase expects (for tests and the help)."""
-    entry = PHRASES.get(message_id, {})
-    names: set[str] = set()
-    for template in entry.values():
-        names.update(f for _, f, _, _ in string.Formatter().parse(template) if f)
-    return names
-
-
-def product_name(classifier_or_checkpoint: object, class_id: str, language: str = "en") -> str:
-    """The spoken name of class_id, from the checkpoint's metadata (a Classifier or a
-    Checkpoint); an id the model does not know is spoken as its words."""
-    ckpt = getattr(classifier_or_checkpoint, "checkpoint", classifier_or_checkpoint)
-    try:
-        return ckpt.name(ckpt.class_ids.index(class_id), language)
-    except (ValueError, KeyError, IndexError, AttributeError):
-        log.warning("no name for product %r in %s", class_id, language)
-        return class_id.replace("_", " ").replace("-", " ")

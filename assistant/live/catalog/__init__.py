@@ -1,0 +1,76 @@
+"""The one catalogue of sentences, in every language of assistant.languages, and its one lookup.
+
+Product names live in each checkpoint's metadata (so a retrained model brings its own);
+everything else the assistant says or shows is here, keyed by a message id that also goes
+into the history and the transcript: what it says (spoken.py), the window's words
+(window.py) and maintainer mode's (maintainer.py). An id lives in one table only.
+"""
+from __future__ import annotations
+
+import logging
+import string
+
+from assistant.languages import LANGUAGES
+from assistant.live.catalog.maintainer import MAINTAINER
+from assistant.live.catalog.spoken import SPOKEN
+from assistant.live.catalog.window import WINDOW
+
+log = logging.getLogger(__name__)
+
+
+def _merge(*tables: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    merged: dict[str, dict[str, str]] = {}
+    for table in tables:
+        twice = merged.keys() & table.keys()
+        if twice:
+            raise ValueError(f"message ids in two tables of the catalogue: {sorted(twice)}")
+        merged.update(table)
+    return merged
+
+
+#: every message id -> {language: template}
+PHRASES: dict[str, dict[str, str]] = _merge(SPOKEN, WINDOW, MAINTAINER)
+
+__all__ = ["LANGUAGES", "LANGUAGE_NAMES", "PHRASES", "fields_of", "phrase", "product_name"]
+
+LANGUAGE_NAMES = {"en": {"en": "English", "es": "inglés"}, "es": {"en": "Spanish", "es": "español"}}
+
+
+
+def phrase(message_id: str, language: str = "en", /, **fields: object) -> str:
+    """The sentence for message_id in language (English if missing), fields filled in.
+
+    The one failure rule: an unknown id or a missing field is a programming error, but the
+    shopper must still hear (and the window show) something: it is logged and the bare id's
+    words (or the unfilled text) are returned.
+    """
+    entry = PHRASES.get(message_id)
+    if entry is None:
+        log.error("no phrase for message id %r", message_id)
+        return message_id.replace("_", " ")
+    template = entry.get(language) or entry["en"]
+    try:
+        return template.format(**fields)
+    except (KeyError, IndexError, ValueError) as exc:
+        log.error("phrase %r in %s lacks a field: %s", message_id, language, exc)
+        return template
+
+
+def fields_of(message_id: str) -> set[str]:
+    """The {fields} a phrase expects (for tests and the help)."""
+    entry = PHRASES.get(message_id, {})
+    names: set[str] = set()
+    for template in entry.values():
+        names.update(f for _, f, _, _ in string.Formatter().parse(template) if f)
+    return names
+
+
+def product_name(classifier_or_checkpoint: object, class_id: str, language: str = "en") -> str:
+    """The spoken name of class_id, from the checkpoint's metadata (a Classifier or a
+    Checkpoint); an id the model does not know is spoken as its words."""
+    ckpt = getattr(classifier_or_checkpoint, "checkpoint", classifier_or_checkpoint)
+    try:
+        return ckpt.name(ckpt.class_ids.index(class_id), language)
+    except (ValueError, KeyError, IndexError, AttributeError):
+        log.warning("no name for product %r in %s", class_id, language)
+        return class_id.replace("_", " ").replace("-", " ")
