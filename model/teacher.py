@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import torch
 
-from assistant.inference.architectures import build_model
 from assistant.inference.checkpoint import load_checkpoint
 from model.evaluate import use_bf16
 
@@ -19,10 +18,7 @@ class Teacher:
                 raise ValueError(f"{path}: the teacher knows other products than the data "
                                  f"({len(ckpt.class_ids)} vs {len(classes)})")
             order = torch.tensor([ckpt.class_ids.index(c) for c in classes], device=device)
-            net = build_model(ckpt.architecture, len(ckpt.class_ids), None, ckpt.preprocessing.size)
-            net.load_state_dict({k: v.float() if v.is_floating_point() else v
-                                 for k, v in ckpt.state_dict.items()})
-            net = net.to(device).eval().to(memory_format=torch.channels_last)
+            net = ckpt.network(device)
             for p in net.parameters():
                 p.requires_grad = False
             self.members.append((net, ckpt.preprocessing, order))

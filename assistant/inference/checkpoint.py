@@ -18,11 +18,13 @@ from safetensors import safe_open
 
 from assistant.errors import UserError
 from assistant.files import atomic_write
+from assistant.inference.architectures import ARCHITECTURES, build_model
 from assistant.inference.vision import Preprocessing
 from assistant.languages import LANGUAGES
 
 if TYPE_CHECKING:
     import torch
+    from torch import nn
 
 FORMAT = "grocery-assistant-checkpoint"
 FORMAT_VERSION = 1
@@ -58,6 +60,20 @@ class Checkpoint:
     @property
     def version(self) -> str:
         return self.meta.get("version") or self.meta.get("created", "unknown")
+
+    def network(self, device: str | torch.device = "cpu") -> nn.Module:
+        """The network these weights belong to, in fp32, in eval mode, channels-last: the one
+        place a checkpoint becomes a network (the classifier, the feature cache, teachers)."""
+        import torch
+
+        model = build_model(self.architecture, len(self.class_ids), None, self.preprocessing.size)
+        try:
+            model.load_state_dict({k: v.float() if v.is_floating_point() else v
+                                   for k, v in self.state_dict.items()})
+        except RuntimeError as exc:
+            raise CheckpointError(f"{self.path}: the weights do not fit a {self.architecture} "
+                                  f"with {len(self.class_ids)} products") from exc
+        return model.to(device).eval().to(memory_format=torch.channels_last)
 
 
 def make_classes(ids: list[str], names: dict[str, dict[str, str]] | None = None) -> list[dict]:
@@ -164,8 +180,6 @@ def _parse_meta(raw: str | None, path: Path) -> dict:
 
 
 def validate_meta(meta: dict, source: str = "model") -> None:
-    from assistant.inference.architectures import ARCHITECTURES
-
     def fail(why: str) -> None:
         raise CheckpointError(f"{source}: {why}")
 

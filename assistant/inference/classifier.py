@@ -12,9 +12,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from assistant.inference.architectures import build_model
 from assistant.inference.calibration import Calibration
-from assistant.inference.checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from assistant.inference.checkpoint import Checkpoint, load_checkpoint
 from assistant.inference.prediction import Prediction
 
 log = logging.getLogger(__name__)
@@ -36,14 +35,7 @@ class Classifier:
         self.device = device
         if threads:
             torch.set_num_threads(threads)
-        model = build_model(ckpt.architecture, len(self.class_ids), None, self.preprocessing.size)
-        try:
-            model.load_state_dict({k: v.float() if v.is_floating_point() else v
-                                   for k, v in ckpt.state_dict.items()})
-        except RuntimeError as exc:
-            raise CheckpointError(f"{ckpt.path}: the weights do not fit a {ckpt.architecture} "
-                                  f"with {len(self.class_ids)} products") from exc
-        self.model = model.to(device).eval().to(memory_format=torch.channels_last)
+        self.model = ckpt.network(device)
         # fp32 on a CPU, whatever it is: bf16 changes answers (a few photos in a thousand) and
         # is emulated, ~6x slower, on AVX2-only CPUs; it is used only when asked for (bf16=True).
         # CUDA uses it where supported.

@@ -20,7 +20,7 @@ from torch import nn
 
 from assistant import paths
 from assistant.files import atomic_write
-from assistant.inference.architectures import architecture, build_model
+from assistant.inference.architectures import architecture
 from assistant.inference.checkpoint import Checkpoint, weights_digest
 from assistant.inference.vision import ImageError, fit_square, load_image, to_chw
 
@@ -61,10 +61,7 @@ class FeatureCache:
     def __init__(self, ckpt: Checkpoint, device: torch.device, level: str = "pooled") -> None:
         self.ckpt, self.device, self.level = ckpt, device, level
         self.prep = ckpt.preprocessing
-        model = build_model(ckpt.architecture, len(ckpt.class_ids), None, self.prep.size)
-        model.load_state_dict({k: v.float() if v.is_floating_point() else v
-                               for k, v in ckpt.state_dict.items()})
-        self.model = model.to(device).eval().to(memory_format=torch.channels_last)
+        self.model = ckpt.network(device)
         self.stem, self.block = split_network(self.model, ckpt.architecture)
         self.folder = paths.cache_dir() / "features" / frozen_digest(ckpt, level)[:24]
 

@@ -42,7 +42,8 @@ from assistant.ui.maintainer.dialogs import ChoiceDialog, NamesDialog
 from assistant.ui.maintainer.photos import PhotoActions
 from assistant.ui.maintainer.report import RetrainActions
 from assistant.ui.maintainer.texts import plain, tr
-from assistant.ui.maintainer.worker import CallWorker, CaptureController, RetrainWorker
+from assistant.ui.maintainer.worker import CaptureController, RetrainWorker
+from assistant.ui.tasks import BackgroundTask
 
 log = logging.getLogger(__name__)
 #: unactivated candidate models kept in models/candidates
@@ -61,7 +62,7 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
         self.language = getattr(settings, "language", "en") or "en"
         self.library = library or Library()
         self.worker: RetrainWorker | None = None
-        self.importer: CallWorker | None = None
+        self.importer: BackgroundTask | None = None
         self.capture: CaptureController | None = None
         self.result = None
         self._spoken: set[float] = set()

@@ -8,7 +8,8 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog
 
 from assistant.ui.maintainer.texts import tr
-from assistant.ui.maintainer.worker import CallWorker, CaptureController
+from assistant.ui.maintainer.worker import CaptureController
+from assistant.ui.tasks import BackgroundTask
 
 
 class PhotoActions:
@@ -32,7 +33,7 @@ class PhotoActions:
         # signals from the worker thread reach bound methods of this dialog (queued into the
         # GUI thread); a lambda here would run in the worker thread and touch widgets there
         self._importing = (pid, name)
-        self.importer = CallWorker(lambda: self.library.import_folder(pid, folder))
+        self.importer = BackgroundTask(lambda: self.library.import_folder(pid, folder), name="import photos")
         self.importer.finished.connect(self._imported)
         self.importer.failed.connect(self._import_failed)
         self.importer.start()

@@ -7,13 +7,14 @@ import logging
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QThread
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QLabel
 
 from assistant.store import models
 from assistant.ui.maintainer.texts import tr
-from assistant.ui.maintainer.worker import CallWorker, RetrainWorker
+from assistant.ui.maintainer.worker import RetrainWorker
+from assistant.ui.tasks import BackgroundTask
 
 log = logging.getLogger(__name__)
 MILESTONES = (0.25, 0.5, 0.75)
@@ -49,8 +50,8 @@ class RetrainActions:
         from model.retrain import warm_cache
         stop = self._warm_stop = threading.Event()
         base, data = str(self.base_model()), str(self.library.folder)
-        self.warmer = CallWorker(lambda: warm_cache(base, data, cancelled=stop.is_set),
-                                 low_priority=True)
+        self.warmer = BackgroundTask(lambda: warm_cache(base, data, cancelled=stop.is_set),
+                                     QThread.Priority.LowestPriority, "warm features")
         self.warmer.finished.connect(self._warm_done)
         self.warmer.failed.connect(self._warm_failed)
         self._warm_again = False

@@ -1,8 +1,5 @@
-"""Maintainer mode's background work: retraining in a QThread and webcam capture on a timer.
-
-The worker talks to the dialog through signals only (Qt queues them into the GUI thread); its
-errors become a failed(message) signal that the dialog shows and speaks, never a dead thread.
-"""
+"""Maintainer mode's background work: retraining (a BackgroundTask) and webcam capture on a
+timer. Both talk to the dialog through signals only."""
 from __future__ import annotations
 
 import logging
@@ -11,10 +8,11 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
 from assistant.store.library import CaptureSession, Library
 from assistant.ui.maintainer.texts import tr
+from assistant.ui.tasks import BackgroundTask
 from model.callbacks import ProgressEstimator, TrainCallback
 
 log = logging.getLogger(__name__)
@@ -49,50 +47,23 @@ class SignalProgress(TrainCallback):
         return self.stop.is_set()
 
 
-class RetrainWorker(QObject):
-    """model.retrain.retrain(cfg) in its own thread."""
+class RetrainWorker(BackgroundTask):
+    """model.retrain.retrain(cfg) in its own thread, its progress forwarded as signals."""
 
     progress = Signal(float, float)   # fraction done, seconds left (-1: not known yet)
     message = Signal(str)
-    finished = Signal(object)         # RetrainResult (cancelled or not)
-    failed = Signal(str)
 
     def __init__(self, cfg) -> None:
-        super().__init__()
+        super().__init__(self._retrain, QThread.Priority.LowPriority, "retrain")  # the assistant first
         self.cfg = cfg
         self.callback = SignalProgress(self)
-        self.thread = QThread()
-        self.thread.setObjectName("retrain")
-        self.moveToThread(self.thread)
-        self.thread.started.connect(self.run)
-        # direct: quit from the worker's own thread. Queued to the GUI thread, the quit never
-        # came while the GUI thread waited for this thread (closing the dialog took 60 s).
-        self.finished.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
-        self.failed.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
 
-    def start(self) -> None:
-        self.thread.start(QThread.Priority.LowPriority)  # the assistant's own work comes first
+    def _retrain(self):
+        from model.retrain import retrain
+        return retrain(self.cfg, self.callback)  # a RetrainResult, cancelled or not
 
     def cancel(self) -> None:
         self.callback.stop.set()
-
-    def wait(self, ms: int) -> bool:
-        return self.thread.wait(ms)
-
-    @Slot()
-    def run(self) -> None:
-        from assistant.errors import user_message
-        from model.retrain import retrain
-        try:
-            result = retrain(self.cfg, self.callback)
-        except Exception as exc:  # reaches the user, spoken and shown
-            message = user_message(exc)
-            if message is None:
-                log.exception("retraining failed")
-                message = f"{type(exc).__name__}: {exc}"
-            self.failed.emit(message)
-            return
-        self.finished.emit(result)
 
 
 class CaptureController(QObject):
@@ -160,40 +131,3 @@ class CaptureController(QObject):
             self.said.emit(tr(f"capture_{verdict.reason}", self.language), False)
         if self.session.done or now - self._started > self.session.limit:
             self.stop()
-
-
-class CallWorker(QObject):
-    """Run fn() in a thread (e.g. importing a folder of photos); finished(result) or failed(text)."""
-
-    finished = Signal(object)
-    failed = Signal(str)
-
-    def __init__(self, fn: Callable[[], object], low_priority: bool = False) -> None:
-        super().__init__()
-        self.fn = fn
-        self.low_priority = low_priority
-        self.thread = QThread()
-        self.moveToThread(self.thread)
-        self.thread.started.connect(self.run)
-        # direct: quit from the worker's own thread. Queued to the GUI thread, the quit never
-        # came while the GUI thread waited for this thread (closing the dialog took 60 s).
-        self.finished.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
-        self.failed.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
-
-    def start(self) -> None:
-        self.thread.start(QThread.Priority.LowestPriority if self.low_priority
-                          else QThread.Priority.InheritPriority)
-
-    @Slot()
-    def run(self) -> None:
-        from assistant.errors import user_message
-        try:
-            result = self.fn()
-        except Exception as exc:
-            message = user_message(exc)
-            if message is None:
-                log.exception("maintainer task failed")
-                message = f"{type(exc).__name__}: {exc}"
-            self.failed.emit(message)
-            return
-        self.finished.emit(result)
