@@ -91,6 +91,7 @@ class Assistant:
         self.ready_seconds: float | None = None
         self._identify = threading.Event()
         self._reset_announcer = threading.Event()
+        self._new_announcer_settings = None  # applied by the worker, which owns the announcer
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._grabber: FrameGrabber | None = None
@@ -99,7 +100,7 @@ class Assistant:
         self._error_reported: str | None = None
         self._failing = False
         self._banded_by = None
-        self._chain_speaker_callbacks()
+        self._listen_to_speaker()
 
     # --- life cycle -----------------------------------------------------------------
     def start(self) -> None:
@@ -147,10 +148,30 @@ class Assistant:
             self._reset_announcer.set()     # applied by the worker, which owns the announcer
 
     def set_language(self, language: str) -> None:
+        """The one place the language changes: what is said and shown from now on."""
         if language not in LANGUAGES:
             raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {language!r}")
         self.settings.language = language
         self.speaker.language = language
+
+    def set_classifier(self, classifier) -> None:
+        """Use another model from the next frame on; the votes of the old one are forgotten so
+        they cannot name a product the new model does not know."""
+        self.classifier = classifier
+        self._reset_announcer.set()
+
+    def set_announcer_settings(self, announcer_settings) -> None:
+        """New thresholds, window and agreement: the worker applies them before its next frame
+        and starts counting votes afresh."""
+        announcer_settings.validate()
+        with self._lock:
+            self.settings.announcer = announcer_settings
+            self._new_announcer_settings = announcer_settings
+
+    def latest_frame(self):
+        """The newest camera picture (RGB array) or None."""
+        grabber = self._grabber
+        return grabber.latest()[0] if grabber is not None else None
 
     def set_source(self, source: FrameSource) -> None:
         """Switch camera/source while running (the announcer forgets what was in view)."""
@@ -250,6 +271,11 @@ class Assistant:
             return
         t0 = time.perf_counter()
         bright, sharp = brightness(frame), sharpness(frame)
+        with self._lock:
+            new_settings, self._new_announcer_settings = self._new_announcer_settings, None
+        if new_settings is not None:
+            self.announcer.settings = new_settings
+            self.announcer.reset()
         classifier = self.classifier
         prediction = classifier.predict(frame)
         if classifier is not self._banded_by:  # a new model brings its own calibrated bands
@@ -320,17 +346,11 @@ class Assistant:
         except Exception:
             log.exception("event listener failed on %s", name)
 
-    def _chain_speaker_callbacks(self) -> None:
-        before_error, before_start = self.speaker.on_error, self.speaker.on_start
-
+    def _listen_to_speaker(self) -> None:
         def on_error(message: str) -> None:
-            if before_error is not None:
-                before_error(message)
             self._status("speech_failed", message)
 
         def on_start(item: SpeechItem) -> None:
-            if before_start is not None:
-                before_start(item)
             self._emit("spoken", {"words": item.text, "kind": item.kind, "time": time.monotonic()})
 
-        self.speaker.on_error, self.speaker.on_start = on_error, on_start
+        self.speaker.listen(on_start=on_start, on_error=on_error)

@@ -46,6 +46,7 @@ class Speaker:
                  voice: str | None = None) -> None:
         self.engine = engine
         self.on_error, self.on_spoken, self.on_start = on_error, on_spoken, on_start
+        self._listeners: list[tuple[Callable | None, Callable | None]] = []  # (on_start, on_error)
         self.language = language
         self.voice = voice
         self._rate, self._volume = 175, 1.0
@@ -183,10 +184,18 @@ class Speaker:
         except Exception as exc:
             log.warning("closing the speech engine: %s", exc)
 
+    def listen(self, on_start: Callable[[SpeechItem], None] | None = None,
+               on_error: Callable[[str], None] | None = None) -> None:
+        """Another listener of speech starting and of the engine failing (after on_start and
+        on_error; in the speech thread): the pipeline subscribes here."""
+        self._listeners.append((on_start, on_error))
+
     def _speak(self, item: SpeechItem, cancel: threading.Event) -> None:
         if item.kind != "feedback":
             self._last = item
         _safe(self.on_start, item)
+        for on_start, _ in list(self._listeners):
+            _safe(on_start, item)
         try:
             self.engine.speak(item.text, item.language, self._rate, self._volume,
                               self._voice_for(item.language), priority=item.priority, cancel=cancel)
@@ -214,6 +223,8 @@ class Speaker:
         self.engine = SilentEngine()
         self.failed = message
         _safe(self.on_error, message)
+        for _, on_error in list(self._listeners):
+            _safe(on_error, message)
 
 
 def _safe(callback: Callable | None, *args) -> None:

@@ -80,15 +80,7 @@ class AppContext:
         Raises CheckpointError (the caller shows it); the old model keeps running then."""
         from assistant.inference.onnx_backend import open_classifier
         classifier = open_classifier(path, "auto")
-        setter = getattr(self.assistant, "set_classifier", None)
-        if setter is not None:
-            setter(classifier)
-        else:
-            # adapter: the core has no set_classifier; its worker reads .classifier afresh for
-            # every frame, so swapping the attribute is enough (votes of the old model are
-            # forgotten so they cannot name a product the new model does not know)
-            self.assistant.classifier = classifier
-            self.announcer.reset()
+        self.assistant.set_classifier(classifier)
         self.classifier = classifier
         log.info("model %s loaded (%d products)", path, len(classifier.class_ids))
         if self.on_model_changed is not None:

@@ -158,8 +158,6 @@ class CommandHandlers:
             return []
 
     def apply_language(self, language: str) -> None:
-        self.settings.language = language
-        self.context.speaker.language = language
         self.context.assistant.set_language(language)
         self.context.save_settings()
         self.retranslate()
@@ -188,10 +186,7 @@ class CommandHandlers:
             old.continuous = new.continuous
             self.context.assistant.set_continuous(new.continuous)
             self.actions_by_id["continuous"].setChecked(new.continuous)
-        # the announcer holds this very object: change it in place, then forget old votes
-        for field in vars(new.announcer):
-            setattr(old.announcer, field, getattr(new.announcer, field))
-        self.context.announcer.reset()
+        self.context.assistant.set_announcer_settings(new.announcer)
         old.shortcuts = dict(new.shortcuts)
         for cid, key in effective_shortcuts(old.shortcuts).items():
             self.actions_by_id[cid].setShortcut(key)

@@ -82,9 +82,9 @@ class PhotoActions:
         latest = getattr(self.ctx, "latest_frame", None)
         if callable(latest):
             return latest
-        grabber = getattr(getattr(self.ctx, "assistant", None), "_grabber", None)
-        if grabber is not None:
-            return lambda: grabber.latest()[0]
+        assistant = getattr(self.ctx, "assistant", None)
+        if assistant is not None and getattr(assistant, "running", False):
+            return assistant.latest_frame
         try:  # no running assistant: open the camera ourselves
             from assistant.live.camera import open_source
             from assistant.live.grabber import FrameGrabber
