@@ -84,6 +84,30 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def keep_newest(files: list[Path], keep: int, protect: set[str] = frozenset(),
+                companions: tuple[str, ...] = ()) -> list[Path]:
+    """The one retention rule for old files: of `files`, delete all but the `keep` newest
+    (by modification time), never one whose resolved path is in `protect`; a deleted file's
+    companions (the same name with another suffix: its report folder, its feature bank) go
+    with it. Returns what was deleted."""
+    import shutil
+
+    newest_first = sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)
+    removed = []
+    for path in newest_first[keep:]:
+        if str(path.resolve()) in protect:
+            continue
+        path.unlink(missing_ok=True)
+        for suffix in companions:
+            other = path.with_suffix(suffix)
+            if other.is_dir():
+                shutil.rmtree(other, ignore_errors=True)
+            else:
+                other.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
 def remove_stale_temp(*folders: Path) -> list[Path]:
     """Delete the temp files of atomic_write left by a killed process; live writers' are kept."""
     removed = []

@@ -13,7 +13,7 @@ import sys
 
 from assistant.files import photos_in
 from assistant.inference.export import calibration_arrays, export_onnx, make_ready, quantize_int8
-from assistant.inference.onnx_files import ONNX_FOLDER, ExportError, file_sha256
+from assistant.inference.onnx_files import ONNX_FOLDER, ExportError, remove_orphans
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,10 +38,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(made[-1])
             for folder in {p.parent for p in made if p.parent.name == ONNX_FOLDER}:
                 # exports of models no longer beside it (earlier versions of these files)
-                alive = {file_sha256(c) for c in folder.parent.glob("*.safetensors")}
-                for old in folder.glob("*.onnx"):
-                    if old.name.split(".")[0] not in alive:
-                        old.unlink(missing_ok=True)
+                remove_orphans(folder, list(folder.parent.glob("*.safetensors")))
             return 0
         fp32 = export_onnx(args.model[0], args.out)
         print(fp32)

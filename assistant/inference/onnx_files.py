@@ -100,6 +100,18 @@ def _metadata_props(data: memoryview) -> dict[str, str]:
     return props
 
 
+def remove_orphans(folder: Path, checkpoints: list[Path]) -> list[Path]:
+    """Delete the ONNX files in folder made from none of these checkpoints (exports of earlier
+    versions of them); returns what was deleted."""
+    alive = {file_sha256(c) for c in checkpoints}
+    removed = []
+    for old in folder.glob("*.onnx"):
+        if old.name.split(".")[0] not in alive:
+            old.unlink(missing_ok=True)
+            removed.append(old)
+    return removed
+
+
 def find_onnx(checkpoint: str | os.PathLike, int8: bool = False, sha256: str | None = None) -> Path | None:
     """An existing ONNX file made from exactly this checkpoint, else None (damaged or stale
     files in the cache are deleted so that they are rebuilt)."""

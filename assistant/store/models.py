@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 #: how many earlier models active.json remembers for rollback
 HISTORY = 10
+#: how many retrained models not (yet) activated maintainer mode keeps
+KEEP_CANDIDATES = 3
 #: the history entry that means "the bundled model"
 BUNDLED = "bundled"
 
@@ -196,14 +198,16 @@ def prune(keep: int = HISTORY) -> list[Path]:
     data = read_pointer()
     wanted = {str(Path(p).resolve()) for p in [data.get("path"), *data.get("history", [])]
               if p and p != BUNDLED}
-    stored = sorted(versions_dir().glob("*.safetensors"), key=lambda p: p.stat().st_mtime,
-                    reverse=True)
-    removed = []
-    for path in stored[keep:]:
-        if str(path.resolve()) not in wanted:
-            path.unlink(missing_ok=True)
-            removed.append(path)
-    return removed
+    return files.keep_newest(list(versions_dir().glob("*.safetensors")), keep, protect=wanted)
+
+
+def new_candidate_path(keep: int = KEEP_CANDIDATES) -> Path:
+    """Where maintainer mode writes its next retrained model: candidates/ keeps the `keep`
+    newest (this one included), each with its report folder."""
+    folder = paths.models_dir() / "candidates"
+    folder.mkdir(parents=True, exist_ok=True)
+    files.keep_newest(list(folder.glob("*.safetensors")), max(keep - 1, 0), companions=(".report",))
+    return folder / f"{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.safetensors"
 
 
 def rollback() -> Path:

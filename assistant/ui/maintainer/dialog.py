@@ -7,9 +7,7 @@ assistant.store.library and assistant.store.models; retraining in model.retrain,
 """
 from __future__ import annotations
 
-import datetime as _dt
 import logging
-import shutil
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
@@ -33,7 +31,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from assistant import paths
 from assistant.files import MIN_PHOTOS
 from assistant.store import models
 from assistant.store.library import Library
@@ -47,7 +44,6 @@ from assistant.ui.tasks import BackgroundTask
 
 log = logging.getLogger(__name__)
 #: unactivated candidate models kept in models/candidates
-KEEP_CANDIDATES = 3
 
 
 class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
@@ -319,13 +315,7 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
         return Path(path) if path else models.active_model_path()
 
     def candidate_path(self) -> Path:
-        folder = paths.models_dir() / "candidates"
-        folder.mkdir(parents=True, exist_ok=True)
-        old = sorted(folder.glob("*.safetensors"))
-        for stale in old[:max(len(old) - KEEP_CANDIDATES + 1, 0)]:
-            stale.unlink(missing_ok=True)
-            shutil.rmtree(stale.with_suffix(".report"), ignore_errors=True)
-        return folder / f"{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.safetensors"
+        return models.new_candidate_path()
 
     def too_few(self) -> list[str]:
         return [p.name(self.language) for p in self.library.too_few(MIN_PHOTOS)]
