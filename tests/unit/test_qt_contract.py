@@ -118,14 +118,18 @@ def test_the_contracts_cover_every_package_whole():
     assert {p.rstrip("*") for p in setuptools["packages"]["find"]["include"]} == packages
 
 
-@pytest.fixture
-def project_copy(tmp_path) -> Path:
+def copy_project(folder: Path) -> Path:
     """The packages and pyproject.toml, copied so that a violation can be planted."""
     for package in importlinter_config()["root_packages"]:
-        shutil.copytree(ROOT / package, tmp_path / package,
+        shutil.copytree(ROOT / package, folder / package,
                         ignore=shutil.ignore_patterns("__pycache__", "bundled", "*.safetensors"))
-    shutil.copy(ROOT / "pyproject.toml", tmp_path)
-    return tmp_path
+    shutil.copy(ROOT / "pyproject.toml", folder)
+    return folder
+
+
+@pytest.fixture
+def project_copy(tmp_path) -> Path:
+    return copy_project(tmp_path)
 
 
 def plant(root: Path, relative: str, code: str) -> None:
