@@ -22,10 +22,22 @@ from concurrent.futures import Future
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from assistant.api_guard import (
+    BODY_DEADLINE_S,
+    LOOPBACK,
+    READ_TIMEOUT_S,
+    TOKEN_ENV,
+    BodyLimit,
+    Guard,
+    allowed_hosts,
+)
+
 log = logging.getLogger(__name__)
 
 MAX_BODY = 10 * 1024 * 1024
 MAX_PIXELS = 50_000_000
+#: memory one upload may take decoded (a small PNG can hold a huge picture)
+MAX_DECODED = 64 * 2**20
 #: Formats a camera or phone produces; MPO is the JPEG flavour of some phones.
 ALLOWED_FORMATS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WebP", "BMP": "BMP"}
 LEGACY_TYPE = "application/image"
@@ -55,12 +67,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="most waiting photos the model answers in one pass")
     parser.add_argument("--max-body-mb", type=float, default=MAX_BODY / 2**20, help="largest request body")
     parser.add_argument("--max-megapixels", type=float, default=MAX_PIXELS / 1e6, help="largest picture")
+    parser.add_argument("--max-decoded-mb", type=float, default=MAX_DECODED / 2**20,
+                        help="most memory one picture may take once decoded")
+    parser.add_argument("--token", default=None,
+                        help=f"require 'Authorization: Bearer TOKEN' on /api/ (also set by ${TOKEN_ENV})")
+    parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                        help="a name clients may use in the Host header, besides this machine's "
+                             "own (repeat for several)")
     parser.add_argument("--access-log", action="store_true", help="log every request")
 
 
 # ---------------------------------------------------------------- decoding and the model thread
 
-def picture_from_bytes(data: bytes, size: int, max_pixels: int = MAX_PIXELS):
+def picture_from_bytes(data: bytes, size: int, max_pixels: int = MAX_PIXELS,
+                       max_decoded: int = MAX_DECODED):
     """Upload bytes -> 3xSxS uint8 array for the model, or ApiError saying what is wrong."""
     import numpy as np
     from PIL import Image, UnidentifiedImageError
@@ -83,10 +103,21 @@ def picture_from_bytes(data: bytes, size: int, max_pixels: int = MAX_PIXELS):
     if w * h > max_pixels:
         raise ApiError(422, f"the picture has too many pixels ({w}x{h}; limit {max_pixels / 1e6:g} megapixels)")
     try:
-        rgb = fit_square(load_image(data), size)
+        rgb = fit_square(load_image(data, max_bytes=max_decoded), size)
     except ImageError as exc:
         raise ApiError(422, str(exc).removeprefix("upload: ")) from None
-    return np.ascontiguousarray(rgb.transpose(2, 0, 1))  # numpy: see assistant.batch._decode
+    finally:
+        if w * h > 4_000_000:
+            _return_memory()  # a big picture's buffers go back to the system, not kept by malloc
+    return np.ascontiguousarray(rgb.transpose(2, 0, 1))
+
+
+def _return_memory() -> None:
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass  # numpy: see assistant.batch._decode
 
 
 def legacy_bytes(body: bytes) -> bytes:
@@ -164,70 +195,18 @@ class Batcher:
                 future.set_result(pred)
 
 
-# ---------------------------------------------------------------- body limit (ASGI middleware)
-
-class BodyLimit:
-    """Reads POST bodies fully (up to max_body, each chunk within read_timeout) before the app.
-
-    A too-large body is answered 413 at once when Content-Length says so, otherwise once
-    it passes the limit; a client that stalls gets 408; no worker waits forever.
-    """
-
-    def __init__(self, app, max_body: int, read_timeout: float) -> None:
-        self.app, self.max_body, self.read_timeout = app, max_body, read_timeout
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
-            return await self.app(scope, receive, send)
-        length = dict(scope["headers"]).get(b"content-length")
-        too_big = f"the body is larger than {self.max_body / 2**20:g} MiB"
-        if length is not None:
-            if not length.isdigit():
-                return await _send_json(send, 400, "invalid Content-Length header")
-            if int(length) > self.max_body:
-                return await _send_json(send, 413, too_big)
-        chunks, total = [], 0
-        while True:
-            try:
-                message = await asyncio.wait_for(receive(), self.read_timeout)
-            except TimeoutError:
-                return await _send_json(send, 408, "the body took too long to arrive")
-            if message["type"] == "http.disconnect":
-                return None
-            chunk = message.get("body", b"")
-            total += len(chunk)
-            if total > self.max_body:
-                return await _send_json(send, 413, too_big)
-            chunks.append(chunk)
-            if not message.get("more_body"):
-                break
-        body, delivered = b"".join(chunks), False
-
-        async def replay():
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
-
-
-async def _send_json(send, status: int, message: str) -> None:
-    payload = json.dumps({"error": message, "status": status}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"connection", b"close"),
-                            (b"content-length", str(len(payload)).encode())]})
-    await send({"type": "http.response.body", "body": payload})
-
-
 # ---------------------------------------------------------------- the application
 
 def create_app(classifier_or_model_path, *, backend: str = "auto", device: str = "auto",
                threads: int | None = None, calibration: list | None = None,
                max_body: int = MAX_BODY, max_pixels: int = MAX_PIXELS, max_batch: int = 16,
-               max_pending: int = 64, decode_workers: int = 4, read_timeout: float = 30.0):
-    """The FastAPI app around a loaded classifier, or a model file loaded here once."""
+               max_pending: int = 64, decode_workers: int = 4, read_timeout: float = READ_TIMEOUT_S,
+               body_deadline: float = BODY_DEADLINE_S, max_decoded: int = MAX_DECODED,
+               token: str | None = None, allowed_hosts: list | None = None):
+    """The FastAPI app around a loaded classifier, or a model file loaded here once.
+
+    token: required as 'Authorization: Bearer TOKEN' on /api/ when given; allowed_hosts: the
+    Host names answered (None: any, as in the tests' loopback servers)."""
     from fastapi import FastAPI, Query, Request
     from fastapi.concurrency import run_in_threadpool
     from fastapi.exceptions import RequestValidationError
@@ -278,7 +257,7 @@ def create_app(classifier_or_model_path, *, backend: str = "auto", device: str =
     async def answer(data: bytes, k: int) -> dict:
         t0 = time.perf_counter()
         async with decode_slots:
-            chw = await run_in_threadpool(picture_from_bytes, data, size, max_pixels)
+            chw = await run_in_threadpool(picture_from_bytes, data, size, max_pixels, max_decoded)
         try:
             future = batcher.submit(chw)
         except Busy:
@@ -340,7 +319,10 @@ def create_app(classifier_or_model_path, *, backend: str = "auto", device: str =
     async def docs():
         return HTMLResponse(schema.docs_page(app.openapi()))
 
-    return BodyLimit(app, max_body, read_timeout) if max_body else app
+    guarded = BodyLimit(app, max_body, read_timeout, body_deadline) if max_body else app
+    if token or allowed_hosts:
+        guarded = Guard(guarded, set(allowed_hosts) if allowed_hosts else None, token)
+    return guarded
 
 
 def _zeros(size: int):
@@ -355,19 +337,28 @@ def app_from_env():
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+
     import uvicorn
 
+    from assistant.api_server import server_options
     from assistant.store.models import active_model_path
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        log.warning("listening on %s: other machines on the network can reach the service", args.host)
+    token = args.token or os.environ.get(TOKEN_ENV) or None
+    if args.host not in LOOPBACK:
+        warning = (f"listening on {args.host}: other machines on the network can reach the service"
+                   + ("" if token else f"; anyone of them can use it (set --token or ${TOKEN_ENV})"))
+        log.warning("%s", warning)
+        print(f"serve: warning: {warning}", file=sys.stderr)
     config = {"model": str(args.model or active_model_path()), "backend": args.backend,
               "device": args.device, "threads": args.threads, "max_batch": args.max_batch,
-              "max_body": int(args.max_body_mb * 2**20), "max_pixels": int(args.max_megapixels * 1e6)}
+              "max_body": int(args.max_body_mb * 2**20), "max_pixels": int(args.max_megapixels * 1e6),
+              "max_decoded": int(args.max_decoded_mb * 2**20), "token": token,
+              "allowed_hosts": sorted(allowed_hosts(args.host, args.allow_host))}
     if args.backend == "onnx-int8" and args.calibration:
         from assistant.files import photos_in
         config["calibration"] = [str(p) for p in photos_in(args.calibration)]
     common = dict(host=args.host, port=args.port, access_log=args.access_log, log_level="info",
-                  timeout_keep_alive=5, timeout_graceful_shutdown=5)
+                  **server_options())
     if args.workers > 1:
         os.environ[_CONFIG_ENV] = json.dumps(config)
         uvicorn.run("assistant.api:app_from_env", factory=True, workers=args.workers, **common)

@@ -62,17 +62,20 @@ def tiny_checkpoint(tmp_path) -> Path:
 
 
 @contextlib.contextmanager
-def serve_in_thread(app):
-    """An ASGI app served by uvicorn on a free loopback port in a thread; yields its base URL."""
+def serve_in_thread(app, **server_options):
+    """An ASGI app served on a free loopback port in a thread, with the server settings `serve`
+    uses (assistant.api_server; server_options override them); yields its base URL."""
     import socket
     import threading
     import time
 
     import uvicorn
+
+    from assistant.api_server import config
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    srv = uvicorn.Server(config(app, "127.0.0.1", port, log_level="warning", **server_options))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     for _ in range(200):

@@ -29,6 +29,12 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 MAX_PIXELS = 100_000_000
 #: Huge photos are shrunk to this longest side while decoding; the model sees 224 px anyway.
 MAX_DECODE_SIDE = 1024
+#: The most memory one picture may take once decoded (after JPEG's reduced-size decoding): a
+#: small file can hold a huge one (a 7000x7000 16-bit PNG is 372 KB on disk, 196 MB decoded).
+MAX_DECODED_BYTES = 256 * 2**20
+#: bytes per pixel of a decoded picture, by PIL mode (others count as 4)
+_MODE_BYTES = {"1": 1, "L": 1, "P": 1, "LA": 2, "PA": 2, "La": 2, "I;16": 2, "I;16B": 2, "I;16L": 2,
+               "RGB": 3, "YCbCr": 3, "LAB": 3, "HSV": 3, "RGBA": 4, "RGBa": 4, "CMYK": 4, "I": 4, "F": 4}
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
@@ -131,12 +137,18 @@ def bgr_to_rgb(frame: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
 
 
-def load_image(source: str | os.PathLike | bytes) -> np.ndarray:
+def decoded_bytes(img: Image.Image) -> int:
+    """How much memory the picture takes once decoded, before any conversion."""
+    return img.width * img.height * _MODE_BYTES.get(img.mode, 4)
+
+
+def load_image(source: str | os.PathLike | bytes, max_bytes: int = MAX_DECODED_BYTES) -> np.ndarray:
     """Decode a photo file (or its bytes) to an HxWx3 uint8 RGB array.
 
     Grayscale, CMYK, palette, alpha and 16-bit pictures are converted; EXIF rotation is
-    applied; huge pictures are shrunk while decoding. Anything that is not a readable
-    picture raises ImageError with the reason.
+    applied; huge pictures are shrunk while decoding, and one that would still take more than
+    max_bytes of memory decoded is refused. Anything that is not a readable picture raises
+    ImageError with the reason.
     """
     if isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source)
@@ -155,6 +167,9 @@ def load_image(source: str | os.PathLike | bytes) -> np.ndarray:
             if img.width * img.height > MAX_PIXELS:
                 raise ImageError(f"{name}: too many pixels ({img.width}x{img.height})")
             img.draft("RGB", (MAX_DECODE_SIDE, MAX_DECODE_SIDE))  # fast JPEG downscale
+            if decoded_bytes(img) > max_bytes:
+                raise ImageError(f"{name}: too large to decode ({img.width}x{img.height} {img.mode}, "
+                                 f"{decoded_bytes(img) / 2**20:.0f} MB; limit {max_bytes / 2**20:.0f} MB)")
             img.load()
             img = ImageOps.exif_transpose(img)
             if max(img.size) > MAX_DECODE_SIDE:

@@ -1,0 +1,142 @@
+"""The service against slow, greedy and foreign clients: deadlines for the request head and the
+whole body, the cap on open connections, the limit on decoded bytes, the token and the Host
+allow-list. Each server runs in a thread with the settings `serve` uses (assistant.api_server),
+some made tight so that a test takes seconds."""
+from __future__ import annotations
+
+import io
+import socket
+import time
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import serve_in_thread
+from tests.e2e.test_api import jpeg, make_checkpoint
+
+
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory):
+    from assistant.inference.classifier import Classifier
+    return Classifier(make_checkpoint(tmp_path_factory.mktemp("model")), device="cpu")
+
+
+def port_of(base: str) -> int:
+    return int(base.rsplit(":", 1)[1])
+
+
+def read_until_closed(s: socket.socket, limit_s: float) -> tuple[bytes, float]:
+    t0, reply = time.monotonic(), b""
+    s.settimeout(limit_s)
+    try:
+        while chunk := s.recv(4096):
+            reply += chunk
+    except TimeoutError:
+        pass
+    return reply, time.monotonic() - t0
+
+
+def test_a_request_head_never_finished_gets_408_and_is_closed(classifier):
+    from assistant.api import create_app
+    with serve_in_thread(create_app(classifier), head_timeout=1.5) as base:
+        with socket.create_connection(("127.0.0.1", port_of(base)), timeout=10) as s:
+            s.sendall(b"GET /api/health HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
+            for _ in range(3):      # one byte now and then: each arrives, the head never ends
+                time.sleep(0.4)
+                s.sendall(b"a")
+            reply, waited = read_until_closed(s, 10)
+        assert reply.startswith(b"HTTP/1.1 408"), reply
+        assert b"took too long" in reply and waited < 5
+        with socket.create_connection(("127.0.0.1", port_of(base)), timeout=10) as s:  # says nothing
+            reply, _ = read_until_closed(s, 10)
+        assert reply.startswith(b"HTTP/1.1 408"), reply
+        assert httpx.get(base + "/api/health", timeout=10).status_code == 200  # the rest still works
+
+
+def test_a_body_trickled_within_each_chunk_timeout_is_cut_at_the_body_deadline(classifier):
+    from assistant.api import create_app
+    app = create_app(classifier, read_timeout=1.0, body_deadline=2.0)
+    with serve_in_thread(app) as base, socket.create_connection(("127.0.0.1", port_of(base))) as s:
+        s.sendall(b"POST /api/predict HTTP/1.1\r\nHost: localhost\r\nContent-Type: image/jpeg\r\n"
+                  b"Content-Length: 5000\r\n\r\n\xff\xd8\xff")
+        t0, reply = time.monotonic(), b""
+        s.settimeout(0.5)
+        while time.monotonic() - t0 < 8:
+            try:
+                s.sendall(b"\0")      # a byte every 0.5 s: never a chunk timeout
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                reply += chunk
+            except TimeoutError:
+                continue
+            except OSError:           # closed by the server
+                break
+        waited = time.monotonic() - t0
+    assert b" 408 " in reply.split(b"\r\n", 1)[0], reply
+    assert b"took too long" in reply and 1.5 < waited < 6
+
+
+def test_more_connections_than_the_cap_get_503(classifier):
+    from assistant.api import create_app
+    with serve_in_thread(create_app(classifier), max_connections=3) as base:
+        idle = [socket.create_connection(("127.0.0.1", port_of(base))) for _ in range(3)]
+        try:
+            time.sleep(0.3)
+            answer = httpx.get(base + "/api/health", timeout=10)
+            assert answer.status_code == 503
+        finally:
+            for s in idle:
+                s.close()
+        time.sleep(0.3)
+        assert httpx.get(base + "/api/health", timeout=10).status_code == 200
+
+
+def test_a_small_file_that_decodes_huge_is_refused_by_its_decoded_size(classifier):
+    from assistant.api import create_app
+    buf = io.BytesIO()  # 2,100 x 2,100 RGBA: 4.4 megapixels (under the pixel limit), 17 MB decoded
+    Image.fromarray(np.zeros((2100, 2100, 4), np.uint8)).save(buf, "PNG")
+    assert len(buf.getvalue()) < 100_000
+    app = create_app(classifier, max_decoded=16 * 2**20)
+    with serve_in_thread(app) as base, httpx.Client(base_url=base, timeout=30) as c:
+        answer = c.post("/api/predict", files={"file": ("big.png", buf.getvalue(), "image/png")})
+        assert answer.status_code == 422
+        assert "too large to decode" in answer.json()["error"] and "16 MB" in answer.json()["error"]
+        ok = c.post("/api/predict", files={"file": ("ok.jpg", jpeg(size=200), "image/jpeg")})
+        assert ok.status_code == 200
+
+
+def test_with_a_token_the_api_answers_only_those_who_send_it(classifier):
+    from assistant.api import create_app
+    with serve_in_thread(create_app(classifier, token="s3cret")) as base, \
+            httpx.Client(base_url=base, timeout=30) as c:
+        refused = c.get("/api/health")
+        assert refused.status_code == 401 and "token" in refused.json()["error"]
+        assert c.get("/api/health", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        good = {"Authorization": "Bearer s3cret"}
+        assert c.get("/api/health", headers=good).status_code == 200
+        answer = c.post("/api/predict", headers=good,
+                        files={"file": ("p.jpg", jpeg(size=120), "image/jpeg")})
+        assert answer.status_code == 200 and answer.json()["class"]
+        assert c.get("/docs").status_code == 200  # the documentation stays readable
+
+
+def test_a_foreign_host_name_is_refused_against_dns_rebinding(classifier):
+    from assistant.api import create_app
+    from assistant.api_guard import allowed_hosts
+    with serve_in_thread(create_app(classifier, allowed_hosts=sorted(allowed_hosts("127.0.0.1")))) as base, \
+            httpx.Client(base_url=base, timeout=30) as c:
+        assert c.get("/api/health").status_code == 200                       # 127.0.0.1:port
+        assert c.get("/api/health", headers={"Host": "localhost:8000"}).status_code == 200
+        evil = c.get("/api/health", headers={"Host": "attacker.example:8000"})
+        assert evil.status_code == 400 and "attacker.example" in evil.json()["error"]
+
+
+def test_every_interface_allows_this_machines_names_and_the_ones_given():
+    from assistant.api_guard import allowed_hosts, host_name
+    names = allowed_hosts("0.0.0.0", ["shop-server.lan:8000"])
+    assert {"localhost", "127.0.0.1", socket.gethostname().lower(), "shop-server.lan"} <= names
+    assert "attacker.example" not in names
+    assert host_name("[::1]:8000") == "::1" and host_name("Example.COM") == "example.com"
