@@ -21,8 +21,15 @@ PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".
 #: the fewest photos a product is learnt from (training and retraining refuse fewer; the
 #: maintainer is told before a retrain starts): a held-out photo and a few to learn from
 MIN_PHOTOS = 5
+#: a product id: a folder name that is safe as a path part and as a transcript field (letters,
+#: digits, "_", "-", "."; not starting with "."; no separators, no control characters)
+_PRODUCT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 #: a temp file of atomic_write: ".NAME.PID.tmp", optionally with a suffix (".npz")
 _TMP = re.compile(r"^\..+\.(\d+)\.tmp(\.[a-z0-9]+)?$")
+
+
+def is_product_id(pid: object) -> bool:
+    return isinstance(pid, str) and _PRODUCT_ID.fullmatch(pid) is not None
 
 
 def is_photo(path: str | os.PathLike) -> bool:

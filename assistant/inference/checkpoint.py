@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from safetensors import safe_open
 
 from assistant.errors import UserError
-from assistant.files import atomic_write
+from assistant.files import atomic_write, is_product_id
 from assistant.inference.architectures import ARCHITECTURES, build_model
 from assistant.inference.vision import Preprocessing
 from assistant.languages import LANGUAGES
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from torch import nn
 
 FORMAT = "grocery-assistant-checkpoint"
+#: metadata beyond this is not a model's (the bundled ones hold about 30,000 characters)
+MAX_META_CHARS = 4_000_000
 FORMAT_VERSION = 1
 META_KEY = "grocery_assistant"
 
@@ -170,10 +172,14 @@ def _check_exists(path: Path) -> None:
 def _parse_meta(raw: str | None, path: Path) -> dict:
     if not raw:
         raise CheckpointError(f"{path}: not a grocery-assistant model (no metadata)")
+    if len(raw) > MAX_META_CHARS:
+        raise CheckpointError(f"{path}: the model's metadata is implausibly large ({len(raw)} characters)")
     try:
         meta = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise CheckpointError(f"{path}: the model's metadata is damaged ({exc})") from exc
+    except RecursionError:
+        raise CheckpointError(f"{path}: the model's metadata is damaged (nested too deeply)") from None
     if not isinstance(meta, dict):
         raise CheckpointError(f"{path}: the model's metadata is damaged")
     return meta
@@ -197,6 +203,8 @@ def validate_meta(meta: dict, source: str = "model") -> None:
     for entry in classes:
         if not isinstance(entry, dict) or not isinstance(entry.get("id"), str) or not entry["id"]:
             fail("a product entry has no id")
+        if not is_product_id(entry["id"]):
+            fail(f"product id {entry['id']!r} is not allowed (letters, digits, _ - . only)")
         names = entry.get("names")
         if not isinstance(names, dict) or not all(isinstance(names.get(lang), str) and names[lang]
                                                   for lang in LANGUAGES):
@@ -212,3 +220,12 @@ def validate_meta(meta: dict, source: str = "model") -> None:
         fail(str(exc))
     if not isinstance(meta.get("weights_sha256"), str):
         fail("no weights checksum")
+    metrics = meta.get("metrics", {})
+    if not isinstance(metrics, dict) or not all(isinstance(v, dict) for v in metrics.values()):
+        fail("the model's metrics are damaged (expected a table per photo set)")
+    for name in ("version", "created"):
+        if name in meta and not isinstance(meta[name], str):
+            fail(f"the model's {name} is damaged")
+    for name in ("calibration", "training", "retrain"):
+        if name in meta and not isinstance(meta[name], dict):
+            fail(f"the model's {name} record is damaged")

@@ -14,7 +14,7 @@ import torch
 
 from assistant.inference.calibration import Calibration
 from assistant.inference.checkpoint import Checkpoint, load_checkpoint
-from assistant.inference.prediction import Prediction
+from assistant.inference.prediction import Prediction, check_finite_answers, probe_batch
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,8 @@ class Classifier:
         self.bf16 = bool(bf16)
         self.precision = "bf16" if self.bf16 else "fp32"
         self._lock = threading.Lock()
+        check_finite_answers(self.logits(torch.from_numpy(probe_batch(self.preprocessing.size))),
+                             self.path)
 
     def name(self, class_id: str, language: str = "en") -> str:
         return self.checkpoint.name(self.class_ids.index(class_id), language)

@@ -35,6 +35,7 @@ class OnnxClassifier:
 
         from assistant.inference.calibration import Calibration
         from assistant.inference.checkpoint import Checkpoint, read_metadata
+        from assistant.inference.prediction import check_finite_answers, probe_batch
 
         self.path = Path(source)
         meta = read_metadata(self.path)
@@ -51,9 +52,19 @@ class OnnxClassifier:
         providers = ["CPUExecutionProvider"]
         if device in ("auto", "cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
             providers.insert(0, "CUDAExecutionProvider")
-        self.session = ort.InferenceSession(str(self.onnx_path), options, providers=providers)
+        try:
+            self.session = ort.InferenceSession(str(self.onnx_path), options, providers=providers)
+        except Exception as exc:  # a damaged file whose stamp still reads: rebuild it once
+            log.warning("%s cannot be run (%s); it is made again", self.onnx_path, exc)
+            self.onnx_path.unlink(missing_ok=True)
+            self.onnx_path = ensure_onnx(self.path, int8=int8, calibration=calibration)
+            try:
+                self.session = ort.InferenceSession(str(self.onnx_path), options, providers=providers)
+            except Exception as again:
+                raise ExportError(f"{self.path}: its ONNX file cannot be run ({again})") from again
         self.device = "cuda" if self.session.get_providers()[0].startswith("CUDA") else "cpu"
         self._input = self.session.get_inputs()[0].name
+        check_finite_answers(self.logits(probe_batch(self.preprocessing.size)), self.path)
 
     def name(self, class_id: str, language: str = "en") -> str:
         return self.checkpoint.name(self.class_ids.index(class_id), language)

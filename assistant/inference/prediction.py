@@ -23,6 +23,21 @@ class Prediction:
         return self.top[0][1]
 
 
+def check_finite_answers(logits, source: object) -> None:
+    """A model whose answers on a plain grey picture are not all numbers (NaN, infinite) is
+    refused at load: it would say nothing, or send invalid JSON, for every photo."""
+    values = np.asarray(logits, dtype=np.float64)
+    if values.size == 0 or not np.isfinite(values).all():
+        from assistant.inference.checkpoint import CheckpointError
+        raise CheckpointError(f"{source}: the model's answers are not numbers (NaN or infinite "
+                              "weights or normalisation); it cannot be used")
+
+
+def probe_batch(size: int) -> np.ndarray:
+    """The fixed probe: one mid-grey picture, normalised as zeros (1 x 3 x size x size)."""
+    return np.zeros((1, 3, size, size), dtype=np.float32)
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     """Row-wise softmax of N x C logits, in float64 for the sums, returned as float32."""
     x = np.asarray(logits, dtype=np.float64)

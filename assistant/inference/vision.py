@@ -9,6 +9,7 @@ which tests/unit/test_vision.py holds equal to 1e-6.
 from __future__ import annotations
 
 import io
+import math
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,6 +30,8 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 MAX_PIXELS = 100_000_000
 #: Huge photos are shrunk to this longest side while decoding; the model sees 224 px anyway.
 MAX_DECODE_SIDE = 1024
+#: the input sizes a model may ask for (a larger one would allocate gigabytes per frame)
+MIN_INPUT_SIZE, MAX_INPUT_SIZE = 16, 1024
 #: The most memory one picture may take once decoded (after JPEG's reduced-size decoding): a
 #: small file can hold a huge one (a 7000x7000 16-bit PNG is 372 KB on disk, 196 MB decoded).
 MAX_DECODED_BYTES = 256 * 2**20
@@ -62,8 +65,14 @@ class Preprocessing:
                        std=tuple(float(v) for v in data["std"]), crop=str(data.get("crop", "center_square")))
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"invalid preprocessing description {data!r}: {exc}") from exc
-        if prep.crop != "center_square" or len(prep.mean) != 3 or len(prep.std) != 3 or prep.size < 16:
+        if prep.crop != "center_square" or len(prep.mean) != 3 or len(prep.std) != 3:
             raise ValueError(f"unsupported preprocessing {data!r}")
+        if not MIN_INPUT_SIZE <= prep.size <= MAX_INPUT_SIZE:
+            raise ValueError(f"an input size of {prep.size} px is not sensible "
+                             f"({MIN_INPUT_SIZE} to {MAX_INPUT_SIZE})")
+        if not all(math.isfinite(v) and -1.0 <= v <= 2.0 for v in prep.mean) \
+                or not all(math.isfinite(v) and 1e-3 <= v <= 10.0 for v in prep.std):
+            raise ValueError(f"the normalisation is not sensible (mean {list(prep.mean)}, std {list(prep.std)})")
         return prep
 
     def fit(self, rgb: np.ndarray) -> np.ndarray:

@@ -25,7 +25,13 @@ import numpy as np
 from PIL import Image
 
 from assistant import paths
-from assistant.files import MIN_PHOTOS, PHOTO_SUFFIXES, atomic_write_bytes, atomic_write_text
+from assistant.files import (
+    MIN_PHOTOS,
+    PHOTO_SUFFIXES,
+    atomic_write_bytes,
+    atomic_write_text,
+    is_product_id,
+)
 from assistant.inference.vision import ImageError, brightness, load_image, sharpness
 
 log = logging.getLogger(__name__)
@@ -101,6 +107,11 @@ def odd_photo(rgb: np.ndarray) -> str | None:
     return None
 
 
+def _check_name(name: str) -> None:
+    if not name.isprintable():
+        raise LibraryError(f"a product's name cannot hold line breaks or control characters: {name!r}")
+
+
 def slug(text: str) -> str:
     """A product id from a name: 'Café con leche' -> 'cafe_con_leche'."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
@@ -125,7 +136,7 @@ class Library:
         return [self.get(pid) for pid in sorted(self._names)]
 
     def get(self, pid: str) -> Product:
-        if pid not in self._names:
+        if not is_product_id(pid) or pid not in self._names:
             raise LibraryError(f"there is no product {pid!r} in the library")
         return Product(pid, dict(self._names[pid]), len(self.photo_paths(pid)))
 
@@ -146,11 +157,14 @@ class Library:
         english, spanish = english.strip(), spanish.strip()
         if not english or not spanish:
             raise LibraryError("a product needs its name in English and in Spanish")
+        _check_name(english)
+        _check_name(spanish)
         pid = slug(pid or english)
         if not pid:
             raise LibraryError(f"{english!r} gives no usable product id; use letters or digits")
-        if pid in self._names:
-            raise LibraryError(f"there is already a product {pid!r} ({self._names[pid]['en']})")
+        twin = next((known for known in self._names if known.lower() == pid), None)
+        if twin is not None:  # the same id, or one that differs only in capitals
+            raise LibraryError(f"there is already a product {twin!r} ({self._names[twin]['en']})")
         (self.root / pid).mkdir(parents=True, exist_ok=True)
         self._names[pid] = {"en": english, "es": spanish}
         self._save_index()
@@ -163,6 +177,7 @@ class Library:
             if value is not None:
                 if not value.strip():
                     raise LibraryError("a product's name cannot be empty")
+                _check_name(value.strip())
                 self._names[pid][lang] = value.strip()
         self._save_index()
         return self.get(pid)
@@ -263,15 +278,23 @@ class Library:
                 data = json.loads(index.read_text(encoding="utf-8"))
                 for pid, entry in data.get("products", {}).items():
                     en, es = entry.get("en"), entry.get("es")
-                    if isinstance(en, str) and en and isinstance(es, str) and es:
+                    if not is_product_id(pid) or any(n.lower() == str(pid).lower() for n in names):
+                        log.warning("ignoring the product id %r in %s", pid, index)
+                        continue
+                    if all(isinstance(n, str) and n.strip() and n.isprintable() for n in (en, es)):
                         names[pid] = {"en": en, "es": es}
             except (OSError, ValueError, AttributeError) as exc:
                 log.warning("cannot read %s (%s); rebuilding it from the folders", index, exc)
         # a folder without an entry (index lost, or photos copied in by hand) is still a product
-        for folder in self.root.iterdir():
-            if folder.is_dir() and not folder.name.startswith(".") and folder.name not in names:
-                spoken = folder.name.replace("_", " ")
-                names[folder.name] = {"en": spoken, "es": spoken}
+        for folder in sorted(self.root.iterdir()):
+            if not folder.is_dir() or folder.name.startswith(".") or folder.name in names:
+                continue
+            if not is_product_id(folder.name) or any(n.lower() == folder.name.lower() for n in names):
+                log.warning("ignoring the folder %r in %s: not a product id, or one that differs "
+                            "only in capitals from another", folder.name, self.root)
+                continue
+            spoken = folder.name.replace("_", " ")
+            names[folder.name] = {"en": spoken, "es": spoken}
         return names
 
     def _save_index(self) -> None:

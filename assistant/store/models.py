@@ -86,8 +86,28 @@ def read_pointer() -> dict:
     if not isinstance(data, dict):
         return {}
     history = data.get("history")
-    data["history"] = [h for h in history if isinstance(h, str)] if isinstance(history, list) else []
+    history = [h for h in history if isinstance(h, str)] if isinstance(history, list) else []
+    data["history"] = [_from_pointer(h) for h in history]
+    if isinstance(data.get("path"), str):
+        data["path"] = _from_pointer(data["path"])
     return data
+
+
+def _to_pointer(entry: str) -> str:
+    """A path inside the models folder is stored relative to it, so that the user's data folder
+    can be moved or restored elsewhere and still name its models."""
+    if entry == BUNDLED:
+        return entry
+    try:
+        return Path(entry).resolve().relative_to(paths.models_dir().resolve()).as_posix()
+    except ValueError:
+        return entry
+
+
+def _from_pointer(entry: str) -> str:
+    if entry == BUNDLED or Path(entry).is_absolute():
+        return entry
+    return str(paths.models_dir() / entry)
 
 
 def active_model_path() -> Path:
@@ -253,7 +273,7 @@ def _write_pointer(target: str, history: list[str]) -> None:
         if entry not in seen:
             seen.add(entry)
             clean.append(entry)
-    data = {"path": target, "history": clean[:HISTORY],
+    data = {"path": _to_pointer(target), "history": [_to_pointer(h) for h in clean[:HISTORY]],
             "updated": _dt.datetime.now().replace(microsecond=0).isoformat()}
     atomic_write_text(active_pointer(), json.dumps(data, indent=1))
 
