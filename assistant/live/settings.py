@@ -40,17 +40,29 @@ class Settings:
     @classmethod
     def load(cls, path: Path | None = None) -> Settings:
         """Read settings; a missing or damaged file gives defaults and a logged warning."""
-        path = Path(path) if path else paths.settings_file()
-        if not path.exists():
-            return cls()
+        return cls.load_checked(path)[0]
+
+    @classmethod
+    def load_checked(cls, path: Path | None = None) -> tuple[Settings, str | None]:
+        """(settings, why the saved ones could not be used, or None): a missing file is no
+        problem; a damaged one, or a settings folder that cannot be made, gives defaults."""
         try:
+            path = Path(path) if path else paths.settings_file()
+            if not path.exists():
+                return cls(), None
             data = json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(data, dict):
                 raise ValueError("not a JSON object")
-        except (OSError, ValueError, UnicodeDecodeError) as exc:
-            log.warning("cannot read settings %s (%s); using defaults", path, exc)
-            return cls()
-        return cls.from_dict(data)
+        except RecursionError:
+            problem = f"{path}: nested too deeply"
+        except OSError as exc:
+            problem = f"{exc.filename or path}: {exc.strerror or exc}"
+        except (ValueError, UnicodeDecodeError) as exc:
+            problem = f"{path}: {exc}"
+        else:
+            return cls.from_dict(data), None
+        log.warning("cannot read the settings (%s); using defaults", problem)
+        return cls(), problem
 
     @classmethod
     def from_dict(cls, data: dict) -> Settings:
@@ -88,6 +100,8 @@ def _check(name: str, value, default):
     if name in ("voice", "model_path"):
         if value is not None and not isinstance(value, str):
             raise TypeError("expected text or null")
+        if value:
+            _check_text(value)
         return value or None
     if name == "camera":
         if value is not None and not isinstance(value, str | int) or isinstance(value, bool):
@@ -107,6 +121,8 @@ def _check(name: str, value, default):
         if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str)
                                                   for k, v in value.items()):
             raise TypeError("expected a mapping of command id to key sequence")
+        for text in (*value, *value.values()):
+            _check_text(text)
         return dict(value)
     if name == "announcer":
         if not isinstance(value, dict):
@@ -143,10 +159,26 @@ def announcer_from_dict(data: dict) -> AnnouncerSettings:
     return out
 
 
+def _check_text(text: str) -> None:
+    """Text that can be written back (a lone surrogate cannot be encoded) and has no control
+    characters."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("not valid text") from None
+    if not text.isprintable():
+        raise ValueError("holds control characters")
+
+
 def _in_range(value: float, bounds: tuple[float, float]) -> float:
     if value != value:  # NaN
         raise ValueError("not a number")
     return min(max(value, bounds[0]), bounds[1])
+
+
+def load_checked(path: Path | None = None) -> tuple[Settings, str | None]:
+    """The saved settings, and why they could not be used (None when they could)."""
+    return Settings.load_checked(path)
 
 
 def load(path: Path | None = None) -> Settings:

@@ -341,10 +341,15 @@ def make_engine(name: str = "auto") -> SpeechEngine:
             raise ValueError(f"unknown speech engine {name!r}; choose one of "
                              f"auto, {', '.join(makers)}")
         return makers[name]()
+    reasons = []
     for maker in (Pyttsx3Engine, EspeakEngine):
         try:
             return maker()
         except SpeechError as exc:
             log.info("speech: %s unavailable (%s)", maker.name, exc)
+            reasons.append(f"{maker.name}: {exc}")
     log.warning("speech: no engine works here; the assistant will only show its results")
-    return SilentEngine()
+    silent = SilentEngine()
+    #: why there is no voice: the app says it once the window is up
+    silent.reason = "no speech engine works here (" + "; ".join(reasons) + ")"
+    return silent

@@ -98,7 +98,7 @@ def build(args: argparse.Namespace, engine=None, bridge=None):
     from assistant.ui.bridge import EventBridge
     from assistant.ui.context import AppContext
 
-    settings = settings_mod.load()
+    settings, settings_problem = settings_mod.load_checked()
     pinned = {}  # flag values are for this run: remember what the settings file had
     for name, value in (("language", args.language), ("hold", args.hold),
                         ("camera", _source_spec(args.source)), ("model_path", args.model)):
@@ -106,6 +106,8 @@ def build(args: argparse.Namespace, engine=None, bridge=None):
             pinned[name] = (getattr(settings, name), value)
             setattr(settings, name, value)
     notes: list[tuple[str, dict]] = []
+    if settings_problem:
+        notes.append(("settings_problem", {"detail": settings_problem}))
 
     try:
         model = settings.model_path or active_model_path()
@@ -129,8 +131,15 @@ def build(args: argparse.Namespace, engine=None, bridge=None):
             except CameraError as demo_exc:
                 raise StartupError(f"no camera and no demo: {demo_exc}") from demo_exc
             notes.append(("camera_fallback_demo", {}))
-        else:
+        elif "camera" in pinned:  # asked for on the command line: say it cannot be had
             raise StartupError(f"cannot use the source {settings.camera}: {exc}") from exc
+        else:  # saved earlier (Ctrl+K), gone since: the demo plays, and that is said
+            log.warning("saved source %r: %s; using the demo", settings.camera, exc)
+            try:
+                source = open_source("demo", settings.hold)
+            except CameraError as demo_exc:
+                raise StartupError(f"no saved source and no demo: {demo_exc}") from demo_exc
+            notes.append(("source_missing_demo", {"name": str(settings.camera)}))
     else:
         if settings.camera is None and isinstance(source, DemoSource):
             # open_source(None) fell back to the demo by itself
@@ -144,10 +153,14 @@ def build(args: argparse.Namespace, engine=None, bridge=None):
         except (SpeechError, ValueError) as exc:
             speech_failure = str(exc)
             engine = SilentEngine()
+        else:
+            speech_failure = getattr(engine, "reason", None)  # auto found no engine that works
     speaker = Speaker(engine, on_error=bridge.on_speech_error, language=settings.language,
                       rate=settings.rate, volume=settings.volume, voice=settings.voice)
     if speech_failure:
-        bridge.on_speech_error(speech_failure)
+        # said when recognition starts, once the window listens: shown, announced to the
+        # screen reader, in the history and the transcript (emitted now, no one would hear it)
+        speaker.failed = speech_failure
 
     transcript = None
     if args.transcript:
