@@ -97,3 +97,10 @@ def shared_data(*parts: str) -> Path:
 
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def pytest_runtest_setup(item):
+    """A fault-matrix case carries what it expects into the report (scripts/faults.py)."""
+    marker = item.get_closest_marker("fault")
+    if marker is not None and marker.args:
+        item.user_properties.append(("expected", marker.args[0]))

@@ -38,6 +38,7 @@ def read_until_closed(s: socket.socket, limit_s: float) -> tuple[bytes, float]:
     return reply, time.monotonic() - t0
 
 
+@pytest.mark.fault("a header line never finished, or a silent connection: 408 within the head deadline")
 def test_a_request_head_never_finished_gets_408_and_is_closed(classifier):
     from assistant.api import create_app
     with serve_in_thread(create_app(classifier), head_timeout=1.5) as base:
@@ -55,6 +56,7 @@ def test_a_request_head_never_finished_gets_408_and_is_closed(classifier):
         assert httpx.get(base + "/api/health", timeout=10).status_code == 200  # the rest still works
 
 
+@pytest.mark.fault("a body trickled a byte at a time: 408 at the body deadline")
 def test_a_body_trickled_within_each_chunk_timeout_is_cut_at_the_body_deadline(classifier):
     from assistant.api import create_app
     app = create_app(classifier, read_timeout=1.0, body_deadline=2.0)
@@ -79,6 +81,7 @@ def test_a_body_trickled_within_each_chunk_timeout_is_cut_at_the_body_deadline(c
     assert b"took too long" in reply and 1.5 < waited < 6
 
 
+@pytest.mark.fault("more open connections than the cap: 503 at once")
 def test_more_connections_than_the_cap_get_503(classifier):
     from assistant.api import create_app
     with serve_in_thread(create_app(classifier), max_connections=3) as base:
@@ -94,6 +97,7 @@ def test_more_connections_than_the_cap_get_503(classifier):
         assert httpx.get(base + "/api/health", timeout=10).status_code == 200
 
 
+@pytest.mark.fault("a small PNG that decodes huge: 422 by decoded size")
 def test_a_small_file_that_decodes_huge_is_refused_by_its_decoded_size(classifier):
     from assistant.api import create_app
     buf = io.BytesIO()  # 2,100 x 2,100 RGBA: 4.4 megapixels (under the pixel limit), 17 MB decoded
@@ -108,6 +112,7 @@ def test_a_small_file_that_decodes_huge_is_refused_by_its_decoded_size(classifie
         assert ok.status_code == 200
 
 
+@pytest.mark.fault("with --token: 401 without it, 200 with it")
 def test_with_a_token_the_api_answers_only_those_who_send_it(classifier):
     from assistant.api import create_app
     with serve_in_thread(create_app(classifier, token="s3cret")) as base, \
@@ -123,6 +128,7 @@ def test_with_a_token_the_api_answers_only_those_who_send_it(classifier):
         assert c.get("/docs").status_code == 200  # the documentation stays readable
 
 
+@pytest.mark.fault("a foreign Host header (DNS rebinding): 400")
 def test_a_foreign_host_name_is_refused_against_dns_rebinding(classifier):
     from assistant.api import create_app
     from assistant.api_guard import allowed_hosts

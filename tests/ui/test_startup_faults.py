@@ -37,6 +37,7 @@ def in_history(window, words: str) -> bool:
     return any(words in line for line in window.history.lines())
 
 
+@pytest.mark.fault("settings folder cannot be made: the app starts with defaults and says why")
 def test_a_settings_folder_that_cannot_be_made_gives_defaults_and_a_word(
         qtbot, isolated_home, tiny_checkpoint, photo_dir):
     (isolated_home / "config").write_text("a file where the settings folder should be")
@@ -51,6 +52,7 @@ def test_a_settings_folder_that_cannot_be_made_gives_defaults_and_a_word(
     context.save_settings()  # quitting cannot save either: logged, not raised
 
 
+@pytest.mark.fault("settings.json nested 100,000 deep: defaults, said")
 def test_settings_nested_without_end_give_defaults_and_a_word(qtbot, isolated_home, tiny_checkpoint, photo_dir):
     from assistant import paths
     paths.settings_file().write_text('{"voice": ' + "[" * 100_000 + "]" * 100_000 + "}")
@@ -61,6 +63,7 @@ def test_settings_nested_without_end_give_defaults_and_a_word(qtbot, isolated_ho
         context.stop()
 
 
+@pytest.mark.fault("voice '\\ud800': dropped, settings saved again")
 def test_a_voice_that_is_not_valid_text_is_dropped_and_the_settings_save_again(isolated_home):
     from assistant import paths
     from assistant.live import settings as settings_mod
@@ -72,6 +75,7 @@ def test_a_voice_that_is_not_valid_text_is_dropped_and_the_settings_save_again(i
     assert json.loads(paths.settings_file().read_text())["rate"] == 210
 
 
+@pytest.mark.fault("the saved source is gone: the demo plays and that is said")
 def test_a_saved_source_that_is_gone_plays_the_demo_and_says_so(qtbot, isolated_home, tiny_checkpoint):
     from assistant.live.camera import DEMO_DIR, DemoSource, list_photos
     from assistant.live.settings import Settings
@@ -92,6 +96,7 @@ def test_a_saved_source_that_is_gone_plays_the_demo_and_says_so(qtbot, isolated_
         build(app_args(model=str(tiny_checkpoint), source=str(gone)))
 
 
+@pytest.mark.fault("espeak-ng missing: shown, announced, in history and transcript")
 def test_a_speech_engine_that_cannot_start_is_shown_announced_and_written_down(
         qtbot, isolated_home, tiny_checkpoint, photo_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "no-programs-here"))  # espeak-ng is not there
@@ -109,6 +114,7 @@ def test_a_speech_engine_that_cannot_start_is_shown_announced_and_written_down(
     assert "speech_failed" in transcript.read_text()
 
 
+@pytest.mark.fault("log file on a full disk: one line, no tracebacks")
 def test_a_log_file_that_cannot_be_written_says_so_once_without_tracebacks(tmp_path):
     """/dev/full: every write fails with 'No space left on device'."""
     if not Path("/dev/full").exists():

@@ -48,6 +48,7 @@ def nan_bias(tensors):
     tensors["fc.bias"][0] = float("nan")
 
 
+@pytest.mark.fault("a model with a NaN weight is refused at load, by both runtimes")
 @pytest.mark.parametrize("backend", ["torch", "onnx"])
 def test_a_model_whose_answers_are_nan_is_refused_at_load(tiny_checkpoint, tmp_path, backend):
     from assistant.inference.onnx_backend import open_classifier
@@ -56,6 +57,7 @@ def test_a_model_whose_answers_are_nan_is_refused_at_load(tiny_checkpoint, tmp_p
         open_classifier(bad, backend)
 
 
+@pytest.mark.fault("classify --json with a NaN model: exit 1, one line, no invalid JSON")
 def test_classify_refuses_a_nan_model_in_one_line_instead_of_printing_invalid_json(
         tiny_checkpoint, tmp_path, photo_dir, isolated_home):
     bad = altered(tiny_checkpoint, tmp_path, "nan", tensor_change=nan_bias)
@@ -66,6 +68,7 @@ def test_classify_refuses_a_nan_model_in_one_line_instead_of_printing_invalid_js
     assert len(run.stderr.strip().splitlines()) == 1 and "not numbers" in run.stderr
 
 
+@pytest.mark.fault("std 0, mean NaN, size 8000/100000, metrics a list or text, version a number, id '..' or with a newline: refused in one line")
 @pytest.mark.parametrize("change, words", [
     (lambda m: m["preprocessing"].update(std=[0, 0, 0]), "normalisation is not sensible"),
     (lambda m: m["preprocessing"].update(mean=[float("nan")] * 3), "normalisation is not sensible"),
@@ -76,7 +79,8 @@ def test_classify_refuses_a_nan_model_in_one_line_instead_of_printing_invalid_js
     (lambda m: m.update(version=7), "version is damaged"),
     (lambda m: m["classes"][0].update(id=".."), "not allowed"),
     (lambda m: m["classes"][0].update(id="milk\nfake"), "not allowed"),
-])
+], ids=["std 0", "mean NaN", "size 8000", "size 100000", "metrics a list", "metrics text",
+        "version a number", "id ..", "id with a newline"])
 def test_metadata_out_of_bounds_is_refused_in_one_line(tiny_checkpoint, tmp_path, change, words):
     bad = altered(tiny_checkpoint, tmp_path, "bad", meta_change=change)
     for read in (read_metadata, load_checkpoint):
@@ -85,6 +89,7 @@ def test_metadata_out_of_bounds_is_refused_in_one_line(tiny_checkpoint, tmp_path
         assert "\n" not in str(err.value).replace("milk\\nfake", "")
 
 
+@pytest.mark.fault("metadata nested 200,000 deep: refused in one line")
 def test_metadata_nested_without_end_is_refused_in_one_line(tiny_checkpoint, tmp_path):
     from safetensors.torch import save_file
     ckpt = load_checkpoint(tiny_checkpoint)
@@ -95,6 +100,7 @@ def test_metadata_nested_without_end_is_refused_in_one_line(tiny_checkpoint, tmp
         read_metadata(path)
 
 
+@pytest.mark.fault("activating a model whose metrics are a list is refused; models list stays readable")
 def test_activating_a_model_with_damaged_metrics_is_refused_and_the_list_stays_readable(
         tiny_checkpoint, tmp_path, isolated_home):
     from assistant.store import models
@@ -108,6 +114,7 @@ def test_activating_a_model_with_damaged_metrics_is_refused_and_the_list_stays_r
     assert any(v.active for v in listed) and all(v.path.name != "00-hand-made.safetensors" for v in listed)
 
 
+@pytest.mark.fault("a cached ONNX file that cannot be run is made again (no silent PyTorch fallback)")
 def test_a_damaged_onnx_file_with_a_good_stamp_is_made_again(tiny_checkpoint, isolated_home):
     from assistant.inference.export import ensure_onnx
     from assistant.inference.onnx_backend import open_classifier
@@ -122,6 +129,7 @@ def test_a_damaged_onnx_file_with_a_good_stamp_is_made_again(tiny_checkpoint, is
     assert clf.predict(__import__("numpy").zeros((64, 64, 3), "uint8")).label in clf.class_ids
 
 
+@pytest.mark.fault("a data folder moved elsewhere keeps its active model")
 def test_a_moved_data_folder_keeps_its_active_model(tiny_checkpoint, tmp_path, monkeypatch):
     import shutil
 
@@ -139,6 +147,7 @@ def test_a_moved_data_folder_keeps_its_active_model(tiny_checkpoint, tmp_path, m
     assert not models.is_bundled_active()
 
 
+@pytest.mark.fault("product ids '..', with a newline, or differing only in capitals: ignored, the data folder kept")
 def test_hostile_product_ids_in_the_library_are_ignored_and_never_reach_the_disk(tmp_path):
     from assistant.store.library import Library, LibraryError
     root = tmp_path / "library"
@@ -165,6 +174,7 @@ def test_hostile_product_ids_in_the_library_are_ignored_and_never_reach_the_disk
         lib.add("Pear", "Pera")
 
 
+@pytest.mark.fault("training folders that cannot be product ids: refused by name")
 def test_training_refuses_folder_names_that_cannot_be_product_ids(tmp_path, photo_dir):
     from assistant.errors import DataError
     from model.data import scan_folder
