@@ -228,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
     if not files:
         print(f"classify: no files in {folder}" + ("" if args.recursive else " (try --recursive)"),
               file=sys.stderr)
-    return 1 if report.skipped and not report.results else 0
+    return 0 if report.results else 1  # nothing classified (no files, none readable): a failure
 
 
 def _summary(report: Report, out: Path | None, skipped_file: Path | None) -> None:

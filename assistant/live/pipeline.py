@@ -27,7 +27,7 @@ from pathlib import Path
 from assistant.inference.vision import brightness, sharpness
 from assistant.languages import LANGUAGES
 from assistant.live.announcer import Announcer, Utterance
-from assistant.live.camera import FrameSource
+from assistant.live.camera import FrameSource, PhotoFolderSource
 from assistant.live.catalog import phrase, product_name
 from assistant.live.grabber import FrameGrabber
 from assistant.live.settings import Settings
@@ -301,7 +301,9 @@ class Assistant:
         if self.ready_seconds is None:
             self.ready_seconds = time.monotonic() - self._started
             if self.say_ready:
-                self.speaker.say(phrase("ready", self.settings.language), kind="status")
+                words = phrase("ready", self.settings.language)
+                self.speaker.say(words, kind="status")
+                self._record("ready", words)  # everything said is in the history and the transcript
             self._emit("ready", {"seconds": self.ready_seconds})
 
     def _announce(self, utterance: Utterance, priority: Priority) -> None:
@@ -327,10 +329,12 @@ class Assistant:
 
     def _status(self, status: str, detail: str = "") -> None:
         lang = self.settings.language
-        words = phrase(status, lang, detail=detail or "?")
+        # a folder of photos is not a video: its end has its own words (the same status id)
+        sentence = "photos_ended" if status == "source_ended" and isinstance(self.source, PhotoFolderSource) else status
+        words = phrase(sentence, lang, detail=detail or "?")
         if status != "speech_failed":      # no use saying that speech does not work
             self.speaker.say(words, lang, Priority.NEXT, kind="status", key=f"status:{status}")
-        self._record(status, words)
+        self._record(sentence, words)
         self._emit("status", {"status": status, "words": words, "detail": detail})
 
     def _record(self, ident: str, words: str) -> float:

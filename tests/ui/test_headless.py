@@ -48,8 +48,9 @@ def test_photo_folder_once_writes_the_transcript(tmp_path, photo_dir, tiny_check
             assert ident in catalog.PHRASES, ident
             assert words == catalog.phrase(ident, "en", detail="?") or words.startswith(
                 catalog.phrase(ident, "en", detail="")[:10])
-    # --once: the last line says the source ended, and nothing was left unsaid
-    assert lines[-1].split("\t")[1] == "source_ended"
+    # --once: the last line says the photos are done (not "end of the video"), nothing left unsaid
+    assert lines[-1].split("\t")[1] == "photos_ended"
+    assert lines[0].split("\t")[1:] == ["ready", catalog.phrase("ready", "en")]
     # flags are for this run only: the settings file does not keep the photo folder
     settings = isolated_home / "config" / "settings.json"
     assert not settings.exists() or "red_sauce" not in settings.read_text()
@@ -61,7 +62,7 @@ def test_spanish_transcript(tmp_path, photo_dir, tiny_checkpoint, isolated_home)
                   "--transcript", str(transcript), "--model", str(tiny_checkpoint),
                   "--engine", "silent", "--language", "es", home=isolated_home)
     assert out.returncode == 0, out.stderr
-    assert transcript.read_text(encoding="utf-8").splitlines()[-1].endswith("Fin del vídeo.")
+    assert transcript.read_text(encoding="utf-8").splitlines()[-1].endswith("No hay más fotos en la carpeta.")
 
 
 DEMO = ROOT / "assets" / "demo"

@@ -146,3 +146,13 @@ def test_progress_bar_with_eta_goes_to_stderr(photo_dir, tiny_checkpoint, tmp_pa
     captured = capsys.readouterr()
     assert "24/24" in captured.err and "photo/s" in captured.err and "<" in captured.err  # ETA
     assert captured.out == ""
+
+
+def test_an_empty_folder_is_a_failure_said_in_one_line(tmp_path, tiny_checkpoint, capsys):
+    """The README promises exit 1 when nothing could be classified: no files is nothing."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    out = tmp_path / "c.csv"
+    assert main(["classify", str(empty), "--out", str(out), "--model", str(tiny_checkpoint),
+                 "--no-progress"]) == 1
+    assert "no files in" in capsys.readouterr().err

@@ -104,13 +104,16 @@ def test_photo_folder_to_spoken_product_names_and_transcript(tiny_checkpoint, ph
                 and text != "Ready. Hold a product in front of the camera."]
     assert products == [(name, language) for name in names]
     ids = [ident for _, ident, _ in assistant.history]
-    assert ids == ["green_tea", "red_sauce", "blue_milk", "source_ended"]
+    # everything said is recorded, "Ready." too (it comes with the first classified photo)
+    assert ids == ["ready", "green_tea", "red_sauce", "blue_milk", "photos_ended"]
+    assert assistant.history[-1][2] == ("No more photos in the folder." if language == "en"
+                                        else "No hay más fotos en la carpeta.")
     lines = (tmp_path / "out" / "transcript.tsv").read_text(encoding="utf-8").splitlines()
     assert [line.split("\t")[1:] for line in lines] == [[i, w] for _, i, w in assistant.history]
     stamps = [dt.datetime.fromisoformat(line.split("\t")[0]) for line in lines]
     assert stamps == sorted(stamps) and all(s.tzinfo is not None for s in stamps)
     assert len(events.of("ready")) == 1 and events.of("ready")[0]["seconds"] < 10
-    assert [u["id"] for u in events.of("utterance")] == ids[:3]
+    assert [u["id"] for u in events.of("utterance")] == ids[1:4]
     assert events.of("frame") and events.of("prediction")
     assert [s["status"] for s in events.of("status")] == ["source_ended"]
 

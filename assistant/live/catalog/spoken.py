@@ -22,6 +22,7 @@ SPOKEN: dict[str, dict[str, str]] = {
                       "es": "No se puede abrir la cámara. Reintentando."},
     "camera_changed": {"en": "Camera: {name}.", "es": "Cámara: {name}."},
     "source_ended": {"en": "End of the video.", "es": "Fin del vídeo."},
+    "photos_ended": {"en": "No more photos in the folder.", "es": "No hay más fotos en la carpeta."},
     "speech_failed": {"en": "Speech does not work: {detail}. Results are shown on screen.",
                       "es": "La voz no funciona: {detail}. Los resultados se muestran en pantalla."},
     "worker_failed": {"en": "Recognition stopped because of an error: {detail}.",
