@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +21,10 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from assistant.errors import UserError
+
+# the pixel count is checked here (MAX_PIXELS, and the decoded bytes): Pillow's own warning about
+# large pictures would only be terminal noise on ordinary runs of classify and serve
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 if TYPE_CHECKING:
     import torch

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import io
 import logging
 import os
 import shutil
@@ -283,6 +282,7 @@ class Pyttsx3Engine(SpeechEngine):
                 self._engine = pyttsx3.init()
             except Exception as exc:
                 raise SpeechError(f"pyttsx3 cannot start: {exc}") from exc
+            _quiet_espeak_driver()
             self._thread = me
         elif self._thread != me:
             raise SpeechError("pyttsx3 engine used from a second thread (it is not thread-safe)")
@@ -306,10 +306,8 @@ class Pyttsx3Engine(SpeechEngine):
         os.close(fd)
         wav = Path(name)
         try:
-            # the espeak driver prints "Audio saved to ..." on stdout; keep the console clean
-            with contextlib.redirect_stdout(io.StringIO()):
-                engine.save_to_file(text, str(wav))
-                engine.runAndWait()
+            engine.save_to_file(text, str(wav))
+            engine.runAndWait()
             if event.is_set():
                 return
             if wav.stat().st_size <= WAV_HEADER:
@@ -324,6 +322,17 @@ class Pyttsx3Engine(SpeechEngine):
 
     def voices(self, language: str | None = None) -> list[str]:
         return espeak_voices(language) if self.linux else []
+
+
+def _quiet_espeak_driver() -> None:
+    """pyttsx3's espeak driver prints "Audio saved to /tmp/speech-....wav" for every sentence,
+    from its synthesis callback (whatever thread that runs on): its module's print is silenced,
+    and only its (redirecting sys.stdout would swallow every thread's output meanwhile)."""
+    try:
+        from pyttsx3.drivers import espeak as driver
+    except Exception:  # another platform's driver
+        return
+    driver.print = lambda *args, **kwargs: None
 
 
 def make_engine(name: str = "auto") -> SpeechEngine:

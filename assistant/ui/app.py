@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     """Build the app from settings and flags, show the window, run until it closes."""
     from PySide6.QtWidgets import QApplication
 
+    _quiet_qt_noise()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("grocery-assistant")
     app.setApplicationDisplayName("Grocery assistant")
@@ -76,6 +77,29 @@ def run(args: argparse.Namespace) -> int:
     code = app.exec()
     context.stop()
     return int(code)
+
+
+#: Qt messages that every run on a virtual or headless screen prints and no user can act on
+QT_NOISE = ("This plugin does not support propagateSizeHints()",)
+
+
+def _quiet_qt_noise() -> None:
+    """Qt's own warnings go to our log, except the known noise; nothing else changes."""
+    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+
+    levels = {QtMsgType.QtDebugMsg: logging.DEBUG, QtMsgType.QtInfoMsg: logging.INFO,
+              QtMsgType.QtWarningMsg: logging.WARNING, QtMsgType.QtCriticalMsg: logging.ERROR,
+              QtMsgType.QtFatalMsg: logging.CRITICAL}
+    qt_log = logging.getLogger("qt")
+
+    def handler(kind, _context, message: str) -> None:
+        if any(noise in message for noise in QT_NOISE):
+            return
+        qt_log.log(levels.get(kind, logging.WARNING), "%s", message)
+        if kind in (QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg):
+            print(f"qt: {message}", file=sys.stderr)
+
+    qInstallMessageHandler(handler)
 
 
 class StartupError(Exception):

@@ -57,8 +57,9 @@ def test_an_unknown_voice_is_a_clear_error(tmp_path):
         EspeakEngine().synthesize_to_file("milk", "xx-nope", tmp_path / "x.wav")
 
 
-def test_pyttsx3_on_espeak_ng_synthesises_the_name_it_is_asked_for(tmp_path):
-    """Through the Speaker thread, as the app uses it; the 'player' keeps a copy of the WAV."""
+def test_pyttsx3_on_espeak_ng_synthesises_the_name_it_is_asked_for(tmp_path, capfd):
+    """Through the Speaker thread, as the app uses it; the 'player' keeps a copy of the WAV.
+    Nothing reaches the terminal (pyttsx3's driver prints "Audio saved to ..." otherwise)."""
     copy = tmp_path / "played.wav"
     player = tmp_path / "player"
     player.write_text(f"#!{sys.executable}\nimport shutil, sys\nshutil.copy(sys.argv[1], {str(copy)!r})\n")
@@ -77,3 +78,5 @@ def test_pyttsx3_on_espeak_ng_synthesises_the_name_it_is_asked_for(tmp_path):
     assert errors == []
     samples, rate = read_wav(copy)
     assert_speech_like(samples, rate, 0.4, 4.0)
+    out, _ = capfd.readouterr()
+    assert "Audio saved" not in out

@@ -60,6 +60,20 @@ def test_subcommand_help(name):
     # argparse re-wraps the description; compare words, not lines
     assert " ".join(description.split()) in " ".join(result.stdout.split())
     assert "--verbose" in result.stdout
+    assert "(default: None)" not in " ".join(result.stdout.split())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_flag_states_its_default_once_at_most(name):
+    """"(default: settings, 2) (default: None)" read badly: argparse added its own default to a
+    help that gave one already."""
+    parser = build_parser()
+    sub = parser._subparsers._group_actions[0].choices[name]
+    formatter = sub._get_formatter()
+    for action in sub._actions:
+        if action.help and action.help is not __import__("argparse").SUPPRESS:
+            shown = formatter._expand_help(action)
+            assert shown.lower().count("default:") <= 1, f"{name} {action.option_strings}: {shown}"
 
 
 @pytest.mark.parametrize("name", NAMES)
