@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hold", type=_positive, metavar="SECONDS",
                         help="how long each photo of a folder stays in view (default: settings, 2)")
     parser.add_argument("--once", action="store_true",
-                        help="quit when a video or photo folder has ended")
+                        help="quit when a video or photo folder has ended (the demo plays once)")
     parser.add_argument("--transcript", metavar="FILE",
                         help="append one line per utterance: time, product or message id, words")
     parser.add_argument("--model", metavar="FILE",
@@ -76,7 +76,23 @@ def run(args: argparse.Namespace) -> int:
     context.start()
     code = app.exec()
     context.stop()
-    return int(code)
+    return _unreadable_photos(context.source) or int(code)
+
+
+def _unreadable_photos(source) -> int:
+    """After a photo folder: name the photos that could not be read on the terminal; when none
+    could be read, that is a failure (exit status 1), as for an empty folder."""
+    skipped = getattr(source, "skipped", None)
+    photos = getattr(source, "photos", None)
+    if not skipped or not photos:
+        return 0
+    for path, reason in skipped:
+        print(f"grocery-assistant app: skipped {reason}" if str(path) in reason
+              else f"grocery-assistant app: skipped {path}: {reason}", file=sys.stderr)
+    if len({p for p, _ in skipped}) >= len(photos):
+        print(f"grocery-assistant app: no readable photos in {source.path}", file=sys.stderr)
+        return 1
+    return 0
 
 
 #: Qt messages that every run on a virtual or headless screen prints and no user can act on
@@ -169,6 +185,8 @@ def build(args: argparse.Namespace, engine=None, bridge=None):
             # open_source(None) fell back to the demo by itself
             notes.append(("camera_fallback_demo", {}))
 
+    if getattr(args, "once", False) and isinstance(source, DemoSource):
+        source.loop = False  # --once: the demo plays through once, then the app quits
     bridge = bridge or EventBridge()
     speech_failure = None
     if engine is None:

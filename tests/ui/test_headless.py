@@ -140,3 +140,35 @@ def test_a_missing_webcam_falls_back_to_the_demo(tmp_path, tiny_checkpoint, isol
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def test_a_folder_without_one_readable_photo_is_a_failure_in_one_clear_line(tmp_path, tiny_checkpoint,
+                                                                             isolated_home):
+    notes = tmp_path / "not-photos"
+    notes.mkdir()
+    for i in range(3):
+        (notes / f"list{i}.jpg").write_text("milk, tea, tomato sauce\n")
+    out = run_app("--source", str(notes), "--hold", "0.2", "--once", "--model", str(tiny_checkpoint),
+                  "--engine", "silent", home=isolated_home)
+    assert out.returncode == 1, out.stderr
+    assert f"no readable photos in {notes}" in out.stderr
+    assert out.stderr.count("skipped") == 3 and "Traceback" not in out.stderr
+
+
+def test_a_few_unreadable_photos_among_good_ones_are_named_on_the_terminal(tmp_path, photo_dir,
+                                                                           tiny_checkpoint, isolated_home):
+    folder = photo_dir / "red_sauce"
+    (folder / "zz-broken.jpg").write_bytes(b"\xff\xd8\xff not really a photo")
+    out = run_app("--source", str(folder), "--hold", "0.2", "--once", "--model", str(tiny_checkpoint),
+                  "--engine", "silent", home=isolated_home)
+    assert out.returncode == 0, out.stderr
+    assert "zz-broken.jpg" in out.stderr and "no readable photos" not in out.stderr
+
+
+def test_the_demo_with_once_plays_through_once_and_quits(tiny_checkpoint, isolated_home):
+    from assistant.live.camera import DEMO_DIR, list_photos
+    if not DEMO_DIR.is_dir() or not list_photos(DEMO_DIR):
+        pytest.skip("the demo pictures are not in assets/demo")
+    out = run_app("--source", "demo", "--hold", "0.2", "--once", "--model", str(tiny_checkpoint),
+                  "--engine", "silent", home=isolated_home, timeout=120)
+    assert out.returncode == 0, out.stderr
