@@ -28,7 +28,8 @@ def run(args: argparse.Namespace) -> int:
             mark = "*" if v.active else " "
             acc = f"{v.top1:.1%}" if v.top1 is not None else "  -  "
             kind = "bundled" if v.bundled else "stored"
-            print(f"{mark} {acc:>6}  {v.products:3d} products  {kind:7s}  {v.label}  {v.path}")
+            where = f" ({v.measured_on})" if v.measured_on else ""
+            print(f"{mark} {acc:>6}{where}  {v.products:3d} products  {kind:7s}  {v.label}  {v.path}")
         print("(* = in use)")
         return 0
     if args.action == "bank":

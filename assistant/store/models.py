@@ -20,6 +20,7 @@ from pathlib import Path
 from assistant import files, paths
 from assistant.files import atomic_write, atomic_write_text
 from assistant.inference.checkpoint import CheckpointError, load_checkpoint, read_metadata
+from assistant.inference.onnx_files import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +41,20 @@ def bundled_models() -> list[Path]:
 
 
 def heldout_top1(meta: dict) -> float:
+    return heldout_figure(meta)[0] or 0.0
+
+
+def heldout_figure(meta: dict) -> tuple[float | None, str]:
+    """(top-1, which photos it was measured on: "fold-0 test, 1018 photos") of a model, from
+    its metadata: the held-out photos of a retrain, else its test, else its validation set."""
     m = meta.get("metrics", {})
+    names = {"heldout": "held-out", "test": "test", "val": "validation"}
     for split in ("heldout", "test", "val"):
-        if m.get(split, {}).get("top1") is not None:
-            return float(m[split]["top1"])
-    return 0.0
+        entry = m.get(split, {})
+        if isinstance(entry, dict) and isinstance(entry.get("top1"), int | float):
+            n = entry.get("n")
+            return float(entry["top1"]), names[split] + (f", {n} photos" if isinstance(n, int) else "")
+    return None, ""
 
 
 def bundled_default() -> Path:
@@ -137,14 +147,15 @@ class ModelVersion:
     top1: float | None
     active: bool
     bundled: bool
+    measured_on: str = ""   # which photos top1 was measured on
 
 
 def describe(path: Path, active: bool = False, bundled: bool = False) -> ModelVersion:
     meta = read_metadata(path)
-    top1 = heldout_top1(meta) if meta.get("metrics") else None
+    top1, measured_on = heldout_figure(meta)
     label = meta.get("version") or meta.get("label") or path.stem
     return ModelVersion(path, str(label), str(meta.get("created", "")), len(meta["classes"]),
-                        top1, active, bundled)
+                        top1, active, bundled, measured_on)
 
 
 def list_versions() -> list[ModelVersion]:
@@ -179,6 +190,10 @@ def store_version(source: str | os.PathLike, label: str | None = None) -> Path:
     folder = versions_dir()
     if source.resolve().parent == folder.resolve():
         return source
+    digest = file_sha256(source)
+    for stored in folder.glob("*.safetensors"):  # the same model activated again: one version
+        if stored.stat().st_size == source.stat().st_size and file_sha256(stored) == digest:
+            return stored
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     dest = folder / f"{stamp}-{_slug(label or source.stem)}.safetensors"
     n = 1

@@ -186,3 +186,13 @@ def test_killing_a_process_while_it_switches_models_leaves_a_loadable_model(bund
         assert leftovers == []
         for stored in models.versions_dir().glob("*.safetensors"):
             load_checkpoint(stored)  # every stored version is complete
+
+
+def test_activating_the_same_file_twice_keeps_one_version_and_lists_where_figures_come_from(
+        tiny_checkpoint, isolated_home):
+    first = models.activate(tiny_checkpoint)
+    second = models.activate(tiny_checkpoint)
+    assert first == second
+    stored = [v for v in models.list_versions() if not v.bundled]
+    assert len(stored) == 1 and stored[0].active
+    assert stored[0].top1 == 0.5 and stored[0].measured_on == "test"
