@@ -11,6 +11,7 @@ import torch
 
 from assistant.inference.architectures import head_name
 from assistant.inference.checkpoint import save_checkpoint
+from assistant.languages import LANGUAGES
 from model.calibrate import calibrate
 from model.data import DataError
 from model.retrain.bank import Bank, add_to_user_bank, find_bank, rows_for
@@ -160,6 +161,7 @@ def run_fast(cfg, base, plan, cb) -> RetrainReport:
                            [(str(f), plan.classes[y]) for f, y in plan.heldout])
     report.old_heldout_unseen = plan.old_heldout_unseen
     report.bands = calibration["bands"] if calibration else None
+    report.spoken = {lang: plan.spoken(lang) for lang in LANGUAGES}
     meta = new_metadata(base, plan, cfg, report)
     if calibration is not None:  # every retrain recalibrates, on its own held-out photos
         meta["calibration"] = calibration

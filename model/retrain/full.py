@@ -20,6 +20,7 @@ import torch
 from assistant import paths
 from assistant.inference.architectures import head_name
 from assistant.inference.checkpoint import load_checkpoint, save_checkpoint
+from assistant.languages import LANGUAGES
 from model.calibrate import calibrate
 from model.callbacks import TrainCallback
 from model.retrain.features import FeatureCache
@@ -151,6 +152,7 @@ def run_full(cfg, base, plan, cb) -> RetrainReport | None:
                                len(plan.train), skipped, True, held_pairs)
         report.old_heldout_unseen = plan.old_heldout_unseen
         report.bands = calibration.get("bands") if calibration else None
+        report.spoken = {lang: plan.spoken(lang) for lang in LANGUAGES}
         meta = dict(new.meta)
         meta.update(new_metadata(base, plan, cfg, report, {"epochs_run": new.meta["training"]["epochs_run"]}))
         meta["metrics"] = {**new.meta.get("metrics", {}), **meta["metrics"]}

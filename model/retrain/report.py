@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from assistant.live.catalog import phrase
 from model.evaluate import LOOKALIKE_MIN, lookalikes, metrics
 
 #: on the same photos, a difference counts when McNemar's exact test puts it below this chance
@@ -28,6 +29,11 @@ class Comparison:
     # wrong answers each model would say as sure (its calibrated say band) on those photos
     sure_wrong_current: int | None = None
     sure_wrong_new: int | None = None
+    # photos right only with the model in use / only with the new one; how it was compared
+    only_current: int | None = None
+    only_new: int | None = None
+    more_sure_wrong: bool = False
+    basis: str = "none"           # shared (the same photos) | recorded (other photos) | none
 
     @property
     def worse(self) -> bool:
@@ -53,6 +59,8 @@ class RetrainReport:
     bands: dict | None = None     # the new model's calibrated bands on the held-out photos
     folder: Path | None = None
     confusion_picture: Path | None = None
+    #: the products' spoken names in every language (names is the English list)
+    spoken: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -60,51 +68,72 @@ class RetrainReport:
         d["confusion_picture"] = str(self.confusion_picture) if self.confusion_picture else None
         return d
 
-    def summary_lines(self) -> list[str]:
-        """The report as sentences, for the terminal, the dialog and speech."""
+    def spoken_names(self, language: str) -> list[str]:
+        return self.spoken.get(language) or self.names
+
+    def summary_lines(self, language: str = "en") -> list[str]:
+        """The report as sentences in the language asked (the one catalogue's words), for the
+        terminal, the dialog and speech."""
+        def say(key: str, **fields) -> str:
+            return phrase(key, language, **fields)
+
         h = self.heldout
         lines = []
         if h.get("n"):
-            lines.append(f"Held-out accuracy: {h['top1']:.1%} on {h['n']} photos "
-                         f"(top-3 {h['top3']:.1%}).")
+            lines.append(say("report_heldout", top1=f"{h['top1']:.1%}", n=h["n"], top3=f"{h['top3']:.1%}"))
         else:
-            lines.append("No held-out photos: accuracy not measured.")
+            lines.append(say("report_no_heldout"))
         b = self.bands
         if b and b.get("say", {}).get("n"):
             maybe = b["maybe"]
-            lines.append(f"Said as sure: {b['say']['coverage']:.0%} of those photos, right "
-                         f"{b['say']['right']:.1%} of the time; 'not sure, maybe': "
-                         f"{maybe['coverage']:.0%}" + (f", right {maybe['right']:.0%}" if maybe["n"] else "")
-                         + f"; silent: {b['silent']['coverage']:.0%}.")
+            lines.append(say("report_bands", say=f"{b['say']['coverage']:.0%}",
+                             say_right=f"{b['say']['right']:.1%}", maybe=f"{maybe['coverage']:.0%}",
+                             maybe_right=say("report_maybe_right", right=f"{maybe['right']:.0%}")
+                             if maybe["n"] else "", silent=f"{b['silent']['coverage']:.0%}"))
         c = self.comparison
-        if c.verdict in ("better", "same", "worse") and c.n:
-            word = {"same": "no clear difference"}.get(c.verdict, c.verdict)
-            lines.append(f"On {c.n} photos of products both models know, the new model gets "
-                         f"{c.new_top1:.1%}, the model in use {c.current_top1:.1%}: {word}.")
-        elif c.verdict in ("better", "worse"):
-            lines.append(f"The new model gets {c.new_top1:.1%}; the model in use recorded "
-                         f"{c.current_top1:.1%} on other photos: {c.verdict}.")
-        if c.note:
-            lines.append(c.note)
+        if c.verdict in ("better", "same", "worse"):
+            word = say(f"report_word_{c.verdict}")
+            key = "report_compare" if c.n else "report_compare_recorded"
+            lines.append(say(key, n=c.n, new=f"{c.new_top1:.1%}", current=f"{c.current_top1:.1%}", word=word))
+        lines += self.comparison_lines(language)
         if self.old_checked and not self.old_heldout_unseen:
-            lines.append("The old products' held-out photos may have been among those the model in "
-                         "use was trained on, so its score on them is optimistic.")
+            lines.append(say("report_optimistic"))
         if not self.old_checked:
-            lines.append("No photos (nor feature bank) of some products the model already knew "
-                         "were at hand: stand-ins made from its head kept the new products from "
-                         "claiming them, but their accuracy was not checked (give --base-data DIR).")
-        for p in self.lookalikes:
-            lines.append(p["sentence"].capitalize() + ".")
+            lines.append(say("report_unchecked"))
+        lines += self.lookalike_sentences(language)
         if self.skipped:
-            lines.append(f"{len(self.skipped)} photo(s) skipped as unreadable or odd.")
+            lines.append(say("report_skipped", n=len(self.skipped)))
         return lines
 
-    def per_product_lines(self) -> list[str]:
+    def comparison_lines(self, language: str = "en") -> list[str]:
+        c = self.comparison
+        if c.basis == "shared":
+            lines = [phrase("report_only", language, current=c.only_current, new=c.only_new),
+                     phrase("report_sure_wrong", language, current=c.sure_wrong_current,
+                            new=c.sure_wrong_new)]
+            return lines + ([phrase("report_more_sure_wrong", language)] if c.more_sure_wrong else [])
+        if c.basis == "recorded":
+            return [phrase("report_no_common", language)]
+        return [phrase("report_not_compared", language)] if c.verdict == "unknown" else []
+
+    def lookalike_sentences(self, language: str = "en") -> list[str]:
+        """'Oil is taken for vinegar 22% of the time.', in the language asked."""
+        names = dict(zip(self.classes, self.spoken_names(language), strict=False))
+        out = []
+        for p in self.lookalikes:
+            words = phrase("report_lookalike", language, a=names.get(p["truth"], p["truth"]),
+                           b=names.get(p["taken_for"], p["taken_for"]), rate=f"{p['rate']:.0%}")
+            out.append(words[:1].upper() + words[1:])
+        return out
+
+    def per_product_lines(self, language: str = "en") -> list[str]:
         """Worst first: '  40.0%  olive oil (5 photos)'."""
         per = self.heldout.get("per_class", {})
         counts = self.heldout.get("counts", {})
         index = {c: i for i, c in enumerate(self.classes)}
-        return [f"{acc:6.1%}  {self.names[index[c]]} ({counts.get(c, 0)} photos)"
+        names = self.spoken_names(language)
+        return [phrase("report_product", language, acc=f"{acc:6.1%}", name=names[index[c]],
+                       n=counts.get(c, 0))
                 for c, acc in sorted(per.items(), key=lambda kv: (kv[1], kv[0]))]
 
 
@@ -161,14 +190,15 @@ def compare(new_logits: torch.Tensor, current_logits: torch.Tensor | None, label
             verdict = "same"  # more right answers, but more confident mistakes: not better
         return Comparison(verdict, round(float(cur_ok.float().mean()), 4),
                           round(float(new_ok.float().mean()), 4), n, note,
-                          int(cur_sw.sum()), int(new_sw.sum()))
+                          int(cur_sw.sum()), int(new_sw.sum()), only_cur, only_new,
+                          one_sided_p(more, more + fewer) < SIGNIFICANCE, "shared")
     if current_recorded is not None and new_top1 is not None:
         # other photos: only a difference larger than WORSE_BY either way says anything
         verdict = ("worse" if new_top1 < current_recorded - WORSE_BY else
                    "better" if new_top1 > current_recorded + WORSE_BY else "same")
         return Comparison(verdict, round(current_recorded, 4), round(new_top1, 4), 0,
                           "No products in common: compared with the accuracy recorded for the model "
-                          "in use, measured on other photos.")
+                          "in use, measured on other photos.", basis="recorded")
     return Comparison("unknown", None, None, 0, "The two models could not be compared.")
 
 

@@ -163,17 +163,17 @@ class RetrainActions:
         acc = result.report.heldout.get("top1")
         words = tr("done", self.language, acc="-" if acc is None else f"{acc:.0%}")
         words += " " + tr(f"verdict_{result.report.comparison.verdict}", self.language)
-        for pair in result.report.lookalikes[:3]:
-            words += " " + pair["sentence"].capitalize() + "."
+        for sentence in result.report.lookalike_sentences(self.language)[:3]:
+            words += " " + sentence
         self.tell(words, urgent=True)
         self.activate_button.setFocus()
 
     def show_report(self, report) -> None:
-        lines = report.summary_lines() + [""] + report.per_product_lines()
+        lines = report.summary_lines(self.language) + [""] + report.per_product_lines(self.language)
         lines += [tr("skipped_item", self.language, file=p, why=why) for p, why in report.skipped]
         self.report.setPlainText("\n".join(lines))
         set_picture(self.picture, report.confusion_picture)
-        pairs = "; ".join(p["sentence"] for p in report.lookalikes) or tr("picture_desc", self.language)
+        pairs = " ".join(report.lookalike_sentences(self.language)) or tr("picture_desc", self.language)
         self.picture.setAccessibleDescription(pairs)
 
     def activate_model(self) -> None:
