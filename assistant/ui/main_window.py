@@ -53,6 +53,7 @@ class MainWindow(CommandHandlers, QMainWindow):
         self.speech_broken = False
         self.speech_failure = ""
         self._status_is_hint = False
+        self._shown = None  # the utterance whose product is in the big label (re-said on Ctrl+L)
         self.predictions = 0
         self.setObjectName("main_window")
         self.setStyleSheet(a11y.FOCUS_STYLE)
@@ -160,9 +161,13 @@ class MainWindow(CommandHandlers, QMainWindow):
         a11y.name(self.history, plain(text("history", lang)), text("history_desc", lang))
         self.history_label.setText(text("history_label", lang))
         self.menu.setTitle(text("commands_menu", lang))
-        # placeholders follow the language; what was recognised stays as it was said
+        # the big label follows the language: the placeholder, and the product in view too
         if self.product.text() in ("", *(text("waiting", other) for other in LANGUAGES)):
             self.product.show_product(text("waiting", lang), maybe=self.product.maybe)
+        elif self._shown is not None:
+            words = self.context.assistant.words_for(self._shown, lang)
+            self.product.show_product(words[:1].upper() + words[1:], maybe=self.product.maybe)
+            self.product.setAccessibleDescription(words)
         for key in ("loading", "watching"):
             if self.status_label.text() in ("", *(text(key, other) for other in LANGUAGES)):
                 self.status_label.setText(text(key, lang))
@@ -212,6 +217,7 @@ class MainWindow(CommandHandlers, QMainWindow):
         if kind in ("product", "maybe", "lookalike") and words:
             # names come lower-case from the model ("milk"); a capital reads better in large print
             self.product.show_product(words[:1].upper() + words[1:], maybe=kind != "product")
+            self._shown = utterance
             if self._status_is_hint:  # the hint ("too dark"...) is over: do not leave it up
                 self.status_label.setText(text("watching", self.language))
             self._status_is_hint = False
@@ -220,6 +226,7 @@ class MainWindow(CommandHandlers, QMainWindow):
             # a hint means no product is in view: the big name must not linger on screen
             self.status_label.setText(words)
             self._status_is_hint = True
+            self._shown = None
             self.product.show_product(text("waiting", self.language), maybe=True)
         self.history.add(words, payload.get("time"))
         self.announce(words, assertive=False)

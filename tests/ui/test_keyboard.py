@@ -195,3 +195,16 @@ def test_a_changed_key_works_and_the_old_one_does_not(make_window, qtbot, isolat
     qtbot.wait(300)
     assert window.context.settings.continuous is False
     assert catalog.phrase("continuous_on", "en") not in window.engine.texts[voice.mark:]
+
+
+def test_the_product_in_view_changes_language_with_ctrl_l(make_window, qtbot):
+    """The big label must not keep the old language until the next product."""
+    from assistant.live.announcer import Utterance
+    window = make_window(continuous=False)
+    utterance = Utterance("product", "red_sauce", None, 0.9)
+    window._on_utterance({"utterance": utterance, "words": "tomato sauce", "time": None})
+    assert window.product.text() == "Tomato sauce"
+    press(qtbot, window, "Ctrl+L")
+    qtbot.waitUntil(lambda: window.language == "es")
+    assert window.product.text() == "Salsa de tomate"
+    assert window.product.accessibleDescription() == "salsa de tomate"
