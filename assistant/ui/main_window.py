@@ -183,8 +183,9 @@ class MainWindow(CommandHandlers, QMainWindow):
             mode = text("continuous_state_off", lang, key=key)
         speech = text("speech_state", lang, engine=self._engine_name(), rate=self.settings.rate,
                       volume=round(self.settings.volume * 100))
-        if self.speech_broken:  # the lasting problem stays in view after newer statuses
-            speech = catalog.phrase("speech_failed", lang, detail=self.speech_failure)
+        if self.speech_broken:  # the lasting problem stays in view after newer statuses, in
+            # short: the whole sentence (with its reason) is on the status line and in the history
+            speech = text("speech_off_state", lang)
         self.mode_label.setText(f"{mode}\n{speech}")
         self.mode_label.setAccessibleName(f"{mode}. {speech}")
 

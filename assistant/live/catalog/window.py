@@ -22,6 +22,8 @@ WINDOW: dict[str, dict[str, str]] = {
     "continuous_state_on": {"en": "Continuous mode: on", "es": "Modo continuo: activado"},
     "continuous_state_off": {"en": "Continuous mode: off (press {key} to identify)",
                              "es": "Modo continuo: desactivado (pulse {key} para identificar)"},
+    "speech_off_state": {"en": "Voice: off (it failed); results are shown on screen",
+                         "es": "Voz: apagada (falló); los resultados se muestran en pantalla"},
     "speech_state": {"en": "Speech: {engine}, speed {rate}, volume {volume} %",
                      "es": "Voz: {engine}, velocidad {rate}, volumen {volume} %"},
     "help_title": {"en": "Commands and keys", "es": "Órdenes y teclas"},
