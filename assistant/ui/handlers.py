@@ -11,6 +11,7 @@ import logging
 from assistant.live import catalog
 from assistant.live.settings import RATE_RANGE, VOLUME_RANGE
 from assistant.ui.commands import COMMANDS, effective_shortcuts, spoken_key
+from assistant.ui.texts import text
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,8 @@ class CommandHandlers:
         dialog.finished.connect(self._stop_help_speech)
         self._open(dialog)
         self.context.speaker.say(words, lang, self._now(), kind="feedback", key="help")
-        self.show_status(words, history=False)
+        # the list is the help on screen; the status line keeps one short line
+        self.show_status(text("help_title", lang), history=False)
 
     def quit_app(self) -> None:
         self.close()

@@ -10,6 +10,7 @@ import logging
 import time
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 #: commands that get a button on the window (the rest: keys and the Commands menu)
 BUTTONS = ("identify", "continuous", "repeat", "stop", "camera", "settings", "help")
 #: statuses that interrupt the screen reader (the shopper must hear them now)
+STATUS_LINES = 3  # the status line's height, in lines of its large font
 URGENT = {"camera_disconnected", "camera_failed", "source_failed", "speech_failed",
           "worker_failed"}
 
@@ -92,7 +94,9 @@ class MainWindow(CommandHandlers, QMainWindow):
         self.status_label.setObjectName("status")
         self.status_label.setWordWrap(True)
         self.status_label.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.status_label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        # a fixed height of three lines: a long message never squeezes the product box or the
+        # history (the whole sentence is in the history and spoken)
+        self.status_label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._style_status()
         QApplication.instance().fontChanged.connect(self._style_status)
@@ -142,6 +146,10 @@ class MainWindow(CommandHandlers, QMainWindow):
         # 1.4 x the system font, bold: problems must be readable from a distance
         size = max(QApplication.font().pointSizeF(), 8.0) * 1.4
         self.status_label.setStyleSheet(f"font-size: {size:.1f}pt; font-weight: bold;")
+        font = self.status_label.font()
+        font.setPointSizeF(size)
+        font.setBold(True)
+        self.status_label.setFixedHeight(QFontMetrics(font).lineSpacing() * STATUS_LINES + 8)
 
     def retranslate(self) -> None:
         """Set every visible and accessible text in the current language."""

@@ -81,3 +81,21 @@ def test_readme_lists_every_command_and_its_key():
         key = QKeySequence(cmd.shortcut).toString(QKeySequence.SequenceFormat.NativeText)
         assert re.search(rf"\|\s*`{re.escape(key)}`\s*\|\s*{re.escape(cmd.describe('en'))}\s*\|",
                          rows), f"README lacks the row for {cmd.id} ({key})"
+
+
+def test_f1_keeps_the_status_line_short_and_the_layout_as_it_was(make_window, qtbot):
+    """The whole spoken help once landed in the big status label and squeezed the product box
+    and the history for good."""
+    from PySide6.QtWidgets import QApplication
+    window = make_window()
+    window.resize(900, 700)
+    qtbot.wait(200)
+    before = (window.product.height(), window.history.height(), window.status_label.height())
+    window.actions_by_id["help"].trigger()
+    qtbot.waitUntil(lambda: window._dialog is not None and window._dialog.isVisible())
+    assert window.status_label.text() == "Commands and keys"
+    window._dialog.reject()
+    QApplication.processEvents()
+    window.show_status("A very long status " * 40)  # any long message: the layout holds
+    qtbot.wait(200)
+    assert (window.product.height(), window.history.height(), window.status_label.height()) == before
