@@ -386,3 +386,15 @@ def test_features_are_prepared_while_the_user_adds_photos(qtbot, open_dialog, ba
     cache = FeatureCache(load_checkpoint(base), torch.device("cpu"))
     files = dialog.library.photo_paths(p.id)
     assert len(files) == 8 and cache.batches_needed(files, ("photo", "mirror")) == 0
+
+
+def test_every_button_shows_its_whole_label_in_spanish(qtbot, open_dialog, base):
+    from PySide6.QtWidgets import QPushButton
+    dialog = open_dialog(Context(base, language="es"))
+    dialog.resize(400, 300)  # a small window: the buttons must not be squeezed below their text
+    qtbot.wait(100)
+    buttons = [b for b in dialog.findChildren(QPushButton) if b.isVisible()]
+    assert buttons
+    for b in buttons:
+        needed = b.fontMetrics().horizontalAdvance(b.text().replace("&", ""))
+        assert b.width() >= needed, f"{b.text()!r}: {b.width()} px for {needed} px of text"

@@ -82,6 +82,8 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
         button.setObjectName(key)
         a11y.name(button, plain(tr(key, self.language)), tr(f"{key}_desc", self.language))
         button.setAutoDefault(False)
+        # sized to its own text: Spanish labels are longer ("Activar el modelo nuevo")
+        button.setMinimumWidth(button.sizeHint().width())
         button.clicked.connect(slot)
         layout.addWidget(button)
         return button
