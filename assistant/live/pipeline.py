@@ -92,6 +92,7 @@ class Assistant:
         self._identify = threading.Event()
         self._reset_announcer = threading.Event()
         self._new_announcer_settings = None  # applied by the worker, which owns the announcer
+        self._last_showing = None  # the photo of a folder in view at the last frame
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._grabber: FrameGrabber | None = None
@@ -292,6 +293,12 @@ class Assistant:
             self._identify.clear()
             self._announce(self.announcer.identify(prediction, bright, sharp), Priority.NOW)
         elif self.settings.continuous:
+            # each photo of a folder is a new appearance, even of the product the last one showed
+            showing = getattr(self.source, "showing", None)
+            if showing is not None and showing != self._last_showing:
+                if self._last_showing is not None:
+                    self._reset_announcer.set()
+                self._last_showing = showing
             if self._reset_announcer.is_set():
                 self._reset_announcer.clear()
                 self.announcer.reset()

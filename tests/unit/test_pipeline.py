@@ -287,3 +287,25 @@ def test_a_crash_of_the_worker_loop_itself_is_reported(tiny_checkpoint, monkeypa
     assert status["status"] == "worker_failed" and "frame buffer vanished" in status["detail"]
     assert engine.texts == ["Recognition stopped because of an error: OSError: the frame buffer "
                             "vanished."]
+
+
+def test_two_photos_of_the_same_product_in_a_row_are_said_twice(tiny_checkpoint, tmp_path):
+    """A folder has no gap between photos: each photo is a new appearance of its product."""
+    from PIL import Image
+
+    from assistant.live.camera import PhotoFolderSource
+    from tests.conftest import make_photo
+    folder = tmp_path / "shelf"
+    folder.mkdir()
+    for i in range(2):
+        Image.fromarray(make_photo((200, 30, 30), seed=i)).save(folder / f"{i}.jpg")
+    engine = RecordingEngine()
+    speaker = Speaker(engine)
+    classifier = Classifier(tiny_checkpoint, device="cpu")
+    source = PhotoFolderSource(folder, hold_seconds=1.5)
+    source.open()
+    assistant = Assistant(classifier, source, speaker, Announcer(FAST), Settings(), say_ready=False)
+    run_to_end(assistant, speaker)
+    speaker.close()
+    said = [ident for _, ident, _ in assistant.history if ident != "photos_ended"]
+    assert len(said) == 2 and said[0] == said[1], assistant.history
