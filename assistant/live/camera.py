@@ -36,6 +36,10 @@ class FrameSource(ABC):
     name: str = "source"
     live: bool = False
     opened: bool = False
+    #: the catalogue's sentence for the end of this source (a folder of photos is no video)
+    ended_message: str = "source_ended"
+    #: the photo in view, for sources made of photos (each one is a new appearance)
+    showing: Path | None = None
 
     @abstractmethod
     def open(self) -> None:
@@ -176,6 +180,8 @@ class PhotoFolderSource(FrameSource):
     .showing is the photo in view now (None during a gap); unreadable photos are skipped
     with a warning.
     """
+
+    ended_message = "photos_ended"
 
     def __init__(self, path: str | Path, hold_seconds: float = 2.0, loop: bool = False,
                  fps: float = 10.0, gap_seconds: float = 0.0, realtime: bool = True) -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 from assistant.inference.vision import brightness, sharpness
 from assistant.languages import LANGUAGES
 from assistant.live.announcer import Announcer, Utterance
-from assistant.live.camera import FrameSource, PhotoFolderSource
+from assistant.live.camera import FrameSource
 from assistant.live.catalog import phrase, product_name
 from assistant.live.grabber import FrameGrabber
 from assistant.live.settings import Settings
@@ -294,7 +294,7 @@ class Assistant:
             self._announce(self.announcer.identify(prediction, bright, sharp), Priority.NOW)
         elif self.settings.continuous:
             # each photo of a folder is a new appearance, even of the product the last one showed
-            showing = getattr(self.source, "showing", None)
+            showing = getattr(self.source, "showing", None)  # sources need not subclass FrameSource
             if showing is not None and showing != self._last_showing:
                 if self._last_showing is not None:
                     self._reset_announcer.set()
@@ -336,8 +336,8 @@ class Assistant:
 
     def _status(self, status: str, detail: str = "") -> None:
         lang = self.settings.language
-        # a folder of photos is not a video: its end has its own words (the same status id)
-        sentence = "photos_ended" if status == "source_ended" and isinstance(self.source, PhotoFolderSource) else status
+        # each source says its end in its own words (the status id stays source_ended)
+        sentence = getattr(self.source, "ended_message", status) if status == "source_ended" else status
         words = phrase(sentence, lang, detail=detail or "?")
         if status != "speech_failed":      # no use saying that speech does not work
             self.speaker.say(words, lang, Priority.NEXT, kind="status", key=f"status:{status}")
