@@ -32,6 +32,12 @@ def is_product_id(pid: object) -> bool:
     return isinstance(pid, str) and _PRODUCT_ID.fullmatch(pid) is not None
 
 
+def case_twin(pid: str, known) -> str | None:
+    """The id among `known` that is pid itself or differs from it only in capitals ("Anjou" and
+    "ANJOU" would be two products with one spoken name), or None."""
+    return next((k for k in known if k.lower() == pid.lower()), None)
+
+
 def is_photo(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() in PHOTO_SUFFIXES
 

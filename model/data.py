@@ -19,8 +19,8 @@ import numpy as np
 import torch
 
 from assistant import paths
-from assistant.errors import DataError  # noqa: F401  (raised here; model.data.DataError is the same class)
-from assistant.files import MIN_PHOTOS, atomic_write, is_product_id
+from assistant.errors import DataError
+from assistant.files import MIN_PHOTOS, atomic_write, case_twin, is_product_id
 from assistant.inference.vision import ImageError, fit_square, load_image
 from model.split_file import SplitFile
 
@@ -59,7 +59,8 @@ def scan_folder(root: str | os.PathLike) -> tuple[list[str], list[tuple[Path, st
     if bad:
         raise DataError(f"{root}: these folder names cannot be product ids: "
                         f"{', '.join(repr(b) for b in bad)} (use letters, digits, _ - . only)")
-    twins = _case_twins([f.name for f in folders])
+    twins = [f"{twin} / {f.name}" for i, f in enumerate(folders)
+             if (twin := case_twin(f.name, [g.name for g in folders[:i]]))]
     if twins:
         raise DataError(f"{root}: product folders that differ only in capitals: {', '.join(twins)}")
     samples = []
@@ -68,16 +69,6 @@ def scan_folder(root: str | os.PathLike) -> tuple[list[str], list[tuple[Path, st
             if file.is_file() and not file.name.startswith("."):
                 samples.append((file, folder.name))
     return [f.name for f in folders], samples
-
-
-def _case_twins(names: list[str]) -> list[str]:
-    seen: dict[str, str] = {}
-    twins = []
-    for name in names:
-        if name.lower() in seen:
-            twins.append(f"{seen[name.lower()]} / {name}")
-        seen.setdefault(name.lower(), name)
-    return twins
 
 
 def load_photos(files: list[Path], size: int, workers: int | None = None

@@ -30,6 +30,7 @@ from assistant.files import (
     PHOTO_SUFFIXES,
     atomic_write_bytes,
     atomic_write_text,
+    case_twin,
     is_product_id,
 )
 from assistant.inference.vision import ImageError, brightness, load_image, sharpness
@@ -162,7 +163,7 @@ class Library:
         pid = slug(pid or english)
         if not pid:
             raise LibraryError(f"{english!r} gives no usable product id; use letters or digits")
-        twin = next((known for known in self._names if known.lower() == pid), None)
+        twin = case_twin(pid, self._names)
         if twin is not None:  # the same id, or one that differs only in capitals
             raise LibraryError(f"there is already a product {twin!r} ({self._names[twin]['en']})")
         (self.root / pid).mkdir(parents=True, exist_ok=True)
@@ -278,7 +279,7 @@ class Library:
                 data = json.loads(index.read_text(encoding="utf-8"))
                 for pid, entry in data.get("products", {}).items():
                     en, es = entry.get("en"), entry.get("es")
-                    if not is_product_id(pid) or any(n.lower() == str(pid).lower() for n in names):
+                    if not is_product_id(pid) or case_twin(pid, names):
                         log.warning("ignoring the product id %r in %s", pid, index)
                         continue
                     if all(isinstance(n, str) and n.strip() and n.isprintable() for n in (en, es)):
@@ -289,7 +290,7 @@ class Library:
         for folder in sorted(self.root.iterdir()):
             if not folder.is_dir() or folder.name.startswith(".") or folder.name in names:
                 continue
-            if not is_product_id(folder.name) or any(n.lower() == folder.name.lower() for n in names):
+            if not is_product_id(folder.name) or case_twin(folder.name, names):
                 log.warning("ignoring the folder %r in %s: not a product id, or one that differs "
                             "only in capitals from another", folder.name, self.root)
                 continue

@@ -74,7 +74,7 @@ def retrain(cfg: RetrainConfig, callback=None) -> RetrainResult:
                   f"({len(plan.new)} new, {len(plan.replaced)} replaced), "
                   f"{len(plan.train)} training and {len(plan.heldout)} held-out photos")
     if cfg.mode == "full" and not cfg.only and plan.missing_old:
-        from model.data import DataError
+        from assistant.errors import DataError
         raise DataError(
             "full mode retrains the whole network, so it needs photos of every product the model "
             f"knows; none found for: {', '.join(plan.missing_old[:8])}"
