@@ -39,6 +39,18 @@ class Comparison:
     def worse(self) -> bool:
         return self.verdict == "worse"
 
+    def lines(self, language: str = "en") -> list[str]:
+        """How the comparison was made and what it counted, in the language asked (note holds
+        the English of it, for the records)."""
+        if self.basis == "shared":
+            lines = [phrase("report_only", language, current=self.only_current, new=self.only_new),
+                     phrase("report_sure_wrong", language, current=self.sure_wrong_current,
+                            new=self.sure_wrong_new)]
+            return lines + ([phrase("report_more_sure_wrong", language)] if self.more_sure_wrong else [])
+        if self.basis == "recorded":
+            return [phrase("report_no_common", language)]
+        return [phrase("report_not_compared", language)] if self.verdict == "unknown" else []
+
 
 @dataclass
 class RetrainReport:
@@ -95,7 +107,7 @@ class RetrainReport:
             word = say(f"report_word_{c.verdict}")
             key = "report_compare" if c.n else "report_compare_recorded"
             lines.append(say(key, n=c.n, new=f"{c.new_top1:.1%}", current=f"{c.current_top1:.1%}", word=word))
-        lines += self.comparison_lines(language)
+        lines += c.lines(language)
         if self.old_checked and not self.old_heldout_unseen:
             lines.append(say("report_optimistic"))
         if not self.old_checked:
@@ -104,17 +116,6 @@ class RetrainReport:
         if self.skipped:
             lines.append(say("report_skipped", n=len(self.skipped)))
         return lines
-
-    def comparison_lines(self, language: str = "en") -> list[str]:
-        c = self.comparison
-        if c.basis == "shared":
-            lines = [phrase("report_only", language, current=c.only_current, new=c.only_new),
-                     phrase("report_sure_wrong", language, current=c.sure_wrong_current,
-                            new=c.sure_wrong_new)]
-            return lines + ([phrase("report_more_sure_wrong", language)] if c.more_sure_wrong else [])
-        if c.basis == "recorded":
-            return [phrase("report_no_common", language)]
-        return [phrase("report_not_compared", language)] if c.verdict == "unknown" else []
 
     def lookalike_sentences(self, language: str = "en") -> list[str]:
         """'Oil is taken for vinegar 22% of the time.', in the language asked."""
@@ -176,30 +177,26 @@ def compare(new_logits: torch.Tensor, current_logits: torch.Tensor | None, label
         only_cur, only_new = int((cur_ok & ~new_ok).sum()), int((new_ok & ~cur_ok).sum())
         verdict = ("worse" if one_sided_p(only_cur, only_cur + only_new) < SIGNIFICANCE else
                    "better" if one_sided_p(only_new, only_cur + only_new) < SIGNIFICANCE else "same")
-        note = (f"Of those photos, {only_cur} are right only with the model in use and "
-                f"{only_new} only with the new one.")
         new_sw = sure_wrong(new_logits[shared_mask], y, new_calibration)
         cur_sw = sure_wrong(current_logits[shared_mask], y, current_calibration)
         more, fewer = int((new_sw & ~cur_sw).sum()), int((cur_sw & ~new_sw).sum())
-        note += (f" Wrong answers said as sure: {int(cur_sw.sum())} with the model in use, "
-                 f"{int(new_sw.sum())} with the new one.")
-        if one_sided_p(more, more + fewer) < SIGNIFICANCE:
+        more_sure_wrong = one_sided_p(more, more + fewer) < SIGNIFICANCE
+        if more_sure_wrong:
             verdict = "worse"
-            note += " The new model says clearly more wrong products as sure."
         elif verdict == "better" and more > fewer:
             verdict = "same"  # more right answers, but more confident mistakes: not better
-        return Comparison(verdict, round(float(cur_ok.float().mean()), 4),
-                          round(float(new_ok.float().mean()), 4), n, note,
-                          int(cur_sw.sum()), int(new_sw.sum()), only_cur, only_new,
-                          one_sided_p(more, more + fewer) < SIGNIFICANCE, "shared")
-    if current_recorded is not None and new_top1 is not None:
+        c = Comparison(verdict, round(float(cur_ok.float().mean()), 4),
+                       round(float(new_ok.float().mean()), 4), n, "", int(cur_sw.sum()),
+                       int(new_sw.sum()), only_cur, only_new, more_sure_wrong, "shared")
+    elif current_recorded is not None and new_top1 is not None:
         # other photos: only a difference larger than WORSE_BY either way says anything
         verdict = ("worse" if new_top1 < current_recorded - WORSE_BY else
                    "better" if new_top1 > current_recorded + WORSE_BY else "same")
-        return Comparison(verdict, round(current_recorded, 4), round(new_top1, 4), 0,
-                          "No products in common: compared with the accuracy recorded for the model "
-                          "in use, measured on other photos.", basis="recorded")
-    return Comparison("unknown", None, None, 0, "The two models could not be compared.")
+        c = Comparison(verdict, round(current_recorded, 4), round(new_top1, 4), 0, basis="recorded")
+    else:
+        c = Comparison("unknown", None, None, 0)
+    c.note = " ".join(c.lines("en"))  # the English of it, for the records
+    return c
 
 
 def write(report: RetrainReport, folder: Path, confusion: list[list[int]]) -> RetrainReport:
