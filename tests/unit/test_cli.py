@@ -192,17 +192,33 @@ def test_train_on_an_unreadable_folder(tmp_path):
     assert_one_line_error(result, str(locked), "Permission denied")
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
-                    reason="root reads any folder; test_train_on_an_unreadable_folder covers it")
+def _without_root_file_powers():  # pragma: no cover - runs in the child between fork and exec
+    """Root reads any folder through two capabilities; drop them from the child's bounding set
+    (what `setpriv --bounding-set -dac_override,-dac_read_search` does), so chmod 000 holds."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_capbset_drop, cap_dac_override, cap_dac_read_search = 24, 1, 2
+    for cap in (cap_dac_override, cap_dac_read_search):
+        if libc.prctl(pr_capbset_drop, cap, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "cannot drop the capability")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="chmod 000 is a POSIX permission")
 def test_train_on_a_chmod_000_folder(tmp_path):
+    """A real unreadable folder, also in CI, which runs as root: there the command runs without
+    root's power to read any folder."""
     locked = tmp_path / "photos"
     (locked / "tea").mkdir(parents=True)
     locked.chmod(0)
     try:
-        result = run_cli("train", "--data", str(locked), "--out", str(tmp_path / "m.safetensors"))
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "main.py"), "train", "--data", str(locked),
+             "--out", str(tmp_path / "m.safetensors")],
+            cwd=ROOT, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+            preexec_fn=_without_root_file_powers if os.geteuid() == 0 else None)
     finally:
         locked.chmod(0o755)
-    assert_one_line_error(result, str(locked))
+    assert_one_line_error(result, str(locked), "ermission denied")
 
 
 def test_unexpected_error_is_one_line_and_the_traceback_goes_to_the_log(tmp_path, isolated_home):
