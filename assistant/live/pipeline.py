@@ -11,7 +11,8 @@ signals):
   "status"      {"status": message id, "words": str, "detail": str}
                  (camera_failed, camera_disconnected, camera_reconnected, speech_failed,
                   source_ended, source_failed, worker_failed)
-  "ready"       {"seconds": from start() to the first classified frame}
+  "ready"       {"seconds": from start() to the first classified frame, and, when the
+                 ready sentence was said, "words" and "time"}
   "spoken"      {"words": str, "kind": str, "time": monotonic seconds}  speech began
 """
 from __future__ import annotations
@@ -307,11 +308,13 @@ class Assistant:
                 self._announce(utterance, Priority.NORMAL)
         if self.ready_seconds is None:
             self.ready_seconds = time.monotonic() - self._started
+            ready: dict = {"seconds": self.ready_seconds}
             if self.say_ready:
                 words = phrase("ready", self.settings.language)
                 self.speaker.say(words, kind="status")
-                self._record("ready", words)  # everything said is in the history and the transcript
-            self._emit("ready", {"seconds": self.ready_seconds})
+                ready["time"] = self._record("ready", words)  # everything said is recorded
+                ready["words"] = words
+            self._emit("ready", ready)
 
     def _announce(self, utterance: Utterance, priority: Priority) -> None:
         lang = self.settings.language

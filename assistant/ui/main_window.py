@@ -256,6 +256,9 @@ class MainWindow(CommandHandlers, QMainWindow):
         # "ready" replaces "starting", never a problem reported meanwhile
         if self.status_label.text() == text("loading", self.language):
             self.status_label.setText(catalog.phrase("ready", self.language))
+        if payload.get("words"):  # said: the history and the screen reader hear it too
+            self.history.add(payload["words"], payload.get("time"))
+            self.announce(payload["words"])
         log.info("ready: first picture classified %.2f s after start, %.2f s after the "
                  "process began", payload.get("seconds", 0.0), _process_age())
 
@@ -280,9 +283,9 @@ class MainWindow(CommandHandlers, QMainWindow):
         self.announce(words, assertive=assertive)
 
     def announce(self, words: str, assertive: bool = False) -> None:
-        if words:
-            self.announcements.append(words)
-            a11y.announce(self.product if not assertive else self.status_label, words, assertive)
+        if words and a11y.announce(self.product if not assertive else self.status_label, words,
+                                   assertive):
+            self.announcements.append(words)  # what went to the screen reader (tests read it)
 
     def say(self, message_id: str, priority: Priority = Priority.NOW, record: bool = False,
             **fields) -> str:

@@ -2,7 +2,9 @@
 focus, announcements, the system font size and 200 % scale."""
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest
 from tests.ui.conftest import press
 
 ROOT = Path(__file__).resolve().parents[2]
+ATSPI_LIVE_POLITE = 1  # AT-SPI politeness: 1 polite, 2 assertive
 
 
 def unnamed(root) -> list[str]:
@@ -88,14 +91,38 @@ def test_focus_is_visible(make_window, qtbot):
     assert changed > 0.2 * (before.width() * before.height() / 4)
 
 
-def test_results_are_announced_to_screen_readers(make_window, qtbot):
-    from assistant.ui import accessibility
-    assert accessibility.QAccessibleAnnouncementEvent is not None, "Qt >= 6.8 is required"
-    window = make_window()
-    qtbot.waitUntil(lambda: len(window.history.lines()) > 0, timeout=20000)
-    said = window.history.lines()[0].split("  ", 1)[1]
-    assert said in window.announcements
-    assert accessibility.announce(window, "test sentence") is True
+def _screen_reader_bus_missing() -> str | None:
+    from tests.ui.atspi_listener import bus_launcher
+    for tool in ("dbus-run-session", "dbus-send", "xvfb-run"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed"
+    return None if bus_launcher() else "at-spi2-core (the accessibility bus) is not installed"
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.skipif(_screen_reader_bus_missing() is not None,
+                    reason=str(_screen_reader_bus_missing()))
+def test_a_screen_reader_hears_everything_said(tmp_path, photo_dir, tiny_checkpoint,
+                                               isolated_home):
+    """The real path to Orca: the app on an X display with Qt's AT-SPI bridge, a listener on the
+    accessibility bus registered for announcements. Every utterance of the transcript reaches the
+    bus, with its words, in order: products and messages politely, nothing assertive."""
+    transcript, heard = tmp_path / "said.tsv", tmp_path / "heard.jsonl"
+    env = dict(os.environ, GROCERY_ASSISTANT_HOME=str(isolated_home))
+    env.pop("QT_QPA_PLATFORM", None)
+    run = subprocess.run(
+        ["dbus-run-session", "--", "xvfb-run", "-a", sys.executable,
+         str(ROOT / "tests" / "ui" / "atspi_listener.py"), str(heard), "--",
+         sys.executable, str(ROOT / "main.py"), "app", "--source", str(photo_dir / "red_sauce"),
+         "--hold", "0.4", "--once", "--transcript", str(transcript),
+         "--model", str(tiny_checkpoint), "--engine", "silent"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=200, stdin=subprocess.DEVNULL)
+    assert run.returncode == 0, run.stderr[-3000:]
+    said = [line.split("\t")[-1] for line in transcript.read_text(encoding="utf-8").splitlines()]
+    received = [json.loads(line) for line in heard.read_text(encoding="utf-8").splitlines()]
+    assert len(said) >= 3, said  # ready, at least one product, the end of the photos
+    assert [r["text"] for r in received] == said
+    assert {r["politeness"] for r in received} == {ATSPI_LIVE_POLITE}
 
 
 def test_the_product_name_follows_the_system_font(make_window, qtbot):
