@@ -61,6 +61,36 @@ def tiny_checkpoint(tmp_path) -> Path:
     return save_checkpoint(tmp_path / "tiny.safetensors", model.state_dict(), meta)
 
 
+@pytest.fixture
+def trained_checkpoint(tmp_path, photo_dir) -> Path:
+    """The tiny ResNet-18 with its head fitted to photo_dir's three products: it names every
+    photo right and surely, so a broken input path (all-zero pictures, lost channels) gives
+    clearly wrong answers, which a random model's near-uniform output would hide."""
+    import torch
+
+    from assistant.inference.architectures import build_model
+    from assistant.inference.checkpoint import make_classes, save_checkpoint
+    from assistant.inference.vision import Preprocessing, load_image
+    torch.manual_seed(0)
+    ids = ["blue_milk", "green_tea", "red_sauce"]
+    model = build_model("resnet18", len(ids)).eval()
+    prep = Preprocessing(size=64)
+    photos = sorted(photo_dir.rglob("*.jpg"))
+    labels = torch.tensor([ids.index(p.parent.name) for p in photos])
+    head, model.fc = model.fc, torch.nn.Identity()
+    with torch.no_grad():  # the body stays random; its features are computed once
+        features = model(prep.batch([load_image(p) for p in photos]))
+    optimiser = torch.optim.Adam(head.parameters(), lr=0.01)
+    for _ in range(300):  # full-batch logistic regression on the features: a fraction of a second
+        optimiser.zero_grad()
+        torch.nn.functional.cross_entropy(head(features), labels).backward()
+        optimiser.step()
+    model.fc = head
+    meta = {"architecture": "resnet18", "classes": make_classes(ids, {}),
+            "preprocessing": Preprocessing(size=64).to_dict(), "metrics": {}}
+    return save_checkpoint(tmp_path / "trained.safetensors", model.state_dict(), meta)
+
+
 @contextlib.contextmanager
 def serve_in_thread(app, **server_options):
     """An ASGI app served on a free loopback port in a thread, with the server settings `serve`
