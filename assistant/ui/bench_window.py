@@ -1,6 +1,6 @@
 """Speed of the real window (a benchmark that prints figures; it never fails):
 
-    python -m assistant.ui.bench_window [--seconds 20] [--source demo] [--model FILE]
+    python -m assistant.ui.bench_window [--seconds 20] [--source demo] [--model FILE] [--json F]
 
 Runs the assistant's window (offscreen unless a screen is given) on a source and reports
 frames shown in the preview and frames classified per second while the preview runs, how
@@ -10,6 +10,7 @@ start-up time to "ready", and resident memory at the start and the end.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -22,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="seconds of play measured")
     parser.add_argument("--source", default="demo", help="demo, a video, a photo folder")
     parser.add_argument("--model", help="model file (default: the active model)")
+    parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     began = time.perf_counter()
@@ -30,8 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from assistant.ui.app import build
+    from assistant.ui.app import _quiet_qt_noise, build
     from assistant.ui.main_window import MainWindow
+    _quiet_qt_noise()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     flags = argparse.Namespace(source=args.source, hold=None, once=False, transcript=None,
                                model=args.model, language=None, engine="silent")
@@ -78,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{os.cpu_count()} CPUs (figures depend on what else the machine is doing)")
     for name, value in figures.items():
         print(f"  {name:22s} {value:8.1f}")
+    if args.json:
+        from assistant.files import atomic_write_text
+        atomic_write_text(args.json, json.dumps(figures, indent=1) + "\n")
+        print(f"figures written to {args.json}")
     return 0
 
 

@@ -1,0 +1,86 @@
+"""The benchmarks run for real, on a tiny model and synthetic photos: they finish, print their
+figures and write coherent numbers (the figures themselves belong to the README, not to tests).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.timeout(400)
+
+
+def run(*command: str, home: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", GROCERY_ASSISTANT_HOME=str(home))
+    result = subprocess.run([sys.executable, *command], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    return result
+
+
+def coherent(stats: dict, n: int | None = None) -> None:
+    assert 0 < stats["median_ms"] <= stats["p90_ms"], stats
+    if n is not None:
+        assert stats["n"] >= n, stats
+
+
+def test_bench_times_the_classifier_the_play_startup_and_memory(tmp_path, photo_dir,
+                                                                 trained_checkpoint, isolated_home):
+    out = tmp_path / "bench.json"
+    result = run("main.py", "bench", "--model", str(trained_checkpoint),
+                 "--source", str(photo_dir / "red_sauce"), "--frames", "3", "--seconds", "2",
+                 "--minutes", "0.03", "--only", "classify", "play", "startup", "memory",
+                 "--json", str(out), home=isolated_home)
+    figures = json.loads(out.read_text())
+    for name in ("preprocess", "fp32", "app_predict", "onnx_predict"):
+        coherent(figures["classify"][name], n=3)
+    assert figures["play"]["frames_classified_per_s"] > 0
+    coherent(figures["play"]["classify_ms"], n=1)
+    assert all(s > 0 for s in figures["startup"]["seconds"]), figures["startup"]
+    assert figures["memory"]["frames_classified"] > 0 and all(mb > 50 for _, mb in figures["memory"]["rss_mb"])
+    for heading in ("1. Classification", "2. Playing", "4. Start-up", "5. Resident memory"):
+        assert heading in result.stdout
+
+
+def test_calibrate_announcer_measures_the_bands(photo_dir, trained_checkpoint, tiny_checkpoint,
+                                                isolated_home):
+    def say_band(model: Path) -> tuple[float, float]:
+        result = run("scripts/calibrate_announcer.py", "--model", str(model), "--data",
+                     str(photo_dir), "--no-degrade", home=isolated_home)
+        assert "24 photos" in result.stdout and "Suggested: say_threshold=" in result.stdout
+        coverage, accuracy = re.findall(r"say the name\s+([\d.]+)%\s+([\d.]+|-)%?",
+                                        result.stdout)[-1]
+        return float(coverage), float(accuracy) if accuracy != "-" else float("nan")
+    # a model that knows the products is right whenever it says a name; a random one is not
+    assert say_band(trained_checkpoint) == (100.0, 100.0)
+    coverage, accuracy = say_band(tiny_checkpoint)
+    assert not (coverage > 0 and accuracy > 60), (coverage, accuracy)
+
+
+def test_bench_window_measures_the_real_window(tmp_path, photo_dir, trained_checkpoint,
+                                               isolated_home):
+    out = tmp_path / "window.json"
+    result = run("-m", "assistant.ui.bench_window", "--seconds", "2", "--source",
+                 str(photo_dir / "red_sauce"), "--model", str(trained_checkpoint),
+                 "--json", str(out), home=isolated_home)
+    figures = json.loads(out.read_text())
+    assert figures["ready_s"] > 0
+    assert figures["preview_fps"] > 0 and figures["classified_fps"] > 0
+    assert figures["classify_ms_median"] > 0
+    assert figures["gui_lag_ms_median"] <= figures["gui_lag_ms_max"]
+    assert figures["rss_start_mb"] > 50 and figures["rss_end_mb"] > 50
+    assert "propagateSizeHints" not in result.stderr
+
+
+def test_p90_is_never_below_the_median():
+    from assistant.bench import _stats
+    assert _stats([10.0, 20.0]) == {"median_ms": 15.0, "p90_ms": 20.0, "n": 2}
+    assert _stats([float(v) for v in range(1, 11)])["p90_ms"] == 9.0
+    assert _stats([5.0])["p90_ms"] == 5.0
