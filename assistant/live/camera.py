@@ -7,6 +7,7 @@ a backlog of stale pictures, and it survives a camera that disappears and comes 
 """
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import logging
 import time
@@ -40,6 +41,9 @@ class FrameSource(ABC):
     ended_message: str = "source_ended"
     #: the photo in view, for sources made of photos (each one is a new appearance)
     showing: Path | None = None
+    #: what the last frame read shows, for the records: the photo's name in a folder, the
+    #: position in a video, the capture time from a camera ("" when nothing is in view)
+    item: str = ""
 
     @abstractmethod
     def open(self) -> None:
@@ -112,6 +116,7 @@ class WebcamSource(FrameSource):
         ok, frame = self._cap.read()
         if not ok or frame is None:
             raise CameraError(f"{self.name} stopped sending pictures")
+        self.item = _dt.datetime.now().astimezone().isoformat(timespec="milliseconds")
         return bgr_to_rgb(frame)
 
     def close(self) -> None:
@@ -155,7 +160,9 @@ class VideoFileSource(FrameSource):
             self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
             ok, frame = self._cap.read()
         if not ok or frame is None:
+            self.item = ""
             return None
+        self.item = f"{self._cap.get(cv2.CAP_PROP_POS_MSEC) / 1000:.2f} s"
         return bgr_to_rgb(frame)
 
     def close(self) -> None:
@@ -220,7 +227,7 @@ class PhotoFolderSource(FrameSource):
         while True:
             if self._pos >= len(self._plan):
                 if not self.loop or len(self.skipped) >= len(self.photos):
-                    self.showing = None
+                    self.showing, self.item = None, ""
                     return None
                 self._pos = 0
             index, is_gap = self._plan[self._pos]
@@ -230,7 +237,15 @@ class PhotoFolderSource(FrameSource):
                 break
         self._pacer.wait()
         self.showing = None if is_gap else self.photos[index]
+        self.item = "" if self.showing is None else self._name(self.showing)
         return picture
+
+    def _name(self, photo: Path) -> str:
+        """The photo as the records name it: its path inside the folder."""
+        try:
+            return photo.relative_to(self.path).as_posix() if photo != self.path else photo.name
+        except ValueError:
+            return photo.name
 
     def _picture(self, index: int, is_gap: bool) -> np.ndarray | None:
         if self._cache is None or self._cache[0] != index:

@@ -17,6 +17,9 @@ if TYPE_CHECKING:  # camera.py re-exports this module's class: no import cycle a
 
 log = logging.getLogger(__name__)
 
+#: how many recent frames remember what they showed (a slow classifier skips frames)
+ITEMS_KEPT = 64
+
 
 class FrameGrabber:
     """Reads a source in its own thread and keeps only the newest frame.
@@ -37,6 +40,7 @@ class FrameGrabber:
         self._cond = threading.Condition()
         self._frame: np.ndarray | None = None
         self._seq = 0
+        self._items: dict[int, str] = {}  # seq -> the source's item, for the last frames
         self._ended = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -68,6 +72,11 @@ class FrameGrabber:
         """(newest frame, its sequence number); (None, 0) before the first frame."""
         with self._cond:
             return self._frame, self._seq
+
+    def item(self, seq: int) -> str:
+        """What frame seq showed, for the records (the source's .item when it was read)."""
+        with self._cond:
+            return self._items.get(seq, "")
 
     def wait_new(self, after_seq: int, timeout: float) -> tuple[np.ndarray | None, int]:
         """Block until a frame newer than after_seq (or the timeout, the end, or stop)."""
@@ -128,10 +137,13 @@ class FrameGrabber:
                     log.info("%s is back", src.name)
                     down, attempt, self.error = None, 0, None
                     self._status("camera_reconnected")
+                item = getattr(src, "item", "")
                 with self._cond:
                     self._frame = frame      # the previous one, if untaken, is dropped here
                     self._seq += 1
                     seq = self._seq
+                    self._items[seq] = item
+                    self._items.pop(seq - ITEMS_KEPT, None)
                     self._cond.notify_all()
                 if self.on_frame is not None:
                     try:

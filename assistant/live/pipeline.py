@@ -38,8 +38,10 @@ log = logging.getLogger(__name__)
 
 
 class Transcript:
-    """Appends one line per utterance: ISO time, product id or message id, the words,
-    separated by tabs (words may hold commas). Opening fails loudly (OSError); a later
+    """Appends one line per utterance: ISO time, the source item in view (the photo's name
+    in a folder, the position in a video, the frame's capture time from a camera; empty when
+    nothing is in view), product id or message id, the words, separated by tabs (words may
+    hold commas). Opening fails loudly (OSError); a later
     write error is logged once and the app goes on."""
 
     def __init__(self, path: str | Path) -> None:
@@ -49,9 +51,9 @@ class Transcript:
         self._lock = threading.Lock()
         self._broken = False
 
-    def write(self, when: float, ident: str, words: str) -> None:
+    def write(self, when: float, item: str, ident: str, words: str) -> None:
         stamp = _dt.datetime.fromtimestamp(when).astimezone().isoformat(timespec="milliseconds")
-        line = "\t".join((stamp, ident, " ".join(words.split()))) + "\n"
+        line = "\t".join((stamp, " ".join(item.split()), ident, " ".join(words.split()))) + "\n"
         with self._lock:
             if self._broken or self._file.closed:
                 return
@@ -70,8 +72,9 @@ class Transcript:
 class Assistant:
     """Ties source, classifier, announcer and speaker together in a worker thread.
 
-    Command feedback ("Louder.") is spoken with say_message() and kept out of the history;
-    products, hints and camera news go into .history as (time, id, words) and the transcript.
+    Everything said goes into .history as (time, id, words) and the transcript: products,
+    hints, camera news, and command feedback ("Louder.", spoken with say_message(), or by
+    the window, which records it with record()).
     """
 
     def __init__(self, classifier, source: FrameSource, speaker: Speaker, announcer: Announcer,
@@ -94,6 +97,7 @@ class Assistant:
         self._reset_announcer = threading.Event()
         self._new_announcer_settings = None  # applied by the worker, which owns the announcer
         self._last_showing = None  # the photo of a folder in view at the last frame
+        self._item = ""  # what the frame classified last showed (the source's item)
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._grabber: FrameGrabber | None = None
@@ -198,14 +202,17 @@ class Assistant:
     def stop_speech(self) -> None:
         self.speaker.stop()
 
-    def say_message(self, message_id: str, priority: Priority = Priority.NOW,
-                    record: bool = False, **fields) -> str:
-        """Speak a catalogue phrase now (command feedback); returns the words."""
+    def say_message(self, message_id: str, priority: Priority = Priority.NOW, **fields) -> str:
+        """Speak a catalogue phrase now (command feedback) and record it; returns the words."""
         words = phrase(message_id, self.settings.language, **fields)
-        self.speaker.say(words, self.settings.language, priority, kind="feedback")
-        if record:
-            self._record(message_id, words)
+        self.speaker.say(words, self.settings.language, priority, kind="feedback", key=message_id)
+        self.record(message_id, words)
         return words
+
+    def record(self, ident: str, words: str) -> float:
+        """Keep something said in the history and the transcript (the window's own feedback
+        comes here too: everything said is recorded); returns its time."""
+        return self._record(ident, words)
 
     def words_for(self, utterance: Utterance, language: str | None = None) -> str:
         """The sentence for an utterance in language (default: the current one)."""
@@ -271,6 +278,8 @@ class Assistant:
                 self._identify.clear()
                 self._announce(Utterance("hint", None, "no_picture", 0.0), Priority.NOW)
             return
+        grabber = self._grabber
+        self._item = grabber.item(seq) if grabber is not None else ""  # what the records name
         t0 = time.perf_counter()
         bright, sharp = brightness(frame), sharpness(frame)
         with self._lock:
@@ -342,6 +351,8 @@ class Assistant:
         # each source says its end in its own words (the status id stays source_ended)
         sentence = getattr(self.source, "ended_message", status) if status == "source_ended" else status
         words = phrase(sentence, lang, detail=detail or "?")
+        if status in ("source_ended", "source_failed", "camera_disconnected", "camera_failed"):
+            self._item = ""  # nothing is in view any more
         if status != "speech_failed":      # no use saying that speech does not work
             self.speaker.say(words, lang, Priority.NEXT, kind="status", key=f"status:{status}")
         self._record(sentence, words)
@@ -351,7 +362,7 @@ class Assistant:
         when = time.time()
         self.history.append((when, ident, words))
         if self.transcript is not None:
-            self.transcript.write(when, ident, words)
+            self.transcript.write(when, self._item, ident, words)
         return when
 
     def _emit(self, name: str, payload: dict) -> None:

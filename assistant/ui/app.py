@@ -29,7 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--once", action="store_true",
                         help="quit when a video or photo folder has ended (the demo plays once)")
     parser.add_argument("--transcript", metavar="FILE",
-                        help="append one line per utterance: time, product or message id, words")
+                        help="append one line per utterance: time, the photo or frame time in view, "
+                             "product or message id, words")
     parser.add_argument("--model", metavar="FILE",
                         help="model file (.safetensors) to use instead of the active one")
     parser.add_argument("--language", choices=LANGUAGES,
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     window = MainWindow(context)
     window.show()
     for message_id, fields in notes:
-        window.say(message_id, record=True, **fields)
+        window.say(message_id, **fields)
     if args.once:
         window.source_ended.connect(lambda: _quit_when_quiet(window))
     _quit_on_signals(window)

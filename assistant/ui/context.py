@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -102,6 +101,3 @@ class AppContext:
         """The newest camera picture (RGB array) or None: maintainer mode photographs with it."""
         return self.bridge.newest_frame()
 
-    def write_transcript(self, ident: str, words: str, when: float | None = None) -> None:
-        if self.transcript is not None and words:
-            self.transcript.write(when or time.time(), ident, words)

@@ -170,9 +170,9 @@ class CommandHandlers:
         try:
             source = self.context.set_source(spec)
         except (CameraError, OSError, ValueError) as exc:
-            self.say("camera_open_failed", record=True, detail=str(exc))
+            self.say("camera_open_failed", detail=str(exc))
             return
-        self.say("camera_changed", record=True, name=getattr(source, "name", str(spec)))
+        self.say("camera_changed", name=getattr(source, "name", str(spec)))
 
     def apply_settings(self, new) -> None:
         """Take over what the settings dialog returned (a Settings object)."""

@@ -287,21 +287,17 @@ class MainWindow(CommandHandlers, QMainWindow):
                                    assertive):
             self.announcements.append(words)  # what went to the screen reader (tests read it)
 
-    def say(self, message_id: str, priority: Priority = Priority.NOW, record: bool = False,
-            **fields) -> str:
-        """Answer a command: speak (interrupting), show and announce. Like the core's command
-        feedback it stays out of the history and the transcript, which hold what was
-        recognised and what happened to the camera (record=True: camera news of the window's
-        own, which does belong there)."""
+    def say(self, message_id: str, priority: Priority = Priority.NOW, **fields) -> str:
+        """Answer a command: speak (interrupting), show, announce, and record it in the
+        history and the transcript, which hold everything said."""
         words = catalog.phrase(message_id, self.language, **fields)
         try:
             self.context.speaker.say(words, self.language, priority, kind="feedback", key=message_id)
         except Exception as exc:  # the speaker is dead; the screen still works
             log.exception("speech failed")
             self._on_speech_error(str(exc))
-        self.show_status(words, history=record)
-        if record:
-            self.context.write_transcript(message_id, words)
+        self.show_status(words)
+        self.context.assistant.record(message_id, words)
         return words
 
     def _model_changed(self, classifier) -> None:

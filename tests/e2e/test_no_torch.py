@@ -77,7 +77,7 @@ def test_the_app_speaks_each_product_without_torch(no_torch_env, tmp_path):
     done = run(["app", "--source", str(DEMO), "--hold", "1", "--once", "--transcript", str(transcript),
                 "--engine", "silent"], no_torch_env)
     assert done.returncode == 0, done.stderr
-    said = [line.split("\t")[1] for line in transcript.read_text().splitlines()]
+    said = [line.split("\t")[2] for line in transcript.read_text().splitlines()]
     expected = [truth(p) for p in sorted(DEMO.glob("*.jpg"))]
     products = [s for s in said if s in {"juice", "milk"}]
     assert products == expected, said

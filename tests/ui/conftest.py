@@ -47,7 +47,7 @@ def make_window(qtbot, tiny_checkpoint, photo_dir):
         # keys go to the active window only, as on a desktop
         qtbot.waitUntil(window.isActiveWindow, timeout=5000)
         for message_id, fields in notes:
-            window.say(message_id, record=True, **fields)
+            window.say(message_id, **fields)
         context.start()
         made.append(context)
         window.engine = engine  # for the test to read

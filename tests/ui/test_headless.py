@@ -39,7 +39,8 @@ def test_photo_folder_once_writes_the_transcript(tmp_path, photo_dir, tiny_check
     names = {cid: ckpt.name(i, "en") for i, cid in enumerate(ckpt.class_ids)}
     previous = started - dt.timedelta(seconds=1)
     for line in lines:
-        stamp, ident, words = line.split("\t")
+        stamp, item, ident, words = line.split("\t")
+        assert item in {p.name for p in (photo_dir / "red_sauce").iterdir()} | {""}, line
         when = dt.datetime.fromisoformat(stamp)
         assert previous <= when <= dt.datetime.now().astimezone()
         previous = when
@@ -50,8 +51,9 @@ def test_photo_folder_once_writes_the_transcript(tmp_path, photo_dir, tiny_check
             assert words == catalog.phrase(ident, "en", detail="?") or words.startswith(
                 catalog.phrase(ident, "en", detail="")[:10])
     # --once: the last line says the photos are done (not "end of the video"), nothing left unsaid
-    assert lines[-1].split("\t")[1] == "photos_ended"
-    assert lines[0].split("\t")[1:] == ["ready", catalog.phrase("ready", "en")]
+    assert lines[-1].split("\t")[1:3] == ["", "photos_ended"]
+    assert lines[0].split("\t")[2:] == ["ready", catalog.phrase("ready", "en")]
+    assert any(line.split("\t")[2] in names for line in lines), lines  # a product was said
     # flags are for this run only: the settings file does not keep the photo folder
     settings = isolated_home / "config" / "settings.json"
     assert not settings.exists() or "red_sauce" not in settings.read_text()
@@ -81,8 +83,10 @@ def test_the_bundled_model_names_each_demo_photo_in_turn(tmp_path, isolated_home
                   "--engine", "silent", "--language", language, home=isolated_home)
     assert out.returncode == 0, out.stderr
     rows = [line.split("\t") for line in transcript.read_text(encoding="utf-8").splitlines()]
-    said = [(ident, words) for _, ident, words in rows if ident in SPANISH]
+    said = [(ident, words) for _, _, ident, words in rows if ident in SPANISH]
     assert [ident for ident, _ in said] == truth, rows
+    # each product line names the photo it was said for
+    assert [item for _, item, ident, _ in rows if ident in SPANISH] == [p.name for p in photos]
     for ident, words in said:
         name = ident if language == "en" else SPANISH[ident]
         assert name in words.lower(), (ident, words)

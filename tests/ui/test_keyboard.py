@@ -208,3 +208,20 @@ def test_the_product_in_view_changes_language_with_ctrl_l(make_window, qtbot):
     qtbot.waitUntil(lambda: window.language == "es")
     assert window.product.text() == "Salsa de tomate"
     assert window.product.accessibleDescription() == "salsa de tomate"
+
+
+def test_command_feedback_is_in_the_history_and_the_transcript(make_window, qtbot, tmp_path):
+    """Everything said is recorded: "Continuous mode off." and "Español." as well as products."""
+    from assistant.live import catalog
+    transcript = tmp_path / "said.tsv"
+    window = make_window(continuous=True, transcript=str(transcript))
+    press(qtbot, window, key_of(window, "continuous"))
+    off = catalog.phrase("continuous_off", "en")
+    qtbot.waitUntil(lambda: any(line.endswith(off) for line in window.history.lines()))
+    press(qtbot, window, key_of(window, "language"))
+    spanish = catalog.phrase("language_changed", "es")
+    qtbot.waitUntil(lambda: any(line.endswith(spanish) for line in window.history.lines()))
+    rows = [line.split("\t") for line in transcript.read_text(encoding="utf-8").splitlines()]
+    said = [(ident, words) for _, _, ident, words in rows]
+    assert ("continuous_off", off) in said
+    assert ("language_changed", spanish) in said

@@ -24,7 +24,7 @@ def started(qtbot, args, engine="recording"):
     qtbot.addWidget(window)
     window.show()
     for message_id, fields in notes:
-        window.say(message_id, record=True, **fields)
+        window.say(message_id, **fields)
     context.start()
     return window, context, notes
 

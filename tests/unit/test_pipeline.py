@@ -109,7 +109,11 @@ def test_photo_folder_to_spoken_product_names_and_transcript(tiny_checkpoint, ph
     assert assistant.history[-1][2] == ("No more photos in the folder." if language == "en"
                                         else "No hay más fotos en la carpeta.")
     lines = (tmp_path / "out" / "transcript.tsv").read_text(encoding="utf-8").splitlines()
-    assert [line.split("\t")[1:] for line in lines] == [[i, w] for _, i, w in assistant.history]
+    rows = [line.split("\t") for line in lines]
+    assert [row[2:] for row in rows] == [[i, w] for _, i, w in assistant.history]
+    # each line names the photo in view: products their own photo, the end no photo
+    assert [row[1] for row in rows] == ["0_green_tea.jpg", "0_green_tea.jpg", "1_red_sauce.jpg",
+                                        "2_blue_milk.jpg", ""]
     stamps = [dt.datetime.fromisoformat(line.split("\t")[0]) for line in lines]
     assert stamps == sorted(stamps) and all(s.tzinfo is not None for s in stamps)
     assert len(events.of("ready")) == 1 and events.of("ready")[0]["seconds"] < 10
@@ -259,7 +263,8 @@ def test_language_switch_names_products_in_spanish(tiny_checkpoint):
     words = assistant.say_message("continuous_on")
     assert speaker.wait_idle(5)
     assert words == "Modo continuo activado." and engine.spoken[-1][1:] == ("es", Priority.NOW)
-    assert assistant.history == []                      # feedback is not history
+    # everything said is recorded, command feedback too
+    assert [(i, w) for _, i, w in assistant.history] == [("continuous_on", words)]
     run_to_end(assistant, speaker)
     speaker.close()
     assert engine.spoken[1:] == [("salsa de tomate", "es", Priority.NORMAL),
