@@ -7,7 +7,16 @@ from __future__ import annotations
 
 
 class UserError(Exception):
-    """An error whose message tells the user what to do."""
+    """An error whose message tells the user what to do.
+
+    Raised with message_id (and its fields), it also names its sentence in the catalogue, so
+    an interface shows it in its own language (assistant.live.catalog.error_text); str() stays
+    English, for logs and the command line."""
+
+    def __init__(self, *args: object, message_id: str | None = None, **fields: object) -> None:
+        super().__init__(*args)
+        self.message_id = message_id
+        self.fields = fields
 
 
 class DataError(UserError, ValueError):

@@ -18,6 +18,14 @@ class TrainCallback:
 
     def on_message(self, text: str) -> None: ...
 
+    #: the language of note()'s sentences (maintainer mode sets the interface's)
+    language: str = "en"
+
+    def note(self, message_id: str, **fields: object) -> None:
+        """A progress sentence of the catalogue, in this callback's language, to on_message."""
+        from assistant.live.catalog import phrase
+        self.on_message(phrase(message_id, self.language, **fields))
+
     def cancelled(self) -> bool:
         return False
 

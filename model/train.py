@@ -104,7 +104,7 @@ def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str 
     rpath = resume_path(cfg.out)
     if cfg.resume and rpath.exists():
         state = load_resume(rpath, cfg, model, opt, ema)
-        cb.on_message(f"resumed from epoch {state.epoch}")
+        cb.note("train_resumed", epoch=state.epoch)
     images = data.train_images.to(device)
     labels = data.train_labels.to(device)
     n = len(images)
@@ -128,7 +128,7 @@ def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str 
         tot_loss = tot_correct = tot_seen = 0.0
         for step in range(steps):
             if cb.cancelled():
-                cb.on_message("cancelled; the current model is untouched")
+                cb.note("train_cancelled")
                 return TrainResult(None, cancelled=True, history=state.history, skipped=data.skipped,
                                    seconds=time.monotonic() - started)
             for group in opt.param_groups:
@@ -192,7 +192,7 @@ def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str 
             if fitted != cfg.epochs:
                 # fit the schedule (cosine included) inside the time budget
                 cfg.epochs = max(fitted, epoch + 1)
-                cb.on_message(f"{cfg.max_minutes} min budget: the schedule now ends at epoch {cfg.epochs}")
+                cb.note("train_budget", minutes=cfg.max_minutes, epoch=cfg.epochs)
         if epoch + 1 >= cfg.epochs:
             break
     final = ema if ema is not None else model
@@ -224,7 +224,7 @@ def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str 
     write_report(report, state.history, results, classes,
                  {"skipped": [{"path": p, "reason": r} for p, r in data.skipped]})
     rpath.unlink(missing_ok=True)
-    cb.on_message(f"saved {out}")
+    cb.note("train_saved", path=out)
     return TrainResult(out, False, state.history, results, data.skipped, seconds)
 
 

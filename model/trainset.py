@@ -25,7 +25,7 @@ class TrainData:
 
 
 def prepare_data(cfg: TrainConfig, cb: TrainCallback) -> TrainData:
-    cb.on_message(f"reading photos from {cfg.data}")
+    cb.note("train_reading", folder=cfg.data)
     photos = load_folder(cfg.data, size=cfg.image_size)
     if cfg.split_file:
         parts = read_split_file(cfg.split_file, photos, cfg.data)
@@ -35,7 +35,7 @@ def prepare_data(cfg: TrainConfig, cb: TrainCallback) -> TrainData:
         parts = {"train": train, "val": val, "test": test}
     skipped = list(photos.skipped)
     if skipped:
-        cb.on_message(f"skipped {len(skipped)} unreadable file(s); see the report")
+        cb.note("train_skipped", n=len(skipped))
     train_images = photos.images[parts["train"]]
     train_labels = photos.labels[parts["train"]]
     for extra in cfg.unlabeled:
@@ -43,7 +43,7 @@ def prepare_data(cfg: TrainConfig, cb: TrainCallback) -> TrainData:
         skipped += more.skipped
         train_images = torch.cat([train_images, more.images])
         train_labels = torch.cat([train_labels, more.labels])
-        cb.on_message(f"added {len(more)} unlabelled photos from {extra}")
+        cb.note("train_unlabelled", n=len(more), folder=extra)
 
     def part(name: str):
         idx = parts.get(name) or []
@@ -51,8 +51,8 @@ def prepare_data(cfg: TrainConfig, cb: TrainCallback) -> TrainData:
 
     val_i, val_l = part("val")
     test_i, test_l = part("test")
-    cb.on_message(f"{len(parts['train'])} training, {len(parts.get('val', []))} validation, "
-                  f"{len(parts.get('test', []))} test photos, {len(photos.classes)} products")
+    cb.note("train_split", train=len(parts["train"]), val=len(parts.get("val", [])),
+            test=len(parts.get("test", [])), n=len(photos.classes))
     return TrainData(photos.classes, train_images, train_labels, val_i, val_l, test_i, test_l,
                      skipped, parts, photos)
 

@@ -25,6 +25,7 @@ import numpy as np
 from PIL import Image
 
 from assistant import paths
+from assistant.errors import UserError
 from assistant.files import (
     MIN_PHOTOS,
     PHOTO_SUFFIXES,
@@ -50,7 +51,7 @@ SAME_FRAME = 3.0
 MIN_SIDE = 32
 
 
-class LibraryError(ValueError):
+class LibraryError(UserError, ValueError):
     """A library operation that cannot be done; str() is a sentence for the user."""
 
 
@@ -110,7 +111,8 @@ def odd_photo(rgb: np.ndarray) -> str | None:
 
 def _check_name(name: str) -> None:
     if not name.isprintable():
-        raise LibraryError(f"a product's name cannot hold line breaks or control characters: {name!r}")
+        raise LibraryError(f"a product's name cannot hold line breaks or control characters: {name!r}",
+                           message_id="err_name_control", name=repr(name))
 
 
 def slug(text: str) -> str:
@@ -138,7 +140,8 @@ class Library:
 
     def get(self, pid: str) -> Product:
         if not is_product_id(pid) or pid not in self._names:
-            raise LibraryError(f"there is no product {pid!r} in the library")
+            raise LibraryError(f"there is no product {pid!r} in the library",
+                               message_id="err_no_product", pid=pid)
         return Product(pid, dict(self._names[pid]), len(self.photo_paths(pid)))
 
     def photo_paths(self, pid: str) -> list[Path]:
@@ -157,15 +160,19 @@ class Library:
     def add(self, english: str, spanish: str, pid: str | None = None) -> Product:
         english, spanish = english.strip(), spanish.strip()
         if not english or not spanish:
-            raise LibraryError("a product needs its name in English and in Spanish")
+            raise LibraryError("a product needs its name in English and in Spanish",
+                               message_id="err_names_both")
         _check_name(english)
         _check_name(spanish)
         pid = slug(pid or english)
         if not pid:
-            raise LibraryError(f"{english!r} gives no usable product id; use letters or digits")
+            raise LibraryError(f"{english!r} gives no usable product id; use letters or digits",
+                               message_id="err_no_usable_id", name=english)
         twin = case_twin(pid, self._names)
         if twin is not None:  # the same id, or one that differs only in capitals
-            raise LibraryError(f"there is already a product {twin!r} ({self._names[twin]['en']})")
+            raise LibraryError(f"there is already a product {twin!r} ({self._names[twin]['en']})",
+                               message_id="err_product_exists", pid=twin,
+                               en=self._names[twin]["en"], es=self._names[twin]["es"])
         (self.root / pid).mkdir(parents=True, exist_ok=True)
         self._names[pid] = {"en": english, "es": spanish}
         self._save_index()
@@ -177,7 +184,8 @@ class Library:
         for lang, value in (("en", english), ("es", spanish)):
             if value is not None:
                 if not value.strip():
-                    raise LibraryError("a product's name cannot be empty")
+                    raise LibraryError("a product's name cannot be empty",
+                                       message_id="err_name_empty")
                 _check_name(value.strip())
                 self._names[pid][lang] = value.strip()
         self._save_index()
@@ -210,7 +218,8 @@ class Library:
 
     def remove_photo(self, pid: str, photo: Path) -> None:
         if Path(photo).parent.resolve() != (self.root / pid).resolve():
-            raise LibraryError(f"{photo} is not a photo of {pid}")
+            raise LibraryError(f"{photo} is not a photo of {pid}", message_id="err_not_photo_of",
+                               photo=str(photo), pid=pid)
         Path(photo).unlink(missing_ok=True)
 
     # --- photos -----------------------------------------------------------------------
@@ -220,7 +229,8 @@ class Library:
         self.get(pid)
         folder = Path(folder)
         if not folder.is_dir():
-            raise LibraryError(f"{folder}: no such folder")
+            raise LibraryError(f"{folder}: no such folder", message_id="err_no_folder",
+                               folder=str(folder))
         files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
         report = ImportReport()
         for i, file in enumerate(files):

@@ -266,7 +266,8 @@ def rollback() -> Path:
         _write_pointer(previous, history)
         return Path(previous)
     if current == BUNDLED:
-        raise CheckpointError("the bundled model is already in use; there is nothing to roll back to")
+        raise CheckpointError("the bundled model is already in use; there is nothing to roll back to",
+                              message_id="err_nothing_to_roll_back")
     _write_pointer(BUNDLED, [])
     return bundled_default()
 

@@ -5,7 +5,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -15,7 +14,7 @@ from PySide6.QtWidgets import (
 
 from assistant.ui import accessibility as a11y
 from assistant.ui.commands import help_rows
-from assistant.ui.texts import plain, text
+from assistant.ui.texts import file_chooser, plain, text
 
 
 class HelpDialog(QDialog):
@@ -103,11 +102,13 @@ class CameraDialog(QDialog):
     def accept(self) -> None:
         item = self.list.currentItem()
         spec = item.data(Qt.ItemDataRole.UserRole) if item else None
-        if spec == "?video":
-            spec, _ = QFileDialog.getOpenFileName(self, plain(text("video_file", self.language)),
-                                                  "", "Video (*.mp4 *.avi *.mkv *.mov *.webm)")
-        elif spec == "?folder":
-            spec = QFileDialog.getExistingDirectory(self, plain(text("photo_folder", self.language)))
+        if spec in ("?video", "?folder"):
+            video = spec == "?video"
+            chooser = file_chooser(self, plain(text("video_file" if video else "photo_folder",
+                                                    self.language)), self.language,
+                                   folders=not video,
+                                   name_filter="Video (*.mp4 *.avi *.mkv *.mov *.webm)" if video else None)
+            spec = chooser.selectedFiles()[0] if chooser.exec() and chooser.selectedFiles() else ""
         if spec in ("", None):
             return  # the file chooser was cancelled: stay in this dialog, nothing lost
         self.choice = spec

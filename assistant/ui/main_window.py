@@ -28,7 +28,7 @@ from assistant.live.speech import Priority
 from assistant.ui import accessibility as a11y
 from assistant.ui.commands import BY_ID, build_actions, retranslate_actions, shown_key
 from assistant.ui.handlers import CommandHandlers
-from assistant.ui.texts import plain, text
+from assistant.ui.texts import plain, text, use_qt_language
 from assistant.ui.widgets import HistoryList, PreviewLabel, ProductLabel
 
 log = logging.getLogger(__name__)
@@ -154,6 +154,7 @@ class MainWindow(CommandHandlers, QMainWindow):
     def retranslate(self) -> None:
         """Set every visible and accessible text in the current language."""
         lang = self.language
+        use_qt_language(lang)  # Qt's own dialogs too
         self.setWindowTitle(text("app_title", lang))
         retranslate_actions(self.actions_by_id, lang)
         for cid, button in self.buttons.items():

@@ -18,9 +18,10 @@ class BackgroundTask(QObject):
     failed = Signal(str)
 
     def __init__(self, fn: Callable[[], object], priority=QThread.Priority.InheritPriority,
-                 name: str = "task") -> None:
+                 name: str = "task", language: str = "en") -> None:
         super().__init__()
         self.fn, self.priority = fn, priority
+        self.language = language  # of the error line
         self.thread = QThread()
         self.thread.setObjectName(name)
         self.moveToThread(self.thread)
@@ -38,11 +39,11 @@ class BackgroundTask(QObject):
 
     @Slot()
     def run(self) -> None:
-        from assistant.errors import user_message
+        from assistant.live.catalog import error_text
         try:
             result = self.fn()
         except Exception as exc:  # reaches the user, spoken and shown
-            message = user_message(exc)
+            message = error_text(exc, self.language)
             if message is None:
                 log.exception("%s failed", self.thread.objectName())
                 message = f"{type(exc).__name__}: {exc}"

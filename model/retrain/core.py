@@ -70,9 +70,8 @@ def retrain(cfg: RetrainConfig, callback=None) -> RetrainResult:
     per_class = cfg.per_class if cfg.per_class is not None else (24 if cfg.mode == "fast" else 0)
     plan = make_plan(cfg.data, base, cfg.only, cfg.base_data, per_class, cfg.heldout, cfg.seed,
                      cfg.names)
-    cb.on_message(f"starting from {base_path.name}: {len(plan.classes)} products "
-                  f"({len(plan.new)} new, {len(plan.replaced)} replaced), "
-                  f"{len(plan.train)} training and {len(plan.heldout)} held-out photos")
+    cb.note("retrain_starting", base=base_path.name, n=len(plan.classes), new=len(plan.new),
+            replaced=len(plan.replaced), train=len(plan.train), heldout=len(plan.heldout))
     if cfg.mode == "full" and not cfg.only and plan.missing_old:
         from assistant.errors import DataError
         raise DataError(
@@ -88,12 +87,12 @@ def retrain(cfg: RetrainConfig, callback=None) -> RetrainResult:
             from model.retrain.full import run_full
             report = run_full(cfg, base, plan, cb)
     except Cancelled:
-        cb.on_message("cancelled; the model in use is untouched")
+        cb.note("retrain_cancelled")
         return RetrainResult(None, None, True, time.monotonic() - started)
     if report is None:
         return RetrainResult(None, None, True, time.monotonic() - started)
     from assistant.inference.export import ensure_onnx
-    cb.on_message("preparing the new model for the app")
+    cb.note("retrain_preparing")
     try:
         ensure_onnx(out)  # ready before anyone activates it: the app never waits for an export
     except Exception as exc:  # the model is fine; the app would fall back to PyTorch and say so

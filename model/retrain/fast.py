@@ -46,8 +46,7 @@ def run_fast(cfg, base, plan, cb) -> RetrainReport:
         cb.on_step(0, done[0], total, loss)
 
     if batches:
-        cb.on_message(f"reading {batches * 32} photos or fewer through the network "
-                      "(cached for next time)")
+        cb.note("retrain_reading", n=batches * 32)
     skipped: list[tuple[str, str]] = []
     sets = []
     for group, views in groups:
@@ -65,10 +64,10 @@ def run_fast(cfg, base, plan, cb) -> RetrainReport:
         chunks.append((bx, by))
         held_chunks.append((bhx, bhy))
         plan.old_heldout_unseen = plan.old_heldout_unseen and unseen
-        cb.on_message(f"{len(found)} known products without photos here taken from the feature bank")
+        cb.note("retrain_from_bank", n=len(found))
     chunks = [(x, y) for x, y in chunks if len(y)]
     if not chunks:
-        raise DataError("no readable training photo at all")
+        raise DataError("no readable training photo at all", message_id="err_no_training_photo")
     train_x = torch.cat([x for x, _ in chunks])
     train_y = torch.cat([y for _, y in chunks])
     taught = set(train_y.tolist())
@@ -82,11 +81,11 @@ def run_fast(cfg, base, plan, cb) -> RetrainReport:
         fake = stand_ins(train_x, head_w, head_b, rows, seed=cfg.seed)
         train_x = torch.cat([train_x, fake])
         train_y = torch.cat([train_y, torch.tensor(guessed).repeat_interleave(len(fake) // len(guessed))])
-        cb.on_message(f"{len(guessed)} known products without photos here: stand-ins made from "
-                      "the model's head keep the new products from claiming them")
+        cb.note("retrain_stand_ins", n=len(guessed))
     lacking = [plan.classes[r] for r in sorted(new_rows) if r not in taught]
     if lacking:
-        raise DataError(f"no readable training photo for: {', '.join(lacking)}")
+        raise DataError(f"no readable training photo for: {', '.join(lacking)}",
+                        message_id="err_no_training_photo_for", products=", ".join(lacking))
     held_chunks = [(x, y) for x, y in held_chunks if len(y)]
     held_x = torch.cat([x for x, _ in held_chunks]) if held_chunks else train_x[:0]
     hy = torch.cat([y for _, y in held_chunks]) if held_chunks else hy
@@ -119,7 +118,7 @@ def run_fast(cfg, base, plan, cb) -> RetrainReport:
             current[i] = plan.base_rows[cid]
     fresh = [i for i in range(c) if not known[i]]
     imprint(pooled_train, train_y, fresh, weight, bias, known)
-    cb.on_message("fitting the head")
+    cb.note("retrain_fitting_head")
     weight, bias = fit_head(pooled_train, train_y, weight, bias, ~known, FIT_STEPS,
                             step=lambda loss: tick(loss), cancelled=cb.cancelled)
     state = dict(base.state_dict)
@@ -128,7 +127,7 @@ def run_fast(cfg, base, plan, cb) -> RetrainReport:
         with torch.no_grad():
             lin.weight.copy_(weight)
             lin.bias.copy_(bias)
-        cb.on_message("adapting the last block")
+        cb.note("retrain_adapting")
         fit_block(model, base.architecture, lin, stems_train, train_y, epochs=epochs,
                   lr=cfg.lr or 1e-4, step=lambda e, s, loss: tick(loss), cancelled=cb.cancelled,
                   seed=cfg.seed)
@@ -169,7 +168,7 @@ def run_fast(cfg, base, plan, cb) -> RetrainReport:
     if level == "pooled":  # real photos only, never the stand-ins
         _remember(base, plan, train_x[:n_real], train_y[:n_real], held_x, hy, len(my))
     write(report, out.with_suffix(".report"), held["confusion"])
-    cb.on_message(f"saved {out}")
+    cb.note("train_saved", path=out)
     return report
 
 

@@ -68,9 +68,11 @@ class _MessagesOnly(TrainCallback):
 
     def __init__(self, cb: TrainCallback) -> None:
         self.cb = cb
+        self.language = cb.language
 
     def on_message(self, text: str) -> None:
-        self.cb.on_message(f"first the head alone: {text}")
+        from assistant.live.catalog import phrase
+        self.cb.on_message(phrase("retrain_head_first", self.cb.language, text=text))
 
     def cancelled(self) -> bool:
         return self.cb.cancelled()
@@ -121,7 +123,7 @@ def run_full(cfg, base, plan, cb) -> RetrainReport | None:
             return None
         new = load_checkpoint(result.out)
         device = pick_device(cfg.device)
-        cb.on_message(f"checking both models on {len(plan.heldout)} held-out photos")
+        cb.note("retrain_checking", n=len(plan.heldout))
         files = [f for f, _ in plan.heldout]
         new_feats, ok, reasons = FeatureCache(new, device).features(files, cancelled=cb.cancelled)
         old_feats, _, _ = FeatureCache(base, device).features(files, cancelled=cb.cancelled)

@@ -165,7 +165,8 @@ def make_plan(data: str | Path, base: Checkpoint, only: bool = False,
     new_photos = photos_by_class(data)
     few = [f"{c} ({len(f)} photos)" for c, f in sorted(new_photos.items()) if len(f) < MIN_PHOTOS]
     if few:
-        raise DataError(f"too few photos (at least {MIN_PHOTOS} needed) for: {', '.join(few)}")
+        raise DataError(f"too few photos (at least {MIN_PHOTOS} needed) for: {', '.join(few)}",
+                        message_id="err_too_few_photos", n=MIN_PHOTOS, products=", ".join(few))
     base_ids = base.class_ids
     names = {c: dict(base.meta["classes"][i]["names"]) for i, c in enumerate(base_ids)}
     names.update(read_names(names_file, str(data)))

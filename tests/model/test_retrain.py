@@ -367,3 +367,19 @@ def test_killing_a_retrain_leaves_a_loadable_model_and_no_half_written_file(
     again = tmp_path / "again.safetensors"
     retrain(RetrainConfig(data=str(new_dir), out=str(again), base=str(base)))
     assert len(load_checkpoint(again).class_ids) == 5
+
+
+def test_progress_is_told_in_the_callbacks_language(base, new_dir, tmp_path):
+    """Maintainer mode in Spanish: every progress line of a retrain comes from the catalogue in
+    Spanish (the English sentences of the catalogue never appear)."""
+    from assistant.live.catalog import PHRASES, phrase
+    from assistant.live.catalog.training import TRAINING
+    cb = Recorder()
+    cb.language = "es"
+    retrain(RetrainConfig(data=str(new_dir), out=str(tmp_path / "new.safetensors"),
+                          base=str(base)), cb)
+    assert cb.messages
+    assert cb.messages[0].startswith("partiendo de ")
+    assert phrase("retrain_fitting_head", "es") in cb.messages
+    english = [PHRASES[m]["en"].split("{")[0] for m in TRAINING if PHRASES[m]["en"].split("{")[0]]
+    assert [m for m in cb.messages if any(m.startswith(e) for e in english)] == []

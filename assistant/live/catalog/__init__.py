@@ -3,16 +3,20 @@
 Product names live in each checkpoint's metadata (so a retrained model brings its own);
 everything else the assistant says or shows is here, keyed by a message id that also goes
 into the history and the transcript: what it says (spoken.py), the window's words
-(window.py) and maintainer mode's (maintainer.py). An id lives in one table only.
+(window.py), maintainer mode's (maintainer.py), the errors a user can mend (errors.py) and the
+progress of training (training.py). An id lives in one table only.
 """
 from __future__ import annotations
 
 import logging
 import string
 
+from assistant.errors import user_message
 from assistant.languages import LANGUAGES
+from assistant.live.catalog.errors import ERRORS
 from assistant.live.catalog.maintainer import MAINTAINER
 from assistant.live.catalog.spoken import SPOKEN
+from assistant.live.catalog.training import TRAINING
 from assistant.live.catalog.window import WINDOW
 
 log = logging.getLogger(__name__)
@@ -29,9 +33,10 @@ def _merge(*tables: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
 
 
 #: every message id -> {language: template}
-PHRASES: dict[str, dict[str, str]] = _merge(SPOKEN, WINDOW, MAINTAINER)
+PHRASES: dict[str, dict[str, str]] = _merge(SPOKEN, WINDOW, MAINTAINER, ERRORS, TRAINING)
 
-__all__ = ["LANGUAGES", "LANGUAGE_NAMES", "PHRASES", "fields_of", "phrase", "product_name"]
+__all__ = ["LANGUAGES", "LANGUAGE_NAMES", "PHRASES", "error_text", "fields_of", "phrase",
+           "product_name"]
 
 LANGUAGE_NAMES = {"en": {"en": "English", "es": "inglés"}, "es": {"en": "Spanish", "es": "español"}}
 
@@ -54,6 +59,15 @@ def phrase(message_id: str, language: str = "en", /, **fields: object) -> str:
     except (KeyError, IndexError, ValueError) as exc:
         log.error("phrase %r in %s lacks a field: %s", message_id, language, exc)
         return template
+
+
+def error_text(exc: BaseException, language: str = "en") -> str | None:
+    """The one line for an error the user can mend, in language: its catalogue sentence when
+    it names one (UserError(..., message_id=...)), else its own words; None for a bug."""
+    message_id = getattr(exc, "message_id", None)
+    if message_id in PHRASES:
+        return phrase(message_id, language, **getattr(exc, "fields", {}))
+    return user_message(exc)
 
 
 def fields_of(message_id: str) -> set[str]:

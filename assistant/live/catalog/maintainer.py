@@ -160,4 +160,6 @@ MAINTAINER: dict[str, dict[str, str]] = {
     "rolled_back": {"en": "Back to the previous model: {n} products.", "es": "De vuelta al modelo anterior: {n} productos."},
     "restored": {"en": "Built-in model in use again: {n} products.", "es": "De nuevo el modelo de fábrica: {n} productos."},
     "error": {"en": "Error: {why}", "es": "Error: {why}"},
+    "status_what": {"en": "What maintainer mode did last",
+                    "es": "Lo último que hizo el modo de mantenimiento"},
 }

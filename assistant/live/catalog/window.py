@@ -10,6 +10,9 @@ WINDOW: dict[str, dict[str, str]] = {
                      "es": "El nombre del último producto reconocido"},
     "waiting": {"en": "Hold a product up", "es": "Muestre un producto"},
     "status": {"en": "Status", "es": "Estado"},
+    # Qt's file chooser: two labels its own Spanish translation lacks
+    "file_look_in": {"en": "&Look in:", "es": "&Ver en:"},
+    "file_types": {"en": "Files of &type:", "es": "Ficheros de &tipo:"},
     "status_desc": {"en": "What the assistant is doing, and any problem",
                     "es": "Lo que hace el asistente y cualquier problema"},
     "watching": {"en": "Watching the camera.", "es": "Mirando la cámara."},

@@ -41,6 +41,7 @@ from assistant.ui.maintainer.report import RetrainActions
 from assistant.ui.maintainer.texts import plain, tr
 from assistant.ui.maintainer.worker import CaptureController, RetrainWorker
 from assistant.ui.tasks import BackgroundTask
+from assistant.ui.texts import use_qt_language
 
 log = logging.getLogger(__name__)
 #: unactivated candidate models kept in models/candidates
@@ -56,6 +57,7 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
         self.ctx = app_context
         settings = getattr(app_context, "settings", None)
         self.language = getattr(settings, "language", "en") or "en"
+        use_qt_language(self.language)  # the file chooser's own words too
         self.library = library or Library()
         self.worker: RetrainWorker | None = None
         self.importer: BackgroundTask | None = None
@@ -164,7 +166,7 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
         self.status = QLabel()
         self.status.setObjectName("status")
         self.status.setWordWrap(True)
-        a11y.name(self.status, "status", "what maintainer mode did last")
+        a11y.name(self.status, tr("status", self.language), tr("status_what", self.language))
         root.addWidget(self.model_line)
         root.addWidget(self.status)
         self.resize(900, 700)
@@ -301,11 +303,11 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
 
     def _guard(self, action) -> None:
         """Run a library or model action; its error is shown and spoken, nothing is lost."""
-        from assistant.errors import user_message
+        from assistant.live.catalog import error_text
         try:
             action()
         except Exception as exc:
-            message = user_message(exc)
+            message = error_text(exc, self.language)
             if message is None:
                 log.exception("maintainer action failed")
                 message = f"{type(exc).__name__}: {exc}"

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog
-
 from assistant.ui.maintainer.texts import tr
 from assistant.ui.maintainer.worker import CaptureController
 from assistant.ui.tasks import BackgroundTask
+from assistant.ui.texts import file_chooser
 
 
 class PhotoActions:
@@ -20,11 +19,8 @@ class PhotoActions:
         if pid is None:
             return
         name = self.library.get(pid).name(self.language)
-        dialog = QFileDialog(self, tr("folder_title", self.language, name=name))
+        dialog = file_chooser(self, tr("folder_title", self.language, name=name), self.language)
         dialog.setObjectName("folder_dialog")
-        dialog.setFileMode(QFileDialog.FileMode.Directory)
-        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
-        dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)  # same keys everywhere
         dialog.fileSelected.connect(lambda folder: self._import(pid, name, folder))
         self.tell(tr("folder_title", self.language, name=name))
         dialog.open()
@@ -33,7 +29,8 @@ class PhotoActions:
         # signals from the worker thread reach bound methods of this dialog (queued into the
         # GUI thread); a lambda here would run in the worker thread and touch widgets there
         self._importing = (pid, name)
-        self.importer = BackgroundTask(lambda: self.library.import_folder(pid, folder), name="import photos")
+        self.importer = BackgroundTask(lambda: self.library.import_folder(pid, folder),
+                                       name="import photos", language=self.language)
         self.importer.finished.connect(self._imported)
         self.importer.failed.connect(self._import_failed)
         self.importer.start()

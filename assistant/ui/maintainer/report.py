@@ -107,7 +107,7 @@ class RetrainActions:
         set_picture(self.picture, None)
         self.progress.setValue(0)
         self.progress.setFormat("")
-        self.worker = RetrainWorker(cfg)
+        self.worker = RetrainWorker(cfg, lang)
         self.worker.progress.connect(self._on_progress)
         self.worker.message.connect(self._on_message)  # bound methods: queued to this thread
         self.worker.finished.connect(self._on_finished)

@@ -37,8 +37,11 @@ class SignalProgress(TrainCallback):
 
     def on_epoch_end(self, epoch: int, row: dict) -> None:
         acc = row.get("val_acc")
-        self.worker.message.emit(f"epoch {epoch}: loss {row['train_loss']:.3f}"
-                                 + (f", validation {acc:.0%}" if acc is not None else ""))
+        loss = f"{row['train_loss']:.3f}"
+        if acc is None:
+            self.note("retrain_epoch", epoch=epoch, loss=loss)
+        else:
+            self.note("retrain_epoch_val", epoch=epoch, loss=loss, acc=f"{acc:.0%}")
 
     def on_message(self, text: str) -> None:
         self.worker.message.emit(text)
@@ -53,10 +56,12 @@ class RetrainWorker(BackgroundTask):
     progress = Signal(float, float)   # fraction done, seconds left (-1: not known yet)
     message = Signal(str)
 
-    def __init__(self, cfg) -> None:
-        super().__init__(self._retrain, QThread.Priority.LowPriority, "retrain")  # the assistant first
+    def __init__(self, cfg, language: str = "en") -> None:
+        # low priority: the assistant first
+        super().__init__(self._retrain, QThread.Priority.LowPriority, "retrain", language)
         self.cfg = cfg
         self.callback = SignalProgress(self)
+        self.callback.language = language
 
     def _retrain(self):
         from model.retrain import retrain

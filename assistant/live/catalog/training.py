@@ -1,0 +1,46 @@
+"""What training and retraining say about their progress (the terminal and maintainer mode)."""
+
+TRAINING: dict[str, dict[str, str]] = {
+    "retrain_starting": {
+        "en": "starting from {base}: {n} products ({new} new, {replaced} replaced), {train} "
+              "training and {heldout} held-out photos",
+        "es": "partiendo de {base}: {n} productos ({new} nuevos, {replaced} sustituidos), {train} "
+              "fotos de entrenamiento y {heldout} apartadas para comprobar"},
+    "retrain_cancelled": {"en": "cancelled; the model in use is untouched",
+                          "es": "cancelado; el modelo en uso no ha cambiado"},
+    "retrain_preparing": {"en": "preparing the new model for the app",
+                          "es": "preparando el modelo nuevo para la aplicación"},
+    "retrain_head_first": {"en": "first the head alone: {text}",
+                           "es": "primero solo la última capa: {text}"},
+    "retrain_checking": {"en": "checking both models on {n} held-out photos",
+                         "es": "comprobando los dos modelos con {n} fotos apartadas"},
+    "retrain_reading": {"en": "reading {n} photos or fewer through the network (cached for next time)",
+                        "es": "pasando {n} fotos o menos por la red (se guardan para la próxima vez)"},
+    "retrain_from_bank": {"en": "{n} known products without photos here taken from the feature bank",
+                          "es": "{n} productos conocidos sin fotos aquí, tomados del banco de "
+                                "características"},
+    "retrain_stand_ins": {
+        "en": "{n} known products without photos here: stand-ins made from the model's head keep "
+              "the new products from claiming them",
+        "es": "{n} productos conocidos sin fotos aquí: unos sustitutos hechos con la última capa "
+              "del modelo evitan que los productos nuevos los acaparen"},
+    "retrain_fitting_head": {"en": "fitting the head", "es": "ajustando la última capa"},
+    "retrain_adapting": {"en": "adapting the last block", "es": "adaptando el último bloque"},
+    "retrain_epoch": {"en": "epoch {epoch}: loss {loss}", "es": "época {epoch}: pérdida {loss}"},
+    "retrain_epoch_val": {"en": "epoch {epoch}: loss {loss}, validation {acc}",
+                          "es": "época {epoch}: pérdida {loss}, validación {acc}"},
+    "train_saved": {"en": "saved {path}", "es": "guardado {path}"},
+    "train_reading": {"en": "reading photos from {folder}", "es": "leyendo fotos de {folder}"},
+    "train_skipped": {"en": "skipped {n} unreadable file(s); see the report",
+                      "es": "{n} archivo(s) ilegible(s) omitido(s); véase el informe"},
+    "train_unlabelled": {"en": "added {n} unlabelled photos from {folder}",
+                         "es": "añadidas {n} fotos sin etiqueta de {folder}"},
+    "train_split": {"en": "{train} training, {val} validation, {test} test photos, {n} products",
+                    "es": "{train} fotos de entrenamiento, {val} de validación, {test} de prueba, "
+                          "{n} productos"},
+    "train_resumed": {"en": "resumed from epoch {epoch}", "es": "reanudado desde la época {epoch}"},
+    "train_cancelled": {"en": "cancelled; the current model is untouched",
+                        "es": "cancelado; el modelo actual no ha cambiado"},
+    "train_budget": {"en": "{minutes} min budget: the schedule now ends at epoch {epoch}",
+                     "es": "presupuesto de {minutes} min: el programa termina ahora en la época {epoch}"},
+}
