@@ -80,8 +80,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 # ---------------------------------------------------------------- decoding and the model thread
 
 def picture_from_bytes(data: bytes, size: int, max_pixels: int = MAX_PIXELS,
-                       max_decoded: int = MAX_DECODED):
-    """Upload bytes -> 3xSxS uint8 array for the model, or ApiError saying what is wrong."""
+                       max_decoded: int = MAX_DECODED, barcodes: bool = False):
+    """Upload bytes -> 3xSxS uint8 array for the model, or ApiError saying what is wrong;
+    barcodes=True: (that array, the codes read in the full-size picture)."""
     import numpy as np
     from PIL import Image, UnidentifiedImageError
 
@@ -102,14 +103,21 @@ def picture_from_bytes(data: bytes, size: int, max_pixels: int = MAX_PIXELS,
         raise ApiError(415, f"{fmt} pictures are not accepted (send {allowed})")
     if w * h > max_pixels:
         raise ApiError(422, f"the picture has too many pixels ({w}x{h}; limit {max_pixels / 1e6:g} megapixels)")
+    codes = []
     try:
-        rgb = fit_square(load_image(data, max_bytes=max_decoded), size)
+        full = load_image(data, max_bytes=max_decoded)
+        if barcodes:
+            from assistant.inference.barcodes import read_codes
+            codes = read_codes(full)
+        rgb = fit_square(full, size)
+        del full
     except ImageError as exc:
         raise ApiError(422, str(exc).removeprefix("upload: ")) from None
     finally:
         if w * h > 4_000_000:
             _return_memory()  # a big picture's buffers go back to the system, not kept by malloc
-    return np.ascontiguousarray(rgb.transpose(2, 0, 1))
+    chw = np.ascontiguousarray(rgb.transpose(2, 0, 1))
+    return (chw, codes) if barcodes else chw
 
 
 def _return_memory() -> None:
@@ -202,11 +210,14 @@ def create_app(classifier_or_model_path, *, backend: str = "auto", device: str =
                max_body: int = MAX_BODY, max_pixels: int = MAX_PIXELS, max_batch: int = 16,
                max_pending: int = 64, decode_workers: int = 4, read_timeout: float = READ_TIMEOUT_S,
                body_deadline: float = BODY_DEADLINE_S, max_decoded: int = MAX_DECODED,
-               token: str | None = None, allowed_hosts: list | None = None):
+               token: str | None = None, allowed_hosts: list | None = None,
+               barcode_names=None, barcode_list: str | None = None):
     """The FastAPI app around a loaded classifier, or a model file loaded here once.
 
     token: required as 'Authorization: Bearer TOKEN' on /api/ when given; allowed_hosts: the
-    Host names answered (None: any, as in the tests' loopback servers)."""
+    Host names answered (None: any, as in the tests' loopback servers); barcode_names: code ->
+    the user's entry (names) or None, for the codes read in each photo; barcode_list: the file
+    of such a list (`serve`: the user's), read again when it changes."""
     from fastapi import FastAPI, Query, Request
     from fastapi.concurrency import run_in_threadpool
     from fastapi.exceptions import RequestValidationError
@@ -216,6 +227,8 @@ def create_app(classifier_or_model_path, *, backend: str = "auto", device: str =
     from assistant import __version__
     from assistant import api_schema as schema
 
+    if barcode_names is None and barcode_list:
+        barcode_names = _barcode_lookup(Path(barcode_list))
     clf = classifier_or_model_path
     if isinstance(clf, str | os.PathLike):
         from assistant.inference.onnx_backend import open_classifier
@@ -257,15 +270,23 @@ def create_app(classifier_or_model_path, *, backend: str = "auto", device: str =
     async def answer(data: bytes, k: int) -> dict:
         t0 = time.perf_counter()
         async with decode_slots:
-            chw = await run_in_threadpool(picture_from_bytes, data, size, max_pixels, max_decoded)
+            chw, codes = await run_in_threadpool(picture_from_bytes, data, size, max_pixels,
+                                                 max_decoded, True)
         try:
             future = batcher.submit(chw)
         except Busy:
             raise ApiError(503, "the service is busy; try again in a moment") from None
         pred = await asyncio.wrap_future(future)
         top = [{"class": cid, "score": round(p, 6), "names": names[cid]} for cid, p in pred.top[:k]]
+        found = []
+        for code in codes:
+            entry = barcode_names(code.text) if barcode_names is not None else None
+            found.append({"code": code.text, "format": code.format,
+                          "name": entry.name("en") if entry else None,
+                          "names": {"en": entry.name("en"), "es": entry.name("es")} if entry else None})
         return {"class": pred.label, "score": round(pred.score, 6), "names": names[pred.label],
-                "top": top, "model_version": version, "ms": round((time.perf_counter() - t0) * 1e3, 1)}
+                "top": top, "barcodes": found, "model_version": version,
+                "ms": round((time.perf_counter() - t0) * 1e3, 1)}
 
     async def upload_bytes(request: Request) -> bytes:
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -325,6 +346,28 @@ def create_app(classifier_or_model_path, *, backend: str = "auto", device: str =
     return guarded
 
 
+def _barcode_lookup(path: Path):
+    """code -> entry of the list at path, re-read when the file changes (the maintainer may
+    teach a code while the service runs); an unreadable list names nothing and is logged."""
+    from assistant.store.barcodes import BarcodeBook, BarcodeError
+    state: dict = {"stamp": None, "book": None}
+
+    def lookup(code: str):
+        try:
+            stamp = path.stat().st_mtime_ns
+        except OSError:
+            return None
+        if stamp != state["stamp"]:
+            state["stamp"] = stamp
+            try:
+                state["book"] = BarcodeBook(path)
+            except BarcodeError as exc:
+                log.warning("%s", exc)
+                state["book"] = None
+        return state["book"].get(code) if state["book"] is not None else None
+    return lookup
+
+
 def _zeros(size: int):
     import numpy as np
     return np.zeros((3, size, size), dtype=np.uint8)
@@ -342,6 +385,7 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from assistant.api_server import server_options
+    from assistant.store.barcodes import default_path as default_barcode_list
     from assistant.store.models import active_model_path
     token = args.token or os.environ.get(TOKEN_ENV) or None
     if args.host not in LOOPBACK:
@@ -353,7 +397,8 @@ def run(args: argparse.Namespace) -> int:
               "device": args.device, "threads": args.threads, "max_batch": args.max_batch,
               "max_body": int(args.max_body_mb * 2**20), "max_pixels": int(args.max_megapixels * 1e6),
               "max_decoded": int(args.max_decoded_mb * 2**20), "token": token,
-              "allowed_hosts": sorted(allowed_hosts(args.host, args.allow_host))}
+              "allowed_hosts": sorted(allowed_hosts(args.host, args.allow_host)),
+              "barcode_list": str(default_barcode_list())}
     if args.backend == "onnx-int8" and args.calibration:
         from assistant.files import photos_in
         config["calibration"] = [str(p) for p in photos_in(args.calibration)]

@@ -21,12 +21,21 @@ class Candidate(BaseModel):
     names: Names
 
 
+class Barcode(BaseModel):
+    code: str = Field(description="the digits of an EAN/UPC code, or a QR code's text")
+    format: str = Field(description="EAN-13, EAN-8, UPC-A, UPC-E or QR")
+    name: str | None = Field(description="its name in the user's barcode list (English), or null")
+    names: Names | None = Field(description="its names in the user's list, or null")
+
+
 class PredictAnswer(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
     class_: str = Field(alias="class", description="the most likely product's id (as in 2020)")
     score: float = Field(description="its probability, 0 to 1 (as in 2020)")
     names: Names = Field(description="its spoken names")
     top: list[Candidate] = Field(description="the k most likely products, best first")
+    barcodes: list[Barcode] = Field(default_factory=list,
+                                    description="the barcodes read in the photo, with their names")
     model_version: str = Field(description="version (or creation date) of the model that answered")
     ms: float = Field(description="time the service spent on this photo, milliseconds")
 

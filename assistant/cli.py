@@ -57,6 +57,9 @@ SUBCOMMANDS = [
      "Print speed figures of this machine for the classifier and the pipeline."),
     ("retrain", "model.retrain:run", "teach the assistant new products (maintainer)",
      "Start from the active model and add (or replace) the products found in a folder."),
+    ("barcodes", "assistant.barcodes_cli:run", "list, add, remove or import the barcodes said by name",
+     "The barcodes the assistant says by name when it sees one (EAN-13, EAN-8, UPC-A, UPC-E, "
+     "QR): offline there is no product database, so you teach them or import a list."),
     ("models", "model.models_cli:run", "list, activate, roll back or restore the product models",
      "The models maintainer mode made: list them, activate one, go back to the previous one, "
      "or use the bundled model again."),

@@ -17,56 +17,24 @@ signals):
 """
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from pathlib import Path
 
 from assistant.inference.vision import brightness, sharpness
 from assistant.languages import LANGUAGES
 from assistant.live.announcer import Announcer, Utterance
+from assistant.live.barcode_watch import BarcodeWatch, words_for_code
 from assistant.live.camera import FrameSource
 from assistant.live.catalog import phrase, product_name
 from assistant.live.grabber import FrameGrabber
 from assistant.live.settings import Settings
 from assistant.live.speech import Priority, Speaker, SpeechItem
+from assistant.live.transcript import Transcript
 
 log = logging.getLogger(__name__)
-
-
-class Transcript:
-    """Appends one line per utterance: ISO time, the source item in view (the photo's name
-    in a folder, the position in a video, the frame's capture time from a camera; empty when
-    nothing is in view), product id or message id, the words, separated by tabs (words may
-    hold commas). Opening fails loudly (OSError); a later
-    write error is logged once and the app goes on."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = self.path.open("a", encoding="utf-8", buffering=1)
-        self._lock = threading.Lock()
-        self._broken = False
-
-    def write(self, when: float, item: str, ident: str, words: str) -> None:
-        stamp = _dt.datetime.fromtimestamp(when).astimezone().isoformat(timespec="milliseconds")
-        line = "\t".join((stamp, " ".join(item.split()), ident, " ".join(words.split()))) + "\n"
-        with self._lock:
-            if self._broken or self._file.closed:
-                return
-            try:
-                self._file.write(line)
-            except OSError as exc:
-                self._broken = True
-                log.error("cannot write the transcript %s: %s", self.path, exc)
-
-    def close(self) -> None:
-        with self._lock:
-            if not self._file.closed:
-                self._file.close()
 
 
 class Assistant:
@@ -79,7 +47,8 @@ class Assistant:
 
     def __init__(self, classifier, source: FrameSource, speaker: Speaker, announcer: Announcer,
                  settings: Settings, on_event: Callable[[str, dict], None] | None = None,
-                 transcript: Transcript | None = None, say_ready: bool = True) -> None:
+                 transcript: Transcript | None = None, say_ready: bool = True,
+                 barcode_names: Callable[[str], object] | None = None, ticker=None) -> None:
         self.classifier = classifier
         self.source = source
         self.speaker = speaker
@@ -88,6 +57,10 @@ class Assistant:
         self.on_event = on_event or (lambda name, payload: None)
         self.transcript = transcript
         self.say_ready = say_ready
+        #: code -> the user's entry for it (with .name(language)) or None: the barcode list
+        self.barcode_names = barcode_names or (lambda code: None)
+        self.ticker = ticker  # guidance ticks (assistant.live.ticks.Ticker) or None
+        self.barcodes: BarcodeWatch | None = None
         self.history: list[tuple[float, str, str]] = []
         self.last_prediction = None
         self.frames_classified = 0
@@ -116,6 +89,9 @@ class Assistant:
         self._stop.clear()
         self._grabber = self._make_grabber(self.source)
         self._grabber.start()
+        if self.settings.barcodes:  # its own thread: recognition never waits for it
+            self.barcodes = BarcodeWatch(self._newest, self._barcode, self._guide)
+            self.barcodes.start()
         self._worker = threading.Thread(target=self._run, name="assistant", daemon=True)
         self._worker.start()
         if self.speaker.failed:     # it failed before we were listening
@@ -124,6 +100,8 @@ class Assistant:
     def stop(self) -> None:
         """Stop the camera and the worker (the speaker and transcript stay usable)."""
         self._stop.set()
+        if self.barcodes is not None:
+            self.barcodes.stop()
         if self._grabber is not None:
             self._grabber.stop()
         if self._worker is not None and self._worker is not threading.current_thread():
@@ -173,6 +151,22 @@ class Assistant:
         with self._lock:
             self.settings.announcer = announcer_settings
             self._new_announcer_settings = announcer_settings
+
+    def _newest(self):
+        grabber = self._grabber
+        return grabber.latest() if grabber is not None else (None, 0)
+
+    def _barcode(self, code) -> None:
+        """A code came into view: said at once, ahead of the classifier's guess."""
+        ident, words = words_for_code(code, self.barcode_names(code.text), self.settings.language)
+        self.speaker.say(words, self.settings.language, Priority.NOW, kind="barcode")
+        when = self._record(ident, words)
+        self._emit("barcode", {"code": code.text, "format": code.format, "id": ident,
+                               "words": words, "time": when})
+
+    def _guide(self, level: float) -> None:
+        if self.ticker is not None and self.settings.barcode_ticks:
+            self.ticker.guide(level)
 
     def latest_frame(self):
         """The newest camera picture (RGB array) or None."""
@@ -308,6 +302,8 @@ class Assistant:
             if showing is not None and showing != self._last_showing:
                 if self._last_showing is not None:
                     self._reset_announcer.set()
+                    if self.barcodes is not None:
+                        self.barcodes.forget()
                 self._last_showing = showing
             if self._reset_announcer.is_set():
                 self._reset_announcer.clear()

@@ -34,6 +34,8 @@ class Settings:
     hold: float = 2.0                  # seconds each photo is held (photo-folder sources)
     announcer: AnnouncerSettings = field(default_factory=AnnouncerSettings)
     continuous: bool = True
+    barcodes: bool = True              # read barcodes in view and say them
+    barcode_ticks: bool = True         # tick while a barcode is in view but not yet readable
     model_path: str | None = None      # None: the active model
     shortcuts: dict[str, str] = field(default_factory=dict)  # command id -> key sequence
 
@@ -113,7 +115,7 @@ def _check(name: str, value, default):
         return _in_range(float(value), VOLUME_RANGE)
     if name == "hold":
         return _in_range(float(value), (0.1, 60.0))
-    if name == "continuous":
+    if name in ("continuous", "barcodes", "barcode_ticks"):
         if not isinstance(value, bool):
             raise TypeError("expected true or false")
         return value

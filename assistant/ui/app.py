@@ -133,8 +133,8 @@ def build(args: argparse.Namespace, engine=None, bridge=None):
     from assistant.inference.onnx_backend import open_classifier
     from assistant.live import settings as settings_mod
     from assistant.live.camera import CameraError, DemoSource, open_source
-    from assistant.live.pipeline import Transcript
     from assistant.live.speech import SilentEngine, Speaker, SpeechError, make_engine
+    from assistant.live.transcript import Transcript
     from assistant.store.models import active_model_path
     from assistant.ui.bridge import EventBridge
     from assistant.ui.context import AppContext
@@ -214,6 +214,8 @@ def build(args: argparse.Namespace, engine=None, bridge=None):
                                f"{exc.strerror or exc}") from exc
     context = AppContext(settings, classifier, speaker, source, bridge, transcript,
                          engine_name=args.engine, pinned=pinned)
+    if context.barcode_problem:
+        notes.append(("barcode_list_problem", {"detail": context.barcode_problem}))
     return context, notes
 
 

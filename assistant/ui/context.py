@@ -35,8 +35,11 @@ class AppContext:
         #: called with the new Classifier after reload_model (the window re-labels itself)
         self.on_model_changed: Callable[[object], None] | None = None
         self.announcer = Announcer(settings.announcer)
+        self.barcode_book, self.barcode_problem = _barcode_book()
+        from assistant.live.ticks import Ticker
         self.assistant = Assistant(classifier, source, speaker, self.announcer, settings,
-                                   on_event=bridge.on_event, transcript=transcript)
+                                   on_event=bridge.on_event, transcript=transcript,
+                                   barcode_names=self.barcode_name, ticker=Ticker())
         self.started = False
 
     def start(self) -> None:
@@ -101,3 +104,20 @@ class AppContext:
         """The newest camera picture (RGB array) or None: maintainer mode photographs with it."""
         return self.bridge.newest_frame()
 
+
+
+    def barcode_name(self, code: str):
+        """The user's entry for a code seen by the camera (None: not in the list)."""
+        book = self.barcode_book
+        return book.get(code) if book is not None else None
+
+
+def _barcode_book():
+    """(the user's barcode list, None) or (None, why it cannot be read): a damaged list is
+    left as it is and said once; recognition goes on without names for codes."""
+    from assistant.store.barcodes import BarcodeBook, BarcodeError
+    try:
+        return BarcodeBook(), None
+    except BarcodeError as exc:
+        log.warning("%s", exc)
+        return None, str(exc)

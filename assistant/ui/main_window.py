@@ -209,6 +209,7 @@ class MainWindow(CommandHandlers, QMainWindow):
         self.bridge.prediction.connect(self._on_prediction)
         self.bridge.utterance.connect(self._on_utterance)
         self.bridge.status.connect(self._on_status)
+        self.bridge.other.connect(self._on_other)
         self.bridge.ready.connect(self._on_ready)
         self.bridge.speech_error.connect(self._on_speech_error)
 
@@ -252,6 +253,14 @@ class MainWindow(CommandHandlers, QMainWindow):
         self.show_status(words, assertive=status in URGENT)
         if status in ("source_ended", "source_failed"):
             self.source_ended.emit()
+
+    def _on_other(self, name: str, payload: dict) -> None:
+        if name == "barcode":  # a code in view: its name (or digits) in the big box, recorded
+            words = payload.get("words", "")
+            self.product.show_product(words, maybe=payload.get("id") != "barcode")
+            self.product.setAccessibleDescription(words)
+            self.history.add(words, payload.get("time"))
+            self.announce(words, assertive=True)
 
     def _on_ready(self, payload: dict) -> None:
         # "ready" replaces "starting", never a problem reported meanwhile

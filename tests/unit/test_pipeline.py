@@ -14,9 +14,10 @@ from assistant.inference.classifier import Classifier
 from assistant.inference.prediction import Prediction
 from assistant.live.announcer import Announcer, AnnouncerSettings
 from assistant.live.camera import FrameSource, PhotoFolderSource
-from assistant.live.pipeline import Assistant, Transcript
+from assistant.live.pipeline import Assistant
 from assistant.live.settings import Settings
 from assistant.live.speech import Priority, RecordingEngine, Speaker, SpeechEngine, SpeechError
+from assistant.live.transcript import Transcript
 
 FAST = AnnouncerSettings(leave_after=0.4, hint_after=30.0)
 
@@ -314,3 +315,44 @@ def test_two_photos_of_the_same_product_in_a_row_are_said_twice(tiny_checkpoint,
     speaker.close()
     said = [ident for _, ident, _ in assistant.history if ident != "photos_ended"]
     assert len(said) == 2 and said[0] == said[1], assistant.history
+
+
+def test_barcodes_in_view_are_said_first_by_name_or_digits(tiny_checkpoint, tmp_path):
+    """A taught code is said by its name at once (NOW, the priority of a user command), an
+    unknown one digit by digit, each once while it stays in view; both are recorded. With
+    barcodes off in the settings nothing is read."""
+    from PIL import Image
+
+    from assistant.live.speech import Priority
+    from assistant.store.barcodes import BarcodeBook
+    from tests.barcode_pictures import code_image, paste, shelf_photo
+    folder = tmp_path / "codes"
+    folder.mkdir()
+    for name, code in (("1_taught.jpg", "7310865004703"), ("2_unknown.jpg", "5000112546415")):
+        Image.fromarray(paste(shelf_photo(), code_image(code), width=0.6)).save(folder / name)
+    book = BarcodeBook(tmp_path / "barcodes.json")
+    book.add("7310865004703", "Garant organic milk", "Leche ecológica Garant")
+
+    def run(**settings):
+        engine = RecordingEngine()
+        speaker = Speaker(engine)
+        assistant = Assistant(ColourClassifier(load_checkpoint(tiny_checkpoint)),
+                              PhotoFolderSource(folder, hold_seconds=1.5, fps=10), speaker,
+                              Announcer(FAST), Settings(**settings), barcode_names=book.get,
+                              say_ready=False)
+        run_to_end(assistant, speaker)
+        speaker.close()
+        return assistant, engine
+
+    assistant, engine = run()
+    said = [(text, prio) for text, _, prio in engine.spoken]
+    assert ("Garant organic milk", Priority.NOW) in said
+    unknown = "Barcode 5 0 0 0 1 1 2 5 4 6 4 1 5, not in your list."
+    assert (unknown, Priority.NOW) in said
+    assert [t for t, _ in said].count("Garant organic milk") == 1  # once while in view
+    records = [(i, w) for _, i, w in assistant.history if i.startswith("barcode")]
+    assert records == [("barcode", "Garant organic milk"), ("barcode_unknown", unknown)]
+    assert assistant.barcodes is not None and assistant.barcodes.frames_read > 3
+    quiet, engine = run(barcodes=False)
+    assert quiet.barcodes is None
+    assert not any(i.startswith("barcode") for _, i, _ in quiet.history)

@@ -1,6 +1,9 @@
 """What the assistant says about products, the camera and itself (spoken and shown)."""
 
 SPOKEN: dict[str, dict[str, str]] = {
+    "barcode": {"en": "{name}", "es": "{name}"},  # a taught code: its name, as the user wrote it
+    "barcode_unknown": {"en": "Barcode {digits}, not in your list.",
+                        "es": "Código de barras {digits}, no está en su lista."},
     "ready": {"en": "Ready. Hold a product in front of the camera.",
               "es": "Listo. Sostenga un producto delante de la cámara."},
     "product": {"en": "{name}", "es": "{name}"},

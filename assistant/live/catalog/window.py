@@ -108,6 +108,10 @@ WINDOW: dict[str, dict[str, str]] = {
                       "es": "Elija la cámara con las flechas y pulse Intro."},
     "camera_open_failed": {"en": "Cannot use that source: {detail}",
                            "es": "No se puede usar esa fuente: {detail}"},
+    "barcode_list_problem": {"en": "Your barcode list could not be read ({detail}). Codes are read "
+                                   "but not named.",
+                             "es": "No se pudo leer su lista de códigos de barras ({detail}). Los "
+                                   "códigos se leen pero sin nombre."},
     "settings_problem": {"en": "Your settings could not be read ({detail}). Using the defaults.",
                          "es": "No se pudieron leer sus ajustes ({detail}). Se usan los valores por defecto."},
     "source_missing_demo": {"en": "The saved picture source {name} is not there any more. Playing the demo pictures.",

@@ -1,0 +1,99 @@
+"""Barcodes in the camera's view, in their own thread: a few times a second the newest frame
+is read for codes (zxing-cpp), so recognition never waits for it. A code is reported once
+when it comes into view and again only after it has been out of view for a while; when
+something barcode-like is in view but not readable yet, guidance() gets how close and sharp
+it is (0..1), for the ticks. No Qt."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+import numpy as np
+
+from assistant.inference.barcodes import Code, barcode_likeness, read_codes
+
+log = logging.getLogger(__name__)
+
+
+class BarcodeWatch:
+    """latest() -> (frame or None, seq); on_code(Code) for each code coming into view;
+    on_guidance(level) while a code-like pattern is in view but unread (level 0..1)."""
+
+    def __init__(self, latest: Callable[[], tuple[np.ndarray | None, int]],
+                 on_code: Callable[[Code], None],
+                 on_guidance: Callable[[float], None] | None = None,
+                 period: float = 0.2, forget_after: float = 2.0,
+                 reader: Callable[[np.ndarray], list[Code]] = read_codes) -> None:
+        self.latest, self.on_code, self.on_guidance = latest, on_code, on_guidance
+        self.period, self.forget_after, self.reader = period, forget_after, reader
+        self.read_ms: deque[float] = deque(maxlen=500)
+        self.frames_read = 0
+        self._in_view: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="barcodes", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+        self._thread = None
+
+    def forget(self) -> None:
+        """A new appearance begins (a new photo of a folder): codes in view are said again."""
+        self._in_view.clear()
+
+    def step(self, frame: np.ndarray, now: float | None = None) -> list[Code]:
+        """Read one frame: report the codes new in view (and guidance when none); returns the
+        codes found. Called by the thread, or directly (tests, the HTTP service)."""
+        now = time.monotonic() if now is None else now
+        t0 = time.perf_counter()
+        codes = self.reader(frame)
+        self.read_ms.append((time.perf_counter() - t0) * 1000.0)
+        self.frames_read += 1
+        for code in codes:
+            seen = self._in_view.get(code.text)
+            self._in_view[code.text] = now
+            if seen is None or now - seen > self.forget_after:
+                try:
+                    self.on_code(code)
+                except Exception:
+                    log.exception("barcode listener failed")
+        for text, seen in list(self._in_view.items()):
+            if now - seen > self.forget_after:
+                del self._in_view[text]
+        if not codes and self.on_guidance is not None:
+            size, sharp = barcode_likeness(frame)
+            if size > 0.05:
+                self.on_guidance(min(1.0, 0.5 * size + 0.5 * size * sharp + 0.2))
+        return codes
+
+    def _run(self) -> None:
+        last = -1
+        while not self._stop.wait(self.period):
+            try:
+                frame, seq = self.latest()
+                if frame is None or seq == last:
+                    continue
+                last = seq
+                self.step(frame)
+            except Exception:  # a decoder bug must not end the watch silently
+                log.exception("barcode watch failed on a frame")
+
+
+def words_for_code(code: Code, entry, language: str) -> tuple[str, str]:
+    """(message id, words) for a code: a taught one by its name, an unknown one digit by digit
+    ("Barcode 7 3 1 0 ..., not in your list"), a QR code's text as it is (shortened)."""
+    from assistant.live.catalog import phrase
+    if entry is not None:
+        return "barcode", phrase("barcode", language, name=entry.name(language))
+    digits = " ".join(code.text) if code.retail else code.text[:80]
+    return "barcode_unknown", phrase("barcode_unknown", language, digits=digits)

@@ -1,0 +1,182 @@
+"""Barcodes: codes drawn by python-barcode (and QR codes by zxing-cpp's writer) pasted into
+photos are read back; check digits; the user's list (teach, remove, import, damaged files);
+the watch that says a code once while it stays in view; the guidance ticks."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from assistant.inference.barcodes import (
+    Code,
+    barcode_likeness,
+    read_codes,
+    retail_code_ok,
+    upce_to_upca,
+)
+from assistant.store.barcodes import BarcodeBook, BarcodeError
+from tests.barcode_pictures import code_image, paste, shelf_photo
+
+CODES = [("EAN-13", "7310865004703"), ("EAN-8", "96385074"), ("UPC-A", "036000291452"),
+         ("QR", "https://example.org/p/42")]
+
+
+@pytest.mark.parametrize(("fmt", "text"), CODES)
+@pytest.mark.parametrize(("width", "tilt", "blur"), [(0.6, 0, 0), (0.6, 10, 0), (0.7, 0, 1.0)])
+def test_a_code_in_a_photo_is_read(fmt, text, width, tilt, blur):
+    picture = paste(shelf_photo(seed=3), code_image(text, fmt), width=width, tilt=tilt, blur=blur)
+    codes = read_codes(picture)
+    assert [(c.text, c.format) for c in codes] == [(text, fmt)]
+    assert 0.3 < codes[0].width < 1.0
+
+
+def test_no_code_and_bad_pictures_give_nothing():
+    assert read_codes(shelf_photo()) == []
+    assert read_codes(np.zeros((0, 0, 3), np.uint8)) == []
+    # a code far too small to read is not guessed at
+    assert read_codes(paste(shelf_photo(), code_image("7310865004703"), width=0.08)) == []
+
+
+def test_check_digits():
+    assert retail_code_ok("7310865004703") and not retail_code_ok("7310865004704")
+    assert retail_code_ok("036000291452") and not retail_code_ok("036000291453")
+    assert retail_code_ok("96385074") and not retail_code_ok("96385075")
+    assert upce_to_upca("01234565") == "012345000065" and retail_code_ok("01234565")
+    assert not retail_code_ok("12345") and not retail_code_ok("73108650047a3")
+
+
+def test_barcode_likeness_grows_with_the_code():
+    photo = shelf_photo(seed=5)
+    small = barcode_likeness(paste(photo, code_image("7310865004703"), width=0.3))
+    large = barcode_likeness(paste(photo, code_image("7310865004703"), width=0.8))
+    assert barcode_likeness(photo)[0] < 0.05
+    assert large[0] > small[0] > 0.05
+
+
+# --- the user's list -------------------------------------------------------------------------
+def test_teach_list_remove_and_keep(tmp_path):
+    path = tmp_path / "barcodes.json"
+    book = BarcodeBook(path)
+    book.add("7310865004703", "Garant organic milk", "Leche ecológica Garant")
+    book.add("96385074", "Tea", product="tea")
+    again = BarcodeBook(path)  # written to disk
+    assert [e.code for e in again.entries()] == ["7310865004703", "96385074"]
+    assert again.get("7310865004703").name("es") == "Leche ecológica Garant"
+    assert again.get("96385074").name("es") == "Tea"  # no Spanish name: the English one
+    assert again.codes_of("tea") == ["96385074"]
+    again.remove("96385074")
+    assert BarcodeBook(path).get("96385074") is None
+    with pytest.raises(BarcodeError, match="not in your list"):
+        again.remove("96385074")
+
+
+def test_bad_codes_are_refused_and_nothing_changes(tmp_path):
+    book = BarcodeBook(tmp_path / "b.json")
+    book.add("96385074", "Tea", product="tea")
+    before = (tmp_path / "b.json").read_bytes()
+    with pytest.raises(BarcodeError, match="check digit") as wrong:
+        book.add("7310865004704", "Milk")
+    assert wrong.value.message_id == "err_barcode_check_digit"
+    with pytest.raises(BarcodeError, match="already belongs to tea"):
+        book.add("96385074", "Coffee", product="coffee")
+    with pytest.raises(BarcodeError, match="give a name"):
+        book.add("7310865004703")
+    assert (tmp_path / "b.json").read_bytes() == before
+
+
+def test_import_a_list_and_an_open_food_facts_export(tmp_path):
+    book = BarcodeBook(tmp_path / "b.json")
+    plain = tmp_path / "list.csv"
+    plain.write_text("code,en,es\n96385074,Tea,Té\n036000291452,Tissues,Pañuelos\n", encoding="utf-8")
+    assert book.import_file(plain) == (2, 0)
+    off = tmp_path / "off.tsv"
+    off.write_text("code\turl\tproduct_name\tbrands\n5000112546415\thttp://x\tCoca-Cola Zero\tCoca\n"
+                   "3017620422003\thttp://y\t\tFerrero\n", encoding="utf-8")
+    assert book.import_file(off) == (1, 1)  # the row without a name is skipped
+    assert book.get("5000112546415").name("en") == "Coca-Cola Zero"
+    assert book.get("036000291452").name("es") == "Pañuelos"
+
+
+@pytest.mark.parametrize(("content", "line"), [
+    ("96385074,Tea\n12345,Bad\n", 2),                 # a wrong code
+    ("code,en,es\n96385074,Tea,Té,extra\n", 2),        # too many fields
+    ("96385074,Tea\n\n036000291452\n", 3),             # too few
+])
+def test_a_damaged_import_names_the_line_and_loses_nothing(tmp_path, content, line):
+    book = BarcodeBook(tmp_path / "b.json")
+    book.add("7310865004703", "Milk")
+    before = (tmp_path / "b.json").read_bytes()
+    bad = tmp_path / "bad.csv"
+    bad.write_text(content, encoding="utf-8")
+    with pytest.raises(BarcodeError, match=f"line {line}: .*nothing was imported"):
+        book.import_file(bad)
+    assert (tmp_path / "b.json").read_bytes() == before
+    assert [e.code for e in book.entries()] == ["7310865004703"]
+    binary = tmp_path / "photo.jpg"
+    binary.write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)))
+    with pytest.raises(BarcodeError, match="not a text file"):
+        book.import_file(binary)
+
+
+def test_a_damaged_list_file_is_reported_and_left_alone(tmp_path):
+    path = tmp_path / "b.json"
+    path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(BarcodeError, match="cannot be read"):
+        BarcodeBook(path)
+    assert path.read_text(encoding="utf-8") == "{not json"
+    path.write_text(json.dumps({"version": 1, "codes": {"96385074": {"names": {"en": "Tea"}}}}))
+    assert BarcodeBook(path).get("96385074").name() == "Tea"
+
+
+# --- the watch and the ticks ----------------------------------------------------------------
+def test_a_code_is_reported_once_while_it_stays_in_view():
+    from assistant.live.barcode_watch import BarcodeWatch
+    seen, guided = [], []
+    watch = BarcodeWatch(lambda: (None, 0), seen.append, guided.append, forget_after=1.0)
+    with_code = paste(shelf_photo(), code_image("7310865004703"), width=0.6)
+    for t in (0.0, 0.2, 0.4, 0.9):
+        watch.step(with_code, now=t)
+    assert [c.text for c in seen] == ["7310865004703"]
+    watch.step(shelf_photo(), now=1.2)
+    watch.step(with_code, now=2.5)          # out of view for more than a second: said again
+    assert len(seen) == 2
+    watch.forget()                          # a new photo of a folder: a new appearance
+    watch.step(with_code, now=2.6)
+    assert len(seen) == 3 and guided == []
+
+
+def test_guidance_comes_for_an_unreadable_code_only():
+    from assistant.live.barcode_watch import BarcodeWatch
+    guided = []
+    watch = BarcodeWatch(lambda: (None, 0), lambda code: None, guided.append)
+    watch.step(shelf_photo())
+    assert guided == []
+    blurred = paste(shelf_photo(), code_image("7310865004703"), width=0.7, blur=4.0)
+    assert watch.step(blurred) == []
+    assert len(guided) == 1 and 0 < guided[0] <= 1
+
+
+def test_ticks_speed_up_with_the_level_and_can_be_turned_off():
+    from assistant.live.ticks import Ticker
+    played = []
+    ticker = Ticker(play=lambda: played.append(1))
+    assert ticker.interval(1.0) < ticker.interval(0.0)
+    ticks_at = [t / 100 for t in range(0, 200)]  # two seconds, every 10 ms
+    slow = sum(ticker.guide(0.0, now=t) for t in ticks_at)
+    fast_ticker = Ticker(play=lambda: played.append(1))
+    fast = sum(fast_ticker.guide(1.0, now=t) for t in ticks_at)
+    assert fast > 3 * slow > 0
+    off = Ticker(enabled=False, play=lambda: played.append(1))
+    assert not off.guide(1.0) and off.ticks == 0
+
+
+def test_words_for_codes():
+    from assistant.live.barcode_watch import words_for_code
+    from assistant.store.barcodes import Entry
+    entry = Entry("7310865004703", {"en": "Garant organic milk", "es": "Leche Garant"})
+    code = Code("7310865004703", "EAN-13")
+    assert words_for_code(code, entry, "es") == ("barcode", "Leche Garant")
+    ident, words = words_for_code(code, None, "en")
+    assert ident == "barcode_unknown"
+    assert words == "Barcode 7 3 1 0 8 6 5 0 0 4 7 0 3, not in your list."
