@@ -152,6 +152,16 @@ class Assistant:
             self.settings.announcer = announcer_settings
             self._new_announcer_settings = announcer_settings
 
+    def set_barcodes(self, on: bool) -> None:
+        """Read barcodes in view (its own thread), or stop reading them."""
+        self.settings.barcodes = bool(on)
+        if on and self.barcodes is None and self._worker is not None:
+            self.barcodes = BarcodeWatch(self._newest, self._barcode, self._guide)
+            self.barcodes.start()
+        elif not on and self.barcodes is not None:
+            self.barcodes.stop()
+            self.barcodes = None
+
     def _newest(self):
         grabber = self._grabber
         return grabber.latest() if grabber is not None else (None, 0)

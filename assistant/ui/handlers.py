@@ -189,6 +189,9 @@ class CommandHandlers:
             self.context.assistant.set_continuous(new.continuous)
             self.actions_by_id["continuous"].setChecked(new.continuous)
         self.context.assistant.set_announcer_settings(new.announcer)
+        old.barcode_ticks = new.barcode_ticks
+        if new.barcodes != old.barcodes:
+            self.context.assistant.set_barcodes(new.barcodes)
         old.shortcuts = dict(new.shortcuts)
         for cid, key in effective_shortcuts(old.shortcuts).items():
             self.actions_by_id[cid].setShortcut(key)

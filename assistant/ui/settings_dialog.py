@@ -121,6 +121,14 @@ class SettingsDialog(QDialog):
         self.hold_box.setValue(float(s.hold))
         return page
 
+    def _check(self, form, key: str, checked: bool) -> QCheckBox:
+        box = QCheckBox(text(key, self.lang))
+        box.setObjectName(f"setting_{key}")
+        a11y.name(box, plain(text(key, self.lang)), text(f"{key}_desc", self.lang))
+        box.setChecked(bool(checked))
+        form.addRow(box)
+        return box
+
     def _recognition_tab(self, s) -> QWidget:
         page, form = QWidget(), QFormLayout()
         page.setLayout(form)
@@ -130,6 +138,8 @@ class SettingsDialog(QDialog):
                   text("continuous_desc", self.lang))
         self.continuous_box.setChecked(bool(s.continuous))
         form.addRow(self.continuous_box)
+        self.barcodes_box = self._check(form, "barcodes_on", s.barcodes)
+        self.ticks_box = self._check(form, "barcode_ticks", s.barcode_ticks)
         a = s.announcer
         self.say_box = self._row(form, "say_threshold", self._fraction(a.say_threshold))
         self.maybe_box = self._row(form, "maybe_threshold", self._fraction(a.maybe_threshold))
@@ -203,6 +213,8 @@ class SettingsDialog(QDialog):
         s.camera = self._camera_choice()
         s.hold = self.hold_box.value()
         s.continuous = self.continuous_box.isChecked()
+        s.barcodes = self.barcodes_box.isChecked()
+        s.barcode_ticks = self.ticks_box.isChecked()
         announcer = AnnouncerSettings(**vars(s.announcer))
         announcer.say_threshold = self.say_box.value() / 100
         announcer.maybe_threshold = self.maybe_box.value() / 100

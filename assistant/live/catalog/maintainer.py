@@ -17,6 +17,17 @@ MAINTAINER: dict[str, dict[str, str]] = {
     "capture": {"en": "&Take photos with the camera", "es": "&Tomar fotos con la cámara"},
     "capture_desc": {"en": "Take photos with the camera while you turn the selected product; Escape stops",
                      "es": "Tomar fotos con la cámara mientras gira el producto seleccionado; Escape para"},
+    "scan": {"en": "Assi&gn barcode", "es": "Asignar &código de barras"},
+    "scan_desc": {"en": "Give the selected product the barcode held in front of the camera; a "
+                        "product can have several",
+                  "es": "Dar al producto elegido el código de barras que se sostiene ante la "
+                        "cámara; un producto puede tener varios"},
+    "scan_looking": {"en": "Hold the barcode of {name} in front of the camera.",
+                     "es": "Sostenga el código de barras de {name} delante de la cámara."},
+    "scan_done": {"en": "Barcode {digits} is now {name}: {n} codes for it.",
+                  "es": "El código {digits} es ahora {name}: {n} códigos para este producto."},
+    "scan_none": {"en": "No barcode found. Hold the code closer and flat to the camera, then try again.",
+                  "es": "No se encontró ningún código. Acérquelo, de frente a la cámara, y vuelva a intentarlo."},
     "rename": {"en": "Re&name…", "es": "&Renombrar…"},
     "rename_desc": {"en": "Change the spoken names of the selected product",
                     "es": "Cambiar los nombres hablados del producto seleccionado"},

@@ -65,6 +65,7 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
         self.result = None
         self._spoken: set[float] = set()
         self._own_camera = None
+        self.scan_timer = None  # looking for a barcode in the camera's view
         self._was_continuous: bool | None = None
         self.warmer = None
         self._warm_stop = None
@@ -105,6 +106,7 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
         self.add_button = self._button("add", self.add_product, row)
         self.import_button = self._button("import", self.import_photos, row)
         self.capture_button = self._button("capture", self.capture_photos, row)
+        self.scan_button = self._button("scan", self.scan_barcode, row)
         self.rename_button = self._button("rename", self.rename_product, row)
         self.merge_button = self._button("merge", self.merge_product, row)
         self.remove_button = self._button("remove", self.remove_product, row)
@@ -215,7 +217,8 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
         busy = self.worker is not None
         capturing = self.capture is not None
         has = self.selected() is not None
-        for b in (self.import_button, self.capture_button, self.rename_button, self.remove_button):
+        for b in (self.import_button, self.capture_button, self.scan_button, self.rename_button,
+                  self.remove_button):
             b.setEnabled(has and not capturing)
         self.merge_button.setEnabled(has and self.products.count() > 1 and not capturing)
         self.add_button.setEnabled(not capturing)
@@ -286,6 +289,7 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
 
     def _removed(self, p) -> None:
         self.library.remove(p.id)
+        self.barcode_book().remove_product(p.id)  # its codes go with it
         self.refresh()
         self.tell(tr("removed", self.language, name=p.name(self.language)))
 
@@ -337,6 +341,7 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
         for its threads; also called when the app quits with the dialog open."""
         self._closing = True  # no new background work from here on
         self._retrain_pending = False
+        self._stop_scan()
         self.stop_warm(wait_ms=60_000)
         if self.worker is not None:
             self.worker.cancel()

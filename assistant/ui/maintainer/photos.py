@@ -1,8 +1,10 @@
 """Maintainer mode's photo half: import a folder into a product (in a thread; unreadable or
 odd files are listed), or capture from the camera with a spoken countdown while recognition
-pauses (it would name the product at every turn)."""
+pauses (it would name the product at every turn); or give it the barcode in the camera's
+view ("Scan barcode")."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from assistant.ui.maintainer.texts import tr
@@ -93,14 +95,71 @@ class PhotoActions:
             self.tell(tr("error", self.language, why=exc), urgent=True)
             return None
 
-    def _captured(self, pid: str) -> None:
-        self.capture = None
+    def _release_own_camera(self) -> None:
         if self._own_camera is not None:
             self._own_camera.stop()
             self._own_camera = None
+
+    def _captured(self, pid: str) -> None:
+        self.capture = None
+        self._release_own_camera()
         assistant = getattr(self.ctx, "assistant", None)
         if assistant is not None and self._was_continuous is not None:
             assistant.set_continuous(self._was_continuous)
         self.refresh(select=pid)
         self.start_warm()
 
+
+    # --- barcodes ---------------------------------------------------------------------
+    def barcode_book(self):
+        """The app's barcode list (shared, so a scanned code is said at once), else the file."""
+        book = getattr(self.ctx, "barcode_book", None)
+        if book is None:
+            from assistant.store.barcodes import BarcodeBook
+            book = self.ctx.barcode_book = BarcodeBook()
+        return book
+
+    #: how long "Assign barcode" looks at the camera before it says it found none
+    scan_seconds = 8.0
+
+    def scan_barcode(self) -> None:
+        """Look at the camera for a few seconds; the first code seen goes to the selected
+        product (said with its digits); a code of another product is refused."""
+        from PySide6.QtCore import QTimer
+        pid = self._need_selection()
+        if pid is None or self.scan_timer is not None:
+            return
+        grab = self._frame_source()
+        if grab is None:
+            return
+        name = self.library.get(pid).name(self.language)
+        self.tell(tr("scan_looking", self.language, name=name), urgent=True)
+        started = time.monotonic()
+        timer = self.scan_timer = QTimer(self)
+
+        def look() -> None:
+            from assistant.inference.barcodes import read_codes
+            frame = grab()
+            codes = read_codes(frame) if frame is not None else []
+            if codes:
+                self._stop_scan()
+                self._guard(lambda: self._scanned(pid, codes[0]))
+            elif time.monotonic() - started > self.scan_seconds:
+                self._stop_scan()
+                self.tell(tr("scan_none", self.language), urgent=True)
+        timer.timeout.connect(look)
+        timer.start(150)
+
+    def _stop_scan(self) -> None:
+        if self.scan_timer is not None:
+            self.scan_timer.stop()
+            self.scan_timer = None
+        self._release_own_camera()
+
+    def _scanned(self, pid: str, code) -> None:
+        product = self.library.get(pid)
+        book = self.barcode_book()
+        entry = book.add(code.text, product.names.get("en"), product.names.get("es"), product=pid)
+        digits = " ".join(entry.code) if code.retail else entry.code
+        self.tell(tr("scan_done", self.language, digits=digits, name=product.name(self.language),
+                     n=len(book.codes_of(pid))), urgent=True)
