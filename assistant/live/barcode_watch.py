@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from assistant.inference.barcodes import Code, barcode_likeness, read_codes
+from assistant.inference.barcodes import BAR_LIKE, Code, read_in_view
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +25,9 @@ class BarcodeWatch:
     def __init__(self, latest: Callable[[], tuple[np.ndarray | None, int]],
                  on_code: Callable[[Code], None],
                  on_guidance: Callable[[float], None] | None = None,
-                 period: float = 0.2, forget_after: float = 2.0,
-                 reader: Callable[[np.ndarray], list[Code]] = read_codes) -> None:
+                 period: float = 0.2, forget_after: float = 2.0) -> None:
         self.latest, self.on_code, self.on_guidance = latest, on_code, on_guidance
-        self.period, self.forget_after, self.reader = period, forget_after, reader
+        self.period, self.forget_after = period, forget_after
         self.read_ms: deque[float] = deque(maxlen=500)
         self.frames_read = 0
         self._in_view: dict[str, float] = {}
@@ -56,7 +55,7 @@ class BarcodeWatch:
         codes found. Called by the thread, or directly (tests, the HTTP service)."""
         now = time.monotonic() if now is None else now
         t0 = time.perf_counter()
-        codes = self.reader(frame)
+        codes, likeness = read_in_view(frame)
         self.read_ms.append((time.perf_counter() - t0) * 1000.0)
         self.frames_read += 1
         for code in codes:
@@ -70,9 +69,9 @@ class BarcodeWatch:
         for text, seen in list(self._in_view.items()):
             if now - seen > self.forget_after:
                 del self._in_view[text]
-        if not codes and self.on_guidance is not None:
-            size, sharp = barcode_likeness(frame)
-            if size > 0.05:
+        if likeness is not None and self.on_guidance is not None:
+            size, sharp = likeness
+            if size > BAR_LIKE:
                 self.on_guidance(min(1.0, 0.5 * size + 0.5 * size * sharp + 0.2))
         return codes
 

@@ -89,7 +89,19 @@ class _Pacer:
         self.count += 1
 
 
-class WebcamSource(FrameSource):
+class _CaptureSource(FrameSource):
+    """A source read through an OpenCV VideoCapture (a webcam or a video file)."""
+
+    _cap: cv2.VideoCapture | None = None
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+        self.opened = False
+
+
+class WebcamSource(_CaptureSource):
     """A webcam by OpenCV index."""
 
     live = True
@@ -119,14 +131,9 @@ class WebcamSource(FrameSource):
         self.item = _dt.datetime.now().astimezone().isoformat(timespec="milliseconds")
         return bgr_to_rgb(frame)
 
-    def close(self) -> None:
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
-        self.opened = False
 
 
-class VideoFileSource(FrameSource):
+class VideoFileSource(_CaptureSource):
     """A video file replayed at its own frame rate (realtime=False: as fast as read)."""
 
     def __init__(self, path: str | Path, loop: bool = False, realtime: bool = True) -> None:
@@ -165,11 +172,6 @@ class VideoFileSource(FrameSource):
         self.item = f"{self._cap.get(cv2.CAP_PROP_POS_MSEC) / 1000:.2f} s"
         return bgr_to_rgb(frame)
 
-    def close(self) -> None:
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
-        self.opened = False
 
 
 def list_photos(path: Path) -> list[Path]:

@@ -56,3 +56,12 @@ def make_window(qtbot, tiny_checkpoint, photo_dir):
     yield make
     for context in made:
         context.stop()
+
+
+@pytest.fixture(autouse=True)
+def qt_words_in_english():
+    """Qt's own translation is process-wide (a Spanish window installs it): each test ends
+    with Qt's words in English again, as a fresh process has them."""
+    yield
+    from assistant.ui.texts import use_qt_language
+    use_qt_language("en")
