@@ -90,16 +90,14 @@ def read_turned(rgb: np.ndarray, angles: tuple[float, ...] = (30.0, -30.0)) -> l
 BAR_LIKE = 0.05
 
 
-def read_in_view(rgb: np.ndarray) -> tuple[list[Code], tuple[float, float] | None]:
-    """What the live pipeline reads in a frame: the codes (turned copies tried too when bars
-    are in view but nothing was read), and, when none was found, barcode_likeness()."""
+def read_in_view(rgb: np.ndarray, turned: bool = True) -> tuple[list[Code], tuple[float, float] | None]:
+    """What the live pipeline reads in a frame: the codes (with turned=True, copies turned by
+    30 degrees are tried too when nothing was read), and, when none was found,
+    barcode_likeness() for the guidance."""
     codes = read_codes(rgb)
-    if codes:
-        return codes, None
-    likeness = barcode_likeness(rgb)
-    if likeness[0] > BAR_LIKE:
+    if not codes and turned:
         codes = read_turned(rgb)
-    return codes, None if codes else likeness
+    return codes, None if codes else barcode_likeness(rgb)
 
 
 def read_codes_opencv(rgb: np.ndarray) -> list[Code]:

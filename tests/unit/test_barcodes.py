@@ -180,3 +180,12 @@ def test_words_for_codes():
     ident, words = words_for_code(code, None, "en")
     assert ident == "barcode_unknown"
     assert words == "Barcode 7 3 1 0 8 6 5 0 0 4 7 0 3, not in your list."
+
+
+def test_a_code_held_at_30_degrees_is_read_by_turning_the_picture():
+    from assistant.inference.barcodes import read_in_view
+    picture = paste(shelf_photo(seed=3), code_image("7310865004703"), width=0.6, tilt=30)
+    assert read_codes(picture) == []  # zxing-cpp's own search turns only by quarter turns
+    codes, likeness = read_in_view(picture)
+    assert [c.text for c in codes] == ["7310865004703"] and likeness is None
+    assert read_in_view(picture, turned=False)[0] == []
