@@ -129,3 +129,19 @@ def test_a_log_file_that_cannot_be_written_says_so_once_without_tracebacks(tmp_p
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot write the log file /dev/full" in lines[0], run.stderr
     assert "Logging error" not in run.stderr and "Traceback" not in run.stderr
+
+
+@pytest.mark.fault("the barcode list is damaged: the app starts, says so, codes are read unnamed")
+def test_a_damaged_barcode_list_is_said_and_left_alone(qtbot, isolated_home, tiny_checkpoint,
+                                                       photo_dir):
+    damaged = isolated_home / "data" / "barcodes.json"
+    damaged.parent.mkdir(parents=True, exist_ok=True)
+    damaged.write_text("{half a list", encoding="utf-8")
+    window, context, notes = started(qtbot, app_args(source=str(photo_dir), model=str(tiny_checkpoint)))
+    try:
+        assert [n for n, _ in notes] == ["barcode_list_problem"]
+        assert in_history(window, "Your barcode list could not be read")
+        assert context.barcode_name("7310865004703") is None
+        assert damaged.read_text(encoding="utf-8") == "{half a list"  # nothing lost
+    finally:
+        context.stop()
