@@ -52,7 +52,7 @@ class BarcodeWatch:
 
     def step(self, frame: np.ndarray, now: float | None = None) -> list[Code]:
         """Read one frame: report the codes new in view (and guidance when none); returns the
-        codes found. Called by the thread, or directly (tests, the HTTP service)."""
+        codes found. Called by the thread, or directly (tests)."""
         now = time.monotonic() if now is None else now
         t0 = time.perf_counter()
         # turned copies cost two more reads: every third frame (a held code stays a while)

@@ -89,11 +89,9 @@ class Assistant:
         self._stop.clear()
         self._grabber = self._make_grabber(self.source)
         self._grabber.start()
-        if self.settings.barcodes:  # its own thread: recognition never waits for it
-            self.barcodes = BarcodeWatch(self._newest, self._barcode, self._guide)
-            self.barcodes.start()
         self._worker = threading.Thread(target=self._run, name="assistant", daemon=True)
         self._worker.start()
+        self.set_barcodes(self.settings.barcodes)
         if self.speaker.failed:     # it failed before we were listening
             self._status("speech_failed", self.speaker.failed)
 
@@ -153,7 +151,8 @@ class Assistant:
             self._new_announcer_settings = announcer_settings
 
     def set_barcodes(self, on: bool) -> None:
-        """Read barcodes in view (its own thread), or stop reading them."""
+        """Read barcodes in view (its own thread: recognition never waits for it), or stop
+        reading them; takes effect while running, and at start()."""
         self.settings.barcodes = bool(on)
         if on and self.barcodes is None and self._worker is not None:
             self.barcodes = BarcodeWatch(self._newest, self._barcode, self._guide)
@@ -180,8 +179,7 @@ class Assistant:
 
     def latest_frame(self):
         """The newest camera picture (RGB array) or None."""
-        grabber = self._grabber
-        return grabber.latest()[0] if grabber is not None else None
+        return self._newest()[0]
 
     def set_source(self, source: FrameSource) -> None:
         """Switch camera/source while running (the announcer forgets what was in view)."""
