@@ -15,13 +15,11 @@ import io
 import json
 import logging
 import os
-import queue
-import threading
 import time
-from concurrent.futures import Future
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from assistant.api_batcher import Batcher, Busy
 from assistant.api_guard import (
     BODY_DEADLINE_S,
     LOOPBACK,
@@ -80,9 +78,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 # ---------------------------------------------------------------- decoding and the model thread
 
 def picture_from_bytes(data: bytes, size: int, max_pixels: int = MAX_PIXELS,
-                       max_decoded: int = MAX_DECODED, barcodes: bool = False):
-    """Upload bytes -> 3xSxS uint8 array for the model, or ApiError saying what is wrong;
-    barcodes=True: (that array, the codes read in the full-size picture)."""
+                       max_decoded: int = MAX_DECODED):
+    """Upload bytes -> (3xSxS uint8 array for the model, the barcodes read in the full-size
+    picture), or ApiError saying what is wrong."""
     import numpy as np
     from PIL import Image, UnidentifiedImageError
 
@@ -103,12 +101,10 @@ def picture_from_bytes(data: bytes, size: int, max_pixels: int = MAX_PIXELS,
         raise ApiError(415, f"{fmt} pictures are not accepted (send {allowed})")
     if w * h > max_pixels:
         raise ApiError(422, f"the picture has too many pixels ({w}x{h}; limit {max_pixels / 1e6:g} megapixels)")
-    codes = []
+    from assistant.inference.barcodes import read_codes
     try:
         full = load_image(data, max_bytes=max_decoded)
-        if barcodes:
-            from assistant.inference.barcodes import read_codes
-            codes = read_codes(full)
+        codes = read_codes(full)
         rgb = fit_square(full, size)
         del full
     except ImageError as exc:
@@ -116,8 +112,7 @@ def picture_from_bytes(data: bytes, size: int, max_pixels: int = MAX_PIXELS,
     finally:
         if w * h > 4_000_000:
             _return_memory()  # a big picture's buffers go back to the system, not kept by malloc
-    chw = np.ascontiguousarray(rgb.transpose(2, 0, 1))
-    return (chw, codes) if barcodes else chw
+    return np.ascontiguousarray(rgb.transpose(2, 0, 1)), codes
 
 
 def _return_memory() -> None:
@@ -142,65 +137,6 @@ def legacy_bytes(body: bytes) -> bytes:
     except (binascii.Error, ValueError):
         raise ApiError(400, "the body is not base64: the 2020 form sends the photo base64-encoded "
                             f"with Content-Type: {LEGACY_TYPE}") from None
-
-
-class Busy(Exception):
-    """More photos wait than the service accepts; the client should retry shortly."""
-
-
-class Batcher:
-    """One model thread; photos that arrive while it works are answered together."""
-
-    def __init__(self, classifier, max_batch: int = 16, max_pending: int = 64) -> None:
-        self.classifier = classifier
-        self.max_batch = max(1, max_batch)
-        self.max_pending = max_pending
-        self._queue: queue.Queue = queue.Queue()
-        self._thread = threading.Thread(target=self._loop, name="model", daemon=True)
-        self._thread.start()
-
-    def submit(self, chw) -> Future:
-        if self._queue.qsize() >= self.max_pending:
-            raise Busy
-        future: Future = Future()
-        self._queue.put((chw, future))
-        return future
-
-    @property
-    def pending(self) -> int:
-        return self._queue.qsize()
-
-    def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=10)
-
-    def _loop(self) -> None:
-        import numpy as np
-        n_classes = len(self.classifier.class_ids)
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            items = [item]
-            while len(items) < self.max_batch:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    self._queue.put(None)
-                    break
-                items.append(nxt)
-            try:
-                batch = self.classifier.preprocessing.normalize_array(np.stack([a for a, _ in items]))
-                preds = self.classifier.predict_array(batch, k=n_classes)
-            except Exception as exc:  # reaches every waiting request as a 500, logged
-                log.exception("model failed on a batch of %d", len(items))
-                for _, future in items:
-                    future.set_exception(exc)
-                continue
-            for (_, future), pred in zip(items, preds, strict=True):
-                future.set_result(pred)
 
 
 # ---------------------------------------------------------------- the application
@@ -271,7 +207,7 @@ def create_app(classifier_or_model_path, *, backend: str = "auto", device: str =
         t0 = time.perf_counter()
         async with decode_slots:
             chw, codes = await run_in_threadpool(picture_from_bytes, data, size, max_pixels,
-                                                 max_decoded, True)
+                                                 max_decoded)
         try:
             future = batcher.submit(chw)
         except Busy:
