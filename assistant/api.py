@@ -285,7 +285,7 @@ def create_app(classifier_or_model_path, *, backend: str = "auto", device: str =
 def _barcode_lookup(path: Path):
     """code -> entry of the list at path, re-read when the file changes (the maintainer may
     teach a code while the service runs); an unreadable list names nothing and is logged."""
-    from assistant.store.barcodes import BarcodeBook, BarcodeError
+    from assistant.store.barcodes import open_book
     state: dict = {"stamp": None, "book": None}
 
     def lookup(code: str):
@@ -295,11 +295,7 @@ def _barcode_lookup(path: Path):
             return None
         if stamp != state["stamp"]:
             state["stamp"] = stamp
-            try:
-                state["book"] = BarcodeBook(path)
-            except BarcodeError as exc:
-                log.warning("%s", exc)
-                state["book"] = None
+            state["book"] = open_book(path)[0]
         return state["book"].get(code) if state["book"] is not None else None
     return lookup
 

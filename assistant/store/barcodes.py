@@ -43,6 +43,16 @@ def default_path() -> Path:
     return paths.data_dir() / "barcodes.json"
 
 
+def open_book(path: str | Path | None = None) -> tuple[BarcodeBook | None, str | None]:
+    """(the list, None), or (None, why it cannot be read) for a damaged one, which is logged
+    and left as it is: codes are then read but not named."""
+    try:
+        return BarcodeBook(path), None
+    except BarcodeError as exc:
+        log.warning("%s", exc)
+        return None, str(exc)
+
+
 def normalise(code: str) -> str:
     """A code as stored: digits of a retail code without spaces; a 12-digit UPC-A stays 12."""
     text = str(code).strip()
@@ -132,10 +142,9 @@ class BarcodeBook:
                                f"(barcodes remove {code})", message_id="err_barcode_taken",
                                code=code, product=old.product)
         merged = {**(old.names if old else {}), **names}
-        if not merged:
-            if product is None:
-                raise BarcodeError(f"{code}: give a name to say (--en NAME)",
-                                   message_id="err_barcode_no_name", code=code)
+        if not merged and product is None:
+            raise BarcodeError(f"{code}: give a name to say (--en NAME)",
+                               message_id="err_barcode_no_name", code=code)
         entry = Entry(code, merged, product or (old.product if old else None))
         entries[code] = entry
         return entry
@@ -179,7 +188,7 @@ class BarcodeBook:
         for line, row in rows:
             try:
                 if off:
-                    code, en, es = row.get("code", ""), row.get("product_name", ""), None
+                    code, en = row.get("code", ""), row.get("product_name", "")
                     es = row.get("product_name_es") or None
                     if not code.strip() or not (en or "").strip():
                         skipped += 1

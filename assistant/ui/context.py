@@ -35,7 +35,8 @@ class AppContext:
         #: called with the new Classifier after reload_model (the window re-labels itself)
         self.on_model_changed: Callable[[object], None] | None = None
         self.announcer = Announcer(settings.announcer)
-        self.barcode_book, self.barcode_problem = _barcode_book()
+        from assistant.store.barcodes import open_book
+        self.barcode_book, self.barcode_problem = open_book()
         from assistant.live.ticks import Ticker
         self.assistant = Assistant(classifier, source, speaker, self.announcer, settings,
                                    on_event=bridge.on_event, transcript=transcript,
@@ -110,14 +111,3 @@ class AppContext:
         """The user's entry for a code seen by the camera (None: not in the list)."""
         book = self.barcode_book
         return book.get(code) if book is not None else None
-
-
-def _barcode_book():
-    """(the user's barcode list, None) or (None, why it cannot be read): a damaged list is
-    left as it is and said once; recognition goes on without names for codes."""
-    from assistant.store.barcodes import BarcodeBook, BarcodeError
-    try:
-        return BarcodeBook(), None
-    except BarcodeError as exc:
-        log.warning("%s", exc)
-        return None, str(exc)
