@@ -71,6 +71,10 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--report-dir", metavar="DIR", help="where curves and confusion matrices go "
                                                         "(default: beside the checkpoint)")
     g.add_argument("--resume", action="store_true", help="continue an interrupted run of the same --out")
+    g.add_argument("--heldout-from", metavar="CHECKPOINT",
+                   help="when training on every photo: the checkpoint of the same recipe trained "
+                        "with test photos held out; its test figure becomes this model's held-out "
+                        "figure (the recipe must match but for the split)")
 
 
 def _evaluate_arguments(p: argparse.ArgumentParser) -> None:

@@ -39,6 +39,7 @@ class TrainConfig:
     report_dir: str | None = None
     resume: bool = False
     freeze: str | None = None            # "features": train only the head; "N": freeze stem + N blocks
+    heldout_from: str | None = None      # training on every photo: the same recipe's held-out run
     preset: str = "default"
 
     def to_dict(self) -> dict:

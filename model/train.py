@@ -19,6 +19,7 @@ from model.callbacks import TrainCallback
 from model.config import TrainConfig
 from model.data import scan_folder
 from model.evaluate import metrics, predict_logits, use_bf16
+from model.heldout import recipe_heldout
 from model.names import read_names
 from model.report import write_report
 from model.state import ResumeState, load_resume, resume_path, save_resume
@@ -82,6 +83,8 @@ def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str 
     torch.manual_seed(cfg.seed)
     device = pick_device(cfg.device)
     bf16 = use_bf16(device)
+    # a mismatched --heldout-from fails now, not after hours of training
+    heldout = recipe_heldout(cfg) if cfg.heldout_from else None
     # the network (and its ImageNet weights) first: a missing download fails before photo decoding
     classes, _ = scan_folder(cfg.data)
     prep = default_preprocessing(cfg.arch, cfg.image_size)
@@ -217,6 +220,8 @@ def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str 
                      "device": str(device), "best_epoch": (state.best_row or {}).get("epoch"),
                      "epochs_run": state.epoch, "train_photos": n, "skipped": len(data.skipped)},
     }
+    if heldout is not None:
+        meta["metrics"]["heldout"] = heldout
     if val_logits is not None:  # temperature, bands and look-alikes from the validation photos
         meta["calibration"] = calibrate(val_logits.numpy(), data.val_labels.numpy(), classes, "val")
     out = save_checkpoint(cfg.out, final.state_dict(), meta)

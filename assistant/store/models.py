@@ -53,6 +53,8 @@ def heldout_figure(meta: dict) -> tuple[float | None, str]:
         entry = m.get(split, {})
         if isinstance(entry, dict) and isinstance(entry.get("top1"), int | float):
             n = entry.get("n")
+            if isinstance(entry.get("measured_on"), str):
+                return float(entry["top1"]), entry["measured_on"] + (f", {n} photos" if isinstance(n, int) else "")
             return float(entry["top1"]), names[split] + (f", {n} photos" if isinstance(n, int) else "")
     return None, ""
 

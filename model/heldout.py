@@ -1,0 +1,45 @@
+"""A model trained on every photo takes its held-out figure from the same recipe's run that kept
+the test photos out (the published protocol: choose the recipe on a held-out fold, then train the
+shipped model on all the data). The recipe must match but for the split, or the figure says
+nothing about this model."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from assistant.inference.checkpoint import load_checkpoint
+from model.config import TrainConfig
+
+#: settings that may differ between the held-out run and the all-photos run
+NOT_RECIPE = {"data", "out", "split", "split_file", "report_dir", "resume", "heldout_from",
+              "device", "max_minutes"}
+
+
+class RecipeMismatch(ValueError):
+    pass
+
+
+def recipe_heldout(cfg: TrainConfig) -> dict:
+    """metrics.heldout for a model trained with cfg, from cfg.heldout_from's test figure.
+    Raises RecipeMismatch (or CheckpointError) before any training when it cannot apply."""
+    ckpt = load_checkpoint(cfg.heldout_from)
+    metrics = ckpt.meta.get("metrics", {})
+    source = next((s for s in ("heldout", "test") if isinstance(metrics.get(s), dict)
+                   and isinstance(metrics[s].get("top1"), int | float)), None)
+    if source is None:
+        raise RecipeMismatch(f"{cfg.heldout_from}: no held-out or test figure in its metadata")
+    theirs = (ckpt.meta.get("training") or {}).get("config") or {}
+    ours = cfg.to_dict()
+    differ = sorted(k for k in ours if k not in NOT_RECIPE and k in theirs and theirs[k] != ours[k])
+    missing = sorted(k for k in ours if k not in NOT_RECIPE and k not in theirs)
+    if differ or missing:
+        detail = ", ".join([f"{k}: {theirs[k]!r} there, {ours[k]!r} here" for k in differ]
+                           + [f"{k}: not recorded there" for k in missing])
+        raise RecipeMismatch(f"{cfg.heldout_from} was trained with another recipe ({detail})")
+    figure = metrics[source]
+    entry = {k: figure[k] for k in ("top1", "top3", "n", "per_class", "bands", "ece", "data")
+             if k in figure}
+    entry["measured_on"] = (f"the {source} photos of the same recipe's run {Path(cfg.heldout_from).name} "
+                            f"(split {theirs.get('split_file') or theirs.get('split')}), "
+                            "which this model was trained on")
+    entry["from_sha256"] = ckpt.meta.get("weights_sha256") or ""
+    return entry

@@ -1,0 +1,58 @@
+"""train --heldout-from: a model trained on every photo takes the held-out figure of the same
+recipe's run that kept the test photos out, and refuses a run of another recipe before training."""
+from __future__ import annotations
+
+import pytest
+
+from assistant.inference.checkpoint import load_checkpoint
+from assistant.store.models import heldout_figure
+from model.heldout import RecipeMismatch
+from model.train import train
+from tests.model.test_train import config, write_split
+
+
+def held_out_run(photo_dir, tmp_path, **changes):
+    split = write_split(tmp_path / "fold.csv", photo_dir,
+                        lambda i: "train" if i < 4 else "val" if i < 6 else "test")
+    out = tmp_path / "fold.safetensors"
+    train(config(photo_dir, out, split_file=str(split), **changes))
+    return out
+
+
+def every_photo_split(photo_dir, tmp_path):
+    return write_split(tmp_path / "all.csv", photo_dir, lambda i: "val" if 4 <= i < 6 else "train")
+
+
+def test_the_held_out_runs_test_figure_becomes_the_models_own(photo_dir, tmp_path):
+    fold = held_out_run(photo_dir, tmp_path)
+    fold_test = load_checkpoint(fold).meta["metrics"]["test"]
+    out = tmp_path / "all.safetensors"
+    result = train(config(photo_dir, out, split_file=str(every_photo_split(photo_dir, tmp_path)),
+                          heldout_from=str(fold)))
+    assert "test" not in result.results  # no photo of its own left to test on
+    meta = load_checkpoint(out).meta
+    heldout = meta["metrics"]["heldout"]
+    assert heldout["top1"] == fold_test["top1"] and heldout["n"] == fold_test["n"] == 6
+    assert heldout["from_sha256"] == load_checkpoint(fold).meta["weights_sha256"]
+    top1, measured_on = heldout_figure(meta)
+    assert top1 == fold_test["top1"]
+    assert "fold.safetensors" in measured_on and "6 photos" in measured_on
+    assert meta["training"]["config"]["heldout_from"] == str(fold)
+
+
+def test_a_run_of_another_recipe_is_refused_before_training(photo_dir, tmp_path):
+    fold = held_out_run(photo_dir, tmp_path, lr=1e-3)
+    out = tmp_path / "all.safetensors"
+    with pytest.raises(RecipeMismatch, match=r"lr: 0.001 there, 0.01 here"):
+        train(config(photo_dir, out, split_file=str(every_photo_split(photo_dir, tmp_path)),
+                     heldout_from=str(fold), lr=1e-2))
+    assert not out.exists()
+
+
+def test_a_run_without_a_test_figure_is_refused(photo_dir, tmp_path):
+    no_test = write_split(tmp_path / "no-test.csv", photo_dir, lambda i: "val" if i < 2 else "train")
+    fold = tmp_path / "fold.safetensors"
+    train(config(photo_dir, fold, split_file=str(no_test)))
+    with pytest.raises(RecipeMismatch, match="no held-out or test figure"):
+        train(config(photo_dir, tmp_path / "all.safetensors", split_file=str(no_test),
+                     heldout_from=str(fold)))
