@@ -92,6 +92,11 @@ def classify_on_ray(classifier, files: list[Path], root: Path, batch_size: int =
         context.enable_progress_bars = False  # ours is the one bar, as in the local run
         context.max_errored_blocks = max(1, len(files))  # a failed task costs its photos only
         cpus = int(ray_.cluster_resources().get("CPU", 1))
+        free, needed = ray_.available_resources().get("CPU", 0), threads + DECODE_CPUS
+        if free < needed:  # Ray waits without a word until work elsewhere ends
+            print(f"classify: {free:g} of the Ray cluster's {cpus} CPUs are free (the others "
+                  f"are busy, e.g. with a service's replicas); the run waits until {needed:g} are",
+                  file=sys.stderr, flush=True)
         items = [{"index": i, "file": str(p), "rel": p.relative_to(root).as_posix()}
                  for i, p in enumerate(files)]
         env = {"runtime_env": {"env_vars": worker_env()}}
