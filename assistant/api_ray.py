@@ -96,22 +96,47 @@ def serve_on_ray(config: dict, host: str, port: int, replicas: int, address: str
     if not address:
         check_port_free(host, port)
     logging.getLogger("ray.serve").setLevel(logging.WARNING)
-    with ray_cluster(address):
+    with ray_cluster(address) as ray:
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):  # after ray.init, which sets its own
             signal.signal(sig, lambda *_: stop.set())
+        ours = not serve_running(ray)
         serve.start(**start_options(config, host, port))
         try:
             serve.run(deployment(config, replicas), name=APP_NAME, route_prefix="/")
-            print(f"serve: Ray Serve answering on http://{host}:{port} with {replicas} "
+            where = listening_at(host, port)
+            print(f"serve: Ray Serve answering on http://{where} with {replicas} "
                   f"replica{'s' if replicas != 1 else ''} (Ctrl-C stops)", file=sys.stderr,
                   flush=True)
             while not stop.wait(0.5):
                 pass
         finally:
-            serve.delete(APP_NAME)  # drains its replicas; a shared cluster keeps its other apps
+            serve.delete(APP_NAME)  # drains its replicas
+            if ours and not serve.status().applications:
+                serve.shutdown()  # the next service on this cluster starts Serve its own way
     print("serve: stopped", file=sys.stderr)
     return 0
+
+
+def serve_running(ray) -> bool:
+    """Whether Ray Serve runs on the cluster already (then it keeps its proxies' options)."""
+    from ray.serve._private.constants import SERVE_CONTROLLER_NAME, SERVE_NAMESPACE
+    try:
+        ray.get_actor(SERVE_CONTROLLER_NAME, namespace=SERVE_NAMESPACE)
+    except ValueError:
+        return False
+    return True
+
+
+def listening_at(host: str, port: int) -> str:
+    """host:port where the cluster's proxies listen: ours, or those of a Serve that ran there
+    before us (Ray then keeps its options, and says so in a warning)."""
+    try:
+        from ray.serve.context import _get_global_client
+        config = _get_global_client().http_config
+        return f"{config.host}:{config.port}"
+    except Exception:  # Ray's private API moved: what was asked for
+        return f"{host}:{port}"
 
 
 def check_port_free(host: str, port: int) -> None:
