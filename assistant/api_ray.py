@@ -112,8 +112,8 @@ def serve_on_ray(config: dict, host: str, port: int, replicas: int, address: str
                 pass
         finally:
             serve.delete(APP_NAME)  # drains its replicas
-            if ours and not serve.status().applications:
-                serve.shutdown()  # the next service on this cluster starts Serve its own way
+            if address and ours and not serve.status().applications:
+                serve.shutdown()  # the next service on the cluster starts Serve its own way
     print("serve: stopped", file=sys.stderr)
     return 0
 
