@@ -124,16 +124,16 @@ def ray_address():
     """One Ray cluster of this machine alone for the whole session (2 CPUs, a small object
     store, no dashboard), shut down at the end; yields its address. The tests that need it are
     marked `ray` and skip without Ray (the optional extra), except in CI, which installs it."""
-    import importlib.util
     import logging
-    if importlib.util.find_spec("ray") is None:
-        if os.environ.get("CI"):
-            pytest.fail("Ray is not installed, and CI must run the ray tests: scripts/setup.sh "
-                        "installs the extra .[ray] when CI is set")
-        pytest.skip("Ray is not installed (the optional extra: pip install -e '.[ray]', or "
-                    "bash scripts/setup.sh --with-ray)")
+
     from assistant.engines import import_ray
-    ray = import_ray(local=True)  # on 127.0.0.1 only, as `--engine ray` without --address
+    from assistant.errors import UserError
+    try:
+        ray = import_ray(local=True)  # on 127.0.0.1 only, as `--engine ray` without --address
+    except UserError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the ray tests, and {exc}")
+        pytest.skip(str(exc))
     ray.init(num_cpus=2, object_store_memory=200 * 2**20, include_dashboard=False,
              logging_level=logging.WARNING, log_to_driver=False)
     try:
