@@ -2,7 +2,7 @@
 
 One model is loaded at start and shared; a single model thread answers the photos that wait
 together as one batch (micro-batching), so concurrent requests share the CPU well and never
-see each other's results. Limits on body size, pixel count and formats turn bad input into
+see each other's results. `--engine ray` runs this same app on Ray Serve (assistant.api_ray). Limits on body size, pixel count and formats turn bad input into
 a 4xx with a JSON {"error": ...} sentence.
 """
 # No `from __future__ import annotations` here: FastAPI reads the route functions' annotations,
@@ -29,6 +29,7 @@ from assistant.api_guard import (
     Guard,
     allowed_hosts,
 )
+from assistant.engines import add_engine_arguments, check_engine_arguments
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a name clients may use in the Host header, besides this machine's "
                              "own (repeat for several)")
     parser.add_argument("--access-log", action="store_true", help="log every request")
+    add_engine_arguments(parser)
+    parser.add_argument("--replicas", type=int, default=None, metavar="N",
+                        help="with --engine ray: copies of the service, each with its model "
+                             "(default 1)")
 
 
 # ---------------------------------------------------------------- decoding and the model thread
@@ -147,13 +152,16 @@ def create_app(classifier_or_model_path, *, backend: str = "auto", device: str =
                max_pending: int = 64, decode_workers: int = 4, read_timeout: float = READ_TIMEOUT_S,
                body_deadline: float = BODY_DEADLINE_S, max_decoded: int = MAX_DECODED,
                token: str | None = None, allowed_hosts: list | None = None,
-               barcode_names=None, barcode_list: str | None = None):
+               barcode_names=None, barcode_list: str | None = None, make_batcher=None,
+               engine: str = "local", replicas: int = 1):
     """The FastAPI app around a loaded classifier, or a model file loaded here once.
 
     token: required as 'Authorization: Bearer TOKEN' on /api/ when given; allowed_hosts: the
     Host names answered (None: any, as in the tests' loopback servers); barcode_names: code ->
     the user's entry (names) or None, for the codes read in each photo; barcode_list: the file
-    of such a list (`serve`: the user's), read again when it changes."""
+    of such a list (`serve`: the user's), read again when it changes. make_batcher(classifier):
+    what answers the photos (default: the local model thread, Batcher); engine and replicas
+    are what /api/health says runs the service."""
     from fastapi import FastAPI, Query, Request
     from fastapi.concurrency import run_in_threadpool
     from fastapi.exceptions import RequestValidationError
@@ -170,8 +178,8 @@ def create_app(classifier_or_model_path, *, backend: str = "auto", device: str =
         from assistant.inference.onnx_backend import open_classifier
         clf = open_classifier(Path(clf), backend, device=device, threads=threads, calibration=calibration)
     size = clf.preprocessing.size
-    batcher = Batcher(clf, max_batch, max_pending)
-    batcher.submit(_zeros(size)).result()  # warm up: the first pass is slow
+    batcher = make_batcher(clf) if make_batcher else Batcher(clf, max_batch, max_pending)
+    batcher.warm_up(_zeros(size))
     decode_slots = asyncio.Semaphore(decode_workers)  # bounds memory held by decoding
     names = {cid: {"en": clf.name(cid, "en"), "es": clf.name(cid, "es")} for cid in clf.class_ids}
     version = clf.checkpoint.version
@@ -196,6 +204,11 @@ def create_app(classifier_or_model_path, *, backend: str = "auto", device: str =
         return JSONResponse({"error": str(exc.detail), "status": exc.status_code}, exc.status_code,
                             headers=getattr(exc, "headers", None))
 
+    @app.exception_handler(Exception)
+    async def _failed(_request, exc: Exception):  # logged by the server; the client gets JSON
+        return JSONResponse({"error": "the service failed on this request (its log has the "
+                                      "details)", "status": 500}, 500)
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request, exc: RequestValidationError):
         first = exc.errors()[0] if exc.errors() else {}
@@ -209,10 +222,9 @@ def create_app(classifier_or_model_path, *, backend: str = "auto", device: str =
             chw, codes = await run_in_threadpool(picture_from_bytes, data, size, max_pixels,
                                                  max_decoded)
         try:
-            future = batcher.submit(chw)
+            pred = await batcher.infer(chw)
         except Busy:
             raise ApiError(503, "the service is busy; try again in a moment") from None
-        pred = await asyncio.wrap_future(future)
         top = [{"class": cid, "score": round(p, 6), "names": names[cid]} for cid, p in pred.top[:k]]
         found = []
         for code in codes:
@@ -265,7 +277,8 @@ def create_app(classifier_or_model_path, *, backend: str = "auto", device: str =
     async def health():
         return {"status": "ok", "model": Path(str(clf.path)).name, "model_version": version,
                 "backend": getattr(clf, "backend", "torch"), "classes": len(clf.class_ids),
-                "pending": batcher.pending, "uptime_s": round(time.monotonic() - started, 1)}
+                "pending": batcher.pending, "uptime_s": round(time.monotonic() - started, 1),
+                "engine": engine, "replicas": replicas}
 
     @app.get("/api/classes", response_model=schema.ClassList, summary="The products the model knows")
     async def classes():
@@ -314,9 +327,7 @@ def app_from_env():
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    import uvicorn
-
-    from assistant.api_server import server_options
+    check_engine_arguments(args, {"workers": args.workers})
     from assistant.store.barcodes import default_path as default_barcode_list
     from assistant.store.models import active_model_path
     token = args.token or os.environ.get(TOKEN_ENV) or None
@@ -334,6 +345,15 @@ def run(args: argparse.Namespace) -> int:
     if args.backend == "onnx-int8" and args.calibration:
         from assistant.files import photos_in
         config["calibration"] = [str(p) for p in photos_in(args.calibration)]
+    if args.engine == "ray":
+        from assistant.engines import import_ray
+        import_ray(local=not args.address)  # before the module below imports it
+        from assistant.api_ray import serve_on_ray
+        return serve_on_ray(config, args.host, args.port, args.replicas or 1, args.address)
+    import uvicorn
+
+    from assistant.api_server import server_options
+    config["replicas"] = args.workers
     common = dict(host=args.host, port=args.port, access_log=args.access_log, log_level="info",
                   **server_options())
     if args.workers > 1:

@@ -1,7 +1,12 @@
-"""The service's one model thread: photos that arrive while it works are answered together,
-and a request beyond the queue's bound is refused (Busy: the 503) instead of waiting."""
+"""The service's model batching: photos that arrive while the model works are answered
+together, and a request beyond the bound is refused (Busy: the 503) instead of waiting.
+
+Batcher is the local engine's one model thread; AsyncBatcher gives the same bound and answers
+to a batching coroutine (Ray Serve's @serve.batch, assistant.api_ray). Both answer
+`await infer(chw)` with the photo's Prediction; create_app needs nothing else of them."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
@@ -12,6 +17,13 @@ log = logging.getLogger("assistant.api")
 
 class Busy(Exception):
     """More photos wait than the service accepts; the client should retry shortly."""
+
+
+def predict_chws(classifier, chws: list) -> list:
+    """3xSxS uint8 pictures -> one Prediction each (every class ranked), in one model pass."""
+    import numpy as np
+    batch = classifier.preprocessing.normalize_array(np.stack(chws))
+    return classifier.predict_array(batch, k=len(classifier.class_ids))
 
 
 class Batcher:
@@ -32,6 +44,12 @@ class Batcher:
         self._queue.put((chw, future))
         return future
 
+    async def infer(self, chw):
+        return await asyncio.wrap_future(self.submit(chw))
+
+    def warm_up(self, chw) -> None:
+        self.submit(chw).result()  # the first pass is slow
+
     @property
     def pending(self) -> int:
         return self._queue.qsize()
@@ -41,8 +59,6 @@ class Batcher:
         self._thread.join(timeout=10)
 
     def _loop(self) -> None:
-        import numpy as np
-        n_classes = len(self.classifier.class_ids)
         while True:
             item = self._queue.get()
             if item is None:
@@ -58,8 +74,7 @@ class Batcher:
                     break
                 items.append(nxt)
             try:
-                batch = self.classifier.preprocessing.normalize_array(np.stack([a for a, _ in items]))
-                preds = self.classifier.predict_array(batch, k=n_classes)
+                preds = predict_chws(self.classifier, [a for a, _ in items])
             except Exception as exc:  # reaches every waiting request as a 500, logged
                 log.exception("model failed on a batch of %d", len(items))
                 for _, future in items:
@@ -67,3 +82,31 @@ class Batcher:
                 continue
             for (_, future), pred in zip(items, preds, strict=True):
                 future.set_result(pred)
+
+
+class AsyncBatcher:
+    """`batched(chw)`: a coroutine that answers photos in batches (@serve.batch gathers the
+    calls that wait together); this bounds how many photos may wait for it, as Batcher does."""
+
+    def __init__(self, batched, classifier, max_pending: int = 64) -> None:
+        self.batched, self.classifier, self.max_pending = batched, classifier, max_pending
+        self._pending = 0
+
+    async def infer(self, chw):
+        if self._pending >= self.max_pending:
+            raise Busy
+        self._pending += 1
+        try:
+            return await self.batched(chw)
+        finally:
+            self._pending -= 1
+
+    def warm_up(self, chw) -> None:
+        predict_chws(self.classifier, [chw])
+
+    @property
+    def pending(self) -> int:
+        return self._pending
+
+    def close(self) -> None:
+        pass  # the coroutine's owner (the Serve replica) ends it

@@ -51,8 +51,11 @@ class Health(BaseModel):
     model_version: str
     backend: str
     classes: int
-    pending: int = Field(description="photos waiting for the model now")
+    pending: int = Field(description="photos waiting for the model now (in this replica)")
     uptime_s: float
+    engine: str = Field(description="local (this machine's process) or ray (Ray Serve)")
+    replicas: int = Field(description="copies of the service answering: --workers processes "
+                                      "locally, --replicas on Ray")
 
 
 class ProductEntry(BaseModel):

@@ -1,7 +1,8 @@
 """`classify DIR`: name the product in every photo of a folder (stock-taking) into a CSV.
 
 Photos are decoded and resized in parallel threads while the model works on the previous
-batch; a file that cannot be read is listed with the reason and the run goes on.
+batch; a file that cannot be read is listed with the reason and the run goes on. `--engine ray`
+does the same on a Ray cluster (assistant.batch_ray: Ray Data and a pool of model actors).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assistant.engines import add_engine_arguments, check_engine_arguments
 from assistant.files import atomic_write_text
 from assistant.languages import LANGUAGES
 
@@ -36,11 +38,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="print all results and skipped files as JSON on stdout")
     parser.add_argument("--batch-size", type=int, default=32, metavar="N", help="photos per model call")
     parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1), metavar="N",
-                        help="threads that decode photos")
+                        help="threads that decode photos (local engine; on Ray, Ray Data's "
+                             "tasks decode them)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     add_backend_arguments(parser)
     parser.add_argument("--calibration", metavar="DIR",
                         help="photos to calibrate onnx-int8 on the first time (default: DIR)")
+    add_engine_arguments(parser)
 
 
 @dataclass
@@ -110,10 +114,7 @@ def classify_files(classifier, files: list[Path], root: Path, batch_size: int = 
     start = time.perf_counter()
 
     def flush(items: list[tuple[str, np.ndarray]]) -> None:
-        batch = classifier.preprocessing.normalize_array(np.stack([a for _, a in items]))
-        for (rel, _), pred in zip(items, classifier.predict_array(batch, k), strict=True):
-            report.results.append(Result(rel, pred.label, pred.score, pred.top,
-                                         {lang: classifier.name(pred.label, lang) for lang in LANGUAGES}))
+        report.results.extend(answer(classifier, [rel for rel, _ in items], [a for _, a in items], k))
         bar.update(len(items))
 
     with ThreadPoolExecutor(max(1, workers), thread_name_prefix="decode") as pool:
@@ -133,6 +134,15 @@ def classify_files(classifier, files: list[Path], root: Path, batch_size: int = 
     bar.close()
     report.seconds = time.perf_counter() - start
     return report
+
+
+def answer(classifier, rels: list[str], chws: list, k: int = 3) -> list[Result]:
+    """3xSxS uint8 pictures (decoded by _decode) -> their Results, in one model pass."""
+    import numpy as np
+    batch = classifier.preprocessing.normalize_array(np.stack(chws))
+    return [Result(rel, pred.label, pred.score, pred.top,
+                   {lang: classifier.name(pred.label, lang) for lang in LANGUAGES})
+            for rel, pred in zip(rels, classifier.predict_array(batch, k), strict=True)]
 
 
 def _prefetch(pool: ThreadPoolExecutor, files: list[Path], size: int, ahead: int) -> Iterator:
@@ -206,6 +216,7 @@ def run(args: argparse.Namespace) -> int:
     from assistant.inference.onnx_backend import open_classifier
     from assistant.store.models import active_model_path
 
+    check_engine_arguments(args)
     folder = Path(args.folder)
     if args.batch_size < 1 or args.workers < 1:
         raise ValueError("--batch-size and --workers must be at least 1")
@@ -218,8 +229,17 @@ def run(args: argparse.Namespace) -> int:
         calibration = find_files(Path(args.calibration), True) if args.calibration else files
     clf = open_classifier(model, args.backend, device=args.device, threads=args.threads,
                           calibration=calibration)
-    report = classify_files(clf, files, folder, args.batch_size, args.workers,
-                            progress=not args.no_progress)
+    if args.engine == "ray":
+        from assistant.engines import import_ray
+        import_ray(local=not args.address)  # before the module below imports it
+        from assistant.batch_ray import classify_on_ray
+        report = classify_on_ray(clf, files, folder, args.batch_size, args.address,
+                                 progress=not args.no_progress, backend=args.backend,
+                                 device=args.device, threads=args.threads,
+                                 calibration=calibration)
+    else:
+        report = classify_files(clf, files, folder, args.batch_size, args.workers,
+                                progress=not args.no_progress)
     skipped_file = write_csv(report, out) if out else None
     if args.json:
         json.dump(to_json(report, clf, folder), sys.stdout, ensure_ascii=False, indent=1)

@@ -4,10 +4,22 @@
 #   2. the virtual environment .venv/ (Python 3.11),
 #   3. torch + torchvision at the versions that lie on this machine's disk (5.5 GB: only once),
 #   4. the project itself, editable, with its dev tools (again only when pyproject.toml changed),
+#      and with --with-ray (or in CI, where CI is set) the optional extra .[ray]: Ray Serve and
+#      Ray Data for `serve --engine ray` and `classify --engine ray`,
 #   5. the ONNX files of the bundled models (model/bundled/onnx/, named by their SHA-256), so
 #      the app, `serve` and `classify` start without torch and without an export.
 # Safe to run again and again; a second run takes about a second.
 set -euo pipefail
+
+EXTRAS=dev
+for arg in "$@"; do
+    case "$arg" in
+        --with-ray) EXTRAS=dev,ray ;;
+        *) printf 'setup: unknown option %s (the one option is --with-ray)\n' "$arg" >&2; exit 2 ;;
+    esac
+done
+# CI runs the tests that need Ray too: they would only be skipped without it
+if [ -n "${CI:-}" ]; then EXTRAS=dev,ray; fi
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
@@ -89,10 +101,10 @@ if [ "$(installed_torch || true)" != "${TORCH_PINS[*]}" ]; then
 fi
 
 # --- 4. the project and its dev tools (only when pyproject.toml changed) --------------------
-want="$(sha256sum pyproject.toml | cut -d' ' -f1) ${TORCH_PINS[*]}"
+want="$(sha256sum pyproject.toml | cut -d' ' -f1) ${TORCH_PINS[*]} [$EXTRAS]"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ]; then
-    say "installing the project and its dev tools (pip install -e '.[dev]')"
-    "${PIP[@]}" install -qq --progress-bar off -e '.[dev]' "${TORCH_PINS[@]}"
+    say "installing the project and its dev tools (pip install -e '.[$EXTRAS]')"
+    "${PIP[@]}" install -qq --progress-bar off -e ".[$EXTRAS]" "${TORCH_PINS[@]}"
     printf '%s\n' "$want" >"$STAMP"
 fi
 # --- 5. the bundled models' ONNX files (only when missing, stale or damaged) --------------------

@@ -119,11 +119,41 @@ def serve_in_thread(app, **server_options):
         thread.join(timeout=10)
 
 
+@pytest.fixture(scope="session")
+def ray_address():
+    """One Ray cluster of this machine alone for the whole session (2 CPUs, a small object
+    store, no dashboard), shut down at the end; yields its address. The tests that need it are
+    marked `ray` and skip without Ray (the optional extra), except in CI, which installs it."""
+    import logging
+
+    from assistant.engines import import_ray
+    from assistant.errors import UserError
+    try:
+        ray = import_ray(local=True)  # on 127.0.0.1 only, as `--engine ray` without --address
+    except UserError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the ray tests, and {exc}")
+        pytest.skip(str(exc))
+    ray.init(num_cpus=2, object_store_memory=200 * 2**20, include_dashboard=False,
+             logging_level=logging.WARNING, log_to_driver=False)
+    try:
+        yield ray.get_runtime_context().gcs_address
+    finally:
+        ray.shutdown()
+
+
 def shared_data(*parts: str) -> Path:
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
         pytest.skip(f"{path} is not here (the shared photo data travels only with the workspace)")
     return path
+
+
+def freiburg_photos(per_class: int) -> list[Path]:
+    """The first per_class photos of each Freiburg product, in name order (skips without data)."""
+    images = shared_data("freiburg", "images")
+    return [p for folder in sorted(images.iterdir()) if folder.is_dir()
+            for p in sorted(folder.glob("*.jpg"))[:per_class]]
 
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

@@ -1,0 +1,32 @@
+"""scripts/bench_engines.py runs and measures both engines (tiny settings, on the session's
+Ray cluster); its figures belong in the README, not in a timed test."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import shared_data
+
+pytestmark = [pytest.mark.ray, pytest.mark.data]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_bench_engines_measures_local_and_ray_in_one_run(ray_address, tmp_path):
+    shared_data("freiburg", "images")
+    out = tmp_path / "figures.json"
+    done = subprocess.run([sys.executable, "scripts/bench_engines.py", "--address", ray_address,
+                           "--photos", "12", "--seconds", "1", "--clients", "2", "--replicas", "1",
+                           "--json", str(out)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=540)
+    assert done.returncode == 0, done.stdout + done.stderr
+    figures = json.loads(out.read_text())
+    assert figures["classify"]["same_labels"] == "12/12"
+    for engine in ("local", "ray"):
+        assert figures["classify"][engine]["photos"] == 12
+        assert figures["classify"][engine]["photos_per_s"] > 0
+        assert figures["serve"][engine]["answered"] > 0 and figures["serve"][engine]["errors"] == 0
+    assert "requests/s" in done.stdout and "photos/s" in done.stdout
