@@ -201,6 +201,9 @@ def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str 
     final = ema if ema is not None else model
     if cfg.select != "last" and state.best_weights is not None:
         final.load_state_dict(state.best_weights)
+    # the file keeps fp16 weights: measure and calibrate exactly what is saved
+    final.load_state_dict({k: v.half().float() if v.is_floating_point() else v
+                           for k, v in final.state_dict().items()})
     val_logits = predict_logits(final, data.val_images, prep, device) if data.val_images is not None \
         and len(data.val_images) else None
     # the validation photos go through the network once: for their figures and the calibration

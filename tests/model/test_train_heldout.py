@@ -56,3 +56,31 @@ def test_a_run_without_a_test_figure_is_refused(photo_dir, tmp_path):
     with pytest.raises(RecipeMismatch, match="no held-out or test figure"):
         train(config(photo_dir, tmp_path / "all.safetensors", split_file=str(no_test),
                      heldout_from=str(fold)))
+
+
+def test_the_figures_and_calibration_are_those_of_the_weights_as_saved(photo_dir, tmp_path, monkeypatch):
+    """The file keeps fp16 weights; what training records (validation figure, temperature) must
+    come from those, not from the fp32 weights in memory that no one will ever load."""
+    import torch
+
+    import model.train as train_module
+    from model.callbacks import TrainCallback
+    from model.evaluate import predict_logits
+    from model.trainset import prepare_data
+
+    seen = {}
+
+    def spy(logits, labels, classes, source):
+        seen["logits"] = torch.as_tensor(logits).clone()
+        return real(logits, labels, classes, source)
+
+    real = train_module.calibrate
+    monkeypatch.setattr(train_module, "calibrate", spy)
+    split = write_split(tmp_path / "split.csv", photo_dir, lambda i: "train" if i < 5 else "val")
+    out = tmp_path / "m.safetensors"
+    cfg = config(photo_dir, out, split_file=str(split), epochs=2)
+    train(cfg)
+    saved = load_checkpoint(out)
+    data = prepare_data(cfg, TrainCallback())
+    again = predict_logits(saved.network(), data.val_images, saved.preprocessing, torch.device("cpu"))
+    assert torch.allclose(seen["logits"], again, atol=1e-5, rtol=0)
