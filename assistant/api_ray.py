@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 import threading
@@ -24,6 +25,11 @@ from assistant.engines import ray_cluster, worker_env
 from assistant.errors import UserError
 
 APP_NAME = "grocery-assistant"
+#: how long Serve's controller waits for a proxy to come up and to answer its health checks
+#: (Ray's defaults, 5 and 10 s, kill a proxy that starts on a busy 2-core machine, e.g. beside
+#: a model training: seen here); a value in the environment wins
+PROXY_PATIENCE = {"RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S": "60",
+                  "RAY_SERVE_PROXY_HEALTH_CHECK_TIMEOUT_S": "30"}
 #: seconds a replica's batch waits for more photos once the first has come
 BATCH_WAIT_S = 0.005
 #: seconds a request may take end to end before Ray's proxy answers 408 (the local engine's
@@ -80,9 +86,10 @@ def start_options(config: dict, host: str, port: int) -> dict:
     env = proxy_environment(config.get("max_body", MAX_BODY),
                             config.get("read_timeout", READ_TIMEOUT_S),
                             config.get("body_deadline", BODY_DEADLINE_S))
+    patience = {k: os.environ.get(k, v) for k, v in PROXY_PATIENCE.items()}
     return {"http_options": {"host": host, "port": port, "keep_alive_timeout_s": KEEP_ALIVE_S,
                              "request_timeout_s": REQUEST_TIMEOUT_S},
-            "controller_options": {"runtime_env": {"env_vars": {**env, **worker_env()}}}}
+            "controller_options": {"runtime_env": {"env_vars": {**patience, **env, **worker_env()}}}}
 
 
 def serve_on_ray(config: dict, host: str, port: int, replicas: int, address: str | None) -> int:
@@ -101,7 +108,12 @@ def serve_on_ray(config: dict, host: str, port: int, replicas: int, address: str
         for sig in (signal.SIGINT, signal.SIGTERM):  # after ray.init, which sets its own
             signal.signal(sig, lambda *_: stop.set())
         ours = not serve_running(ray)
-        serve.start(**start_options(config, host, port))
+        try:
+            serve.start(**start_options(config, host, port))
+        except ray.exceptions.RayError as exc:
+            raise UserError(f"Ray Serve's HTTP proxy did not start ({type(exc).__name__}); the "
+                            "machine may be too busy: try again, or see Ray's logs in "
+                            "/tmp/ray/session_latest/logs/serve") from exc
         try:
             serve.run(deployment(config, replicas), name=APP_NAME, route_prefix="/")
             where = listening_at(host, port)

@@ -222,3 +222,17 @@ def test_a_replica_killed_while_requests_are_in_flight(ray_service):
     assert victim not in now and len(now) == 2, f"Serve did not replace the replica: {now}"
     for _ in range(4):
         assert post_photo(ray_service, photo).status_code == 200
+
+
+def test_the_proxies_get_time_to_start_on_a_busy_machine(ray_address, monkeypatch):
+    """Ray's 5 s for a proxy to come up killed it beside a model training on 2 cores (serve
+    then failed at start); the controller is given more, and a value in the environment wins."""
+    from assistant.api_ray import start_options
+
+    def controller_env() -> dict:
+        return start_options({}, "127.0.0.1", 8000)["controller_options"]["runtime_env"]["env_vars"]
+
+    assert float(controller_env()["RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S"]) >= 30
+    assert float(controller_env()["RAY_SERVE_PROXY_HEALTH_CHECK_TIMEOUT_S"]) >= 20
+    monkeypatch.setenv("RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S", "90")
+    assert controller_env()["RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S"] == "90"
