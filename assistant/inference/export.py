@@ -175,7 +175,18 @@ def make_ready(checkpoint: str | os.PathLike) -> Path:
         writable = os.access(folder, os.W_OK)
     except OSError:
         writable = False
-    return ensure_onnx(checkpoint, folder=folder if writable else None)
+    if not writable:
+        return ensure_onnx(checkpoint)
+    # a valid file elsewhere (the user cache, where training leaves one) is copied beside the
+    # checkpoint: a fresh user home, another account or another machine finds it there
+    sha256 = file_sha256(checkpoint)
+    found = find_onnx(checkpoint, False, sha256)
+    if found is not None and found.parent.resolve() != folder.resolve():
+        import shutil
+        with atomic_write(folder / onnx_name(sha256), suffix=".onnx") as tmp:
+            shutil.copyfile(found, tmp)
+        return folder / onnx_name(sha256)
+    return ensure_onnx(checkpoint, folder=folder)
 
 
 if __name__ == "__main__":  # the runtime's child process: python -m assistant.inference.export CKPT OUT

@@ -33,3 +33,16 @@ def test_a_damaged_or_foreign_onnx_file_is_rebuilt(tiny_checkpoint, tmp_path):
     assert stamped_sha(good) == file_sha256(other)
     again = open_classifier(tiny_checkpoint, "onnx")
     assert stamped_sha(again.onnx_path) == file_sha256(tiny_checkpoint)
+
+
+def test_setting_up_a_model_puts_its_onnx_file_beside_it_even_when_the_cache_has_one(tiny_checkpoint):
+    """Training leaves the file in the user cache; `model.export --ready` (setup.sh, for the
+    bundled models) must still lay it beside the checkpoint, or a fresh home (another account,
+    CI's tests) finds none and, without torch, cannot classify."""
+    from assistant.inference.export import make_ready
+    from assistant.inference.onnx_files import cache_folder
+    cached = ensure_onnx(tiny_checkpoint)
+    assert cached.parent == cache_folder()
+    beside = make_ready(tiny_checkpoint)
+    assert beside.parent == tiny_checkpoint.parent / "onnx" and beside.is_file()
+    assert stamped_sha(beside) == file_sha256(tiny_checkpoint)
