@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -136,16 +137,22 @@ def ensure_onnx(checkpoint: str | os.PathLike, int8: bool = False, calibration=N
     fp32 is exported by PyTorch: in this process when torch is already loaded (training,
     retraining), else in a child process, so that the runtime never imports torch.
     int8 needs calibration photo paths the first time; later calls reuse the file.
-    folder: where a new file goes (default: the user cache).
+    folder: where the file must lie (default: wherever a valid one is, else the user cache).
+    A valid file found elsewhere is copied there (training leaves one in the user cache;
+    setup.sh wants the bundled models' beside them, for every home and account).
     """
     checkpoint = Path(checkpoint)
     if not checkpoint.is_file():
         raise FileNotFoundError(f"{checkpoint}: no such model file")
     sha256 = file_sha256(checkpoint)
     found = find_onnx(checkpoint, int8, sha256)
-    if found is not None:
-        return found
     out = Path(folder or cache_folder()) / onnx_name(sha256, int8)
+    if found is not None and (folder is None or found.resolve() == out.resolve()):
+        return found
+    if found is not None:
+        with atomic_write(out, suffix=".onnx") as tmp:
+            shutil.copyfile(found, tmp)
+        return out
     if int8:
         fp32 = ensure_onnx(checkpoint, False, folder=folder)
         photos = list(calibration or [])
@@ -175,18 +182,7 @@ def make_ready(checkpoint: str | os.PathLike) -> Path:
         writable = os.access(folder, os.W_OK)
     except OSError:
         writable = False
-    if not writable:
-        return ensure_onnx(checkpoint)
-    # a valid file elsewhere (the user cache, where training leaves one) is copied beside the
-    # checkpoint: a fresh user home, another account or another machine finds it there
-    sha256 = file_sha256(checkpoint)
-    found = find_onnx(checkpoint, False, sha256)
-    if found is not None and found.parent.resolve() != folder.resolve():
-        import shutil
-        with atomic_write(folder / onnx_name(sha256), suffix=".onnx") as tmp:
-            shutil.copyfile(found, tmp)
-        return folder / onnx_name(sha256)
-    return ensure_onnx(checkpoint, folder=folder)
+    return ensure_onnx(checkpoint, folder=folder if writable else None)
 
 
 if __name__ == "__main__":  # the runtime's child process: python -m assistant.inference.export CKPT OUT
