@@ -59,17 +59,23 @@ class BodyLimit:
             chunks.append(chunk)
             if not message.get("more_body"):
                 break
-        body, delivered = b"".join(chunks), False
+        body = b"".join(chunks)
         del chunks
+        await self.app(scope, replay(body, receive), send)
 
-        async def replay():
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
 
-        await self.app(scope, replay, send)
+def replay(body: bytes, receive):
+    """An ASGI receive that gives the body already read, as one message, then what receive
+    gives (a disconnect): for an app behind a middleware that had to read the body first."""
+    delivered = False
+
+    async def again():
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+    return again
 
 
 class Guard:

@@ -8,7 +8,7 @@ import json
 import logging
 import os
 
-from assistant.api_guard import BODY_DEADLINE_S, READ_TIMEOUT_S, BodyLimit, send_json
+from assistant.api_guard import BODY_DEADLINE_S, READ_TIMEOUT_S, BodyLimit, replay, send_json
 
 log = logging.getLogger("assistant.api")
 
@@ -76,14 +76,7 @@ class ProxyAnswers:
     async def _attempt(self, scope, body: bytes, receive, send) -> int | None:
         """Runs the request once: None when its answer went out, else Ray's own refusal (held
         back, not sent)."""
-        delivered, started, held = False, False, None
-
-        async def replay():
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
+        started, held = False, None
 
         async def send_or_hold(message):
             nonlocal started, held
@@ -97,7 +90,7 @@ class ProxyAnswers:
                 await send(message)
 
         try:
-            await self.app(scope, replay, send_or_hold)
+            await self.app(scope, replay(body, receive), send_or_hold)
         except Exception:
             if started:
                 raise
