@@ -164,3 +164,31 @@ def pytest_runtest_setup(item):
     marker = item.get_closest_marker("fault")
     if marker is not None and marker.args:
         item.user_properties.append(("expected", marker.args[0]))
+
+
+#: sitecustomize for a child process: records and refuses imports of the modules named in
+#: REFUSED_IMPORTS (tests/e2e/test_no_torch.py, test_no_ray.py)
+REFUSING_HOOK = '''
+import os, sys, traceback
+class _Refuse:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in os.environ["REFUSED_IMPORTS"].split(","):
+            with open(os.environ["REFUSED_MARKER"], "a") as fh:
+                fh.write(name + "\\n" + "".join(traceback.format_stack(limit=15)) + "\\n")
+            raise ImportError(os.environ["REFUSED_MESSAGE"] + name)
+        return None
+sys.meta_path.insert(0, _Refuse())
+'''
+
+
+def refusing_imports(folder: Path, modules: tuple[str, ...], message: str) -> tuple[dict, Path]:
+    """(environment, marker file) for a child process in which every import of these top-level
+    modules is refused (ImportError: message + the module's name) and recorded in the marker."""
+    hook = folder / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(REFUSING_HOOK)
+    marker = folder / f"{modules[0]}-imported.txt"
+    env = dict(os.environ, PYTHONPATH=str(hook), REFUSED_IMPORTS=",".join(modules),
+               REFUSED_MARKER=str(marker), REFUSED_MESSAGE=message)
+    env.pop("PYTEST_CURRENT_TEST", None)
+    return env, marker

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
 import sys
 import time
@@ -16,33 +15,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import refusing_imports
 from tests.e2e.test_no_torch import truth
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "assets" / "demo"
 
-HOOK = '''
-import os, sys, traceback
-class _NoRay:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] == "ray":
-            with open(os.environ["NO_RAY_MARKER"], "a") as fh:
-                fh.write(name + "\\n" + "".join(traceback.format_stack(limit=15)) + "\\n")
-            raise ImportError("No module named 'ray' (refused by the test's hook)")
-        return None
-sys.meta_path.insert(0, _NoRay())
-'''
-
 
 @pytest.fixture
 def no_ray_env(tmp_path, isolated_home):
-    hook = tmp_path / "hook"
-    hook.mkdir()
-    (hook / "sitecustomize.py").write_text(HOOK)
-    marker = tmp_path / "ray-imported.txt"
-    env = dict(os.environ, PYTHONPATH=str(hook), NO_RAY_MARKER=str(marker))
-    env.pop("PYTEST_CURRENT_TEST", None)
-    return env, marker
+    return refusing_imports(tmp_path, ("ray",), "No module named 'ray' (refused by the test's hook): ")
 
 
 def run(args: list[str], env: dict) -> subprocess.CompletedProcess:

@@ -7,7 +7,6 @@ demo photos' file names say what they show).
 from __future__ import annotations
 
 import csv
-import os
 import socket
 import subprocess
 import sys
@@ -17,20 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import refusing_imports
+
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "assets" / "demo"
-
-HOOK = '''
-import os, sys, traceback
-class _NoTorch:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("torch", "torchvision"):
-            with open(os.environ["NO_TORCH_MARKER"], "a") as fh:
-                fh.write(name + "\\n" + "".join(traceback.format_stack(limit=15)) + "\\n")
-            raise ImportError("torch must not be imported here: " + name)
-        return None
-sys.meta_path.insert(0, _NoTorch())
-'''
 
 
 def truth(path: Path) -> str:
@@ -39,13 +28,8 @@ def truth(path: Path) -> str:
 
 @pytest.fixture
 def no_torch_env(tmp_path, isolated_home):
-    hook = tmp_path / "hook"
-    hook.mkdir()
-    (hook / "sitecustomize.py").write_text(HOOK)
-    marker = tmp_path / "torch-imported.txt"
-    env = dict(os.environ, PYTHONPATH=str(hook), NO_TORCH_MARKER=str(marker),
-               QT_QPA_PLATFORM="offscreen")
-    env.pop("PYTEST_CURRENT_TEST", None)
+    env, marker = refusing_imports(tmp_path, ("torch", "torchvision"), "torch must not be imported here: ")
+    env["QT_QPA_PLATFORM"] = "offscreen"
     yield env
     assert not marker.exists(), "torch was imported:\n" + marker.read_text()
 
@@ -59,7 +43,7 @@ def test_the_hook_catches_an_import_of_torch(no_torch_env, tmp_path):
     probe = subprocess.run([sys.executable, "-c", "import torch"], env=no_torch_env, capture_output=True,
                            text=True, timeout=60)
     assert probe.returncode != 0 and "must not be imported" in probe.stderr
-    Path(no_torch_env["NO_TORCH_MARKER"]).unlink()  # the probe's record, not a finding
+    Path(no_torch_env["REFUSED_MARKER"]).unlink()  # the probe's record, not a finding
 
 
 def test_classify_runs_without_torch(no_torch_env, tmp_path):
