@@ -206,7 +206,7 @@ def main() -> int:
                    help="product taught last, its features prepared first as the dialog does")
     p.add_argument("--photos", type=int, default=40)
     p.add_argument("--mode", choices=["fast", "full"], default="fast")
-    p.add_argument("--adapt", choices=["head", "last-block"], default="head")
+    p.add_argument("--adapt", choices=["head", "upper"], default="head")
     p.add_argument("--only", action="store_true", help="grocery: the new model knows just the 81")
     p.add_argument("--base-data", action="append", metavar="DIR",
                    help="photos of the products the model knows (default: the shared Freiburg "

@@ -38,7 +38,6 @@ class Architecture:
 
     name: str
     head: str                    # the attribute of the classification head (a Linear)
-    last_block_prefixes: tuple[str, ...]  # weights fast mode may adapt besides the head
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
 
@@ -52,14 +51,27 @@ class Architecture:
         """The stem then the blocks, input to output (what `--freeze N` counts)."""
         raise NotImplementedError
 
+    def lower_blocks(self, model: nn.Module) -> int:
+        """How many blocks (after the stem) make the lower part: the first half, rounded up
+        (EfficientNet-Lite0: 8 of 16, Lite2: 11 of 21, the `--freeze` of the bundled models,
+        so their lower part is ImageNet's; ResNet-18: 4 of 8, up to layer2)."""
+        n = len(self.blocks(model)) - 1
+        return (n + 1) // 2
+
     def split(self, model: nn.Module) -> tuple[Callable, Callable]:
-        """(stem, block): stem(x) is the input of the last block, block(stem(x)) the pooled
-        features the head reads."""
+        """(lower, upper): lower(x) is the output of the stem and the lower blocks, upper(that)
+        the pooled features the head reads; upper(y, train=True) adds the stochastic depth the
+        network was trained with, if any."""
         raise NotImplementedError
 
-    def last_block(self, model: nn.Module) -> list[nn.Module]:
-        """The modules fast retraining may adapt besides the head."""
+    def upper_modules(self, model: nn.Module) -> list[nn.Module]:
+        """The modules fast retraining may adapt besides the head (what `upper` runs)."""
         raise NotImplementedError
+
+    def upper_prefixes(self, model: nn.Module) -> tuple[str, ...]:
+        """State-dict prefixes of upper_modules."""
+        names = {id(m): n for n, m in model.named_modules()}
+        return tuple(names[id(m)] + "." for m in self.upper_modules(model))
 
     def features(self, model: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
         """x -> pooled features (N x D): everything but the classification head."""
@@ -68,7 +80,7 @@ class Architecture:
 
 
 class ResNet18(Architecture):
-    name, head, last_block_prefixes = "resnet18", "fc", ("layer4.",)
+    name, head = "resnet18", "fc"
 
     def build(self, num_classes: int, image_size: int) -> nn.Module:
         from torchvision.models import resnet18
@@ -85,21 +97,21 @@ class ResNet18(Architecture):
     def split(self, model: nn.Module) -> tuple[Callable, Callable]:
         import torch
 
-        def stem(x: torch.Tensor) -> torch.Tensor:
+        def lower(x: torch.Tensor) -> torch.Tensor:
             m = model
             x = m.maxpool(m.relu(m.bn1(m.conv1(x))))
-            return m.layer3(m.layer2(m.layer1(x)))
+            return m.layer2(m.layer1(x))
 
-        def block(x: torch.Tensor) -> torch.Tensor:
-            return torch.flatten(model.avgpool(model.layer4(x)), 1)
-        return stem, block
+        def upper(x: torch.Tensor, train: bool = False) -> torch.Tensor:
+            return torch.flatten(model.avgpool(model.layer4(model.layer3(x))), 1)
+        return lower, upper
 
-    def last_block(self, model: nn.Module) -> list[nn.Module]:
-        return [model.layer4]
+    def upper_modules(self, model: nn.Module) -> list[nn.Module]:
+        return [model.layer3, model.layer4]
 
 
 class EfficientNetLite(Architecture):
-    head, last_block_prefixes = "_fc", ("_conv_head.", "_bn1.")
+    head = "_fc"
     #: EfficientNet-Lite was trained on (x - 127) / 128.
     mean, std = LITE_MEAN, LITE_STD
 
@@ -130,19 +142,24 @@ class EfficientNetLite(Architecture):
     def split(self, model: nn.Module) -> tuple[Callable, Callable]:
         import torch
 
-        def stem(x: torch.Tensor) -> torch.Tensor:
+        k, n = self.lower_blocks(model), len(model._blocks)
+        rate = model._global_params.drop_connect_rate or 0.0
+
+        def lower(x: torch.Tensor) -> torch.Tensor:
             x = model._swish(model._bn0(model._conv_stem(x)))
-            for b in model._blocks:
+            for b in model._blocks[:k]:
                 x = b(x, drop_connect_rate=0.0)
             return x
 
-        def block(x: torch.Tensor) -> torch.Tensor:
+        def upper(x: torch.Tensor, train: bool = False) -> torch.Tensor:
+            for i, b in enumerate(model._blocks[k:], start=k):
+                x = b(x, drop_connect_rate=rate * i / n if train else 0.0)
             x = model._swish(model._bn1(model._conv_head(x)))
             return torch.flatten(model._avg_pooling(x), 1)
-        return stem, block
+        return lower, upper
 
-    def last_block(self, model: nn.Module) -> list[nn.Module]:
-        return [model._conv_head, model._bn1]
+    def upper_modules(self, model: nn.Module) -> list[nn.Module]:
+        return [*model._blocks[self.lower_blocks(model):], model._conv_head, model._bn1]
 
     def features(self, model: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
         import torch

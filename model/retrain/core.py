@@ -1,8 +1,9 @@
 """Teach the model in use new products: `python main.py retrain --data DIR --out FILE`.
 
 Starts from the active model and adds (or replaces) the products found in DIR; with --only the
-new model knows just DIR's products. fast mode fits the head (optionally the last block too) on
-cached features of the frozen network: a new product in well under a minute on a laptop CPU.
+new model knows just DIR's products. fast mode fits the head on cached features of the frozen
+network (a new product in well under a minute on a laptop CPU); with --adapt upper it also
+fine-tunes the upper half of the network on cached views of each photo (minutes).
 full mode fine-tunes the whole network through model.train (CUDA when available). Both report
 progress through a TrainCallback and stop cleanly when it says cancelled(); nothing is written
 in place of the model in use until the new one is complete, checked, and activated.
@@ -30,10 +31,10 @@ class RetrainConfig:
     base: str | None = None            # starting model; None: the active model
     base_data: list[str] = field(default_factory=list)
     per_class: int | None = None       # photos per known product at most (fast: 24, full: all)
-    adapt: str = "head"                # fast mode: head | last-block
+    adapt: str = "head"                # fast mode: head | upper
     heldout: float = 0.2
     seed: int = 0
-    epochs: int | None = None          # full: 8; fast last-block: 4
+    epochs: int | None = None          # full: 8; fast --adapt upper: 8
     lr: float | None = None
     max_minutes: float | None = None
     device: str = "auto"
@@ -153,9 +154,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "(default: the folders recorded in the model, when present here)")
     p.add_argument("--per-class", type=int, metavar="N",
                    help="use at most N photos of each already-known product (fast: 24, full: all)")
-    p.add_argument("--adapt", choices=["head", "last-block"], default="head",
-                   help="fast mode: fit only the head, or the last block of the network too")
-    p.add_argument("--epochs", type=int, help="full mode: passes over the photos (default 8)")
+    p.add_argument("--adapt", choices=["head", "upper"], default="head",
+                   help="fast mode: fit only the head (seconds), or the upper half of the network "
+                        "too, on six cached views of each photo (minutes; far better when many "
+                        "products are new)")
+    p.add_argument("--epochs", type=int, help="passes over the photos (full mode: 8; fast mode with "
+                                              "--adapt upper: 8)")
     p.add_argument("--lr", type=float, help="full mode: peak learning rate (default 3e-4)")
     p.add_argument("--max-minutes", type=float, help="full mode: stop after this long (keeps the best epoch)")
     p.add_argument("--heldout", type=float, default=0.2, help="share of each product's photos held out")

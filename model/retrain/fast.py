@@ -1,9 +1,14 @@
-"""Fast mode: the frozen network's features (cached), a refitted head, optionally the last block.
+"""Fast mode: the frozen network's features (cached), a refitted head, optionally the upper blocks.
 
 Photos of the products the model already knows (when found) are fitted along with the new ones,
 so the new rows learn what they must not be confused with and the old rows get re-balanced.
 Without them, old rows stay frozen and only the new rows are fitted (against the frozen old
 logits) from an imprinted start; the report then says the old products were not checked.
+
+`--adapt upper` also fine-tunes the upper half of the network's blocks on the cached output of
+the lower half, in six views of every photo (the photo, its mirror image, four random crops):
+minutes instead of seconds, and far better when many products are new (README, maintainer
+section). It changes the network, so it needs photos of every product the model keeps.
 """
 from __future__ import annotations
 
@@ -15,27 +20,32 @@ from assistant.languages import LANGUAGES
 from model.calibrate import calibrate
 from model.data import DataError
 from model.retrain.bank import Bank, add_to_user_bank, find_bank, rows_for
-from model.retrain.features import FeatureCache, frozen_digest, split_network
-from model.retrain.head import fit_block, fit_head, imprint, stand_ins
+from model.retrain.features import VIEWS, FeatureCache, crop_views, frozen_digest, split_network
+from model.retrain.head import fit_head, fit_upper, imprint, stand_ins
 from model.retrain.report import RetrainReport, compare, heldout_metrics, make_lookalikes, write
 from model.train import pick_device
 
 FIT_STEPS = 60
+#: passes over the photos of `--adapt upper` (8 reached 83% on GroceryStore val, 6 already 83%)
+UPPER_EPOCHS = 8
 
 
 def run_fast(cfg, base, plan, cb) -> RetrainReport:
     from model.retrain.plan import new_metadata
 
     device = pick_device(cfg.device)
-    level = "stem" if cfg.adapt == "last-block" else "pooled"
+    level = "lower" if cfg.adapt == "upper" else "pooled"
     cache = FeatureCache(base, device, level)
     new_ids = set(plan.new) | set(plan.replaced) | (set(plan.classes) if cfg.only else set())
     new_rows = {plan.classes.index(c) for c in new_ids}
     mirrored = [(f, y) for f, y in plan.train if y in new_rows]
     single = [(f, y) for f, y in plan.train if y not in new_rows]
-    groups = [(mirrored, ("photo", "mirror")), (single, ("photo",)), (plan.heldout, ("photo",))]
-    epochs = (cfg.epochs or 4) if level == "stem" else 0
-    block_steps = epochs * max(-(-len(plan.train) * 2 // 32), 1)
+    if level == "lower":  # every training photo in all its views, kept apart: fit_upper draws
+        groups = [(list(plan.train), crop_views()), ([], ("photo",)), (plan.heldout, ("photo",))]
+    else:
+        groups = [(mirrored, VIEWS), (single, ("photo",)), (plan.heldout, ("photo",))]
+    epochs = (cfg.epochs or UPPER_EPOCHS) if level == "lower" else 0
+    block_steps = epochs * max(-(-len(plan.train) // 32), 1)
     batches = sum(cache.batches_needed([f for f, _ in g], v) for g, v in groups)
     total = batches + FIT_STEPS + block_steps
     cb.on_start(1, total)
@@ -56,7 +66,10 @@ def run_fast(cfg, base, plan, cb) -> RetrainReport:
         labels = torch.tensor([y for (_, y), good in zip(group, ok, strict=True) if good], dtype=torch.long)
         sets.append((feats[keep] if len(keep) else feats[:0], labels))
     (mx, my), (sx, sy), (hx, hy) = sets
-    chunks = [(mx[:, v], my) for v in range(mx.shape[1])] + [(sx[:, 0], sy)]
+    if level == "lower":
+        chunks = [(mx, my)]  # N x views x C x H x W
+    else:
+        chunks = [(mx[:, v], my) for v in range(mx.shape[1])] + [(sx[:, 0], sy)]
     held_chunks = [(hx[:, 0], hy)]
     banked = _from_bank(base, plan, cfg, level)
     if banked is not None:  # the old products without photos here, from the feature bank
@@ -93,14 +106,13 @@ def run_fast(cfg, base, plan, cb) -> RetrainReport:
                                    if plan.classes.index(c) not in taught]  # real rows only
 
     model = None
-    block_base = None
-    if level == "stem":
+    if level == "lower":
         model = cache.model
-        _, block_base = split_network(model, base.architecture)
-        with torch.no_grad():
-            pooled_train = _pool(block_base, train_x, device)
-            pooled_held = _pool(block_base, held_x, device)
-        stems_train, stems_held = train_x, held_x
+        _, upper_base = split_network(model, base.architecture)
+        with torch.no_grad():  # the head starts from the photos' pooled features, as they are now
+            pooled_train = _pool(upper_base, train_x[:, 0], device)
+            pooled_held = _pool(upper_base, held_x, device)
+        lowers_train, lowers_held = train_x, held_x
     else:
         pooled_train, pooled_held = train_x, held_x
 
@@ -122,19 +134,19 @@ def run_fast(cfg, base, plan, cb) -> RetrainReport:
     weight, bias = fit_head(pooled_train, train_y, weight, bias, ~known, FIT_STEPS,
                             step=lambda loss: tick(loss), cancelled=cb.cancelled)
     state = dict(base.state_dict)
-    if level == "stem":
+    if level == "lower":
         lin = torch.nn.Linear(d, c).to(device)
         with torch.no_grad():
             lin.weight.copy_(weight)
             lin.bias.copy_(bias)
         cb.note("retrain_adapting")
-        fit_block(model, base.architecture, lin, stems_train, train_y, epochs=epochs,
-                  lr=cfg.lr or 1e-4, step=lambda e, s, loss: tick(loss), cancelled=cb.cancelled,
+        fit_upper(model, base.architecture, lin, lowers_train, train_y, epochs=epochs,
+                  lr=cfg.lr or 1e-3, step=lambda e, s, loss: tick(loss), cancelled=cb.cancelled,
                   seed=cfg.seed)
-        _, block_new = split_network(model, base.architecture)
+        _, upper_new = split_network(model, base.architecture)
         with torch.no_grad():
-            new_logits = (lin(_pool(block_new, stems_held, device).to(device)).cpu()
-                          if len(stems_held) else torch.zeros(0, c))
+            new_logits = (lin(_pool(upper_new, lowers_held, device).to(device)).cpu()
+                          if len(lowers_held) else torch.zeros(0, c))
         weight, bias = lin.weight.detach().cpu(), lin.bias.detach().cpu()
         state.update({k: v.cpu() for k, v in model.state_dict().items()
                       if not k.startswith(head + ".")})
@@ -172,10 +184,10 @@ def run_fast(cfg, base, plan, cb) -> RetrainReport:
     return report
 
 
-def _pool(block, stems: torch.Tensor, device: torch.device, batch: int = 64) -> torch.Tensor:
-    """Pooled features (CPU) of cached last-block inputs."""
-    parts = [block(stems[i:i + batch].to(device).contiguous(memory_format=torch.channels_last)).float().cpu()
-             for i in range(0, len(stems), batch)]
+def _pool(upper, lowers: torch.Tensor, device: torch.device, batch: int = 64) -> torch.Tensor:
+    """Pooled features (CPU) of cached lower-block outputs."""
+    parts = [upper(lowers[i:i + batch].to(device).float().contiguous(memory_format=torch.channels_last)).float().cpu()
+             for i in range(0, len(lowers), batch)]
     return torch.cat(parts) if parts else torch.zeros(0, 0)
 
 
@@ -184,7 +196,7 @@ def _from_bank(base, plan, cfg, level):
     if cfg.only or not plan.missing_old:
         return None
     if level != "pooled":
-        raise DataError("--adapt last-block changes the network, so it needs photos of every "
+        raise DataError("--adapt upper changes the network, so it needs photos of every "
                         f"product the model knows (none here for: {', '.join(plan.missing_old[:6])}); "
                         "give --base-data DIR, or adapt the head only")
     bank = find_bank(base.path, frozen_digest(base, "pooled"))

@@ -1,10 +1,15 @@
 """Features of photos under a frozen network, computed once and cached on disk.
 
-Fast retraining only fits the head (or the last block and the head) on these, so a photo's
-trip through the frozen part of the network is paid once. The cache is keyed by the frozen
+Fast retraining only fits the head (or the upper blocks and the head) on these, so a photo's
+trip through the frozen part of the network is paid once. Two levels: "pooled" (what the head
+reads: everything but the head is frozen) and "lower" (the output of the lower blocks, the
+input of the upper ones: what `--adapt upper` trains on). The cache is keyed by the frozen
 weights' SHA-256 and the preprocessing (so a fast-retrained model, whose frozen part is the
-same, reuses its predecessor's cache), then by each photo's path, size and mtime and the view
-(the photo or its mirror image). One small .npz per photo folder, replaced atomically.
+same, reuses its predecessor's cache), then by each photo's path, size and mtime and the view:
+the photo, its mirror image, or one of the random crops ("crop1", ...: random resized crop,
+small rotation, mirror and colour jitter, model.augment's default policy, seeded by the view
+and the photo's key, so a view is the same picture whenever it is computed). One .npz per
+photo folder, replaced atomically.
 """
 from __future__ import annotations
 
@@ -27,30 +32,39 @@ from assistant.inference.vision import ImageError, fit_square, load_image, to_ch
 log = logging.getLogger(__name__)
 VIEWS = ("photo", "mirror")
 BATCH = 32
+#: the random crops cached for `--adapt upper`, besides the photo and its mirror image
+CROPS = 4
 
 
 class Cancelled(Exception):
     """The user asked to stop; nothing was written in place of the model."""
 
 
+def crop_views(n: int = CROPS) -> tuple[str, ...]:
+    """The views `--adapt upper` learns from: the photo, its mirror image and n random crops."""
+    return (*VIEWS, *(f"crop{i}" for i in range(1, n + 1)))
+
+
 def split_network(model: nn.Module, arch: str) -> tuple[Callable, Callable]:
-    """(stem, block): stem(x) is the input of the last block, block(stem(x)) the pooled
-    features the head reads; block holds every weight fast mode may adapt besides the head."""
+    """(lower, upper): lower(x) is the output of the lower blocks, upper(lower(x)) the pooled
+    features the head reads; upper holds every weight fast mode may adapt besides the head."""
     return architecture(arch).split(model)
 
 
-def block_parameters(model: nn.Module, arch: str) -> list[nn.Parameter]:
-    """The weights of the last block (and the batch norm right after it, for EfficientNet)."""
-    return [p for m in architecture(arch).last_block(model) for p in m.parameters()]
+def upper_parameters(model: nn.Module, arch: str) -> list[nn.Parameter]:
+    """The weights of the upper blocks (those `--adapt upper` trains)."""
+    return [p for m in architecture(arch).upper_modules(model) for p in m.parameters()]
 
 
-def frozen_digest(ckpt: Checkpoint, level: str) -> str:
+def frozen_digest(ckpt: Checkpoint, level: str, model: nn.Module | None = None) -> str:
     """SHA-256 of the weights that shape the cached features at `level` ("pooled": all but the
-    head; "stem": all but the head and the last block) plus the preprocessing."""
+    head; "lower": all but the head and the upper blocks) plus the preprocessing."""
     arch = architecture(ckpt.architecture)
-    head, block = arch.head + ".", arch.last_block_prefixes
+    head = arch.head + "."
+    upper = arch.upper_prefixes(model if model is not None else ckpt.network()) \
+        if level == "lower" else ()
     keep = {k: v for k, v in ckpt.state_dict.items()
-            if not k.startswith(head) and (level == "pooled" or not k.startswith(block))}
+            if not k.startswith(head) and not (upper and k.startswith(upper))}
     extra = json.dumps([ckpt.architecture, ckpt.meta["preprocessing"], level], sort_keys=True)
     return hashlib.sha256((weights_digest(keep) + extra).encode()).hexdigest()
 
@@ -62,23 +76,40 @@ class FeatureCache:
         self.ckpt, self.device, self.level = ckpt, device, level
         self.prep = ckpt.preprocessing
         self.model = ckpt.network(device)
-        self.stem, self.block = split_network(self.model, ckpt.architecture)
-        self.folder = paths.cache_dir() / "features" / frozen_digest(ckpt, level)[:24]
+        self.lower, self.upper = split_network(self.model, ckpt.architecture)
+        self.folder = paths.cache_dir() / "features" / frozen_digest(ckpt, level, self.model)[:24]
 
     @torch.inference_mode()
     def compute(self, batch: torch.Tensor) -> torch.Tensor:
-        """uint8 N x 3 x S x S -> float32 features on the CPU. float32 on purpose: bfloat16 is
-        emulated (slow) on CPUs without AVX-512, and the cache should not depend on the device."""
+        """uint8 (or float in [0, 1]) N x 3 x S x S -> float32 features on the CPU. float32 on
+        purpose: bfloat16 is emulated (slow) on CPUs without AVX-512, and the cache should not
+        depend on the device."""
         x = self.prep.normalize(batch.to(self.device)).contiguous(memory_format=torch.channels_last)
-        out = self.stem(x)
+        out = self.lower(x)
         if self.level == "pooled":
-            out = self.block(out)
+            out = self.upper(out)
         return out.float().cpu()
+
+    def view(self, batch: torch.Tensor, view: str, keys: list[str]) -> torch.Tensor:
+        """The pictures of one view of a batch (uint8, S x S): as they are, mirrored, or a
+        random crop seeded by the view and each photo's key."""
+        if view == "photo":
+            return batch
+        if view == "mirror":
+            return batch.flip(-1)
+        from model.augment import POLICIES, augment
+        out = []
+        for picture, key in zip(batch, keys, strict=True):
+            seed = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little")
+            gen = torch.Generator().manual_seed(seed)
+            out.append(augment(picture[None], POLICIES["default"], self.prep.size, gen)[0])
+        return torch.stack(out)
 
     def features(self, files: list[Path], views: tuple[str, ...] = ("photo",),
                  step: Callable[[], None] | None = None, cancelled: Callable[[], bool] | None = None
                  ) -> tuple[torch.Tensor, list[bool], list[str]]:
-        """(N x V x ... float32 features, ok flags, reasons for failures) for files and views.
+        """(N x V x ... features, ok flags, reasons for failures) for files and views: float32,
+        or float16 at the "lower" level (maps, several times larger than pooled features).
         step() is called after each batch computed; cancelled() is checked before each."""
         keys = [[_photo_key(f, v) for v in views] for f in files]
         found: dict[str, np.ndarray | str] = {}
@@ -103,7 +134,7 @@ class FeatureCache:
             if pictures:
                 batch = torch.stack([to_chw(p) for p in pictures])
                 for v, view in enumerate(views):
-                    out = self.compute(batch.flip(-1) if view == "mirror" else batch)
+                    out = self.compute(self.view(batch, view, [keys[i][v] for i in good]))
                     for row, i in enumerate(good):
                         found[keys[i][v]] = out[row].numpy().astype(np.float16)
             self._save_some(files, keys, found, chunk)
@@ -112,10 +143,11 @@ class FeatureCache:
         ok = [all(not isinstance(found.get(k), str) for k in ks) for ks in keys]
         reasons = [next((found[k] for k in ks if isinstance(found.get(k), str)), "") for ks in keys]
         shape = next((found[k].shape for ks, good in zip(keys, ok, strict=True) if good for k in ks), (0,))
-        out = torch.zeros((len(files), len(views), *shape), dtype=torch.float32)
+        dtype = torch.float16 if self.level == "lower" else torch.float32
+        out = torch.zeros((len(files), len(views), *shape), dtype=dtype)
         for i, (ks, good) in enumerate(zip(keys, ok, strict=True)):
             if good:
-                out[i] = torch.from_numpy(np.stack([found[k] for k in ks]).astype(np.float32))
+                out[i] = torch.from_numpy(np.stack([found[k] for k in ks])).to(dtype)
         return out, ok, reasons
 
     def batches_needed(self, files: list[Path], views: tuple[str, ...]) -> int:

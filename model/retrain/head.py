@@ -1,4 +1,4 @@
-"""Fast retraining's learning step: a new head (optionally a new last block) on cached features.
+"""Fast retraining's learning step: a new head (optionally new upper blocks) on cached features.
 
 The head keeps the old products' rows. New rows start "imprinted" (Qi et al., CVPR 2018: the
 direction of the product's mean feature, at the old rows' typical length), then the rows of
@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from model.retrain.features import Cancelled, block_parameters, split_network
+from assistant.inference.architectures import architecture
+from model.retrain.features import Cancelled, split_network, upper_parameters
 
 #: pull of each row towards its starting point, per unit of squared distance
 ANCHOR = 1e-3
@@ -108,38 +109,56 @@ def fit_head(feats: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor, bi
     return w.detach(), b.detach()
 
 
-def fit_block(model: nn.Module, arch: str, head: nn.Linear, stems: torch.Tensor,
-              labels: torch.Tensor, epochs: int = 4, lr: float = 1e-4, batch: int = 32,
+def fit_upper(model: nn.Module, arch: str, head: nn.Linear, lowers: torch.Tensor,
+              labels: torch.Tensor, epochs: int = 8, lr: float = 1e-3, batch: int = 32,
               step: Callable[[int, int, float], None] | None = None,
               cancelled: Callable[[], bool] | None = None, seed: int = 0) -> None:
-    """Fine-tune the last block and the head (in place) on cached last-block inputs.
+    """Fine-tune the upper blocks and the head (in place) on cached lower-block outputs.
 
-    Batch norm statistics stay frozen (eval mode): a few dozen photos would spoil them."""
-    _, block = split_network(model, arch)
+    lowers: N x V x C x H x W, V views of each photo (the photo, its mirror image, random
+    crops); each pass shows every photo once, in one of its views drawn at random. AdamW
+    (the head at 3x the rate), one-cycle schedule, class-balanced cross-entropy with label
+    smoothing 0.1, the network's own stochastic depth; batch-norm statistics are updated only
+    when there are at least 4 batches of photos (a few dozen would spoil them). Measured on the
+    81 GroceryStore products (README, maintainer section): 70% with the head alone, 83% so."""
+    _, upper = split_network(model, arch)
+    mods = architecture(arch).upper_modules(model)
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
-    params = block_parameters(model, arch) + list(head.parameters())
+    params = upper_parameters(model, arch)
     for p in params:
         p.requires_grad_(True)
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4)
+    head.requires_grad_(True)
+    opt = torch.optim.AdamW([{"params": params, "lr": lr}, {"params": head.parameters(), "lr": 3 * lr}],
+                            weight_decay=0.05)
+    n, views = lowers.shape[0], lowers.shape[1]
+    steps = max(-(-n // batch), 1)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[lr, 3 * lr], total_steps=max(epochs * steps, 1),
+                                                pct_start=0.1)
     cw = balanced_weights(labels, head.out_features)
     gen = torch.Generator().manual_seed(seed)
-    n = len(labels)
-    steps = max(-(-n // batch), 1)
+    device = next(model.parameters()).device
+    update_stats = n >= 4 * batch
     for epoch in range(epochs):
+        for m in mods:
+            m.train(update_stats)
         perm = torch.randperm(n, generator=gen)
+        pick = torch.randint(0, views, (n,), generator=gen)
         for s in range(steps):
             if cancelled is not None and cancelled():
                 raise Cancelled()
             idx = perm[s * batch:(s + 1) * batch]
-            x = stems[idx].to(next(model.parameters()).device)
-            logits = head(block(x.contiguous(memory_format=torch.channels_last)))
-            loss = F.cross_entropy(logits, labels[idx].to(logits.device), weight=cw.to(logits.device))
+            x = lowers[idx, pick[idx]].to(device).float().contiguous(memory_format=torch.channels_last)
+            logits = head(upper(x, train=True))
+            loss = F.cross_entropy(logits, labels[idx].to(device), weight=cw.to(device), label_smoothing=0.1)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            sched.step()
             if step is not None:
                 step(epoch, s + 1, float(loss.detach()))
+    model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
+    head.requires_grad_(False)

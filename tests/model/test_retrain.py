@@ -206,14 +206,41 @@ def test_a_known_product_in_the_folder_is_replaced(base, tmp_path):
     assert len(load_checkpoint(tmp_path / "r.safetensors").class_ids) == 5
 
 
-def test_fast_mode_can_adapt_the_last_block(base, new_dir, tmp_path):
-    out = tmp_path / "block.safetensors"
+def test_fast_mode_can_adapt_the_upper_blocks(base, new_dir, tmp_path):
+    out = tmp_path / "upper.safetensors"
     result = retrain(RetrainConfig(data=str(new_dir), out=str(out), base=str(base),
-                                   adapt="last-block", epochs=1))
+                                   adapt="upper", epochs=2))
     base_sd, new_sd = load_checkpoint(base).state_dict, load_checkpoint(out).state_dict
-    assert not torch.equal(base_sd["layer4.1.conv2.weight"], new_sd["layer4.1.conv2.weight"])
-    assert torch.equal(base_sd["layer3.1.conv2.weight"], new_sd["layer3.1.conv2.weight"])
+    for changed in ("layer4.1.conv2.weight", "layer3.0.conv1.weight"):  # the upper half: layer3-4
+        assert not torch.equal(base_sd[changed], new_sd[changed]), changed
+    for kept in ("conv1.weight", "layer2.1.conv2.weight", "layer2.1.bn2.running_mean"):
+        assert torch.equal(base_sd[kept], new_sd[kept]), kept
     assert result.report.heldout["n"] > 0
+    assert load_checkpoint(out).meta["retrain"]["adapt"] == "upper"
+
+
+def test_upper_adaptation_learns_from_every_view_and_reuses_the_cache(base, new_dir, tmp_path):
+    """Six views of each photo are cached at the lower level; a model made by --adapt upper
+    keeps the lower blocks, so a retrain from it finds every old photo's views in the cache."""
+    from model.retrain.features import FeatureCache, crop_views
+
+    first = tmp_path / "first.safetensors"
+    cold = Recorder()
+    retrain(RetrainConfig(data=str(new_dir), out=str(first), base=str(base), adapt="upper", epochs=3), cold)
+    warm = Recorder()
+    retrain(RetrainConfig(data=str(new_dir), out=str(tmp_path / "second.safetensors"), base=str(first),
+                          adapt="upper", epochs=1), warm)
+    assert any("reading" in m for m in cold.messages)
+    assert not any("reading" in m for m in warm.messages), warm.messages  # nothing computed again
+    cache = FeatureCache(load_checkpoint(first), torch.device("cpu"), "lower")
+    photos = sorted(new_dir.rglob("*.jpg"))
+    feats, ok, _ = cache.features(photos[:2], crop_views())
+    assert all(ok) and feats.shape[:2] == (2, 6)
+    views = feats[0].float().flatten(1)
+    assert all(not torch.equal(views[i], views[j]) for i in range(6) for j in range(i))  # six pictures
+    again, _, _ = FeatureCache(load_checkpoint(base), torch.device("cpu"), "lower").features(
+        photos[:2], crop_views())
+    assert torch.equal(again, feats)  # the same lower blocks, the same cached views
 
 
 def test_full_mode_fine_tunes_everything(base, new_dir, tmp_path):

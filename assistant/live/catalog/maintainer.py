@@ -45,10 +45,12 @@ MAINTAINER: dict[str, dict[str, str]] = {
     "only": {"en": "Know &only my products", "es": "Conocer s&olo mis productos"},
     "only_desc": {"en": "The new model forgets the products it knew and knows just your library",
                   "es": "El modelo nuevo olvida los productos que conocía y conoce solo su biblioteca"},
-    "block": {"en": "Also adapt the &last block (slower, may be more accurate)",
-              "es": "Ajustar también el ú&ltimo bloque (más lento, quizá más preciso)"},
-    "block_desc": {"en": "Fast mode: fine-tune the network's last block too, not only its last layer",
-                   "es": "Modo rápido: ajustar también el último bloque de la red, no solo la última capa"},
+    "block": {"en": "Also adapt the upper b&locks (minutes; far better with many new products)",
+              "es": "Ajustar también los b&loques superiores (minutos; mucho mejor con muchos productos nuevos)"},
+    "block_desc": {"en": "Fast mode: fine-tune the upper half of the network too, on several views of "
+                         "each photo, not only its last layer",
+                   "es": "Modo rápido: ajustar también la mitad superior de la red, con varias vistas de "
+                         "cada foto, no solo la última capa"},
     "retrain": {"en": "&Retrain", "es": "Re&entrenar"},
     "retrain_desc": {"en": "Teach the model your products; the assistant keeps working meanwhile",
                      "es": "Enseñar sus productos al modelo; el asistente sigue funcionando mientras tanto"},

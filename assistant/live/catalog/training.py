@@ -25,7 +25,7 @@ TRAINING: dict[str, dict[str, str]] = {
         "es": "{n} productos conocidos sin fotos aquí: unos sustitutos hechos con la última capa "
               "del modelo evitan que los productos nuevos los acaparen"},
     "retrain_fitting_head": {"en": "fitting the head", "es": "ajustando la última capa"},
-    "retrain_adapting": {"en": "adapting the last block", "es": "adaptando el último bloque"},
+    "retrain_adapting": {"en": "adapting the upper blocks", "es": "adaptando los bloques superiores"},
     "retrain_epoch": {"en": "epoch {epoch}: loss {loss}", "es": "época {epoch}: pérdida {loss}"},
     "retrain_epoch_val": {"en": "epoch {epoch}: loss {loss}, validation {acc}",
                           "es": "época {epoch}: pérdida {loss}, validación {acc}"},

@@ -99,7 +99,7 @@ class RetrainActions:
         mode = self.mode.currentData()
         cfg = RetrainConfig(data=str(self.library.folder), out=str(self.candidate_path()), mode=mode,
                             only=self.only.isChecked(), base=str(self.base_model()),
-                            adapt="last-block" if self.block.isChecked() else "head",
+                            adapt="upper" if self.block.isChecked() else "head",
                             command="maintainer dialog")
         self.result = None
         self._spoken = set()
