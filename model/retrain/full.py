@@ -4,11 +4,14 @@ The plan's photos are linked into one folder-per-product tree (symlinks in the c
 photo is copied) with a classes.csv of spoken names and a split file that holds out exactly
 the plan's held-out photos. The head is first fitted alone on frozen features (fast mode), then
 model.train fine-tunes every weight from there (CUDA when available) with the same callback.
-Both models are then measured on the held-out photos.
+Both models are then measured on the held-out photos. A run killed halfway goes on from its last
+finished epoch when the same command (the same --out) is given again: model.train's resume state
+lies beside --out, and the work folder is laid out the same way each time.
 """
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 import random
 import shutil
@@ -26,6 +29,7 @@ from model.callbacks import TrainCallback
 from model.retrain.features import FeatureCache
 from model.retrain.report import RetrainReport, compare, heldout_metrics, make_lookalikes, write
 from model.split_file import SplitFile
+from model.state import resume_path
 from model.train import pick_device, train
 
 DEFAULT_EPOCHS = 8
@@ -99,14 +103,13 @@ def run_full(cfg, base, plan, cb) -> RetrainReport | None:
     from model.config import PRESETS, TrainConfig
     from model.retrain.plan import new_metadata
 
-    root = paths.cache_dir() / "retrain"
-    for stale in root.glob("full-*") if root.is_dir() else []:
-        pid = stale.name.removeprefix("full-")
-        if pid.isdigit() and not _alive(int(pid)):  # left by a killed run
-            shutil.rmtree(stale, ignore_errors=True)
-    work = root / f"full-{os.getpid()}"
+    # one work folder per --out, laid out the same way every time: a run killed halfway leaves
+    # model.train's resume state beside --out, and the same command then goes on from there
+    key = hashlib.sha256(str(Path(cfg.out).resolve()).encode()).hexdigest()[:16]
+    work = paths.cache_dir() / "retrain" / f"full-{key}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
+    resume = resume_path(cfg.out).exists()
     try:
         data = link_tree(plan, work, cfg.seed)
         init = linear_probe(cfg, base, plan, cb, work)
@@ -115,7 +118,7 @@ def run_full(cfg, base, plan, cb) -> RetrainReport | None:
                       epochs=cfg.epochs or DEFAULT_EPOCHS, lr=cfg.lr or DEFAULT_LR, warmup_epochs=0.5,
                       image_size=base.preprocessing.size, split_file=str(work / "split.csv"),
                       names=str(data / "classes.csv"), device=cfg.device, seed=cfg.seed,
-                      select="val_acc", max_minutes=cfg.max_minutes,
+                      select="val_acc", max_minutes=cfg.max_minutes, resume=resume,
                       batch_size=min(64, max(8, len(plan.train) // 4)),
                       report_dir=str(Path(cfg.out).with_suffix(".report") / "training"))
         result = train(TrainConfig.from_dict(values), cb, command=cfg.command)
@@ -173,11 +176,6 @@ def _logits(ckpt, feats: torch.Tensor) -> torch.Tensor:
     w = ckpt.state_dict[f"{head}.weight"].float()
     b = ckpt.state_dict[f"{head}.bias"].float()
     return feats @ w.T + b if len(feats) else torch.zeros(0, len(b))
-
-
-def _alive(pid: int) -> bool:
-    from assistant.files import pid_alive
-    return pid_alive(pid)
 
 
 def _recorded(base) -> float | None:

@@ -396,6 +396,23 @@ def test_killing_a_retrain_leaves_a_loadable_model_and_no_half_written_file(
     assert len(load_checkpoint(again).class_ids) == 5
 
 
+def test_a_full_retrain_killed_halfway_goes_on_from_its_last_epoch(base, new_dir, tmp_path):
+    from model.state import resume_path
+    out = tmp_path / "full.safetensors"
+    args = ["retrain", "--data", str(new_dir), "--out", str(out), "--base", str(base),
+            "--mode", "full", "--epochs", "3", "--device", "cpu"]
+    seen = kill_at("epoch 1:", 0.0, args)
+    assert "epoch 1:" in seen, seen
+    assert not out.exists() and resume_path(out).exists()
+    again = run_cli(*args)
+    said = again.stdout + again.stderr
+    assert again.returncode == 0, said
+    assert "resumed from epoch 1" in said and "epoch 1:" not in said, said
+    ckpt = load_checkpoint(out)
+    assert len(ckpt.class_ids) == 5 and ckpt.meta["training"]["epochs_run"] == 3
+    assert not resume_path(out).exists()
+
+
 def test_progress_is_told_in_the_callbacks_language(base, new_dir, tmp_path):
     """Maintainer mode in Spanish: every progress line of a retrain comes from the catalogue in
     Spanish (the English sentences of the catalogue never appear)."""
