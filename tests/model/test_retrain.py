@@ -135,9 +135,12 @@ def test_stand_ins_are_what_the_head_takes_for_each_product():
     assert (named[:16] == 1).float().mean() > 0.9 and (named[16:] == 4).float().mean() > 0.9
 
 
+@pytest.mark.parametrize("kept_out", ["test", "val"])
 def test_old_products_are_checked_on_their_own_test_photos_when_the_split_is_recorded(
-        tiny_checkpoint, photo_dir, new_dir, tmp_path):
-    """The model in use must not be judged on photos it was trained on."""
+        tiny_checkpoint, photo_dir, new_dir, tmp_path, kept_out):
+    """The model in use must not be judged (nor the new one calibrated) on photos it was trained
+    on: its test photos, or, for a model trained on every photo but its validation ones (the
+    bundled default), those."""
     import csv
     files = sorted(photo_dir.rglob("*.jpg"))
     tests = {str(f) for f in files if f.stem in ("06", "07")}
@@ -145,7 +148,7 @@ def test_old_products_are_checked_on_their_own_test_photos_when_the_split_is_rec
     with open(split, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["path", "split"])
-        w.writerows([[str(f), "test" if str(f) in tests else "train"] for f in files])
+        w.writerows([[str(f), kept_out if str(f) in tests else "train"] for f in files])
     ckpt = load_checkpoint(tiny_checkpoint)
     meta = dict(ckpt.meta, training={"config": {"data": str(photo_dir), "split_file": str(split)}})
     base = save_checkpoint(tmp_path / "base.safetensors", ckpt.state_dict, meta)
