@@ -68,29 +68,45 @@ def accuracy(model_path: Path, folder: Path) -> dict:
     return {"n": n, "top1": round(top1 / n, 4) if n else None, "top3": round(top3 / n, 4) if n else None}
 
 
-def fold0_check(model_path: Path, per_class: int = 1000) -> dict:
-    """On Freiburg fold-0 photos (never trained on; all of them by default): accuracy on the old
-    products, how many of their photos the model now takes for one of the new products, and the
-    wrong answers it would say as sure (its own calibration and bands, else the defaults)."""
+def unseen_photos(model_path: Path, per_class: int = 1000) -> tuple[str, list[tuple[Path, str]]]:
+    """(which, [(photo, product)]): Freiburg photos the model's weights were never trained on:
+    the test photos of its recorded split, else its validation photos (the bundled default is
+    trained on every photo but those), else fold 0."""
+    from assistant.inference.checkpoint import read_metadata
+    from model.retrain.plan import split_file_of
+    from model.split_file import SplitFile
+    freiburg = GROCERY.parent / "freiburg" / "images"
+    recorded = split_file_of(read_metadata(model_path))
+    candidates = [ROOT / recorded] if recorded else []
+    candidates.append(ROOT / "model" / "splits" / "freiburg-fold0.csv")
+    for split in candidates:
+        if not split.is_file() or not freiburg.is_dir():
+            continue
+        for which in ("test", "val"):
+            by_class = SplitFile.read(split).by_class(which, freiburg.parent)
+            if by_class:
+                chosen = [(f, c) for c in sorted(by_class) for f in sorted(
+                    random.Random(f"fold0:{c}").sample(by_class[c], min(per_class, len(by_class[c]))))]
+                return f"{split.name}:{which}", chosen
+    return "", []
+
+
+def old_check(model_path: Path, photos: list[tuple[Path, str]]) -> dict:
+    """On photos of the old products (never trained on): accuracy, how many of them the model
+    now takes for one of the new products, and the wrong answers it would say as sure (its own
+    calibration and bands, else the defaults)."""
 
     import torch
 
     from assistant.inference.architectures import head_name
     from assistant.inference.checkpoint import load_checkpoint
     from model.retrain.features import FeatureCache
-    from model.split_file import SplitFile
-    freiburg = GROCERY.parent / "freiburg" / "images"
-    split = ROOT / "model" / "splits" / "freiburg-fold0.csv"
-    if not split.is_file() or not freiburg.is_dir():
-        return {}
-    by_class = SplitFile.read(split).by_class("test", freiburg.parent)
     ckpt = load_checkpoint(model_path)
-    files, labels = [], []
-    for c in sorted(by_class):
-        if c in ckpt.class_ids:
-            for f in sorted(random.Random(f"fold0:{c}").sample(by_class[c], min(per_class, len(by_class[c])))):
-                files.append(f)
-                labels.append(ckpt.class_ids.index(c))
+    photos = [(f, c) for f, c in photos if c in ckpt.class_ids]
+    if not photos:
+        return {}
+    files = [f for f, _ in photos]
+    labels = [ckpt.class_ids.index(c) for _, c in photos]
     feats, _, _ = FeatureCache(ckpt, torch.device("cpu")).features(files)
     head = head_name(ckpt.architecture)
     pred = (feats[:, 0] @ ckpt.state_dict[f"{head}.weight"].float().T
@@ -136,10 +152,12 @@ def scenario_one(args, work: Path) -> dict:
     from assistant.inference.checkpoint import load_checkpoint
     from model.retrain import RetrainConfig, warm_cache
     base = Path(args.model)
+    which, unseen = unseen_photos(base)
     out: dict = {"scenario": "one", "model": str(base), "photos": args.photos,
                  "base_products": len(load_checkpoint(base).class_ids), "runs": [],
-                 "fold0_old_products_before": fold0_check(base)}
+                 "old_products_checked_on": which}
     current = base
+    stored_models = []
     for label, product in (("cold", args.product), ("second", args.second), ("prepared", args.third)):
         pid = product.lower().replace("-", "_")
         data = work / f"data-{product}"
@@ -164,12 +182,18 @@ def scenario_one(args, work: Path) -> dict:
                "retrain_seconds": result.seconds, "val_photos": accuracy(stored, val),
                "heldout": {k: result.report.heldout[k] for k in ("top1", "n")},
                "new_product_heldout": result.report.heldout["per_class"].get(pid),
-               "fold0_old_products": fold0_check(stored),
                "old_products": {"current": c.current_top1, "new": c.new_top1, "n": c.n,
                                 "verdict": c.verdict}}
+        if not stored_models:  # the retrains' own held-out photos calibrate them: not checked
+            held = {str(Path(f).resolve()) for f, _ in result.report.heldout_photos}
+            unseen = [(f, c) for f, c in unseen if str(Path(f).resolve()) not in held]
+        stored_models.append(stored)
         out["runs"].append(run)
         print(json.dumps(run))
         current = stored
+    out["old_products_before"] = old_check(base, unseen)
+    for run, stored in zip(out["runs"], stored_models, strict=True):
+        run["old_products_unseen"] = old_check(stored, unseen)
     return out
 
 
