@@ -196,9 +196,11 @@ def _from_bank(base, plan, cfg, level):
     if cfg.only or not plan.missing_old:
         return None
     if level != "pooled":
+        products = ", ".join(plan.missing_old[:6]) + (" ..." if len(plan.missing_old) > 6 else "")
         raise DataError("--adapt upper changes the network, so it needs photos of every "
-                        f"product the model knows (none here for: {', '.join(plan.missing_old[:6])}); "
-                        "give --base-data DIR, or adapt the head only")
+                        f"product the model knows (none here for: {products}); "
+                        "give --base-data DIR, use --only, or adapt the head only",
+                        message_id="err_upper_needs_old_photos", products=products)
     bank = find_bank(base.path, frozen_digest(base, "pooled"))
     if bank is None:
         return None

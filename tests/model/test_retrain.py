@@ -222,6 +222,18 @@ def test_fast_mode_can_adapt_the_upper_blocks(base, new_dir, tmp_path):
     assert load_checkpoint(out).meta["retrain"]["adapt"] == "upper"
 
 
+def test_upper_adaptation_without_photos_of_the_old_products_says_so_in_the_users_language(
+        tiny_checkpoint, new_dir, tmp_path):
+    from assistant.errors import DataError
+    from assistant.live.catalog import error_text
+    with pytest.raises(DataError) as caught:
+        retrain(RetrainConfig(data=str(new_dir), out=str(tmp_path / "u.safetensors"),
+                              base=str(tiny_checkpoint), base_data=[str(tmp_path)], adapt="upper"))
+    spanish = error_text(caught.value, "es")
+    assert spanish.startswith("Ajustar los bloques superiores") and "blue_milk" in spanish
+    assert not (tmp_path / "u.safetensors").exists()
+
+
 def test_upper_adaptation_learns_from_every_view_and_reuses_the_cache(base, new_dir, tmp_path):
     """Six views of each photo are cached at the lower level; a model made by --adapt upper
     keeps the lower blocks, so a retrain from it finds every old photo's views in the cache."""

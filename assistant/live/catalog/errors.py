@@ -25,6 +25,13 @@ ERRORS: dict[str, dict[str, str]] = {
                               "es": "No hay ninguna foto de entrenamiento legible."},
     "err_no_training_photo_for": {"en": "No readable training photo for: {products}",
                                   "es": "No hay ninguna foto de entrenamiento legible de: {products}"},
+    "err_upper_needs_old_photos": {
+        "en": "Adapting the upper blocks changes the network, so it needs photos of every product the "
+              "model keeps (none here for: {products}). Add their photos, keep only the new products, "
+              "or adapt the last layer only.",
+        "es": "Ajustar los bloques superiores cambia la red, así que necesita fotos de todos los productos "
+              "que conserva el modelo (no hay de: {products}). Añada sus fotos, quédese solo con los "
+              "productos nuevos o ajuste solo la última capa."},
     "err_no_file": {"en": "{path}: cannot be read.", "es": "{path}: no se puede leer."},
     "err_barcode_bad": {"en": "{code} is not a barcode.", "es": "{code} no es un código de barras."},
     "err_barcode_check_digit": {
