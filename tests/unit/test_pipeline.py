@@ -153,7 +153,8 @@ def textured(colour, marker=0):
 
 
 class ScriptedSource(FrameSource):
-    """Plays a list of frames at fps; a frame given as an exception is raised (a lost camera)."""
+    """Plays a list of frames at fps; a frame given as an exception is raised (a lost camera);
+    one given as a threading.Event holds the source there until the test sets it."""
 
     live = True
 
@@ -168,6 +169,10 @@ class ScriptedSource(FrameSource):
         if self.i >= len(self.frames):
             return None
         frame = self.frames[self.i]
+        if isinstance(frame, threading.Event):
+            frame.wait(30)
+            self.i += 1
+            return self.read()
         self.i += 1
         if isinstance(frame, Exception):
             raise frame
@@ -185,7 +190,9 @@ def make(tiny_checkpoint, frames, engine=None, classifier=None, fps=50.0, **sett
 
 
 def test_identify_now_answers_even_with_continuous_mode_off(tiny_checkpoint):
-    assistant, speaker, engine, _ = make(tiny_checkpoint, [textured("red")] * 40, continuous=False)
+    held = threading.Event()  # the video waits here until "identify" was answered: however slow
+    frames = [textured("red")] * 20 + [held] + [textured("red")] * 20  # the machine, it cannot end first
+    assistant, speaker, engine, _ = make(tiny_checkpoint, frames, continuous=False)
     assistant.start()
     try:
         assert wait_until(lambda: assistant.frames_classified >= 10)
@@ -193,6 +200,7 @@ def test_identify_now_answers_even_with_continuous_mode_off(tiny_checkpoint):
         assistant.identify_now()
         assert engine.wait_for(1)
         assert engine.spoken == [("tomato sauce", "en", Priority.NOW)]
+        held.set()
         assert wait_until(lambda: assistant.source_ended) and speaker.wait_idle(5)
         assert engine.texts[-1] == "End of the video."
         assistant.identify_now()                        # the source ended: the last picture
