@@ -134,7 +134,8 @@ def test_a_recognition_error_is_said_and_the_app_keeps_running(make_window, qtbo
     classifier.predict = flaky
     words = catalog.phrase("worker_failed", "en", detail="RuntimeError: simulated out of memory")
     qtbot.waitUntil(lambda: window.status_label.text() == words, timeout=20000)
-    assert words in window.engine.texts and words in window.announcements
+    # the status line is set at once; the voice (its own thread) says it a moment later
+    qtbot.waitUntil(lambda: words in window.engine.texts and words in window.announcements, timeout=20000)
     qtbot.waitUntil(lambda: len(calls) > 8, timeout=20000)  # it went on classifying
     assert window.context.assistant.running
 
