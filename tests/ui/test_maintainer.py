@@ -8,7 +8,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from assistant.inference.checkpoint import load_checkpoint, save_checkpoint
@@ -215,49 +214,6 @@ def test_a_worse_model_asks_before_activation(qtbot, open_dialog, tmp_path, tiny
     qtbot.waitUntil(lambda: bool(ctx.loaded))
     assert ctx.classifier.class_ids == ["twin_a", "twin_b"]
     assert QApplication.activeModalWidget() is None
-
-
-def test_cancel_by_keyboard_leaves_the_model_in_use(qtbot, open_dialog, base, tmp_path):
-    ctx = Context(base)
-    dialog = open_dialog(ctx)
-    for en, es, color in (("Yellow oil", "Aceite amarillo", (220, 210, 40)), ("Jam", "Mermelada", (130, 40, 150))):
-        p = dialog.library.add(en, es)
-        dialog.library.import_folder(p.id, photos(tmp_path / p.id, color))
-    dialog.refresh()
-    dialog.mode.setCurrentIndex(dialog.mode.findData("full"))  # minutes: time to cancel
-    dialog.only.setChecked(True)  # full mode needs photos of every product it is to know
-    press(qtbot, dialog, "Alt+R")
-    qtbot.waitUntil(lambda: dialog.worker is not None)
-    press(qtbot, dialog, "Alt+S")
-    qtbot.waitUntil(lambda: ctx.speaker.heard("Cancelling"))
-    wait_retrained(qtbot, dialog)
-    assert ctx.speaker.heard("Retraining cancelled")
-    assert dialog.result is None and not dialog.activate_button.isEnabled()
-    assert models.active_model_path() == base.resolve() and ctx.loaded == []
-
-
-def test_the_upper_blocks_box_retrains_the_upper_half_too(qtbot, open_dialog, base, tmp_path):
-    """Alt+L ticks "Also adapt the upper blocks": the fast retrain then changes the upper half of
-    the network (the tiny ResNet-18's layer3-4) and leaves the lower half as it was."""
-    ctx = Context(base)
-    dialog = open_dialog(ctx)
-    for en, es, color in (("Yellow oil", "Aceite amarillo", (220, 210, 40)), ("Jam", "Mermelada", (130, 40, 150))):
-        p = dialog.library.add(en, es)
-        dialog.library.import_folder(p.id, photos(tmp_path / p.id, color))
-    dialog.refresh()
-    dialog.only.setChecked(True)  # it changes the network: it needs photos of every product it keeps
-    assert not dialog.block.isChecked()
-    press(qtbot, dialog, "Alt+L")
-    qtbot.waitUntil(dialog.block.isChecked)
-    press(qtbot, dialog, "Alt+R")
-    qtbot.waitUntil(lambda: dialog.worker is not None)
-    wait_retrained(qtbot, dialog)
-    assert dialog.result is not None and not dialog.result.cancelled, (dialog.report.toPlainText(), dialog.status.text())
-    new = load_checkpoint(dialog.result.out)
-    old = load_checkpoint(base).state_dict
-    assert new.meta["retrain"]["adapt"] == "upper"
-    assert not torch.equal(new.state_dict["layer4.1.conv2.weight"], old["layer4.1.conv2.weight"])
-    assert torch.equal(new.state_dict["layer2.1.conv2.weight"], old["layer2.1.conv2.weight"])
 
 
 def test_too_few_photos_is_said_and_nothing_starts(qtbot, open_dialog, base):
