@@ -55,8 +55,7 @@ class Architecture:
         """How many blocks (after the stem) make the lower part: the first half, rounded up
         (EfficientNet-Lite0: 8 of 16, Lite2: 11 of 21, the `--freeze` of the bundled models,
         so their lower part is ImageNet's; ResNet-18: 4 of 8, up to layer2)."""
-        n = len(self.blocks(model)) - 1
-        return (n + 1) // 2
+        return len(self.blocks(model)) // 2  # blocks() counts the stem too: (n + 1) // 2
 
     def split(self, model: nn.Module) -> tuple[Callable, Callable]:
         """(lower, upper): lower(x) is the output of the stem and the lower blocks, upper(that)

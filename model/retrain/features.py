@@ -51,11 +51,6 @@ def split_network(model: nn.Module, arch: str) -> tuple[Callable, Callable]:
     return architecture(arch).split(model)
 
 
-def upper_parameters(model: nn.Module, arch: str) -> list[nn.Parameter]:
-    """The weights of the upper blocks (those `--adapt upper` trains)."""
-    return [p for m in architecture(arch).upper_modules(model) for p in m.parameters()]
-
-
 def frozen_digest(ckpt: Checkpoint, level: str, model: nn.Module | None = None) -> str:
     """SHA-256 of the weights that shape the cached features at `level` ("pooled": all but the
     head; "lower": all but the head and the upper blocks) plus the preprocessing."""
@@ -96,8 +91,8 @@ class FeatureCache:
         return out.float().cpu()
 
     def view(self, batch: torch.Tensor, view: str, keys: list[str]) -> torch.Tensor:
-        """The pictures of one view of a batch (uint8, S x S): as they are, mirrored, or a
-        random crop seeded by the view and each photo's key."""
+        """The pictures of one view of a uint8 S x S batch: as they are, mirrored (uint8), or a
+        random crop seeded by the view and each photo's key (float in [0, 1], model.augment's)."""
         if view == "photo":
             return batch
         if view == "mirror":

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from assistant.inference.architectures import architecture
-from model.retrain.features import Cancelled, split_network, upper_parameters
+from model.retrain.features import Cancelled, split_network
 
 #: pull of each row towards its starting point, per unit of squared distance
 ANCHOR = 1e-3
@@ -126,7 +126,7 @@ def fit_upper(model: nn.Module, arch: str, head: nn.Linear, lowers: torch.Tensor
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
-    params = upper_parameters(model, arch)
+    params = [p for m in mods for p in m.parameters()]
     for p in params:
         p.requires_grad_(True)
     head.requires_grad_(True)
