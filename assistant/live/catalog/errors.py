@@ -25,6 +25,16 @@ ERRORS: dict[str, dict[str, str]] = {
                               "es": "No hay ninguna foto de entrenamiento legible."},
     "err_no_training_photo_for": {"en": "No readable training photo for: {products}",
                                   "es": "No hay ninguna foto de entrenamiento legible de: {products}"},
+    "err_upper_no_imagenet": {
+        "en": "The upper blocks cannot start from ImageNet's weights: they are not installed. "
+              "Install them, or start the upper blocks from the model's own.",
+        "es": "Los bloques superiores no pueden partir de los pesos de ImageNet: no están "
+              "instalados. Instálelos, o haga partir los bloques superiores de los del modelo."},
+    "err_upper_lower_differs": {
+        "en": "The upper blocks cannot start from ImageNet's weights: this model's lower blocks "
+              "are not ImageNet's. Start the upper blocks from the model's own.",
+        "es": "Los bloques superiores no pueden partir de los pesos de ImageNet: los bloques "
+              "inferiores de este modelo no son los de ImageNet. Hágalos partir de los del modelo."},
     "err_upper_needs_old_photos": {
         "en": "Adapting the upper blocks changes the network, so it needs photos of every product the "
               "model keeps (none here for: {products}). Add their photos, keep only the new products, "

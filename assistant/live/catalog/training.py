@@ -26,6 +26,16 @@ TRAINING: dict[str, dict[str, str]] = {
               "del modelo evitan que los productos nuevos los acaparen"},
     "retrain_fitting_head": {"en": "fitting the head", "es": "ajustando la última capa"},
     "retrain_adapting": {"en": "adapting the upper blocks", "es": "adaptando los bloques superiores"},
+    "retrain_upper_imagenet": {"en": "the upper blocks start from ImageNet's weights",
+                               "es": "los bloques superiores parten de los pesos de ImageNet"},
+    "retrain_upper_no_imagenet": {"en": "ImageNet's weights are not installed: the upper blocks start "
+                                        "from the model's own",
+                                  "es": "los pesos de ImageNet no están instalados: los bloques "
+                                        "superiores parten de los del modelo"},
+    "retrain_upper_lower_differs": {"en": "this model's lower blocks are not ImageNet's: the upper blocks "
+                                          "start from its own",
+                                    "es": "los bloques inferiores de este modelo no son los de ImageNet: "
+                                          "los superiores parten de los suyos"},
     "retrain_epoch": {"en": "epoch {epoch}: loss {loss}", "es": "época {epoch}: pérdida {loss}"},
     "retrain_epoch_val": {"en": "epoch {epoch}: loss {loss}, validation {acc}",
                           "es": "época {epoch}: pérdida {loss}, validación {acc}"},
