@@ -205,11 +205,13 @@ def scenario_grocery(args, work: Path) -> dict:
                         mode=args.mode, base=str(base), only=args.only, seed=args.seed,
                         base_data=args.base_data, per_class=args.per_class,
                         epochs=args.epochs, max_minutes=args.max_minutes, device=args.device,
-                        adapt=args.adapt, upper_start=args.upper_start)
+                        adapt=args.adapt, upper_start=args.upper_start,
+                        image_size=args.image_size)
     seconds, result, stored = live(cfg)
     c = result.report.comparison
     out = {"scenario": "grocery", "mode": args.mode, "adapt": args.adapt, "only": args.only,
            "upper_start": load_checkpoint(stored).meta["retrain"].get("upper_start"),
+           "image_size": load_checkpoint(stored).preprocessing.size,
            "model": str(base), "seconds_to_live": round(seconds, 1),
            "cpu_seconds": result.cpu_seconds, "load_average": os.getloadavg()[0],
            "products": len(result.report.classes), "train_photos": result.report.train_photos,
@@ -235,6 +237,7 @@ def main() -> int:
     p.add_argument("--adapt", choices=["head", "upper"], default="head")
     p.add_argument("--upper-start", choices=["auto", "model", "imagenet"], default="auto",
                    help="grocery --adapt upper: where the upper blocks start (retrain's --upper-start)")
+    p.add_argument("--image-size", type=int, help="grocery --adapt upper: the new model's input size")
     p.add_argument("--only", action="store_true", help="grocery: the new model knows just the 81")
     p.add_argument("--base-data", action="append", metavar="DIR",
                    help="photos of the products the model knows (default: the shared Freiburg "

@@ -63,6 +63,13 @@ class Checkpoint:
     def version(self) -> str:
         return self.meta.get("version") or self.meta.get("created", "unknown")
 
+    def at_size(self, size: int) -> Checkpoint:
+        """The same weights used at another input size (a fully convolutional network with
+        a pooled head: every weight fits; its figures are then the new size's to measure)."""
+        prep = dict(self.meta["preprocessing"], size=int(size))
+        Preprocessing.from_dict(prep)  # a sensible size, or ValueError
+        return Checkpoint(self.state_dict, dict(self.meta, preprocessing=prep), self.path)
+
     def network(self, device: str | torch.device = "cpu") -> nn.Module:
         """The network these weights belong to, in fp32, in eval mode, channels-last: the one
         place a checkpoint becomes a network (the classifier, the feature cache, teachers)."""

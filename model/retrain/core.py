@@ -33,6 +33,7 @@ class RetrainConfig:
     per_class: int | None = None       # photos per known product at most (fast: 24, full: all)
     adapt: str = "head"                # fast mode: head | upper
     upper_start: str = "auto"          # --adapt upper: auto | model | imagenet
+    image_size: int | None = None      # --adapt upper: the new model's input size (None: the model's)
     heldout: float = 0.2
     seed: int = 0
     epochs: int | None = None          # full: 8; fast --adapt upper: 8
@@ -74,6 +75,11 @@ def retrain(cfg: RetrainConfig, callback=None) -> RetrainResult:
                      cfg.names)
     cb.note("retrain_starting", base=base_path.name, n=len(plan.classes), new=len(plan.new),
             replaced=len(plan.replaced), train=len(plan.train), heldout=len(plan.heldout))
+    if cfg.image_size and cfg.image_size != base.preprocessing.size:
+        if cfg.mode != "fast" or cfg.adapt != "upper":
+            raise ValueError("--image-size is for fast mode with --adapt upper (the head alone "
+                             "learns from the features at the model's own size)")
+        base = base.at_size(cfg.image_size)
     if cfg.mode == "full" and not cfg.only and plan.missing_old:
         from assistant.errors import DataError
         raise DataError(
@@ -163,6 +169,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="--adapt upper: start the upper blocks from the model's own weights or from "
                         "ImageNet's (auto: ImageNet's when most of the new model's products are new "
                         "to it, and the weights are installed)")
+    p.add_argument("--image-size", type=int, metavar="PX",
+                   help="--adapt upper: the new model's input size (default: the model's); larger "
+                        "photos keep more of their detail (GroceryStore's 348 px photos: 300)")
     p.add_argument("--epochs", type=int, help="passes over the photos (full mode: 8; fast mode with "
                                               "--adapt upper: 8)")
     p.add_argument("--lr", type=float, help="full mode: peak learning rate (default 3e-4)")
@@ -182,7 +191,8 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = RetrainConfig(data=args.data, out=args.out, mode=args.mode, only=args.only,
                         base=args.base, base_data=args.base_data or [], per_class=args.per_class,
-                        adapt=args.adapt, upper_start=args.upper_start, heldout=args.heldout, seed=args.seed, epochs=args.epochs,
+                        adapt=args.adapt, upper_start=args.upper_start, image_size=args.image_size,
+                        heldout=args.heldout, seed=args.seed, epochs=args.epochs,
                         lr=args.lr, max_minutes=args.max_minutes, device=args.device,
                         names=args.names,
                         command="python main.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]))

@@ -149,3 +149,25 @@ def test_a_model_whose_lower_blocks_are_not_imagenets_keeps_its_own_upper_blocks
     assert any("lower blocks are not ImageNet's" in m for m in said.messages), said.messages
     imagenet = architecture("efficientnet-lite0").imagenet_state()
     assert distance(out, state, UPPER_CONV) < 0.1 * distance(out, imagenet, UPPER_CONV)
+
+
+def test_the_upper_blocks_can_learn_at_a_larger_input_size(base, new_dir, tmp_path, photo_dir):
+    """--image-size: the lower maps are cached at the new size (not the old size's), and the
+    new model says so in its preprocessing, so the app feeds it pictures of that size."""
+    from assistant.inference.classifier import Classifier
+    from assistant.inference.vision import load_image
+    from model.retrain.features import FeatureCache
+    out = tmp_path / "big.safetensors"
+    retrain(RetrainConfig(data=str(new_dir), out=str(out), base=str(base), adapt="upper", epochs=1,
+                          image_size=96))
+    new = load_checkpoint(out)
+    assert new.preprocessing.size == 96 and load_checkpoint(base).preprocessing.size == 64
+    photo = sorted(new_dir.rglob("*.jpg"))[0]
+    maps, ok, _ = FeatureCache(new, torch.device("cpu"), "lower").features([photo])
+    assert all(ok) and maps.shape[-1] == 96 // 8  # ResNet-18's layer2 output: 1/8 of the input
+    clf = Classifier(out, device="cpu")
+    batch = clf.preprocessing.batch([load_image(photo)])
+    assert batch.shape[-1] == 96 and clf.logits(batch).shape == (1, 5)  # the app feeds it 96 px
+    with pytest.raises(ValueError, match="--adapt upper"):  # the head alone keeps the model's size
+        retrain(RetrainConfig(data=str(new_dir), out=str(tmp_path / "h.safetensors"), base=str(base),
+                              image_size=96))
