@@ -33,7 +33,7 @@ class RetrainConfig:
     per_class: int | None = None       # photos per known product at most (fast: 24, full: all)
     adapt: str = "head"                # fast mode: head | upper
     upper_start: str = "auto"          # --adapt upper: auto | model | imagenet
-    image_size: int | None = None      # --adapt upper: the new model's input size (None: the model's)
+    image_size: int | None = None      # --adapt upper: the new model's input size (None: see upper_size)
     heldout: float = 0.2
     seed: int = 0
     epochs: int | None = None          # full: 8; fast --adapt upper: 8
@@ -75,11 +75,14 @@ def retrain(cfg: RetrainConfig, callback=None) -> RetrainResult:
                      cfg.names)
     cb.note("retrain_starting", base=base_path.name, n=len(plan.classes), new=len(plan.new),
             replaced=len(plan.replaced), train=len(plan.train), heldout=len(plan.heldout))
-    if cfg.image_size and cfg.image_size != base.preprocessing.size:
-        if cfg.mode != "fast" or cfg.adapt != "upper":
-            raise ValueError("--image-size is for fast mode with --adapt upper (the head alone "
-                             "learns from the features at the model's own size)")
-        base = base.at_size(cfg.image_size)
+    if cfg.image_size and (cfg.mode != "fast" or cfg.adapt != "upper"):
+        raise ValueError("--image-size is for fast mode with --adapt upper (the head alone "
+                         "learns from the features at the model's own size)")
+    if cfg.mode == "fast" and cfg.adapt == "upper":
+        from model.retrain.fast import upper_size
+        size = cfg.image_size or upper_size(base.preprocessing.size, [f for f, _ in plan.train])
+        if size != base.preprocessing.size:
+            base = base.at_size(size)
     if cfg.mode == "full" and not cfg.only and plan.missing_old:
         from assistant.errors import DataError
         raise DataError(
@@ -170,8 +173,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "ImageNet's (auto: ImageNet's when most of the new model's products are new "
                         "to it, and the weights are installed)")
     p.add_argument("--image-size", type=int, metavar="PX",
-                   help="--adapt upper: the new model's input size (default: the model's); larger "
-                        "photos keep more of their detail (GroceryStore's 348 px photos: 300)")
+                   help="--adapt upper: the new model's input size (default: the photos' own, up "
+                        "to 300 px, never below the model's: more of their detail)")
     p.add_argument("--epochs", type=int, help="passes over the photos (full mode: 8; fast mode with "
                                               "--adapt upper: 8)")
     p.add_argument("--lr", type=float, help="full mode: peak learning rate (default 3e-4)")

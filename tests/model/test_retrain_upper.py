@@ -58,7 +58,9 @@ def test_upper_adaptation_learns_from_every_view_and_reuses_the_cache(base, new_
     assert all(ok) and feats.shape[:2] == (2, 6)
     views = feats[0].float().flatten(1)
     assert all(not torch.equal(views[i], views[j]) for i in range(6) for j in range(i))  # six pictures
-    again, _, _ = FeatureCache(load_checkpoint(base), torch.device("cpu"), "lower").features(
+    # it learnt at the photos' own size (96 px, the model 64), and the retrain from it kept that
+    assert load_checkpoint(first).preprocessing.size == 96
+    again, _, _ = FeatureCache(load_checkpoint(base).at_size(96), torch.device("cpu"), "lower").features(
         photos[:2], crop_views())
     assert torch.equal(again, feats)  # the same lower blocks, the same cached views
 
@@ -171,3 +173,21 @@ def test_the_upper_blocks_can_learn_at_a_larger_input_size(base, new_dir, tmp_pa
     with pytest.raises(ValueError, match="--adapt upper"):  # the head alone keeps the model's size
         retrain(RetrainConfig(data=str(new_dir), out=str(tmp_path / "h.safetensors"), base=str(base),
                               image_size=96))
+
+
+def test_the_upper_blocks_learn_at_the_photos_size_up_to_a_bound(tmp_path):
+    from PIL import Image
+
+    from model.retrain.fast import UPPER_MAX_SIZE, upper_size
+    for name, size in (("big", (348, 348)), ("wide", (640, 480)), ("small", (150, 200))):
+        (tmp_path / name).mkdir()
+        for i in range(3):
+            Image.new("RGB", size).save(tmp_path / name / f"{i}.jpg")
+    (tmp_path / "small" / "broken.jpg").write_bytes(b"not a photo")
+    photos = lambda name: sorted((tmp_path / name).iterdir())  # noqa: E731
+    assert upper_size(224, photos("big")) == UPPER_MAX_SIZE == 300
+    assert upper_size(224, photos("wide")) == 300        # a webcam's 480 px: bounded
+    assert upper_size(64, photos("small")) == 150        # the photos' own short side
+    assert upper_size(224, photos("small")) == 224       # never below the model's size
+    assert upper_size(320, photos("big")) == 320
+    assert upper_size(224, [tmp_path / "small" / "broken.jpg"]) == 224
