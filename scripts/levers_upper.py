@@ -5,6 +5,7 @@ top-1 on GroceryStore val after each pass. The figures in the README's maintaine
 
   .venv/bin/python scripts/levers_upper.py                       # the default's upper blocks, 6 views
   .venv/bin/python scripts/levers_upper.py --imagenet            # ImageNet's upper blocks instead
+  .venv/bin/python scripts/levers_upper.py --imagenet --size 300 # ... learning at 300 px, not 224
   .venv/bin/python scripts/levers_upper.py --views 10            # 10 views (photo, mirror, 8 crops)
   .venv/bin/python scripts/levers_upper.py --policy strong       # stronger crops and colour jitter
   .venv/bin/python scripts/levers_upper.py --mixup 0.4           # manifold mixup of the cached maps
