@@ -209,9 +209,10 @@ def scenario_grocery(args, work: Path) -> dict:
                         image_size=args.image_size)
     seconds, result, stored = live(cfg)
     c = result.report.comparison
+    made = load_checkpoint(stored)
     out = {"scenario": "grocery", "mode": args.mode, "adapt": args.adapt, "only": args.only,
-           "upper_start": load_checkpoint(stored).meta["retrain"].get("upper_start"),
-           "image_size": load_checkpoint(stored).preprocessing.size,
+           "upper_start": made.meta["retrain"].get("upper_start"),
+           "image_size": made.preprocessing.size,
            "model": str(base), "seconds_to_live": round(seconds, 1),
            "cpu_seconds": result.cpu_seconds, "load_average": os.getloadavg()[0],
            "products": len(result.report.classes), "train_photos": result.report.train_photos,

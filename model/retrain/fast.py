@@ -220,12 +220,13 @@ def _start_from_imagenet(cfg, new: int, products: int, arch: str, model, cb) -> 
         return False
     a = architecture(arch)
     why = None
-    try:  # by default only what is installed: nothing is downloaded unasked
-        if cfg.upper_start == "auto" and not a.imagenet_installed():
-            raise PretrainedError(f"ImageNet weights for {arch} are not installed")
-        state = a.imagenet_state()
-    except PretrainedError:
-        why = "no_imagenet"
+    if cfg.upper_start == "auto" and not a.imagenet_installed():
+        why = "no_imagenet"  # by default only what is installed: nothing is downloaded unasked
+    else:
+        try:
+            state = a.imagenet_state()
+        except PretrainedError:
+            why = "no_imagenet"
     if why is None:
         prefixes = a.upper_prefixes(model)
         own = {k: v for k, v in model.state_dict().items() if k != a.head + ".weight" and k != a.head + ".bias"}
