@@ -206,7 +206,7 @@ def scenario_grocery(args, work: Path) -> dict:
                         base_data=args.base_data, per_class=args.per_class,
                         epochs=args.epochs, max_minutes=args.max_minutes, device=args.device,
                         adapt=args.adapt, upper_start=args.upper_start,
-                        image_size=args.image_size)
+                        image_size=args.image_size, heldout=args.heldout)
     seconds, result, stored = live(cfg)
     c = result.report.comparison
     made = load_checkpoint(stored)
@@ -216,6 +216,7 @@ def scenario_grocery(args, work: Path) -> dict:
            "model": str(base), "seconds_to_live": round(seconds, 1),
            "cpu_seconds": result.cpu_seconds, "load_average": os.getloadavg()[0],
            "products": len(result.report.classes), "train_photos": result.report.train_photos,
+           "heldout_share": made.meta["retrain"].get("heldout_share"),
            "heldout_from_train": {k: result.report.heldout[k] for k in ("top1", "n")},
            "val": accuracy(stored, GROCERY / "val"),
            "old_products": {"current": c.current_top1, "new": c.new_top1, "n": c.n, "verdict": c.verdict}}
@@ -240,6 +241,8 @@ def main() -> int:
                    help="grocery --adapt upper: where the upper blocks start (retrain's --upper-start)")
     p.add_argument("--image-size", type=int, help="grocery --adapt upper: the new model's input size")
     p.add_argument("--only", action="store_true", help="grocery: the new model knows just the 81")
+    p.add_argument("--heldout", type=float, metavar="SHARE",
+                   help="grocery: share of the photos held out (retrain's --heldout; default: its own)")
     p.add_argument("--base-data", action="append", metavar="DIR",
                    help="photos of the products the model knows (default: the shared Freiburg "
                         "photos when here, else the folders recorded in the model)")

@@ -34,7 +34,7 @@ class RetrainConfig:
     adapt: str = "head"                # fast mode: head | upper
     upper_start: str = "auto"          # --adapt upper: auto | model | imagenet
     image_size: int | None = None      # --adapt upper: the new model's input size (None: see upper_size)
-    heldout: float = 0.2
+    heldout: float | None = None       # share of photos held out (None: plan.heldout_share)
     seed: int = 0
     epochs: int | None = None          # full: 8; fast --adapt upper: 8
     lr: float | None = None
@@ -113,7 +113,7 @@ def retrain(cfg: RetrainConfig, callback=None) -> RetrainResult:
 
 
 def warm_cache(base_path: str | Path | None = None, data: str | Path | None = None,
-               per_class: int = 24, heldout: float = 0.2, seed: int = 0, device: str = "auto",
+               per_class: int = 24, heldout: float | None = None, seed: int = 0, device: str = "auto",
                cancelled=None, base_data: list[str] | None = None) -> int:
     """Compute (and cache) the features a fast retrain from data will need, ahead of it: the
     photos of the products the model already knows, and data's photos (and mirror images).
@@ -122,13 +122,14 @@ def warm_cache(base_path: str | Path | None = None, data: str | Path | None = No
     from assistant.inference.checkpoint import load_checkpoint
     from assistant.store.models import active_model_path
     from model.retrain.features import Cancelled, FeatureCache
-    from model.retrain.plan import old_product_photos, photos_by_class
+    from model.retrain.plan import HELDOUT_SHARE, old_product_photos, photos_by_class
     from model.train import pick_device
     base = load_checkpoint(base_path or active_model_path())
     new: list[Path] = []
     if data is not None and Path(data).is_dir():
         new = [f for files in photos_by_class(Path(data)).values() for f in files]
-    old = old_product_photos(base, base.class_ids, base_data, per_class, heldout, seed, skip=data)
+    old = old_product_photos(base, base.class_ids, base_data, per_class,
+                             HELDOUT_SHARE if heldout is None else heldout, seed, skip=data)
     jobs = [(new, ("photo", "mirror")), ([f for f, _ in old.train + old.heldout], ("photo",))]
     cache = FeatureCache(base, pick_device(device))
     done = 0
@@ -179,7 +180,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                               "--adapt upper: 8)")
     p.add_argument("--lr", type=float, help="full mode: peak learning rate (default 3e-4)")
     p.add_argument("--max-minutes", type=float, help="full mode: stop after this long (keeps the best epoch)")
-    p.add_argument("--heldout", type=float, default=0.2, help="share of each product's photos held out")
+    p.add_argument("--heldout", type=float, metavar="SHARE",
+                   help="share of each new product's photos held out to check and calibrate the new "
+                        "model (default: 0.2, less for a big teaching set: about 300 photos in all)")
     p.add_argument("--seed", type=int, default=0, help="seed of the held-out split")
     p.add_argument("--names", metavar="CSV", help="spoken names: columns class,english,spanish "
                                                   "(default: classes.csv in DIR)")

@@ -98,6 +98,7 @@ def test_fast_mode_adds_products_and_reports_honestly(base, new_dir, tmp_path):
     assert json.loads((rep.folder / "report.json").read_text())["comparison"]["verdict"] in (
         "better", "same", "worse")
     assert ckpt.meta["retrain"]["sources"][-1] == str(new_dir.resolve())
+    assert ckpt.meta["retrain"]["heldout_share"] == pytest.approx(0.2)  # 16 new photos: the usual share
 
 
 def test_features_are_cached_and_a_changed_photo_is_read_again(base, new_dir, tmp_path):
