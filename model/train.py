@@ -14,12 +14,12 @@ import torch.nn.functional as F
 from assistant.inference.architectures import build_model, default_preprocessing, freeze_prefix
 from assistant.inference.checkpoint import load_checkpoint, make_classes, save_checkpoint
 from model.augment import POLICIES, augment, mixup
-from model.calibrate import calibrate
+from model.calibrate import band_report, calibrate
 from model.callbacks import TrainCallback
 from model.config import TrainConfig
 from model.data import scan_folder
 from model.evaluate import metrics, predict_logits, use_bf16
-from model.heldout import recipe_heldout
+from model.heldout import adopt_thresholds, recipe_heldout
 from model.names import read_names
 from model.report import write_report
 from model.state import ResumeState, load_resume, resume_path, save_resume
@@ -204,14 +204,24 @@ def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str 
     # the file keeps fp16 weights: measure and calibrate exactly what is saved
     final.load_state_dict({k: v.half().float() if v.is_floating_point() else v
                            for k, v in final.state_dict().items()})
-    val_logits = predict_logits(final, data.val_images, prep, device) if data.val_images is not None \
-        and len(data.val_images) else None
-    # the validation photos go through the network once: for their figures and the calibration
-    val = metrics(val_logits, data.val_labels, classes) if val_logits is not None else \
-        evaluate_split(final, data.val_images, data.val_labels, classes, prep, device)
-    results = {"val": val,
-               "test": evaluate_split(final, data.test_images, data.test_labels, classes, prep, device)}
+    # each photo goes through the network once: for the figures, the calibration and the bands
+    val_logits, test_logits = (predict_logits(final, images, prep, device)
+                               if images is not None and len(images) else None
+                               for images in (data.val_images, data.test_images))
+    results = {split: metrics(logits, labels, classes) if logits is not None else
+               evaluate_split(final, None, None, classes, prep, device)
+               for split, logits, labels in (("val", val_logits, data.val_labels),
+                                             ("test", test_logits, data.test_labels))}
     results = {k: v for k, v in results.items() if v["n"]}
+    calibration = None
+    if val_logits is not None:  # temperature, bands and look-alikes from the validation photos
+        calibration = calibrate(val_logits.numpy(), data.val_labels.numpy(), classes, "val")
+        if heldout is not None and heldout.get("thresholds"):
+            calibration = adopt_thresholds(calibration, heldout, val_logits.numpy(),
+                                           data.val_labels.numpy())
+        if test_logits is not None:  # what the announcer's bands do on photos nothing chose
+            results["test"].update(band_report(test_logits.numpy(), data.test_labels.numpy(),
+                                               calibration))
     seconds = time.monotonic() - started
     names = read_names(cfg.names, cfg.data)
     meta = {
@@ -225,8 +235,8 @@ def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str 
     }
     if heldout is not None:
         meta["metrics"]["heldout"] = heldout
-    if val_logits is not None:  # temperature, bands and look-alikes from the validation photos
-        meta["calibration"] = calibrate(val_logits.numpy(), data.val_labels.numpy(), classes, "val")
+    if calibration is not None:
+        meta["calibration"] = calibration
     out = save_checkpoint(cfg.out, final.state_dict(), meta)
     report = Path(cfg.report_dir) if cfg.report_dir else out.with_suffix(".report")
     write_report(report, state.history, results, classes,

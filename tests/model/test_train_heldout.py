@@ -84,3 +84,29 @@ def test_the_figures_and_calibration_are_those_of_the_weights_as_saved(photo_dir
     data = prepare_data(cfg, TrainCallback())
     again = predict_logits(saved.network(), data.val_images, saved.preprocessing, torch.device("cpu"))
     assert torch.allclose(seen["logits"], again, atol=1e-5, rtol=0)
+
+
+def test_the_held_out_runs_thresholds_are_the_announcers(photo_dir, tmp_path):
+    """A model trained on every photo fits its temperature on its validation photos, but says
+    things as sure at the thresholds its recipe's held-out run was measured with on its test
+    photos (its own, fitted on the few photos that also chose its epoch, swing widely)."""
+    from assistant.inference.calibration import Calibration
+    from assistant.inference.checkpoint import save_checkpoint
+
+    fold = held_out_run(photo_dir, tmp_path)
+    made = load_checkpoint(fold)
+    test = made.meta["metrics"]["test"]
+    assert set(test["bands"]) == {"say", "maybe", "silent"} and "ece" in test  # measured there
+    assert test["thresholds"] == {"say": made.meta["calibration"]["say"],
+                                  "maybe": made.meta["calibration"]["maybe"]}
+    meta = dict(made.meta, calibration=dict(made.meta["calibration"], say=0.93, maybe=0.41))
+    meta.pop("weights_sha256")
+    save_checkpoint(fold, made.state_dict, meta, half=False)
+    out = tmp_path / "all.safetensors"
+    train(config(photo_dir, out, split_file=str(every_photo_split(photo_dir, tmp_path)),
+                 heldout_from=str(fold)))
+    shipped = load_checkpoint(out).meta
+    assert shipped["metrics"]["heldout"]["thresholds"] == {"say": 0.93, "maybe": 0.41}
+    assert Calibration.from_meta(shipped).thresholds() == (0.93, 0.41)
+    own = shipped["calibration"]["thresholds_from"]
+    assert own["fitted_here"] == "val" and "fold.safetensors" in own["used"]
