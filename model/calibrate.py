@@ -98,20 +98,29 @@ def _confusion(logits: np.ndarray, labels: np.ndarray, classes: list[str]) -> li
     return metrics(torch.from_numpy(logits), torch.from_numpy(labels), classes)["confusion"]
 
 
-def calibrate(logits, labels, classes: list[str], source: str) -> dict:
-    """The checkpoint's `calibration` entry, fitted on these held-out logits."""
+def calibrate(logits, labels, classes: list[str], source: str,
+              thresholds: tuple[float, float] | None = None, thresholds_from: str = "") -> dict:
+    """The checkpoint's `calibration` entry, fitted on these held-out logits; with thresholds,
+    the announcer's (say, maybe) are those (measured elsewhere: thresholds_from) and the ones
+    fitted here are kept in `thresholds_from`."""
     logits = np.asarray(logits, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.int64)
     keep = labels >= 0
     logits, labels = logits[keep], labels[keep]
     t = fit_temperature(logits, labels)
     raw, cal = softmax(logits), softmax(logits / t)
-    say, maybe = choose_bands(cal, labels)
-    return {"temperature": t, "say": say, "maybe": maybe,
-            "lookalikes": lookalike_pairs(_confusion(logits, labels, classes), classes),
-            "ece_before": round(ece(raw, labels), 4), "ece_after": round(ece(cal, labels), 4),
-            "bands": bands(cal, labels, say, maybe), "n": int(len(labels)), "photos": source,
-            "say_precision": SAY_PRECISION}
+    say, maybe = fitted = choose_bands(cal, labels)
+    if thresholds is not None:
+        say, maybe = thresholds
+    out = {"temperature": t, "say": say, "maybe": maybe,
+           "lookalikes": lookalike_pairs(_confusion(logits, labels, classes), classes),
+           "ece_before": round(ece(raw, labels), 4), "ece_after": round(ece(cal, labels), 4),
+           "bands": bands(cal, labels, say, maybe), "n": int(len(labels)), "photos": source,
+           "say_precision": SAY_PRECISION}
+    if thresholds is not None:
+        out["thresholds_from"] = {"say": fitted[0], "maybe": fitted[1], "fitted_here": source,
+                                  "used": thresholds_from}
+    return out
 
 
 def band_report(logits, labels, calibration: dict | None) -> dict:

@@ -204,6 +204,7 @@ def _record_heldout(ckpt, res: dict, data: str) -> None:
     meta["metrics"] = dict(meta.get("metrics", {}))
     meta["metrics"]["heldout"] = {"top1": res["top1"], "top3": res["top3"], "n": res["n"],
                                   "per_class": res["per_class"], "data": str(data),
-                                  "precision": "fp32", "bands": res.get("bands"), "ece": res.get("ece")}
+                                  "precision": "fp32", "bands": res.get("bands"), "ece": res.get("ece"),
+                                  "thresholds": res.get("thresholds")}
     meta.pop("weights_sha256", None)
     save_checkpoint(ckpt.path, ckpt.state_dict, meta, half=False)

@@ -38,10 +38,11 @@ def recipe_heldout(cfg: TrainConfig) -> dict:
     figure = metrics[source]
     entry = {k: figure[k] for k in ("top1", "top3", "n", "per_class", "bands", "ece", "data")
              if k in figure}
-    say, maybe = (ckpt.meta.get("calibration") or {}).get("say"), (ckpt.meta.get("calibration") or {}).get("maybe")
-    if isinstance(say, int | float) and isinstance(maybe, int | float):
-        # the announcer's thresholds under which those bands were measured
-        entry["thresholds"] = {"say": say, "maybe": maybe}
+    # the announcer's thresholds under which those bands were measured
+    cal = ckpt.meta.get("calibration") or {}
+    shown = figure.get("thresholds") or {"say": cal.get("say"), "maybe": cal.get("maybe")}
+    if "bands" in entry and _thresholds_ok(shown):
+        entry["thresholds"] = {"say": shown["say"], "maybe": shown["maybe"]}
     entry["measured_on"] = (f"the {source} photos of the same recipe's run {Path(cfg.heldout_from).name} "
                             f"(split {theirs.get('split_file') or theirs.get('split')}), "
                             "which this model was trained on")
@@ -49,17 +50,17 @@ def recipe_heldout(cfg: TrainConfig) -> dict:
     return entry
 
 
-def adopt_thresholds(calibration: dict, heldout: dict, val_logits, val_labels) -> dict:
-    """The calibration of a model trained on every photo, with the announcer's thresholds of the
-    held-out run instead of its own. Its own are fitted on its 294 validation photos, which also
-    chose its epoch: a few photos at the margin move them far (Lite2 at 260 px: say >= 0.73 here,
-    0.89 in the held-out run, where 0.73 was 96.4% right on its 1,018 test photos). The held-out
-    run's were measured on its test photos (heldout["bands"]). Its own temperature stays: the
-    thresholds are on calibrated probabilities, which the temperature makes comparable."""
-    from assistant.inference.calibration import Calibration, bands
-    say, maybe = heldout["thresholds"]["say"], heldout["thresholds"]["maybe"]
-    probs = Calibration.from_meta({"calibration": calibration}).probabilities(val_logits)
-    out = dict(calibration, say=say, maybe=maybe, bands=bands(probs, val_labels, say, maybe))
-    out["thresholds_from"] = {"say": calibration["say"], "maybe": calibration["maybe"],
-                              "fitted_here": "val", "used": heldout.get("measured_on", "")}
-    return out
+def _thresholds_ok(t) -> bool:
+    return (isinstance(t, dict) and all(isinstance(t.get(k), int | float) for k in ("say", "maybe"))
+            and 0 < t["maybe"] <= t["say"] <= 1)
+
+
+def recipe_thresholds(heldout: dict | None) -> tuple[float, float] | None:
+    """(say, maybe) for a model trained on every photo: those of its recipe's held-out run, which
+    were measured on that run's test photos (heldout["bands"]); None when there are none.
+    Its own, fitted on its 294 validation photos that also chose its epoch, swing with a few
+    photos at the margin (Lite2 at 260 px: say >= 0.73 there, 0.89 in the held-out run, where
+    0.73 was 96.4% right on its 1,018 test photos and 0.89 98.3%). The thresholds are on
+    calibrated probabilities, so the model keeps its own temperature."""
+    t = (heldout or {}).get("thresholds")
+    return (t["say"], t["maybe"]) if _thresholds_ok(t) else None

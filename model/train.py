@@ -19,7 +19,7 @@ from model.callbacks import TrainCallback
 from model.config import TrainConfig
 from model.data import scan_folder
 from model.evaluate import metrics, predict_logits, use_bf16
-from model.heldout import adopt_thresholds, recipe_heldout
+from model.heldout import recipe_heldout, recipe_thresholds
 from model.names import read_names
 from model.report import write_report
 from model.state import ResumeState, load_resume, resume_path, save_resume
@@ -215,10 +215,8 @@ def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str 
     results = {k: v for k, v in results.items() if v["n"]}
     calibration = None
     if val_logits is not None:  # temperature, bands and look-alikes from the validation photos
-        calibration = calibrate(val_logits.numpy(), data.val_labels.numpy(), classes, "val")
-        if heldout is not None and heldout.get("thresholds"):
-            calibration = adopt_thresholds(calibration, heldout, val_logits.numpy(),
-                                           data.val_labels.numpy())
+        calibration = calibrate(val_logits.numpy(), data.val_labels.numpy(), classes, "val",
+                                recipe_thresholds(heldout), (heldout or {}).get("measured_on", ""))
         if test_logits is not None:  # what the announcer's bands do on photos nothing chose
             results["test"].update(band_report(test_logits.numpy(), data.test_labels.numpy(),
                                                calibration))

@@ -3,8 +3,9 @@ recipe's run that kept the test photos out, and refuses a run of another recipe 
 from __future__ import annotations
 
 import pytest
+import torch
 
-from assistant.inference.checkpoint import load_checkpoint
+from assistant.inference.checkpoint import load_checkpoint, save_checkpoint
 from assistant.store.models import heldout_figure
 from model.heldout import RecipeMismatch
 from model.train import train
@@ -61,8 +62,6 @@ def test_a_run_without_a_test_figure_is_refused(photo_dir, tmp_path):
 def test_the_figures_and_calibration_are_those_of_the_weights_as_saved(photo_dir, tmp_path, monkeypatch):
     """The file keeps fp16 weights; what training records (validation figure, temperature) must
     come from those, not from the fp32 weights in memory that no one will ever load."""
-    import torch
-
     import model.train as train_module
     from model.callbacks import TrainCallback
     from model.evaluate import predict_logits
@@ -70,9 +69,9 @@ def test_the_figures_and_calibration_are_those_of_the_weights_as_saved(photo_dir
 
     seen = {}
 
-    def spy(logits, labels, classes, source):
+    def spy(logits, labels, classes, source, *rest):
         seen["logits"] = torch.as_tensor(logits).clone()
-        return real(logits, labels, classes, source)
+        return real(logits, labels, classes, source, *rest)
 
     real = train_module.calibrate
     monkeypatch.setattr(train_module, "calibrate", spy)
@@ -90,8 +89,11 @@ def test_the_held_out_runs_thresholds_are_the_announcers(photo_dir, tmp_path):
     """A model trained on every photo fits its temperature on its validation photos, but says
     things as sure at the thresholds its recipe's held-out run was measured with on its test
     photos (its own, fitted on the few photos that also chose its epoch, swing widely)."""
-    from assistant.inference.calibration import Calibration
-    from assistant.inference.checkpoint import save_checkpoint
+    from assistant.inference.calibration import Calibration, bands
+    from model.calibrate import fit_temperature
+    from model.callbacks import TrainCallback
+    from model.evaluate import predict_logits
+    from model.trainset import prepare_data
 
     fold = held_out_run(photo_dir, tmp_path)
     made = load_checkpoint(fold)
@@ -100,13 +102,39 @@ def test_the_held_out_runs_thresholds_are_the_announcers(photo_dir, tmp_path):
     assert test["thresholds"] == {"say": made.meta["calibration"]["say"],
                                   "maybe": made.meta["calibration"]["maybe"]}
     meta = dict(made.meta, calibration=dict(made.meta["calibration"], say=0.93, maybe=0.41))
+    meta["metrics"] = dict(meta["metrics"], test=dict(test, thresholds={"say": 0.93, "maybe": 0.41}))
+    meta.pop("weights_sha256")
+    save_checkpoint(fold, made.state_dict, meta, half=False)
+    out = tmp_path / "all.safetensors"
+    cfg = config(photo_dir, out, split_file=str(every_photo_split(photo_dir, tmp_path)),
+                 heldout_from=str(fold))
+    train(cfg)
+    shipped = load_checkpoint(out)
+    assert shipped.meta["metrics"]["heldout"]["thresholds"] == {"say": 0.93, "maybe": 0.41}
+    cal = Calibration.from_meta(shipped.meta)
+    assert cal.thresholds() == (0.93, 0.41)
+    own = shipped.meta["calibration"]["thresholds_from"]
+    assert own["fitted_here"] == "val" and "fold.safetensors" in own["used"]
+    # its own temperature, and its validation bands counted at the thresholds it uses
+    data = prepare_data(cfg, TrainCallback())
+    logits = predict_logits(shipped.network(), data.val_images, shipped.preprocessing,
+                            torch.device("cpu")).numpy()
+    assert cal.temperature == fit_temperature(logits, data.val_labels.numpy())
+    assert shipped.meta["calibration"]["bands"] == bands(cal.probabilities(logits),
+                                                         data.val_labels.numpy(), 0.93, 0.41)
+
+
+def test_a_held_out_run_without_measured_bands_lends_no_thresholds(photo_dir, tmp_path):
+    fold = held_out_run(photo_dir, tmp_path)
+    made = load_checkpoint(fold)
+    meta = dict(made.meta, calibration=dict(made.meta["calibration"], say=0.93, maybe=0.41))
+    meta["metrics"] = dict(meta["metrics"], test={k: v for k, v in meta["metrics"]["test"].items()
+                                                  if k not in ("bands", "thresholds")})
     meta.pop("weights_sha256")
     save_checkpoint(fold, made.state_dict, meta, half=False)
     out = tmp_path / "all.safetensors"
     train(config(photo_dir, out, split_file=str(every_photo_split(photo_dir, tmp_path)),
                  heldout_from=str(fold)))
     shipped = load_checkpoint(out).meta
-    assert shipped["metrics"]["heldout"]["thresholds"] == {"say": 0.93, "maybe": 0.41}
-    assert Calibration.from_meta(shipped).thresholds() == (0.93, 0.41)
-    own = shipped["calibration"]["thresholds_from"]
-    assert own["fitted_here"] == "val" and "fold.safetensors" in own["used"]
+    assert "thresholds" not in shipped["metrics"]["heldout"]
+    assert "thresholds_from" not in shipped["calibration"]  # its own, fitted on its validation photos
