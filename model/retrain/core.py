@@ -122,14 +122,13 @@ def warm_cache(base_path: str | Path | None = None, data: str | Path | None = No
     from assistant.inference.checkpoint import load_checkpoint
     from assistant.store.models import active_model_path
     from model.retrain.features import Cancelled, FeatureCache
-    from model.retrain.plan import HELDOUT_SHARE, old_product_photos, photos_by_class
+    from model.retrain.plan import old_product_photos, photos_by_class
     from model.train import pick_device
     base = load_checkpoint(base_path or active_model_path())
     new: list[Path] = []
     if data is not None and Path(data).is_dir():
         new = [f for files in photos_by_class(Path(data)).values() for f in files]
-    old = old_product_photos(base, base.class_ids, base_data, per_class,
-                             HELDOUT_SHARE if heldout is None else heldout, seed, skip=data)
+    old = old_product_photos(base, base.class_ids, base_data, per_class, heldout, seed, skip=data)
     jobs = [(new, ("photo", "mirror")), ([f for f, _ in old.train + old.heldout], ("photo",))]
     cache = FeatureCache(base, pick_device(device))
     done = 0

@@ -130,10 +130,13 @@ class OldPhotos:
 
 
 def old_product_photos(base: Checkpoint, needed: list[str], base_data: list[str] | None,
-                       per_class: int, heldout: float, seed: int, skip: Path | None = None) -> OldPhotos:
-    """Photos of products the model knows, split into training and held-out photos. Each
-    product's draw depends only on the seed and its id, so the same photos come back whatever
-    is being added (and their cached features are found again)."""
+                       per_class: int, heldout: float | None, seed: int,
+                       skip: Path | None = None) -> OldPhotos:
+    """Photos of products the model knows, split into training and held-out photos (a share
+    heldout of each, HELDOUT_SHARE when None). Each product's draw depends only on the seed and
+    its id, so the same photos come back whatever is being added (and their cached features are
+    found again)."""
+    heldout = HELDOUT_SHARE if heldout is None else heldout
     folders = [Path(d) for d in base_data] if base_data else recorded_sources(base.meta)
     for folder in folders:
         if not folder.is_dir():
@@ -211,8 +214,7 @@ def make_plan(data: str | Path, base: Checkpoint, only: bool = False,
         train += [(f, index[cid]) for f in t]
         held += [(f, index[cid]) for f in h]
     old_needed = [] if only else [c for c in base_ids if c not in new_photos]
-    old = old_product_photos(base, old_needed, base_data, per_class,
-                             HELDOUT_SHARE if heldout is None else heldout, seed, skip=data)
+    old = old_product_photos(base, old_needed, base_data, per_class, heldout, seed, skip=data)
     train += [(f, index[cid]) for f, cid in old.train]
     held += [(f, index[cid]) for f, cid in old.heldout]
     found, used, unseen = old.found, old.folders, old.unseen
