@@ -208,11 +208,10 @@ def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str 
     val_logits, test_logits = (predict_logits(final, images, prep, device)
                                if images is not None and len(images) else None
                                for images in (data.val_images, data.test_images))
-    results = {split: metrics(logits, labels, classes) if logits is not None else
-               evaluate_split(final, None, None, classes, prep, device)
+    results = {split: metrics(logits, labels, classes)
                for split, logits, labels in (("val", val_logits, data.val_labels),
-                                             ("test", test_logits, data.test_labels))}
-    results = {k: v for k, v in results.items() if v["n"]}
+                                             ("test", test_logits, data.test_labels))
+               if logits is not None}
     calibration = None
     if val_logits is not None:  # temperature, bands and look-alikes from the validation photos
         calibration = calibrate(val_logits.numpy(), data.val_labels.numpy(), classes, "val",

@@ -17,18 +17,15 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from assistant.inference.calibration import Calibration  # noqa: E402
 from assistant.inference.classifier import Classifier  # noqa: E402
-from model.augment import resize_eval  # noqa: E402
 from model.data import load_folder  # noqa: E402
+from model.evaluate import predict_logits  # noqa: E402
 
 
 def logits(clf: Classifier, images: torch.Tensor, flip: bool) -> np.ndarray:
-    out = []
+    """fp32 logits of the photos, or of their mirror images (the centre crop commutes with it)."""
     with torch.inference_mode():
-        for i in range(0, len(images), 64):
-            x = clf.preprocessing.normalize(resize_eval(images[i:i + 64], clf.preprocessing.size))
-            x = x.flip(-1) if flip else x
-            out.append(clf.model(x.contiguous(memory_format=torch.channels_last)).float())
-    return torch.cat(out).numpy()
+        return predict_logits(clf.model, images.flip(-1) if flip else images, clf.preprocessing,
+                              torch.device("cpu")).numpy()
 
 
 def main(path: str) -> None:
