@@ -108,15 +108,16 @@ def run_fast(cfg, base, plan, cb) -> RetrainReport:
     old_checked = cfg.only or not [c for c in plan.missing_old
                                    if plan.classes.index(c) not in taught]  # real rows only
 
-    model, how = None, {}
+    model, how, imagenet = None, {}, False
     if level == "lower":
         model = cache.model
+        _, upper_fn = split_network(model, base.architecture)
+        with torch.no_grad():  # what the model in use makes of the held-out photos (the comparison)
+            pooled_held = _pool(upper_fn, held_x, device)
         imagenet = _start_from_imagenet(cfg, len(new_ids), len(plan.classes), base.architecture, model, cb)
         how["upper_start"] = "imagenet" if imagenet else "model"
-        _, upper_base = split_network(model, base.architecture)
         with torch.no_grad():  # the head starts from the photos' pooled features, as they are now
-            pooled_train = _pool(upper_base, train_x[:, 0], device)
-            pooled_held = _pool(upper_base, held_x, device)
+            pooled_train = _pool(upper_fn, train_x[:, 0], device)
         lowers_train, lowers_held = train_x, held_x
     else:
         pooled_train, pooled_held = train_x, held_x
@@ -133,11 +134,19 @@ def run_fast(cfg, base, plan, cb) -> RetrainReport:
             weight[i], bias[i] = bw[plan.base_rows[cid]], bb[plan.base_rows[cid]]
             known[i] = True
             current[i] = plan.base_rows[cid]
-    fresh = [i for i in range(c) if not known[i]]
-    imprint(pooled_train, train_y, fresh, weight, bias, known)
-    cb.note("retrain_fitting_head")
-    weight, bias = fit_head(pooled_train, train_y, weight, bias, ~known, FIT_STEPS,
-                            step=lambda loss: tick(loss), cancelled=cb.cancelled)
+    if imagenet:  # the old rows do not read ImageNet's features: every row starts afresh, from
+        # its product's mean feature at unit length, and is not fitted: a head fitted to the
+        # photos' ImageNet features already fits the training photos and leaves the blocks
+        # little to learn (81 GroceryStore products, val: 82.4% so, 84.5% from this start)
+        weight, bias = torch.zeros(c, d), torch.zeros(c)
+        imprint(pooled_train, train_y, list(range(c)), weight, bias, torch.zeros(c, dtype=torch.bool))
+        done[0] = min(done[0] + FIT_STEPS, total)
+    else:
+        fresh = [i for i in range(c) if not known[i]]
+        imprint(pooled_train, train_y, fresh, weight, bias, known)
+        cb.note("retrain_fitting_head")
+        weight, bias = fit_head(pooled_train, train_y, weight, bias, ~known, FIT_STEPS,
+                                step=lambda loss: tick(loss), cancelled=cb.cancelled)
     state = dict(base.state_dict)
     if level == "lower":
         lin = torch.nn.Linear(d, c).to(device)

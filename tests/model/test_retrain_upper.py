@@ -191,3 +191,39 @@ def test_the_upper_blocks_learn_at_the_photos_size_up_to_a_bound(tmp_path):
     assert upper_size(224, photos("small")) == 224       # never below the model's size
     assert upper_size(320, photos("big")) == 320
     assert upper_size(224, [tmp_path / "small" / "broken.jpg"]) == 224
+
+
+
+def test_with_imagenets_upper_blocks_the_report_still_compares_with_the_model_in_use(
+        lite_base, new_dir, photo_dir, tmp_path):
+    """ImageNet's upper blocks replace the model's own (and the head starts afresh from the
+    products' mean features: one fitted to ImageNet's features leaves the blocks little to learn,
+    README maintainer section), but the report's "model in use" figure is the model in use's:
+    its own upper blocks and head on the held-out photos of the products both know."""
+    from pathlib import Path
+
+    from assistant.inference.checkpoint import save_checkpoint
+    from model.retrain.features import FeatureCache, split_network
+    ckpt = load_checkpoint(lite_base)
+    cache = FeatureCache(ckpt, torch.device("cpu"), "lower")
+    _, upper = split_network(cache.model, ckpt.architecture)
+
+    def pooled(photos):
+        maps, ok, _ = cache.features(photos, ("photo",))
+        assert all(ok)
+        with torch.no_grad():
+            return upper(maps[:, 0].float())
+    # the model in use knows its products: each row its product's mean feature (own upper blocks)
+    state = dict(ckpt.state_dict)
+    means = torch.stack([pooled(sorted((photo_dir / c).glob("*.jpg"))).mean(0) for c in ckpt.class_ids])
+    state["_fc.weight"], state["_fc.bias"] = 20 * means / means.norm(dim=1, keepdim=True), torch.zeros(3)
+    known = save_checkpoint(tmp_path / "known.safetensors", state, ckpt.meta)
+    result = retrain(RetrainConfig(data=str(new_dir), out=str(tmp_path / "u.safetensors"), base=str(known),
+                                   adapt="upper", upper_start="imagenet", image_size=64, epochs=1))
+    assert load_checkpoint(tmp_path / "u.safetensors").meta["retrain"]["upper_start"] == "imagenet"
+    shared = [(Path(f), c) for f, c in result.report.heldout_photos if c in ckpt.class_ids]
+    assert shared and result.report.comparison.n == len(shared)
+    logits = pooled([f for f, _ in shared]) @ state["_fc.weight"].T
+    truth = torch.tensor([ckpt.class_ids.index(c) for _, c in shared])
+    expected = float((logits.argmax(1) == truth).float().mean())
+    assert result.report.comparison.current_top1 == pytest.approx(expected, abs=1e-4)
