@@ -99,10 +99,12 @@ def _confusion(logits: np.ndarray, labels: np.ndarray, classes: list[str]) -> li
 
 
 def calibrate(logits, labels, classes: list[str], source: str,
-              thresholds: tuple[float, float] | None = None, thresholds_from: str = "") -> dict:
+              thresholds: tuple[float, float] | None = None, thresholds_from: str = "",
+              lookalikes: list | None = None) -> dict:
     """The checkpoint's `calibration` entry, fitted on these held-out logits; with thresholds,
     the announcer's (say, maybe) are those (measured elsewhere: thresholds_from) and the ones
-    fitted here are kept in `thresholds_from`."""
+    fitted here are kept in `thresholds_from`; lookalikes ([a, b, rate], found elsewhere on the
+    same recipe) are joined to the pairs found here."""
     logits = np.asarray(logits, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.int64)
     keep = labels >= 0
@@ -113,7 +115,8 @@ def calibrate(logits, labels, classes: list[str], source: str,
     if thresholds is not None:
         say, maybe = thresholds
     out = {"temperature": t, "say": say, "maybe": maybe,
-           "lookalikes": lookalike_pairs(_confusion(logits, labels, classes), classes),
+           "lookalikes": _join(lookalike_pairs(_confusion(logits, labels, classes), classes),
+                               lookalikes or [], classes),
            "ece_before": round(ece(raw, labels), 4), "ece_after": round(ece(cal, labels), 4),
            "bands": bands(cal, labels, say, maybe), "n": int(len(labels)), "photos": source,
            "say_precision": SAY_PRECISION}
@@ -121,6 +124,16 @@ def calibrate(logits, labels, classes: list[str], source: str,
         out["thresholds_from"] = {"say": fitted[0], "maybe": fitted[1], "fitted_here": source,
                                   "used": thresholds_from}
     return out
+
+
+def _join(found: list, lent: list, classes: list[str]) -> list[list]:
+    """Pairs found here and lent pairs of these products, each pair once at its worse rate."""
+    pairs: dict[tuple[str, str], float] = {}
+    for a, b, rate in [*found, *lent]:
+        if a in classes and b in classes and a != b:
+            key = tuple(sorted((a, b)))
+            pairs[key] = max(pairs.get(key, 0.0), float(rate))
+    return [[a, b, round(r, 3)] for (a, b), r in sorted(pairs.items(), key=lambda kv: -kv[1])]
 
 
 def band_report(logits, labels, calibration: dict | None) -> dict:

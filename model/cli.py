@@ -91,6 +91,9 @@ def _evaluate_arguments(p: argparse.ArgumentParser) -> None:
                    help="fit the model's temperature, announcer bands and look-alike pairs on "
                         "these photos (held out from training, e.g. its validation photos) and "
                         "store them in the checkpoint")
+    p.add_argument("--mirror", choices=["on", "off"],
+                   help="with --calibrate: the model also looks at each picture's mirror image and "
+                        "averages the two answers (twice the work a frame); stored in the checkpoint")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
 
 
@@ -143,15 +146,19 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     path = Path(args.model) if args.model else active_model_path()
     device = pick_device(args.device)
-    clf = Classifier(path, device=str(device))
+    if args.mirror and not args.calibrate:
+        raise SystemExit("--mirror changes the model's answers: give it with --calibrate, which "
+                         "fits the calibration to them")
+    clf = Classifier(_with_mirror(path, args.mirror), device=str(device))
     photos = load_folder(args.data, size=clf.preprocessing.size, classes=clf.class_ids, min_per_class=1)
     logits = predict_logits(clf.model, photos.images, clf.preprocessing, torch.device(clf.device))
     res = metrics(logits, photos.labels, clf.class_ids)
     res["per_class"] = {c: a for c, a in res["per_class"].items()}
     if args.calibrate:
         from model.calibrate import calibrate
+        lent = _refresh_heldout(clf.checkpoint)
         _record_calibration(clf.checkpoint, calibrate(logits.numpy(), photos.labels.numpy(),
-                                                      clf.class_ids, str(args.data)))
+                                                      clf.class_ids, str(args.data), *lent))
     from model.calibrate import band_report
     res.update(band_report(logits.numpy(), photos.labels.numpy(), clf.checkpoint.meta.get("calibration")))
     res["precision"] = "fp32"
@@ -181,6 +188,31 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 def _pct(value) -> str:
     return "-" if value is None else f"{value:.1%}"
+
+
+def _with_mirror(path, mirror: str | None):
+    """The checkpoint at path, its preprocessing's mirror set as asked (in memory: what
+    --calibrate writes)."""
+    from assistant.inference.checkpoint import Checkpoint, load_checkpoint
+    ckpt = load_checkpoint(path)
+    if mirror is None:
+        return ckpt
+    prep = dict(ckpt.meta["preprocessing"], mirror=mirror == "on")
+    return Checkpoint(ckpt.state_dict, dict(ckpt.meta, preprocessing=prep), ckpt.path)
+
+
+def _refresh_heldout(ckpt) -> tuple:
+    """For a model trained on every photo (--heldout-from): its held-out figure read again from
+    its recipe's held-out run, as train does, and the (thresholds, where from) that calibrate
+    lends from it; () for other models."""
+    from model.config import TrainConfig
+    from model.heldout import recipe_heldout, recipe_thresholds
+    config = (ckpt.meta.get("training") or {}).get("config") or {}
+    if not config.get("heldout_from"):
+        return ()
+    heldout = recipe_heldout(TrainConfig.from_dict(config))
+    ckpt.meta["metrics"] = dict(ckpt.meta.get("metrics") or {}, heldout=heldout)
+    return recipe_thresholds(heldout, ckpt.preprocessing.mirror), heldout["measured_on"], heldout.get("lookalikes")
 
 
 def _record_calibration(ckpt, calibration: dict) -> None:

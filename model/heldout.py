@@ -47,6 +47,10 @@ def recipe_heldout(cfg: TrainConfig) -> dict:
                             f"(split {theirs.get('split_file') or theirs.get('split')}), "
                             "which this model was trained on")
     entry["from_sha256"] = ckpt.meta.get("weights_sha256") or ""
+    entry["mirror"] = ckpt.preprocessing.mirror  # measured with mirror averaging or not
+    # the products the recipe confuses, from that run's held-out photos (more than this model's
+    # validation photos show): this model names both of such a pair too
+    entry["lookalikes"] = [p for p in cal.get("lookalikes", []) if isinstance(p, list) and len(p) == 3]
     return entry
 
 
@@ -55,12 +59,14 @@ def _thresholds_ok(t) -> bool:
             and 0 < t["maybe"] <= t["say"] <= 1)
 
 
-def recipe_thresholds(heldout: dict | None) -> tuple[float, float] | None:
+def recipe_thresholds(heldout: dict | None, mirror: bool = False) -> tuple[float, float] | None:
     """(say, maybe) for a model trained on every photo: those of its recipe's held-out run, which
     were measured on that run's test photos (heldout["bands"]); None when there are none.
     Its own, fitted on its 294 validation photos that also chose its epoch, swing with a few
     photos at the margin (Lite2 at 260 px: say >= 0.73 there, 0.89 in the held-out run, where
     0.73 was 96.4% right on its 1,018 test photos and 0.89 98.3%). The thresholds are on
-    calibrated probabilities, so the model keeps its own temperature."""
+    calibrated probabilities, so the model keeps its own temperature; and they are lent only
+    between models that both do, or both do not, average the mirror image (`mirror`)."""
     t = (heldout or {}).get("thresholds")
-    return (t["say"], t["maybe"]) if _thresholds_ok(t) else None
+    same = bool((heldout or {}).get("mirror", False)) == bool(mirror)
+    return (t["say"], t["maybe"]) if _thresholds_ok(t) and same else None

@@ -215,7 +215,8 @@ def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str 
     calibration = None
     if val_logits is not None:  # temperature, bands and look-alikes from the validation photos
         calibration = calibrate(val_logits.numpy(), data.val_labels.numpy(), classes, "val",
-                                recipe_thresholds(heldout), (heldout or {}).get("measured_on", ""))
+                                recipe_thresholds(heldout), (heldout or {}).get("measured_on", ""),
+                                (heldout or {}).get("lookalikes"))
         if test_logits is not None:  # what the announcer's bands do on photos nothing chose
             results["test"].update(band_report(test_logits.numpy(), data.test_labels.numpy(),
                                                calibration))

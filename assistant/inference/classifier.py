@@ -36,6 +36,8 @@ class Classifier:
         if threads:
             torch.set_num_threads(threads)
         self.model = ckpt.network(device)
+        if self.preprocessing.mirror:
+            self.model = MirrorAverage(self.model)
         # fp32 on a CPU, whatever it is: bf16 changes answers (a few photos in a thousand) and
         # is emulated, ~6x slower, on AVX2-only CPUs; it is used only when asked for (bf16=True).
         # CUDA uses it where supported.
@@ -79,3 +81,17 @@ def cpu_has_bf16() -> bool:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
         return False
+
+
+class MirrorAverage(torch.nn.Module):
+    """A network that sees each picture and its mirror image (one batch of both) and answers
+    the average of the two logits: `Preprocessing.mirror`. Exported to ONNX as it is."""
+
+    def __init__(self, network: torch.nn.Module) -> None:
+        super().__init__()
+        self.network = network
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = x.shape[0]
+        both = self.network(torch.cat([x, x.flip(-1)]))
+        return (both[:n] + both[n:]) / 2

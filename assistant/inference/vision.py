@@ -59,18 +59,26 @@ class Preprocessing:
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
     crop: str = "center_square"
+    #: the picture and its mirror image both go through the network and their logits are
+    #: averaged (set by `evaluate --calibrate --mirror`, which fits the calibration so)
+    mirror: bool = False
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        if not self.mirror:  # as before mirror averaging existed: the same files, the same caches
+            del d["mirror"]
+        return d
 
     @classmethod
     def from_dict(cls, data: dict) -> Preprocessing:
         try:
             prep = cls(size=int(data["size"]), mean=tuple(float(v) for v in data["mean"]),
-                       std=tuple(float(v) for v in data["std"]), crop=str(data.get("crop", "center_square")))
+                       std=tuple(float(v) for v in data["std"]), crop=str(data.get("crop", "center_square")),
+                      mirror=data.get("mirror", False))
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"invalid preprocessing description {data!r}: {exc}") from exc
-        if prep.crop != "center_square" or len(prep.mean) != 3 or len(prep.std) != 3:
+        if prep.crop != "center_square" or len(prep.mean) != 3 or len(prep.std) != 3 \
+                or not isinstance(prep.mirror, bool):
             raise ValueError(f"unsupported preprocessing {data!r}")
         if not MIN_INPUT_SIZE <= prep.size <= MAX_INPUT_SIZE:
             raise ValueError(f"an input size of {prep.size} px is not sensible "

@@ -60,7 +60,8 @@ def frozen_digest(ckpt: Checkpoint, level: str, model: nn.Module | None = None) 
         if level == "lower" else ()
     keep = {k: v for k, v in ckpt.state_dict.items()
             if not k.startswith(head) and not (upper and k.startswith(upper))}
-    extra = json.dumps([ckpt.architecture, ckpt.meta["preprocessing"], level], sort_keys=True)
+    prep = {k: v for k, v in ckpt.meta["preprocessing"].items() if k != "mirror"}  # not the features'
+    extra = json.dumps([ckpt.architecture, prep, level], sort_keys=True)
     return hashlib.sha256((weights_digest(keep) + extra).encode()).hexdigest()
 
 

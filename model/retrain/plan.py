@@ -236,7 +236,8 @@ def new_metadata(base, plan, cfg, report, extra: dict | None = None) -> dict:
     metrics = {k: v for k, v in report.heldout.items() if k not in ("confusion", "counts")}
     meta = {"architecture": base.architecture,
             "classes": make_classes(plan.classes, plan.names),
-            "preprocessing": base.meta["preprocessing"],
+            # single pictures: the retrain's figures and calibration are measured so
+            "preprocessing": {k: v for k, v in base.meta["preprocessing"].items() if k != "mirror"},
             "metrics": {"heldout": metrics},
             "version": f"{cfg.mode} retrain {stamp}",
             "retrain": {"mode": cfg.mode, "adapt": cfg.adapt if cfg.mode == "fast" else "all",

@@ -159,3 +159,18 @@ def test_auto_backend_picks_onnx_on_a_cpu_for_every_architecture(tiny_checkpoint
                                rtol=1e-3, atol=1e-3)
     with pytest.raises(ValueError, match="unknown backend"):
         open_classifier(lite, "tensorrt")
+
+
+def test_a_mirror_averaging_model_answers_alike_on_onnx(tiny_checkpoint, photo_dir, isolated_home, tmp_path):
+    from assistant.inference.checkpoint import load_checkpoint, save_checkpoint
+    from assistant.inference.classifier import Classifier
+    from assistant.inference.onnx_backend import open_classifier
+    ck = load_checkpoint(tiny_checkpoint)
+    meta = dict(ck.meta, preprocessing=dict(ck.meta["preprocessing"], mirror=True))
+    meta.pop("weights_sha256", None)
+    mirrored = save_checkpoint(tmp_path / "mirror.safetensors", ck.state_dict, meta, half=False)
+    torch_clf, onnx_clf = Classifier(mirrored, device="cpu"), open_classifier(mirrored, "onnx")
+    batch = torch_clf.preprocessing.batch(pictures(photo_dir))
+    np.testing.assert_allclose(onnx_clf.logits(batch), torch_clf.logits(batch).numpy(), rtol=1e-3, atol=1e-3)
+    plain = Classifier(tiny_checkpoint, device="cpu").logits(batch).numpy()
+    assert not np.allclose(onnx_clf.logits(batch), plain, atol=1e-3)  # it did average the mirror image

@@ -26,3 +26,36 @@ def test_evaluate_reports_bands_and_calibrate_stores_them(tiny_checkpoint, photo
     assert fitted["temperature"] == stored["temperature"] != 1.0
     assert fitted["thresholds"] == {"say": stored["say"], "maybe": stored["maybe"]}
     assert stored["ece_after"] <= stored["ece_before"] + 1e-9
+
+
+def test_calibrate_with_mirror_averages_each_picture_and_its_mirror_image(tiny_checkpoint, photo_dir, capsys):
+    """--mirror on: the model answers the average of a picture's logits and its mirror image's,
+    and the calibration stored with it is fitted on those answers; it needs --calibrate."""
+    import pytest
+    import torch
+
+    from assistant.inference.checkpoint import load_checkpoint
+    from assistant.inference.classifier import Classifier
+    with pytest.raises(SystemExit, match="--calibrate"):
+        main(["evaluate", "--data", str(photo_dir), "--model", str(tiny_checkpoint), "--mirror", "on"])
+    assert "mirror" not in read_metadata(tiny_checkpoint)["preprocessing"]
+    plain = Classifier(tiny_checkpoint, device="cpu")
+    assert main(["evaluate", "--data", str(photo_dir), "--model", str(tiny_checkpoint), "--json",
+                 "--calibrate", "--mirror", "on"]) == 0
+    fitted = json.loads(capsys.readouterr().out)
+    assert read_metadata(tiny_checkpoint)["preprocessing"]["mirror"] is True
+    mirrored = Classifier(tiny_checkpoint, device="cpu")
+    x = torch.randn(5, 3, 64, 64)
+    both = (plain.logits(x) + plain.logits(x.flip(-1))) / 2
+    torch.testing.assert_close(mirrored.logits(x), both, rtol=1e-4, atol=1e-4)
+    assert not torch.allclose(plain.logits(x), both, atol=1e-3)  # the mirror image counts
+    # the stored temperature is the one of the mirrored answers
+    from model.calibrate import fit_temperature
+    from model.data import load_folder
+    from model.evaluate import predict_logits
+    photos = load_folder(str(photo_dir), size=64, classes=mirrored.class_ids, min_per_class=1)
+    logits = predict_logits(mirrored.model, photos.images, mirrored.preprocessing, torch.device("cpu"))
+    assert fitted["temperature"] == fit_temperature(logits.numpy(), photos.labels.numpy())
+    assert main(["evaluate", "--data", str(photo_dir), "--model", str(tiny_checkpoint), "--json",
+                 "--calibrate", "--mirror", "off"]) == 0
+    assert not load_checkpoint(tiny_checkpoint).preprocessing.mirror

@@ -138,3 +138,38 @@ def test_a_held_out_run_without_measured_bands_lends_no_thresholds(photo_dir, tm
     shipped = load_checkpoint(out).meta
     assert "thresholds" not in shipped["metrics"]["heldout"]
     assert "thresholds_from" not in shipped["calibration"]  # its own, fitted on its validation photos
+
+
+def lent_pair(pairs: list) -> bool:
+    return any(sorted(p[:2]) == ["blue_milk", "red_sauce"] and p[2] >= 0.25 for p in pairs)
+
+
+def test_thresholds_are_lent_only_between_models_that_alike_average_the_mirror_image(photo_dir, tmp_path):
+    """A held-out run calibrated with mirror averaging lends its thresholds to the all-photos
+    model only once that model averages the mirror image too (`evaluate --calibrate --mirror on`,
+    which reads the held-out figure again, as train does)."""
+    from assistant.cli import main
+    fold = held_out_run(photo_dir, tmp_path)
+    made = load_checkpoint(fold)
+    meta = dict(made.meta, preprocessing=dict(made.meta["preprocessing"], mirror=True))
+    meta["calibration"] = dict(made.meta["calibration"], say=0.93, maybe=0.41,
+                               lookalikes=[["red_sauce", "blue_milk", 0.25]])
+    meta["metrics"] = dict(meta["metrics"], test=dict(meta["metrics"]["test"],
+                                                      thresholds={"say": 0.93, "maybe": 0.41}))
+    meta.pop("weights_sha256")
+    save_checkpoint(fold, made.state_dict, meta, half=False)
+    out = tmp_path / "all.safetensors"
+    train(config(photo_dir, out, split_file=str(every_photo_split(photo_dir, tmp_path)),
+                 heldout_from=str(fold)))
+    shipped = load_checkpoint(out).meta
+    assert shipped["metrics"]["heldout"]["mirror"] is True
+    assert "thresholds_from" not in shipped["calibration"]  # single pictures: its own thresholds
+    # the pairs the held-out run confused are said as pairs by this model too
+    assert lent_pair(shipped["calibration"]["lookalikes"])
+    assert main(["evaluate", "--data", str(photo_dir), "--model", str(out), "--calibrate", "--mirror", "on"]) == 0
+    mirrored = load_checkpoint(out).meta
+    assert mirrored["preprocessing"]["mirror"] is True
+    assert (mirrored["calibration"]["say"], mirrored["calibration"]["maybe"]) == (0.93, 0.41)
+    assert "fold.safetensors" in mirrored["calibration"]["thresholds_from"]["used"]
+    assert mirrored["metrics"]["heldout"]["top1"] == made.meta["metrics"]["test"]["top1"]
+    assert lent_pair(mirrored["calibration"]["lookalikes"])
