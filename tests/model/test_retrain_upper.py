@@ -227,3 +227,21 @@ def test_with_imagenets_upper_blocks_the_report_still_compares_with_the_model_in
     truth = torch.tensor([ckpt.class_ids.index(c) for _, c in shared])
     expected = float((logits.argmax(1) == truth).float().mean())
     assert result.report.comparison.current_top1 == pytest.approx(expected, abs=1e-4)
+
+
+def test_a_retrain_of_a_mirror_averaging_model_answers_single_pictures_and_keeps_the_cache(
+        base, new_dir, tmp_path):
+    """The retrain measures and calibrates single pictures, so its model answers them; the
+    features of the photos do not depend on mirror averaging, so the cache is the same."""
+    from assistant.inference.checkpoint import save_checkpoint
+    from model.retrain.features import frozen_digest
+    ckpt = load_checkpoint(base)
+    meta = dict(ckpt.meta, preprocessing=dict(ckpt.meta["preprocessing"], mirror=True))
+    meta.pop("weights_sha256", None)
+    mirrored = save_checkpoint(tmp_path / "mirrored.safetensors", ckpt.state_dict, meta, half=False)
+    assert load_checkpoint(mirrored).preprocessing.mirror
+    out = tmp_path / "new.safetensors"
+    retrain(RetrainConfig(data=str(new_dir), out=str(out), base=str(mirrored)))
+    assert not load_checkpoint(out).preprocessing.mirror
+    for level in ("pooled", "lower"):
+        assert frozen_digest(load_checkpoint(mirrored), level) == frozen_digest(ckpt, level)
