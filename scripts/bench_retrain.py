@@ -107,14 +107,16 @@ def old_check(model_path: Path, photos: list[tuple[Path, str]]) -> dict:
         return {}
     files = [f for f, _ in photos]
     labels = [ckpt.class_ids.index(c) for _, c in photos]
-    feats, _, _ = FeatureCache(ckpt, torch.device("cpu")).features(files)
+    # a mirror-averaging model answers the mean of the photo's and its mirror image's logits:
+    # the head is linear, so that is the head on the mean of their features
+    views = ("photo", "mirror") if ckpt.preprocessing.mirror else ("photo",)
+    feats, _, _ = FeatureCache(ckpt, torch.device("cpu")).features(files, views)
     head = head_name(ckpt.architecture)
-    pred = (feats[:, 0] @ ckpt.state_dict[f"{head}.weight"].float().T
-            + ckpt.state_dict[f"{head}.bias"].float()).argmax(1)
+    logits = (feats.float().mean(1) @ ckpt.state_dict[f"{head}.weight"].float().T
+              + ckpt.state_dict[f"{head}.bias"].float())
+    pred = logits.argmax(1)
     y = torch.tensor(labels)
     old = set(labels)
-    logits = (feats[:, 0] @ ckpt.state_dict[f"{head}.weight"].float().T
-              + ckpt.state_dict[f"{head}.bias"].float())
     from assistant.inference.calibration import Calibration
     from model.retrain.report import sure_wrong
     cal = Calibration.from_meta(ckpt.meta)
