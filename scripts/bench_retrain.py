@@ -199,11 +199,29 @@ def scenario_one(args, work: Path) -> dict:
     return out
 
 
+def iconic_folder(dest: Path) -> Path:
+    """GroceryStore's train photos (links) plus each product's iconic picture (a web product
+    shot, classes.csv), as a maintainer who adds such a picture to each product's folder."""
+    import csv
+    with (GROCERY / "classes.csv").open(newline="") as f:
+        iconic = {row["Class Name (str)"]: row["Iconic Image Path (str)"] for row in csv.DictReader(f)}
+    for product in sorted(d.name for d in (GROCERY / "train").iterdir() if d.is_dir()):
+        folder = dest / product
+        folder.mkdir(parents=True, exist_ok=True)
+        for photo in (GROCERY / "train" / product).iterdir():
+            (folder / photo.name).symlink_to(photo)
+        picture = GROCERY / iconic[product].lstrip("/")
+        if picture.is_file():
+            (folder / f"iconic-{picture.name}").symlink_to(picture)
+    return dest
+
+
 def scenario_grocery(args, work: Path) -> dict:
     from assistant.inference.checkpoint import load_checkpoint
     from model.retrain import RetrainConfig
     base = Path(args.model)
-    cfg = RetrainConfig(data=str(GROCERY / "train"), out=str(work / f"grocery-{args.mode}.safetensors"),
+    data = iconic_folder(work / "teach") if args.iconic else GROCERY / "train"
+    cfg = RetrainConfig(data=str(data), out=str(work / f"grocery-{args.mode}.safetensors"),
                         mode=args.mode, base=str(base), only=args.only, seed=args.seed,
                         base_data=args.base_data, per_class=args.per_class,
                         epochs=args.epochs, max_minutes=args.max_minutes, device=args.device,
@@ -213,6 +231,7 @@ def scenario_grocery(args, work: Path) -> dict:
     c = result.report.comparison
     made = load_checkpoint(stored)
     out = {"scenario": "grocery", "mode": args.mode, "adapt": args.adapt, "only": args.only,
+           "iconic": bool(args.iconic),
            "upper_start": made.meta["retrain"].get("upper_start"),
            "image_size": made.preprocessing.size,
            "model": str(base), "seconds_to_live": round(seconds, 1),
@@ -243,6 +262,8 @@ def main() -> int:
                    help="grocery --adapt upper: where the upper blocks start (retrain's --upper-start)")
     p.add_argument("--image-size", type=int, help="grocery --adapt upper: the new model's input size")
     p.add_argument("--only", action="store_true", help="grocery: the new model knows just the 81")
+    p.add_argument("--iconic", action="store_true",
+                   help="grocery: each product's iconic picture (a web product shot) is taught too")
     p.add_argument("--heldout", type=float, metavar="SHARE",
                    help="grocery: share of the photos held out (retrain's --heldout; default: its own)")
     p.add_argument("--base-data", action="append", metavar="DIR",
