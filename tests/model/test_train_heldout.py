@@ -130,14 +130,20 @@ def test_a_held_out_run_without_measured_bands_lends_no_thresholds(photo_dir, tm
     meta = dict(made.meta, calibration=dict(made.meta["calibration"], say=0.93, maybe=0.41))
     meta["metrics"] = dict(meta["metrics"], test={k: v for k, v in meta["metrics"]["test"].items()
                                                   if k not in ("bands", "thresholds")})
-    meta.pop("weights_sha256")
+    out = rewrite_and_train_on_every_photo(fold, made, meta, photo_dir, tmp_path)
+    shipped = load_checkpoint(out).meta
+    assert "thresholds" not in shipped["metrics"]["heldout"]
+    assert "thresholds_from" not in shipped["calibration"]  # its own, fitted on its validation photos
+
+
+def rewrite_and_train_on_every_photo(fold, made, meta, photo_dir, tmp_path):
+    """The held-out run saved again with meta, then the model of the same recipe on every photo."""
+    meta.pop("weights_sha256", None)
     save_checkpoint(fold, made.state_dict, meta, half=False)
     out = tmp_path / "all.safetensors"
     train(config(photo_dir, out, split_file=str(every_photo_split(photo_dir, tmp_path)),
                  heldout_from=str(fold)))
-    shipped = load_checkpoint(out).meta
-    assert "thresholds" not in shipped["metrics"]["heldout"]
-    assert "thresholds_from" not in shipped["calibration"]  # its own, fitted on its validation photos
+    return out
 
 
 def lent_pair(pairs: list) -> bool:
@@ -156,11 +162,7 @@ def test_thresholds_are_lent_only_between_models_that_alike_average_the_mirror_i
                                lookalikes=[["red_sauce", "blue_milk", 0.25]])
     meta["metrics"] = dict(meta["metrics"], test=dict(meta["metrics"]["test"],
                                                       thresholds={"say": 0.93, "maybe": 0.41}))
-    meta.pop("weights_sha256")
-    save_checkpoint(fold, made.state_dict, meta, half=False)
-    out = tmp_path / "all.safetensors"
-    train(config(photo_dir, out, split_file=str(every_photo_split(photo_dir, tmp_path)),
-                 heldout_from=str(fold)))
+    out = rewrite_and_train_on_every_photo(fold, made, meta, photo_dir, tmp_path)
     shipped = load_checkpoint(out).meta
     assert shipped["metrics"]["heldout"]["mirror"] is True
     assert "thresholds_from" not in shipped["calibration"]  # single pictures: its own thresholds
