@@ -79,16 +79,13 @@ def lookalike_pairs(confusion: list[list[int]], classes: list[str]) -> list[list
     its worse direction, worst first."""
     from model.evaluate import LOOKALIKE_MIN, lookalikes
     index = {c: i for i, c in enumerate(classes)}
-    pairs: dict[tuple[str, str], float] = {}
     found = lookalikes(confusion, classes, min_rate=LOOKALIKE_RATE, most=len(classes) ** 2,
                        min_count=LOOKALIKE_MIN)
     # pairs of equal rate keep the matrix's order (truth row, then column)
-    for p in sorted(found, key=lambda p: (index[p["truth"]], index[p["taken_for"]])):
-        row = confusion[index[p["truth"]]]
-        rate = row[index[p["taken_for"]]] / sum(row)
-        key = tuple(sorted((p["truth"], p["taken_for"])))
-        pairs[key] = max(pairs.get(key, 0.0), rate)
-    return [[a, b, round(r, 3)] for (a, b), r in sorted(pairs.items(), key=lambda kv: -kv[1])]
+    ordered = sorted(found, key=lambda p: (index[p["truth"]], index[p["taken_for"]]))
+    return _join([[p["truth"], p["taken_for"],
+                   confusion[index[p["truth"]]][index[p["taken_for"]]] / sum(confusion[index[p["truth"]]])]
+                  for p in ordered], [], classes)
 
 
 def _confusion(logits: np.ndarray, labels: np.ndarray, classes: list[str]) -> list[list[int]]:

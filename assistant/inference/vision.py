@@ -51,6 +51,12 @@ class ImageError(UserError, ValueError):
     """A file or upload that cannot be turned into a picture; the message says why."""
 
 
+def single_picture(prep: dict) -> dict:
+    """A stored preprocessing description without mirror averaging (what the features of a photo
+    depend on, and what a retrain's model does: its figures are measured on single pictures)."""
+    return {k: v for k, v in prep.items() if k != "mirror"}
+
+
 @dataclass(frozen=True)
 class Preprocessing:
     """How a picture becomes the model's input; stored in every checkpoint."""
@@ -65,9 +71,8 @@ class Preprocessing:
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        if not self.mirror:  # as before mirror averaging existed: the same files, the same caches
-            del d["mirror"]
-        return d
+        # as before mirror averaging existed: the same files, the same caches
+        return d if self.mirror else single_picture(d)
 
     @classmethod
     def from_dict(cls, data: dict) -> Preprocessing:

@@ -27,7 +27,7 @@ from assistant import paths
 from assistant.files import atomic_write
 from assistant.inference.architectures import architecture
 from assistant.inference.checkpoint import Checkpoint, weights_digest
-from assistant.inference.vision import ImageError, fit_square, load_image, to_chw
+from assistant.inference.vision import ImageError, fit_square, load_image, single_picture, to_chw
 
 log = logging.getLogger(__name__)
 VIEWS = ("photo", "mirror")
@@ -60,8 +60,7 @@ def frozen_digest(ckpt: Checkpoint, level: str, model: nn.Module | None = None) 
         if level == "lower" else ()
     keep = {k: v for k, v in ckpt.state_dict.items()
             if not k.startswith(head) and not (upper and k.startswith(upper))}
-    prep = {k: v for k, v in ckpt.meta["preprocessing"].items() if k != "mirror"}  # not the features'
-    extra = json.dumps([ckpt.architecture, prep, level], sort_keys=True)
+    extra = json.dumps([ckpt.architecture, single_picture(ckpt.meta["preprocessing"]), level], sort_keys=True)
     return hashlib.sha256((weights_digest(keep) + extra).encode()).hexdigest()
 
 

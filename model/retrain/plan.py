@@ -17,6 +17,7 @@ from assistant import paths
 from assistant.errors import DataError
 from assistant.files import MIN_PHOTOS, PHOTO_SUFFIXES
 from assistant.inference.checkpoint import Checkpoint
+from assistant.inference.vision import single_picture
 from model.data import scan_folder
 from model.names import read_names
 from model.split_file import SplitFile
@@ -237,7 +238,7 @@ def new_metadata(base, plan, cfg, report, extra: dict | None = None) -> dict:
     meta = {"architecture": base.architecture,
             "classes": make_classes(plan.classes, plan.names),
             # single pictures: the retrain's figures and calibration are measured so
-            "preprocessing": {k: v for k, v in base.meta["preprocessing"].items() if k != "mirror"},
+            "preprocessing": single_picture(base.meta["preprocessing"]),
             "metrics": {"heldout": metrics},
             "version": f"{cfg.mode} retrain {stamp}",
             "retrain": {"mode": cfg.mode, "adapt": cfg.adapt if cfg.mode == "fast" else "all",
