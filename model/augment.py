@@ -35,25 +35,49 @@ POLICIES = {
 }
 
 
+#: the numbers that define one augmented view, in this order (one row per photo)
+VIEW_FIELDS = ("area", "log_ratio", "tx", "ty", "angle", "hflip", "vflip", "bright", "contrast",
+               "sat", "gray")
+
+
+def sample_views(n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """n x len(VIEW_FIELDS) uniform draws in [0, 1): what a policy turns into n random views."""
+    return torch.rand(n, len(VIEW_FIELDS), generator=generator, device="cpu")
+
+
+def seeded_views(seed: int, photos: torch.Tensor, views: torch.Tensor) -> torch.Tensor:
+    """The draws of view `views[i]` of photo `photos[i]` under `seed`: the same numbers every
+    time, in any batch and any order, so a view can be rendered again from its three integers
+    (the cached teacher's outputs are keyed by them)."""
+    rows = []
+    for photo, view in zip(photos.tolist(), views.tolist(), strict=True):
+        g = torch.Generator().manual_seed(((seed * 1_000_003 + photo) * 1_009 + view) & (2 ** 63 - 1))
+        rows.append(torch.rand(len(VIEW_FIELDS), generator=g))
+    return torch.stack(rows) if rows else torch.zeros(0, len(VIEW_FIELDS))
+
+
 def augment(batch: torch.Tensor, policy: AugmentPolicy, out_size: int,
             generator: torch.Generator | None = None) -> torch.Tensor:
     """uint8 N x 3 x H x W -> float N x 3 x out x out in [0, 1], randomly warped and jittered."""
+    return render(batch, sample_views(batch.shape[0], generator), policy, out_size)
+
+
+def render(batch: torch.Tensor, draws: torch.Tensor, policy: AugmentPolicy, out_size: int) -> torch.Tensor:
+    """uint8 N x 3 x H x W and N rows of draws (sample_views, seeded_views) -> the views as float
+    N x 3 x out x out in [0, 1]. The same draws give the same view at any output size."""
     n, device = batch.shape[0], batch.device
     x = batch.float().div_(255.0)
-
-    def rand(*shape: int) -> torch.Tensor:
-        return torch.rand(*shape, generator=generator, device="cpu").to(device)
-
-    area = policy.scale[0] + (policy.scale[1] - policy.scale[0]) * rand(n)
-    log_r = math.log(policy.ratio[0]) + (math.log(policy.ratio[1]) - math.log(policy.ratio[0])) * rand(n)
+    d = dict(zip(VIEW_FIELDS, draws.to(device).unbind(1), strict=True))
+    area = policy.scale[0] + (policy.scale[1] - policy.scale[0]) * d["area"]
+    log_r = math.log(policy.ratio[0]) + (math.log(policy.ratio[1]) - math.log(policy.ratio[0])) * d["log_ratio"]
     aspect = torch.exp(log_r)
     w = torch.sqrt(area * aspect).clamp(max=1.0)
     h = torch.sqrt(area / aspect).clamp(max=1.0)
-    tx = (1 - w) * (2 * rand(n) - 1)
-    ty = (1 - h) * (2 * rand(n) - 1)
-    angle = torch.deg2rad(policy.rotate * (2 * rand(n) - 1))
-    fx = torch.where(rand(n) < policy.hflip, -1.0, 1.0)
-    fy = torch.where(rand(n) < policy.vflip, -1.0, 1.0)
+    tx = (1 - w) * (2 * d["tx"] - 1)
+    ty = (1 - h) * (2 * d["ty"] - 1)
+    angle = torch.deg2rad(policy.rotate * (2 * d["angle"] - 1))
+    fx = torch.where(d["hflip"] < policy.hflip, -1.0, 1.0)
+    fy = torch.where(d["vflip"] < policy.vflip, -1.0, 1.0)
     cos, sin = torch.cos(angle), torch.sin(angle)
     theta = torch.stack([
         torch.stack([w * cos * fx, -h * sin * fy, tx], dim=1),
@@ -66,19 +90,20 @@ def augment(batch: torch.Tensor, policy: AugmentPolicy, out_size: int,
                           align_corners=False)
     x = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
     if policy.jitter > 0:
-        j = policy.jitter
-        bright = 1 + j * (2 * rand(n, 1, 1, 1) - 1)
-        contrast = 1 + j * (2 * rand(n, 1, 1, 1) - 1)
-        sat = 1 + j * (2 * rand(n, 1, 1, 1) - 1)
-        x = x * bright
-        gray = (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3])
-        x = (x - gray.mean(dim=(2, 3), keepdim=True)) * contrast + gray.mean(dim=(2, 3), keepdim=True)
-        gray = (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3])
-        x = gray + (x - gray) * sat
+        x = _jitter(x, policy.jitter, *(d[k].view(n, 1, 1, 1) for k in ("bright", "contrast", "sat")))
     if policy.grayscale > 0:
         g = (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]).expand_as(x)
-        x = torch.where((rand(n) < policy.grayscale).view(n, 1, 1, 1), g, x)
+        x = torch.where((d["gray"] < policy.grayscale).view(n, 1, 1, 1), g, x)
     return x.clamp_(0.0, 1.0)
+
+
+def _jitter(x: torch.Tensor, j: float, bright, contrast, sat) -> torch.Tensor:
+    x = x * (1 + j * (2 * bright - 1))
+    gray = (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3])
+    mean = gray.mean(dim=(2, 3), keepdim=True)
+    x = (x - mean) * (1 + j * (2 * contrast - 1)) + mean
+    gray = (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3])
+    return gray + (x - gray) * (1 + j * (2 * sat - 1))
 
 
 def resize_eval(batch: torch.Tensor, out_size: int) -> torch.Tensor:
@@ -93,6 +118,14 @@ def resize_eval(batch: torch.Tensor, out_size: int) -> torch.Tensor:
 def mixup(x: torch.Tensor, alpha: float, generator: torch.Generator | None = None
           ) -> tuple[torch.Tensor, torch.Tensor, float]:
     """Blend each photo with another of the batch; returns (mixed, partner index, lambda)."""
-    lam = float(torch.distributions.Beta(alpha, alpha).sample()) if alpha > 0 else 1.0
+    lam = beta(alpha, generator) if alpha > 0 else 1.0
     perm = torch.randperm(x.shape[0], generator=generator).to(x.device)
     return lam * x + (1 - lam) * x[perm], perm, lam
+
+
+def beta(alpha: float, generator: torch.Generator | None = None) -> float:
+    """One Beta(alpha, alpha) draw that follows the generator: torch's Beta sampler takes no
+    generator and would draw from the global stream, which a resumed run does not restore."""
+    import numpy as np
+    seed = int(torch.randint(0, 2 ** 62, (1,), generator=generator))
+    return float(np.random.default_rng(seed).beta(alpha, alpha))

@@ -36,6 +36,12 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
                    help="distil from this trained model (repeat to average several teachers)")
     g.add_argument("--unlabeled", action="append", metavar="DIR",
                    help="extra photos (any sub-folders) that only the teacher labels")
+    g.add_argument("--cached-views", type=int, metavar="K",
+                   help="the teacher answers K seeded views of every photo once, ahead, and the "
+                        "student learns from those answers (an epoch costs the student's step "
+                        "alone); 0: the teacher answers every view as it is made")
+    g.add_argument("--teacher-cache", metavar="FILE",
+                   help="where the teacher's answers are kept (default: the user data folder)")
     g.add_argument("--names", metavar="CSV", help="spoken names: columns class,english,spanish "
                                                   "(default: classes.csv beside the data)")
     g = p.add_argument_group("schedule")

@@ -28,6 +28,9 @@ class TrainConfig:
     temperature: float = 1.0
     distill_weight: float = 0.9          # weight of the teacher's term (1 - w: the labels)
     unlabeled: list[str] = field(default_factory=list)
+    cached_views: int = 0                # > 0: the teacher answers this many seeded views of
+                                         # each photo once, ahead (model.teacher_cache)
+    teacher_cache: str | None = None     # where those answers are kept (default: user data folder)
     split: str = "80/10/10"              # train/val/test percentages, stratified by seed
     split_file: str | None = None
     select: str = "val_loss"             # val_loss | val_acc | last

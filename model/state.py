@@ -15,7 +15,8 @@ from assistant.files import atomic_write
 from model.config import TrainConfig
 
 #: settings that may change between a crash and its resume without spoiling the run
-_RESUMABLE_CHANGES = {"resume", "max_minutes", "device", "report_dir", "epochs"}
+_RESUMABLE_CHANGES = {"resume", "max_minutes", "device", "report_dir", "epochs",
+                      "teacher_cache", "init"}  # init: the weights a resume replaces anyway
 
 
 @dataclass

@@ -24,6 +24,7 @@ from model.names import read_names
 from model.report import write_report
 from model.state import ResumeState, load_resume, resume_path, save_resume
 from model.teacher import Teacher
+from model.teacher_cache import TeacherCache, build_cache
 from model.trainset import prepare_data
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,8 @@ def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str 
     elif cfg.freeze:
         frozen = freeze_prefix(model, cfg.arch, int(cfg.freeze))
     model = model.to(device).to(memory_format=torch.channels_last)
-    teacher = Teacher(cfg.teacher, classes, device) if cfg.teacher else None
+    policy = POLICIES[cfg.augment]
+    teacher, cache = make_teacher(cfg, classes, device, data.train_images, policy, cb)
     opt = make_optimizer(cfg, model.parameters())
     ema = copy.deepcopy(model).eval() if cfg.ema else None
     state = ResumeState()
@@ -113,8 +115,7 @@ def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str 
     n = len(images)
     bs = min(cfg.batch_size, n)
     steps = max(n // bs, 1)
-    policy = POLICIES[cfg.augment]
-    gen = torch.Generator().manual_seed(cfg.seed + 1000 * state.epoch)
+    gen = torch.Generator()
     cb.on_start(cfg.epochs, steps)
     deadline = started + 60 * cfg.max_minutes if cfg.max_minutes else None
     first_epoch, loop_started, requested = state.epoch, time.monotonic(), cfg.epochs
@@ -127,6 +128,8 @@ def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str 
         for module in frozen:
             module.eval()
         size = size_for_epoch(cfg, epoch)
+        # seeded by the epoch: a run resumed at an epoch's end draws what an unbroken one draws
+        gen.manual_seed(cfg.seed + 1000 * epoch)
         perm = torch.randperm(n, generator=gen).to(device)
         tot_loss = tot_correct = tot_seen = 0.0
         for step in range(steps):
@@ -137,19 +140,14 @@ def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str 
             for group in opt.param_groups:
                 group["lr"] = lr_at(cfg, epoch + step / steps)
             idx = perm[step * bs:(step + 1) * bs]
-            view = augment(images[idx], policy, cfg.image_size if teacher else size, gen)
             y = labels[idx]
-            perm_b, lam = None, 1.0
-            if cfg.mixup > 0:
-                view, perm_b, lam = mixup(view, cfg.mixup, gen)
-            student_in = view if view.shape[-1] == size else F.interpolate(
-                view, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+            student_in, perm_b, lam, target = make_batch(cfg, images, idx, size, policy, gen,
+                                                         teacher, cache)
             student_in = prep.normalize(student_in).contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                 logits = model(student_in).float()
             loss = label_loss(cfg, logits, y, perm_b, lam)
-            if teacher is not None:
-                target = teacher.probabilities(view, cfg.temperature)
+            if target is not None:
                 kd = F.kl_div(F.log_softmax(logits / cfg.temperature, 1), target,
                               reduction="batchmean") * cfg.temperature ** 2
                 loss = cfg.distill_weight * kd + (1 - cfg.distill_weight) * loss
@@ -229,7 +227,8 @@ def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str 
         "metrics": {split: {k: v for k, v in res.items() if k != "confusion"} for split, res in results.items()},
         "training": {"command": command, "config": cfg.to_dict(), "seconds": round(seconds, 1),
                      "device": str(device), "best_epoch": (state.best_row or {}).get("epoch"),
-                     "epochs_run": state.epoch, "train_photos": n, "skipped": len(data.skipped)},
+                     "epochs_run": state.epoch, "train_photos": n, "skipped": len(data.skipped),
+                     "lineage": lineage(cfg, state.epoch, seconds, results)},
     }
     if heldout is not None:
         meta["metrics"]["heldout"] = heldout
@@ -242,6 +241,64 @@ def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str 
     rpath.unlink(missing_ok=True)
     cb.note("train_saved", path=out)
     return TrainResult(out, False, state.history, results, data.skipped, seconds)
+
+
+def make_teacher(cfg: TrainConfig, classes: list[str], device: torch.device, pool: torch.Tensor,
+                 policy, cb: TrainCallback) -> tuple[Teacher | None, TeacherCache | None]:
+    """The teacher that answers every view as it is made, or (cached_views > 0) the answers it
+    gave once, ahead, on seeded views of the pool (the pool's uint8 photos in training order)."""
+    if not cfg.teacher:
+        return None, None
+    if not cfg.cached_views:
+        return Teacher(cfg.teacher, classes, device), None
+    # asked once per view and never on a GPU's loop: each member runs as the app runs it
+    teacher = Teacher(cfg.teacher, classes, device, backend="auto" if device.type == "cpu" else "torch")
+    path = Path(cfg.teacher_cache) if cfg.teacher_cache else None
+    return None, build_cache(teacher, pool, classes, cfg.seed, cfg.cached_views, policy, path, cb)
+
+
+def make_batch(cfg: TrainConfig, images: torch.Tensor, idx: torch.Tensor, size: int, policy,
+               gen: torch.Generator, teacher: Teacher | None, cache: TeacherCache | None):
+    """The student's input at `size` (float [0, 1]), mixup's partner order and weight, and the
+    teacher's probabilities for it (None without a teacher)."""
+    target = None
+    if cache is not None:
+        # a fixed view of each photo, drawn anew each step; mixing two views mixes their answers
+        views = torch.randint(cache.views, (len(idx),), generator=gen)
+        view = cache.render(images[idx], idx.cpu(), views, size)
+        target = cache.targets(idx, views, cfg.temperature).to(view.device)
+    else:
+        view = augment(images[idx], policy, cfg.image_size if teacher else size, gen)
+    perm_b, lam = None, 1.0
+    if cfg.mixup > 0:
+        view, perm_b, lam = mixup(view, cfg.mixup, gen)
+        if target is not None:
+            target = lam * target + (1 - lam) * target[perm_b]
+    if teacher is not None:  # the teacher sees exactly the (mixed) view the student learns from
+        target = teacher.probabilities(view, cfg.temperature)
+    if view.shape[-1] != size:
+        view = F.interpolate(view, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    return view, perm_b, lam, target
+
+
+def lineage(cfg: TrainConfig, epochs: int, seconds: float, results: dict) -> dict:
+    """What the weights have seen in all: this run added to the runs of the --init checkpoint
+    it started from (a model trained session by session keeps its whole history)."""
+    from assistant.bench_runtime import cpu_name
+    from assistant.inference.checkpoint import read_metadata
+
+    runs = []
+    if cfg.init:
+        before = read_metadata(cfg.init).get("training", {})
+        runs = list(before.get("lineage", {}).get("runs", [])) or [{
+            "epochs": before.get("epochs_run", 0), "seconds": before.get("seconds", 0.0),
+            "threads": 2, "cpu": "", "command": before.get("command", "")}]
+    runs.append({"epochs": epochs, "seconds": round(seconds, 1), "threads": torch.get_num_threads(),
+                 "cpu": cpu_name(), "date": time.strftime("%Y-%m-%d"),
+                 "top1": {k: v.get("top1") for k, v in results.items()}})
+    return {"epochs": sum(int(r["epochs"]) for r in runs),
+            "cpu_hours": round(sum(r["seconds"] * r["threads"] for r in runs) / 3600, 2),
+            "runs": runs}
 
 
 def load_init(model, cfg: TrainConfig, classes: list[str]) -> None:
