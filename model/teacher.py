@@ -32,6 +32,11 @@ class Teacher:
         """Each member's input size (its own preprocessing)."""
         return [prep.size for _, prep, _ in self.members]
 
+    @property
+    def symmetric(self) -> bool:
+        """Whether every member answers a picture and its mirror image alike (mirror averaging)."""
+        return all(prep.mirror for _, prep, _ in self.members)
+
     @torch.no_grad()
     def member_probabilities(self, member: int, view: torch.Tensor, temperature: float) -> torch.Tensor:
         run, prep, order = self.members[member]

@@ -34,10 +34,13 @@ SAVE_EVERY_S = 120.0
 
 @dataclass
 class TeacherCache:
-    """log_probs: photos x views x classes (float16), the teachers' mean softmax at T = 1."""
+    """log_probs: photos x views x classes (float16), the teachers' mean softmax at T = 1.
+    symmetric: the teachers average each picture with its mirror image, so a view's mirror
+    image has the very same answer and the student may see either (twice the views, free)."""
     log_probs: torch.Tensor
     seed: int
     policy: AugmentPolicy
+    symmetric: bool = False
 
     @property
     def views(self) -> int:
@@ -88,7 +91,7 @@ def build_cache(teacher: Teacher, images: torch.Tensor, classes: list[str], seed
     log_probs, done = _read(path, key, (n, views, len(classes)))
     if done >= n:
         cb.note("cache_ready", path=path, photos=n, views=views)
-        return TeacherCache(log_probs, seed, policy)
+        return TeacherCache(log_probs, seed, policy, teacher.symmetric)
     cb.note("cache_building", path=path, photos=n, views=views, done=done)
     started = last_save = time.monotonic()
     photos_per_batch = max(batch // views, 1)
@@ -108,7 +111,7 @@ def build_cache(teacher: Teacher, images: torch.Tensor, classes: list[str], seed
             last_save = time.monotonic()
             rate = (end - done) * views / max(last_save - started, 1e-6)
             cb.note("cache_progress", done=end, photos=n, views_per_s=round(rate, 1))
-    return TeacherCache(log_probs, seed, policy)
+    return TeacherCache(log_probs, seed, policy, teacher.symmetric)
 
 
 @torch.no_grad()

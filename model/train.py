@@ -267,6 +267,9 @@ def make_batch(cfg: TrainConfig, images: torch.Tensor, idx: torch.Tensor, size: 
         views = torch.randint(cache.views, (len(idx),), generator=gen)
         view = cache.render(images[idx], idx.cpu(), views, size)
         target = cache.targets(idx, views, cfg.temperature).to(view.device)
+        if cache.symmetric:  # the mirror image of a view has the same answer
+            flip = (torch.rand(len(idx), generator=gen) < 0.5).view(-1, 1, 1, 1).to(view.device)
+            view = torch.where(flip, view.flip(-1), view)
     else:
         view = augment(images[idx], policy, cfg.image_size if teacher else size, gen)
     perm_b, lam = None, 1.0

@@ -129,3 +129,30 @@ def torch_teacher(cls):
     def make(paths, classes, device, backend="torch"):
         return cls(paths, classes, device, backend="torch")
     return make
+
+
+def test_a_mirror_averaging_teacher_lends_each_answer_to_the_mirror_image(trained_checkpoint, tmp_path):
+    from assistant.inference.checkpoint import load_checkpoint, save_checkpoint
+    ckpt = load_checkpoint(trained_checkpoint)
+    meta = dict(ckpt.meta, preprocessing=dict(ckpt.meta["preprocessing"], mirror=True))
+    mirrored = save_checkpoint(tmp_path / "mirrored.safetensors", ckpt.state_dict, meta)
+    plain = Teacher([str(trained_checkpoint)], CLASSES, torch.device("cpu"))
+    teacher = Teacher([str(mirrored)], CLASSES, torch.device("cpu"))
+    assert teacher.symmetric and not plain.symmetric
+    images = pool()
+    cache = build_cache(teacher, images, CLASSES, 5, 2, POLICY, tmp_path / "m.safetensors")
+    assert cache.symmetric
+    p, v = torch.tensor([1, 4]), torch.tensor([0, 1])
+    view = cache.render(images[p], p, v, 64)
+    assert torch.allclose(teacher.probabilities(view.flip(-1), 1.0), cache.targets(p, v), atol=2e-3)
+    # the student sees both: some views of a batch come mirrored, their answers unchanged
+    cfg = config(tmp_path, tmp_path / "x.safetensors", cached_views=2)
+    idx = torch.arange(6)
+    gen = torch.Generator().manual_seed(1)
+    seen, _, _, target = make_batch(cfg, images, idx, 32, POLICY, gen, None, cache)
+    gen.manual_seed(1)
+    views = torch.randint(2, (6,), generator=gen)
+    straight = cache.render(images[idx], idx, views, 32)
+    mirrored_rows = [i for i in range(6) if torch.equal(seen[i], straight[i].flip(-1))]
+    assert 0 < len(mirrored_rows) < 6, mirrored_rows
+    assert torch.allclose(target, cache.targets(idx, views))
