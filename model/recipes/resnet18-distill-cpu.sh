@@ -17,8 +17,9 @@
 #
 # usage: model/recipes/resnet18-distill-cpu.sh [--bundle] [OUT_DIR]
 # env:   PY, TEACHERS (space-separated checkpoints; default: the bundled EfficientNet-Lite2, mirror
-#        averaging included), VIEWS (6), MINUTES (95), EPOCHS (60, the schedule's upper bound),
-#        LR (1e-3), DEVICE (auto)
+#        averaging included), VIEWS (2), MINUTES (95), EPOCHS (60, the schedule's upper bound),
+#        LR (1e-3), DEVICE (auto), SHARED_DATA (../shared/data), SPLIT and NAMES (fold 0's),
+#        INIT (the first start: the bundled ResNet-18)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PY:-.venv/bin/python}
@@ -40,14 +41,19 @@ for t in ${TEACHERS:-model/bundled/efficientnet-lite2-freiburg.safetensors}; do
     [ -f "$t" ] && teachers+=(--teacher "$t")
 done
 [ ${#teachers[@]} -gt 0 ] || { echo "no teacher checkpoint found" >&2; exit 1; }
+# the unlabelled photos where they are (a lent GPU machine may carry Freiburg alone)
+extra=()
+for d in "$SHARED/grocerystore/train" "$SHARED/grocerystore/val"; do
+    [ -d "$d" ] && extra+=(--unlabeled "$d")
+done
 # a finished run of an earlier session is the next start; else the bundled student (an
 # interrupted run resumes from its own state whatever --init says)
-init=(--init "$BUNDLED")
+init=(--init "${INIT:-$BUNDLED}")
 if [ -f "$STUDENT" ]; then init=(--init "$STUDENT"); fi
-exec $PY main.py train --data "$SHARED/freiburg/images" --split-file model/splits/freiburg-fold0.csv \
-    --names model/splits/freiburg-names.csv --device "${DEVICE:-auto}" --seed 0 --preset distill \
-    --arch resnet18 --scratch "${init[@]}" "${teachers[@]}" --cached-views "${VIEWS:-6}" \
-    --unlabeled "$SHARED/grocerystore/train" --unlabeled "$SHARED/grocerystore/val" \
+exec $PY main.py train --data "$SHARED/freiburg/images" --split-file "${SPLIT:-model/splits/freiburg-fold0.csv}" \
+    --names "${NAMES:-model/splits/freiburg-names.csv}" --device "${DEVICE:-auto}" --seed 0 --preset distill \
+    --arch resnet18 --scratch "${init[@]}" "${teachers[@]}" --cached-views "${VIEWS:-2}" \
+    "${extra[@]}" \
     --distill-weight 1.0 --temperature 1.0 --image-size 160 --train-size 112 --full-size-epochs 2 \
     --epochs "${EPOCHS:-60}" --warmup-epochs 1 --batch-size 128 --lr "${LR:-1e-3}" --ema 0.995 \
     --select val_acc --max-minutes "${MINUTES:-95}" --resume --out "$STUDENT"
