@@ -1,0 +1,75 @@
+"""What more compute bought a model trained session by session: its held-out figure against
+the epochs and CPU hours it has seen in all, printed from the checkpoint's own metadata and its
+last run's history (so the table cannot drift from the file).
+
+    python -m model.lineage model/bundled/resnet18-freiburg.safetensors
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from assistant.inference.checkpoint import read_metadata
+
+
+def _pct(value) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def runs_table(path: Path) -> list[str]:
+    """One row per run: the totals so far and the test (fold 0) and validation figures."""
+    training = read_metadata(path).get("training", {})
+    lineage = training.get("lineage") or {}
+    rows = ["| run | date | epochs (all) | CPU hours (all) | fold-0 top-1 | validation top-1 | CPU |",
+            "|---|---|---|---|---|---|---|"]
+    epochs = hours = 0.0
+    for i, run in enumerate(lineage.get("runs", []), 1):
+        epochs += run.get("epochs", 0)
+        hours += run.get("seconds", 0) * run.get("threads", 1) / 3600
+        top1 = run.get("top1") or {}
+        rows.append(f"| {i} | {run.get('date', '–')} | {epochs:.0f} | {hours:.2f} | "
+                    f"{_pct(top1.get('test'))} | {_pct(top1.get('val'))} | {run.get('cpu') or '–'} |")
+    return rows
+
+
+def epochs_table(path: Path) -> list[str]:
+    """The last run's validation figure epoch by epoch, against the CPU hours of all runs."""
+    history_file = path.with_suffix(".report") / "history.json"
+    if not history_file.exists():
+        return []
+    history = json.loads(history_file.read_text())
+    lineage = read_metadata(path).get("training", {}).get("lineage") or {}
+    runs = lineage.get("runs", [])
+    before = runs[:-1]
+    threads = runs[-1].get("threads", 1) if runs else 1
+    start_epochs = sum(r.get("epochs", 0) for r in before)
+    start_hours = sum(r.get("seconds", 0) * r.get("threads", 1) for r in before) / 3600
+    rows = ["| epoch (all) | input px | CPU hours (all) | validation top-1 |", "|---|---|---|---|"]
+    for row in history:
+        hours = start_hours + row.get("seconds", 0) * threads / 3600
+        rows.append(f"| {start_epochs + row['epoch']} | {row.get('size', '–')} | {hours:.2f} | "
+                    f"{_pct(row.get('val_acc'))} |")
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = argv if argv is not None else sys.argv[1:]
+    if len(args) != 1:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    path = Path(args[0])
+    try:
+        print("\n".join(runs_table(path)))
+        epochs = epochs_table(path)
+    except (OSError, ValueError) as exc:
+        print(f"lineage: {exc}", file=sys.stderr)
+        return 2
+    if epochs:
+        print()
+        print("\n".join(epochs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
