@@ -139,7 +139,7 @@ def build(args: argparse.Namespace, engine=None, bridge=None):
     from assistant.ui.bridge import EventBridge
     from assistant.ui.context import AppContext
 
-    settings, settings_problem = settings_mod.load_checked()
+    settings, settings_problem, settings_kept = settings_mod.load_checked()
     pinned = {}  # flag values are for this run: remember what the settings file had
     for name, value in (("language", args.language), ("hold", args.hold),
                         ("camera", _source_spec(args.source)), ("model_path", args.model)):
@@ -147,7 +147,9 @@ def build(args: argparse.Namespace, engine=None, bridge=None):
             pinned[name] = (getattr(settings, name), value)
             setattr(settings, name, value)
     notes: list[tuple[str, dict]] = []
-    if settings_problem:
+    if settings_kept:
+        notes.append(("settings_kept_aside", {"detail": settings_problem, "kept": settings_kept.name}))
+    elif settings_problem:
         notes.append(("settings_problem", {"detail": settings_problem}))
 
     try:

@@ -58,9 +58,29 @@ def test_settings_nested_without_end_give_defaults_and_a_word(qtbot, isolated_ho
     paths.settings_file().write_text('{"voice": ' + "[" * 100_000 + "]" * 100_000 + "}")
     window, context, notes = started(qtbot, app_args(source=str(photo_dir), model=str(tiny_checkpoint)))
     try:
-        assert notes and notes[0][0] == "settings_problem" and "nested too deeply" in notes[0][1]["detail"]
+        assert notes and notes[0][0] == "settings_kept_aside" and "nested too deeply" in notes[0][1]["detail"]
     finally:
         context.stop()
+
+
+@pytest.mark.fault("settings.json with a typo: kept aside, defaults, said in the user's language")
+def test_a_damaged_settings_file_is_kept_aside_and_said(qtbot, isolated_home, tiny_checkpoint, photo_dir):
+    from assistant import paths
+    typo = '{"language":"es","rate":250,"volume":0.4,}'
+    paths.settings_file().write_text(typo)
+    window, context, notes = started(qtbot, app_args(source=str(photo_dir), model=str(tiny_checkpoint),
+                                                     language="es"))
+    try:
+        assert [n for n, _ in notes] == ["settings_kept_aside"]
+        kept = notes[0][1]["kept"]
+        assert (paths.settings_file().parent / kept).read_text() == typo
+        assert in_history(window, f"se han guardado aparte como {kept}")
+        assert any(kept in a for a in window.announcements)
+        assert "settings_kept_aside" in said_ids(context)
+    finally:
+        context.stop()
+    context.save_settings()
+    assert (paths.settings_file().parent / kept).read_text() == typo
 
 
 @pytest.mark.fault("voice '\\ud800': dropped, settings saved again")

@@ -121,6 +121,10 @@ WINDOW: dict[str, dict[str, str]] = {
                                    "códigos se leen pero sin nombre."},
     "settings_problem": {"en": "Your settings could not be read ({detail}). Using the defaults.",
                          "es": "No se pudieron leer sus ajustes ({detail}). Se usan los valores por defecto."},
+    "settings_kept_aside": {
+        "en": "Your settings could not be read ({detail}); they were kept aside as {kept}. Using the defaults.",
+        "es": "No se pudieron leer sus ajustes ({detail}); se han guardado aparte como {kept}. Se usan los "
+              "valores por defecto."},
     "source_missing_demo": {"en": "The saved picture source {name} is not there any more. Playing the demo pictures.",
                             "es": "La fuente de imágenes guardada {name} ya no está. Se muestran las imágenes de demostración."},
     "camera_fallback_demo": {"en": "No camera found. Playing the demo pictures.",
