@@ -131,6 +131,9 @@ WINDOW: dict[str, dict[str, str]] = {
                              "es": "No hay cámara. Se muestran las imágenes de demostración."},
     "model_slow_path": {"en": "The fast model file could not be prepared; recognition is slower.",
                         "es": "No se pudo preparar el archivo rápido del modelo; el reconocimiento es más lento."},
+    "model_fallback_bundled": {
+        "en": "Your model cannot be loaded ({detail}). Using the bundled model instead.",
+        "es": "No se puede cargar su modelo ({detail}). Se usa el modelo incluido en su lugar."},
     "model_loaded": {"en": "New model loaded: {count} products.",
                      "es": "Modelo nuevo cargado: {count} productos."},
     "model_failed": {"en": "Cannot load the model: {detail}",
