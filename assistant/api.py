@@ -296,20 +296,28 @@ def create_app(classifier_or_model_path, *, backend: str = "auto", device: str =
 
 
 def _barcode_lookup(path: Path):
-    """code -> entry of the list at path, re-read when the file changes (the maintainer may
-    teach a code while the service runs); an unreadable list names nothing and is logged."""
-    from assistant.store.barcodes import open_book
+    """code -> entry of the list at path. The store answers each lookup from disk, so a code
+    the maintainer teaches while the service runs is named at once; a list that is not there
+    yet is looked for again when its file appears or changes; an unreadable one names nothing
+    and is logged."""
+    from assistant.store.barcodes import BarcodeError, open_book, store_paths
+    files = store_paths(path)
     state: dict = {"stamp": None, "book": None}
 
     def lookup(code: str):
-        try:
-            stamp = path.stat().st_mtime_ns
-        except OSError:
-            return None
-        if stamp != state["stamp"]:
+        if state["book"] is None:
+            stamp = [f.stat().st_mtime_ns if f.exists() else None for f in files]
+            if stamp == state["stamp"] or stamp == [None, None]:
+                return None
             state["stamp"] = stamp
             state["book"] = open_book(path)[0]
-        return state["book"].get(code) if state["book"] is not None else None
+            if state["book"] is None:
+                return None
+        try:
+            return state["book"].get(code)
+        except BarcodeError as exc:
+            log.warning("%s", exc)
+            return None
     return lookup
 
 
