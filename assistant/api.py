@@ -64,9 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="server processes, each with its own copy of the model")
     parser.add_argument("--max-batch", type=int, default=16, metavar="N",
                         help="most waiting photos the model answers in one pass")
-    parser.add_argument("--max-body-mb", type=float, default=MAX_BODY / 2**20, help="largest request body")
-    parser.add_argument("--max-megapixels", type=float, default=MAX_PIXELS / 1e6, help="largest picture")
-    parser.add_argument("--max-decoded-mb", type=float, default=MAX_DECODED / 2**20,
+    parser.add_argument("--max-body-mb", type=_limit, default=MAX_BODY / 2**20, help="largest request body")
+    parser.add_argument("--max-megapixels", type=_limit, default=MAX_PIXELS / 1e6, help="largest picture")
+    parser.add_argument("--max-decoded-mb", type=_limit, default=MAX_DECODED / 2**20,
                         help="most memory one picture may take once decoded")
     parser.add_argument("--token", default=None,
                         help=f"require 'Authorization: Bearer TOKEN' on /api/ (also set by ${TOKEN_ENV})")
@@ -78,6 +78,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--replicas", type=int, default=None, metavar="N",
                         help="with --engine ray: copies of the service, each with its model "
                              "(default 1)")
+
+
+def _limit(text: str) -> float:
+    """A size limit: a finite number above 0. Zero must not mean "no limit": it would lift the
+    body's size cap and its slow-body deadlines together."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be more than 0 (there is no 'no limit')")
+    return value
 
 
 # ---------------------------------------------------------------- decoding and the model thread
@@ -289,7 +301,9 @@ def create_app(classifier_or_model_path, *, backend: str = "auto", device: str =
     async def docs():
         return HTMLResponse(schema.docs_page(app.openapi()))
 
-    guarded = BodyLimit(app, max_body, read_timeout, body_deadline) if max_body else app
+    if not max_body > 0:  # 0 would lift the size cap and the slow-body deadlines at once
+        raise ValueError(f"max_body must be more than 0, not {max_body}")
+    guarded = BodyLimit(app, max_body, read_timeout, body_deadline)
     if token or allowed_hosts:
         guarded = Guard(guarded, set(allowed_hosts) if allowed_hosts else None, token)
     return guarded
