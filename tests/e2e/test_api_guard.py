@@ -161,3 +161,31 @@ def test_a_limit_of_zero_is_refused_instead_of_lifting_the_limits(flag, value, c
     assert flag in err and "more than 0" in err
     with pytest.raises(ValueError, match="max_body"):
         create_app(classifier, max_body=0)
+
+
+@pytest.mark.fault("two Host headers (the second a stranger's): 400 in the app itself, as h11 does "
+                   "locally, so Ray's proxy cannot let the second one through")
+def test_a_second_host_header_is_refused_by_the_app_itself():
+    import asyncio
+
+    from assistant.api_guard import Guard
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    def status(headers) -> int:
+        sent = []
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+        scope = {"type": "http", "path": "/api/health", "headers": headers}
+        asyncio.run(Guard(app, {"localhost"})(scope, receive, send))
+        return sent[0]["status"]
+
+    assert status([(b"host", b"localhost:8000")]) == 200
+    assert status([(b"host", b"localhost:8000"), (b"host", b"attacker.example")]) == 400
+    assert status([(b"host", b"attacker.example"), (b"host", b"localhost:8000")]) == 400
