@@ -19,7 +19,7 @@ import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from assistant.api_batcher import Batcher, Busy
+from assistant.api_batcher import Batcher, Busy, return_memory
 from assistant.api_guard import (
     BODY_DEADLINE_S,
     LOOPBACK,
@@ -128,16 +128,8 @@ def picture_from_bytes(data: bytes, size: int, max_pixels: int = MAX_PIXELS,
         raise ApiError(422, str(exc).removeprefix("upload: ")) from None
     finally:
         if w * h > 4_000_000:
-            _return_memory()  # a big picture's buffers go back to the system, not kept by malloc
+            return_memory()  # a big picture's buffers go back to the system, not kept by malloc
     return np.ascontiguousarray(rgb.transpose(2, 0, 1)), codes
-
-
-def _return_memory() -> None:
-    try:
-        import ctypes
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to do
-        pass  # numpy: see assistant.batch._decode
 
 
 def legacy_bytes(body: bytes) -> bytes:
