@@ -19,7 +19,7 @@ import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from assistant.api_batcher import Batcher, Busy
+from assistant.api_batcher import Batcher, Busy, return_memory
 from assistant.api_guard import (
     BODY_DEADLINE_S,
     LOOPBACK,
@@ -64,9 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="server processes, each with its own copy of the model")
     parser.add_argument("--max-batch", type=int, default=16, metavar="N",
                         help="most waiting photos the model answers in one pass")
-    parser.add_argument("--max-body-mb", type=float, default=MAX_BODY / 2**20, help="largest request body")
-    parser.add_argument("--max-megapixels", type=float, default=MAX_PIXELS / 1e6, help="largest picture")
-    parser.add_argument("--max-decoded-mb", type=float, default=MAX_DECODED / 2**20,
+    parser.add_argument("--max-body-mb", type=_limit, default=MAX_BODY / 2**20, help="largest request body")
+    parser.add_argument("--max-megapixels", type=_limit, default=MAX_PIXELS / 1e6, help="largest picture")
+    parser.add_argument("--max-decoded-mb", type=_limit, default=MAX_DECODED / 2**20,
                         help="most memory one picture may take once decoded")
     parser.add_argument("--token", default=None,
                         help=f"require 'Authorization: Bearer TOKEN' on /api/ (also set by ${TOKEN_ENV})")
@@ -78,6 +78,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--replicas", type=int, default=None, metavar="N",
                         help="with --engine ray: copies of the service, each with its model "
                              "(default 1)")
+
+
+def _limit(text: str) -> float:
+    """A size limit: a finite number above 0. Zero must not mean "no limit": it would lift the
+    body's size cap and its slow-body deadlines together."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be more than 0 (there is no 'no limit')")
+    return value
 
 
 # ---------------------------------------------------------------- decoding and the model thread
@@ -116,16 +128,8 @@ def picture_from_bytes(data: bytes, size: int, max_pixels: int = MAX_PIXELS,
         raise ApiError(422, str(exc).removeprefix("upload: ")) from None
     finally:
         if w * h > 4_000_000:
-            _return_memory()  # a big picture's buffers go back to the system, not kept by malloc
+            return_memory()  # a big picture's buffers go back to the system, not kept by malloc
     return np.ascontiguousarray(rgb.transpose(2, 0, 1)), codes
-
-
-def _return_memory() -> None:
-    try:
-        import ctypes
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to do
-        pass  # numpy: see assistant.batch._decode
 
 
 def legacy_bytes(body: bytes) -> bytes:
@@ -289,27 +293,37 @@ def create_app(classifier_or_model_path, *, backend: str = "auto", device: str =
     async def docs():
         return HTMLResponse(schema.docs_page(app.openapi()))
 
-    guarded = BodyLimit(app, max_body, read_timeout, body_deadline) if max_body else app
+    if not max_body > 0:  # 0 would lift the size cap and the slow-body deadlines at once
+        raise ValueError(f"max_body must be more than 0, not {max_body}")
+    guarded = BodyLimit(app, max_body, read_timeout, body_deadline)
     if token or allowed_hosts:
         guarded = Guard(guarded, set(allowed_hosts) if allowed_hosts else None, token)
     return guarded
 
 
 def _barcode_lookup(path: Path):
-    """code -> entry of the list at path, re-read when the file changes (the maintainer may
-    teach a code while the service runs); an unreadable list names nothing and is logged."""
-    from assistant.store.barcodes import open_book
+    """code -> entry of the list at path. The store answers each lookup from disk, so a code
+    the maintainer teaches while the service runs is named at once; a list that is not there
+    yet is looked for again when its file appears or changes; an unreadable one names nothing
+    and is logged."""
+    from assistant.store.barcodes import BarcodeError, open_book, store_paths
+    files = store_paths(path)
     state: dict = {"stamp": None, "book": None}
 
     def lookup(code: str):
-        try:
-            stamp = path.stat().st_mtime_ns
-        except OSError:
-            return None
-        if stamp != state["stamp"]:
+        if state["book"] is None:
+            stamp = [f.stat().st_mtime_ns if f.exists() else None for f in files]
+            if stamp == state["stamp"] or stamp == [None, None]:
+                return None
             state["stamp"] = stamp
             state["book"] = open_book(path)[0]
-        return state["book"].get(code) if state["book"] is not None else None
+            if state["book"] is None:
+                return None
+        try:
+            return state["book"].get(code)
+        except BarcodeError as exc:
+            log.warning("%s", exc)
+            return None
     return lookup
 
 

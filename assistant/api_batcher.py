@@ -23,7 +23,20 @@ def predict_chws(classifier, chws: list) -> list:
     """3xSxS uint8 pictures -> one Prediction each (every class ranked), in one model pass."""
     import numpy as np
     batch = classifier.preprocessing.normalize_array(np.stack(chws))
-    return classifier.predict_array(batch, k=len(classifier.class_ids))
+    answers = classifier.predict_array(batch, k=len(classifier.class_ids))
+    if len(chws) > 1:
+        del batch
+        return_memory()  # a burst's batches must not leave the service at its peak for good
+    return answers
+
+
+def return_memory() -> None:
+    """Big buffers just freed go back to the system, not kept by malloc for later (glibc)."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
 
 
 class Batcher:

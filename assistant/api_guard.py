@@ -79,7 +79,8 @@ def replay(body: bytes, receive):
 
 
 class Guard:
-    """Refuses a request whose Host header is not one of this service's names (400), and,
+    """Refuses a request whose Host header is not one of this service's names, or that has two
+    (400), and,
     when a token is set, an /api/ request without it (401). /docs stays open."""
 
     def __init__(self, app, allowed_hosts: set[str] | None = None, token: str | None = None) -> None:
@@ -92,6 +93,9 @@ class Guard:
             return await self.app(scope, receive, send)
         headers = dict(scope["headers"])
         if self.allowed is not None:
+            if sum(name.lower() == b"host" for name, _ in scope["headers"]) > 1:
+                # h11 refuses this itself; Ray's proxy passes both on, and one could be a stranger's
+                return await send_json(send, 400, "more than one Host header")
             host = host_name(headers.get(b"host", b"").decode("latin-1"))
             if host not in self.allowed:
                 return await send_json(send, 400, f"unknown Host {host or '(none)'!r}: this service "

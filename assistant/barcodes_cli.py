@@ -20,7 +20,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from assistant.store.barcodes import BarcodeBook
+    from assistant.store.barcodes import BarcodeBook, BarcodeError
     book = BarcodeBook()
     if args.action == "list":
         for e in book.entries():
@@ -42,7 +42,18 @@ def run(args: argparse.Namespace) -> int:
         entry = book.remove(args.target)
         print(f"removed {entry.code} ({entry.name('en')})")
     else:
-        added, skipped = book.import_file(args.target)
+        try:
+            added, skipped = book.import_file(args.target)
+        except BarcodeError as exc:
+            if not exc.lines:
+                raise
+            for line, why in exc.lines:  # every damaged line, each with its file and number
+                print(f"{args.target}, line {line}: {why}", file=sys.stderr)
+            more = len(exc.lines) < exc.fields.get("n", 1)
+            print(f"barcodes import: {exc.fields.get('n', 1)} damaged lines"
+                  + (f" ({len(exc.lines)} shown)" if more else "") + "; nothing was imported",
+                  file=sys.stderr)
+            return 1
         print(f"imported {added} codes from {args.target}"
               + (f" ({skipped} rows without a name skipped)" if skipped else "")
               + f"; {len(book)} in your list")

@@ -20,6 +20,8 @@ INSTALL_HINT = "pip install -e '.[ray]', or: bash scripts/setup.sh --with-ray"
 #: Ray's switch for a cluster of this machine alone: its processes then talk over 127.0.0.1
 #: and nothing of it listens on the network (read when ray is imported)
 _LOCAL_ONLY_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+#: the node address of a Ray cluster of this machine alone
+LOOPBACK_IP = "127.0.0.1"
 #: seconds a cluster's address has to accept a connection before we say nothing is there
 #: (ray.init itself retries for minutes)
 PROBE_TIMEOUT_S = 5.0
@@ -85,9 +87,14 @@ def ray_cluster(address: str | None) -> Iterator:
         return
     if address:
         probe(address)
+    options = {"include_dashboard": None}
+    if address is None:
+        # a cluster of this machine alone: its node address is the loopback one, so what Ray
+        # opens for it (GCS, raylet, the workers' and replicas' gRPC servers) is reached from
+        # this machine only; no dashboard. A cluster joined with --address keeps its own.
+        options = {"include_dashboard": False, "_node_ip_address": LOOPBACK_IP}
     try:
-        ray.init(address=address, include_dashboard=False if address is None else None,
-                 logging_level=logging.WARNING, log_to_driver=False)
+        ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False, **options)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = f"the Ray cluster at {address}" if address else "a Ray cluster on this machine"
         raise UserError(f"could not reach {where}: {' '.join(str(exc).split())[:300]}") from None

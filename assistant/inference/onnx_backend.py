@@ -64,6 +64,8 @@ class OnnxClassifier:
                 raise ExportError(f"{self.path}: its ONNX file cannot be run ({again})") from again
         self.device = "cuda" if self.session.get_providers()[0].startswith("CUDA") else "cpu"
         self._input = self.session.get_inputs()[0].name
+        self._shrink = ort.RunOptions()
+        self._shrink.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
         check_finite_answers(self.logits(probe_batch(self.preprocessing.size)), self.path)
 
     def name(self, class_id: str, language: str = "en") -> str:
@@ -75,7 +77,10 @@ class OnnxClassifier:
         if hasattr(batch, "detach"):  # a torch tensor from a caller that has torch anyway
             batch = batch.detach().cpu().float().numpy()
         x = np.ascontiguousarray(batch, dtype=np.float32)
-        return self.session.run(None, {self._input: x})[0]
+        # A batch's activations would stay in ONNX Runtime's arena for good (a burst of
+        # batches of 16 left the service at 4.6x its idle memory): past one picture, the arena
+        # gives them back at the end of the run. One picture (the app) keeps its arena.
+        return self.session.run(None, {self._input: x}, self._shrink if len(x) > 1 else None)[0]
 
     def predict(self, rgb, k: int = 3):
         return self.predict_batch([rgb], k)[0]

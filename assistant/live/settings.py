@@ -1,13 +1,15 @@
 """The user's settings, remembered between runs in settings.json (written atomically).
 
 A missing, damaged or hand-edited file never stops the app: whatever cannot be read falls
-back to its default, with a warning in the log.
+back to its default, with a warning in the log. A file that cannot be read at all is never
+written over: it is kept aside as settings.json.damaged-<time> first (the user is told where).
 """
 from __future__ import annotations
 
 import dataclasses
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,26 +47,26 @@ class Settings:
         return cls.load_checked(path)[0]
 
     @classmethod
-    def load_checked(cls, path: Path | None = None) -> tuple[Settings, str | None]:
-        """(settings, why the saved ones could not be used, or None): a missing file is no
-        problem; a damaged one, or a settings folder that cannot be made, gives defaults."""
+    def load_checked(cls, path: Path | None = None) -> tuple[Settings, str | None, Path | None]:
+        """(settings, why the saved ones could not be used or None, where the damaged file was
+        kept aside or None): a missing file is no problem; a damaged one is moved aside (so
+        that saving the defaults loses nothing) and gives defaults, as does a settings folder
+        that cannot be made."""
         try:
             path = Path(path) if path else paths.settings_file()
             if not path.exists():
-                return cls(), None
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if not isinstance(data, dict):
-                raise ValueError("not a JSON object")
-        except RecursionError:
-            problem = f"{path}: nested too deeply"
+                return cls(), None, None
+            data = _read(path)
         except OSError as exc:
             problem = f"{exc.filename or path}: {exc.strerror or exc}"
-        except (ValueError, UnicodeDecodeError) as exc:
+        except ValueError as exc:
             problem = f"{path}: {exc}"
         else:
-            return cls.from_dict(data), None
-        log.warning("cannot read the settings (%s); using defaults", problem)
-        return cls(), problem
+            return cls.from_dict(data), None, None
+        kept = keep_aside(path) if path is not None and path.is_file() else None
+        log.warning("cannot read the settings (%s); using defaults%s", problem,
+                    f"; the file is kept as {kept}" if kept else "")
+        return cls(), problem, kept
 
     @classmethod
     def from_dict(cls, data: dict) -> Settings:
@@ -89,8 +91,44 @@ class Settings:
     def save(self, path: Path | None = None) -> Path:
         """Write atomically (assistant.files.atomic_write) to assistant.paths.settings_file()."""
         path = Path(path) if path else paths.settings_file()
+        if path.is_file():
+            try:
+                _read(path)
+            except (OSError, ValueError):  # damaged since it was read: keep it, or do not save
+                if keep_aside(path) is None:
+                    raise OSError(f"{path} cannot be read nor kept aside; not saving over it") from None
         atomic_write_text(path, json.dumps(self.to_dict(), indent=2, ensure_ascii=False))
         return path
+
+
+def _read(path: Path) -> dict:
+    """The saved dict; OSError, or ValueError for anything that is not a JSON object."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(str(exc)) from None
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    return data
+
+
+def keep_aside(path: Path) -> Path | None:
+    """Rename a file that cannot be read to NAME.damaged-<time> beside it (never over another
+    kept one); None when even that fails (then nothing may be written over it)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for n in range(100):
+        kept = path.with_name(f"{path.name}.damaged-{stamp}" + (f"-{n}" if n else ""))
+        if kept.exists():
+            continue
+        try:
+            path.rename(kept)
+        except OSError as exc:
+            log.warning("cannot keep %s aside: %s", path, exc)
+            return None
+        return kept
+    return None
 
 
 def _check(name: str, value, default):
@@ -178,8 +216,9 @@ def _in_range(value: float, bounds: tuple[float, float]) -> float:
     return min(max(value, bounds[0]), bounds[1])
 
 
-def load_checked(path: Path | None = None) -> tuple[Settings, str | None]:
-    """The saved settings, and why they could not be used (None when they could)."""
+def load_checked(path: Path | None = None) -> tuple[Settings, str | None, Path | None]:
+    """The saved settings, why they could not be used (None when they could), and where the
+    damaged file was kept aside (None when it was not)."""
     return Settings.load_checked(path)
 
 

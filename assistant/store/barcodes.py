@@ -3,22 +3,29 @@
 Offline there is no product database, so the names come from the people around the user:
 the maintainer teaches codes (`barcodes add`, "Scan barcode" in maintainer mode) or imports a
 list (`code,en,es` CSV, or an Open Food Facts CSV/TSV export with its `code` and
-`product_name` columns). Kept as one JSON file in the user data folder, written atomically;
-an import is all or nothing: a damaged line is reported by number and nothing stored is lost.
+`product_name` columns). Kept in an SQLite file in the user data folder (indexed on disk, so
+opening and a lookup cost the same for ten codes or millions; every change is one
+transaction); an import is streamed and all or nothing: every damaged line is reported with its
+number and nothing stored is lost. A list of the earlier format (barcodes.json) is copied in
+the first time and left as it was.
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from assistant import paths
 from assistant.errors import UserError
-from assistant.files import atomic_write_text
+from assistant.files import fsync_dir, temp_path
 from assistant.inference.barcodes import retail_code_ok
+from assistant.store.barcode_import import ImportProblems, rows
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +33,11 @@ MAX_NAME = 200
 
 
 class BarcodeError(UserError, ValueError):
-    """A code or list that cannot be used; str() says why (and the line, for an import)."""
+    """A code or list that cannot be used; str() says why (and the line, for an import).
+
+    lines: for an import, every damaged line shown as (line number, why)."""
+
+    lines: list[tuple[int, str]] = []
 
 
 @dataclass(frozen=True)
@@ -40,7 +51,16 @@ class Entry:
 
 
 def default_path() -> Path:
-    return paths.data_dir() / "barcodes.json"
+    return paths.data_dir() / "barcodes.sqlite3"
+
+
+def store_paths(path: str | Path | None) -> tuple[Path, Path]:
+    """(the SQLite file, the earlier format's JSON file beside it). A path ending in .json
+    names the earlier list; the store then lives beside it."""
+    path = Path(path) if path else default_path()
+    if path.suffix == ".json":
+        return path.with_suffix(".sqlite3"), path
+    return path, path.with_suffix(".json")
 
 
 def open_book(path: str | Path | None = None) -> tuple[BarcodeBook | None, str | None]:
@@ -79,6 +99,9 @@ def _clean_name(name: str | None, code: str) -> str | None:
     if name is None:
         return None
     name = " ".join(str(name).split())
+    if not name.isprintable():  # NUL, ESC, BEL: never stored, never printed raw
+        raise BarcodeError(f"{code}: the name holds control characters",
+                           message_id="err_barcode_name_control", code=code)
     if len(name) > MAX_NAME:
         raise BarcodeError(f"{code}: the name is longer than {MAX_NAME} characters",
                            message_id="err_barcode_name_long", code=code, n=MAX_NAME)
@@ -86,48 +109,90 @@ def _clean_name(name: str | None, code: str) -> str | None:
 
 
 class BarcodeBook:
-    """The codes this user has taught. Not thread-safe for writers (one maintainer at a time);
-    readers get a consistent snapshot (lookups read one dict)."""
+    """The codes this user has taught. One maintainer writes at a time; readers (the camera's
+    thread, the HTTP service, another process) always see a whole transaction."""
 
     def __init__(self, path: str | Path | None = None) -> None:
-        self.path = Path(path) if path else default_path()
-        self._entries: dict[str, Entry] = self._read()
-
-    # --- reading ----------------------------------------------------------------------
-    def _read(self) -> dict[str, Entry]:
-        if not self.path.exists():
-            return {}
+        self.path, self.legacy = store_paths(path)
+        self._lock = threading.Lock()
         try:
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
-            return {code: Entry(code, dict(e["names"]), e.get("product"))
-                    for code, e in raw["codes"].items()}
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise BarcodeError(f"{self.path}: the barcode list cannot be read ({exc}); it was "
-                               "left as it is", message_id="err_barcode_list_unreadable",
-                               path=str(self.path)) from exc
+            if not self.path.exists() and self.legacy.is_file():
+                self._migrate()
+            self._db = _connect(self.path)
+        except (OSError, sqlite3.Error, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise self._unreadable(exc) from exc
+
+    def _unreadable(self, exc: Exception) -> BarcodeError:
+        where = self.legacy if not self.path.exists() else self.path
+        return BarcodeError(f"{where}: the barcode list cannot be read ({exc}); it was left as it is",
+                            message_id="err_barcode_list_unreadable", path=str(where))
+
+    def _migrate(self) -> None:
+        """Copy the earlier JSON list into a new store (made aside, then renamed into place)."""
+        raw = json.loads(self.legacy.read_text(encoding="utf-8"))
+        entries = [Entry(code, dict(e["names"]), e.get("product")) for code, e in raw["codes"].items()]
+        tmp = temp_path(self.path)
+        tmp.unlink(missing_ok=True)
+        try:
+            db = _connect(tmp)
+            with _transaction(db):
+                table = _Table(db)
+                for entry in entries:
+                    table[entry.code] = entry
+            db.close()
+            os.replace(tmp, self.path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        fsync_dir(self.path.parent)
+        log.info("barcode list %s copied into %s (%d codes); the old file is kept",
+                 self.legacy, self.path, len(entries))
+
+    @contextmanager
+    def _write(self) -> Iterator[_Table]:
+        """One transaction: all of the block's changes, or none of them."""
+        try:
+            with self._lock, _transaction(self._db):
+                yield _Table(self._db)
+        except sqlite3.Error as exc:  # locked by another writer past the timeout, disk full
+            raise BarcodeError(f"{self.path}: the barcode list cannot be changed now ({exc}); "
+                               "nothing was changed", message_id="err_barcode_list_busy",
+                               path=str(self.path), detail=str(exc)) from exc
+
+    def _query(self, sql: str, *args) -> list[tuple]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, args).fetchall()
+            except sqlite3.Error as exc:
+                raise self._unreadable(exc) from exc
 
     def get(self, code: str) -> Entry | None:
-        return self._entries.get(normalise(code))
+        found = self._query("SELECT code, names, product FROM codes WHERE code = ?", normalise(code))
+        return _entry(found[0]) if found else None
 
-    def entries(self) -> list[Entry]:
-        return [self._entries[c] for c in sorted(self._entries)]
+    def entries(self) -> Iterator[Entry]:
+        """Every entry, by code, read a page at a time (a list of millions is never held)."""
+        after = ""
+        while True:
+            page = self._query("SELECT code, names, product FROM codes WHERE code > ? "
+                               "ORDER BY code LIMIT 1000", after)
+            yield from (_entry(row) for row in page)
+            if len(page) < 1000:
+                return
+            after = page[-1][0]
 
     def codes_of(self, product: str) -> list[str]:
-        return sorted(c for c, e in self._entries.items() if e.product == product)
+        return [c for (c,) in self._query("SELECT code FROM codes WHERE product = ? ORDER BY code", product)]
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return self._query("SELECT count(*) FROM codes")[0][0]
 
     # --- editing ----------------------------------------------------------------------
     def add(self, code: str, en: str | None = None, es: str | None = None,
             product: str | None = None, names: dict[str, str] | None = None) -> Entry:
         """Teach a code (or give a taught one new names). A code already assigned to another
         product is refused: remove it first."""
-        entries = dict(self._entries)
-        entry = self._merge(entries, code, en, es, product, names)
-        self._entries = entries
-        self._save()
-        return entry
+        with self._write() as entries:
+            return self._merge(entries, code, en, es, product, names)
 
     def _merge(self, entries: dict[str, Entry], code: str, en, es, product, names) -> Entry:
         code = check(code)
@@ -151,86 +216,127 @@ class BarcodeBook:
 
     def remove(self, code: str) -> Entry:
         code = normalise(code)
-        if code not in self._entries:
-            raise BarcodeError(f"{code} is not in your list", message_id="err_barcode_unknown",
-                               code=code)
-        entries = dict(self._entries)
-        entry = entries.pop(code)
-        self._entries = entries
-        self._save()
+        with self._write() as entries:
+            entry = entries.get(code)
+            if entry is None:
+                raise BarcodeError(f"{code} is not in your list", message_id="err_barcode_unknown",
+                                   code=code)
+            entries.delete("code", code)
         return entry
 
     def remove_product(self, product: str) -> int:
         """Forget the codes of a removed product; returns how many."""
-        codes = self.codes_of(product)
-        if codes:
-            self._entries = {c: e for c, e in self._entries.items() if e.product != product}
-            self._save()
-        return len(codes)
+        with self._write() as entries:
+            return entries.delete("product", product)
 
     def import_file(self, path: str | Path) -> tuple[int, int]:
         """Add every code of a list: `code,en,es` CSV (header optional), or an Open Food Facts
         export (CSV or TSV with `code` and `product_name` columns; rows without a name are
-        skipped). All or nothing: the first damaged line raises BarcodeError with its number
-        and the list stays as it was. Returns (codes added or renamed, rows skipped)."""
+        skipped). Streamed line by line, in one transaction: all or nothing. Every damaged line
+        (a bad code, a quote never closed, a code twice, control characters, a field too long)
+        is collected; then BarcodeError names each (its .lines) and the list stays as it was.
+        Returns (codes added or renamed, rows skipped)."""
         path = Path(path)
+        problems, added, skipped = ImportProblems(), 0, 0
         try:
-            text = path.read_bytes().decode("utf-8-sig")
+            with self._write() as entries:
+                entries.start_import()
+                for line, code, en, es in rows(path, problems):
+                    if code is None:
+                        skipped += 1  # an export's row without a code or a name
+                        continue
+                    try:
+                        entry = self._merge(entries, code, en, es, None, None)
+                        first = entries.first_seen(entry.code, line)
+                        if first is not None:
+                            raise BarcodeError(f"{entry.code} appears again (first on line {first})",
+                                               message_id="err_barcode_twice", code=entry.code, first=first)
+                        added += 1
+                    except BarcodeError as exc:
+                        problems.add(line, str(exc))
+                if problems:
+                    raise _import_error(path, problems)
         except OSError as exc:
             raise BarcodeError(f"{path}: {exc.strerror or exc}", message_id="err_no_file",
                                path=str(path)) from exc
-        except UnicodeDecodeError as exc:
-            raise BarcodeError(f"{path}: not a text file (UTF-8)", message_id="err_barcode_not_text",
-                               path=str(path)) from exc
-        rows, off = _rows(text)
-        entries = dict(self._entries)
-        added = skipped = 0
-        for line, row in rows:
-            try:
-                if off:
-                    code, en = row.get("code", ""), row.get("product_name", "")
-                    es = row.get("product_name_es") or None
-                    if not code.strip() or not (en or "").strip():
-                        skipped += 1
-                        continue
-                else:
-                    if len(row) < 2 or len(row) > 3:
-                        raise BarcodeError(f"expected code,en,es, found {len(row)} fields",
-                                           message_id="err_barcode_fields", n=len(row))
-                    code, en, es = (row + [""])[:3]
-                self._merge(entries, code, en, es or None, None, None)
-                added += 1
-            except BarcodeError as exc:
-                raise BarcodeError(f"{path}, line {line}: {exc}; nothing was imported",
-                                   message_id="err_barcode_import_line", path=str(path),
-                                   line=line, why=str(exc)) from exc
-        self._entries = entries
-        self._save()
+        except UserError as exc:
+            if isinstance(exc, BarcodeError):
+                raise
+            raise BarcodeError(str(exc), message_id=exc.message_id, **exc.fields) from exc
         return added, skipped
 
-    def _save(self) -> None:
-        data = {"version": 1, "codes": {
-            c: {"names": e.names, **({"product": e.product} if e.product else {})}
-            for c, e in sorted(self._entries.items())}}
-        atomic_write_text(self.path, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+
+def _import_error(path: Path, problems: ImportProblems) -> BarcodeError:
+    line, why = problems.lines[0]
+    if problems.count == 1:
+        exc = BarcodeError(f"{path}, line {line}: {why}; nothing was imported",
+                           message_id="err_barcode_import_line", path=str(path), line=line, why=why)
+    else:
+        exc = BarcodeError(f"{path}: {problems.count} damaged lines, the first: line {line}: {why}; "
+                           "nothing was imported", message_id="err_barcode_import_lines",
+                           path=str(path), n=problems.count, line=line, why=why)
+    exc.lines = problems.lines
+    return exc
 
 
-def _rows(text: str) -> tuple[list[tuple[int, object]], bool]:
-    """(line number, row) pairs and whether it is an Open Food Facts export (dict rows)."""
-    first = text.split("\n", 1)[0]
-    delimiter = "\t" if first.count("\t") > first.count(",") else ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS codes (code TEXT PRIMARY KEY, names TEXT NOT NULL, product TEXT)
+    WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS codes_by_product ON codes (product);
+"""
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """The store at path, made if absent. Autocommit: every change goes through _transaction.
+    WAL: the app and the service read while `barcodes import` writes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA temp_store=FILE")  # an import's seen-codes table stays on disk
+    db.executescript(SCHEMA)
+    return db
+
+
+@contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    db.execute("BEGIN IMMEDIATE")
     try:
-        table = [(reader.line_num, row) for row in reader]
-    except csv.Error as exc:
-        raise BarcodeError(f"line {reader.line_num}: {exc}", message_id="err_barcode_import_line",
-                           path="", line=reader.line_num, why=str(exc)) from exc
-    table = [(n, row) for n, row in table if any(cell.strip() for cell in row)]
-    if not table:
-        return [], False
-    header = [cell.strip().lower() for cell in table[0][1]]
-    if "code" in header and "product_name" in header:
-        return [(n, dict(zip(header, row, strict=False))) for n, row in table[1:]], True
-    if header[:2] == ["code", "en"]:
-        table = table[1:]
-    return [(n, [cell.strip() for cell in row]) for n, row in table], False
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def _entry(row: tuple) -> Entry:
+    return Entry(row[0], json.loads(row[1]), row[2])
+
+
+class _Table:
+    """The codes table seen as the mapping _merge works on (get, item assignment)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def get(self, code: str) -> Entry | None:
+        row = self.db.execute("SELECT code, names, product FROM codes WHERE code = ?", (code,)).fetchone()
+        return _entry(row) if row else None
+
+    def __setitem__(self, code: str, entry: Entry) -> None:
+        self.db.execute("INSERT OR REPLACE INTO codes VALUES (?, ?, ?)",
+                        (code, json.dumps(entry.names, ensure_ascii=False), entry.product))
+
+    def delete(self, column: str, value: str) -> int:
+        return self.db.execute(f"DELETE FROM codes WHERE {column} = ?", (value,)).rowcount  # noqa: S608
+
+    def start_import(self) -> None:
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS seen (code TEXT PRIMARY KEY, line INTEGER) WITHOUT ROWID")
+        self.db.execute("DELETE FROM temp.seen")
+
+    def first_seen(self, code: str, line: int) -> int | None:
+        """None the first time an import meets code; else the line it was first on."""
+        try:
+            self.db.execute("INSERT INTO temp.seen VALUES (?, ?)", (code, line))
+            return None
+        except sqlite3.IntegrityError:
+            return self.db.execute("SELECT line FROM temp.seen WHERE code = ?", (code,)).fetchone()[0]

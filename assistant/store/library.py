@@ -205,14 +205,14 @@ class Library:
                     photo.unlink()  # the very same pixels are already there
                 else:
                     shutil.move(str(photo), target)
-            shutil.rmtree(self.root / pid, ignore_errors=True)
+            _remove_folder(self.root / pid)
             del self._names[pid]
         self._save_index()
         return self.get(into)
 
     def remove(self, pid: str) -> None:
         self.get(pid)
-        shutil.rmtree(self.root / pid, ignore_errors=True)
+        _remove_folder(self.root / pid)
         del self._names[pid]
         self._save_index()
 
@@ -317,6 +317,17 @@ class Library:
         for pid in sorted(self._names):
             writer.writerow([pid, self._names[pid]["en"], self._names[pid]["es"]])
         atomic_write_text(self.root / "classes.csv", buffer.getvalue())
+
+
+def _remove_folder(folder: Path) -> None:
+    """A product's folder gone. A symlink (photos kept elsewhere, linked in by hand) is
+    unlinked: rmtree refuses links, and a link left behind brings the product back at the next
+    start; the photos it points to are the user's and stay. A folder that cannot be removed is
+    an OSError, not a silent leftover."""
+    if folder.is_symlink():
+        folder.unlink()
+    elif folder.exists():
+        shutil.rmtree(folder)
 
 
 def frame_difference(a: np.ndarray, b: np.ndarray) -> float:

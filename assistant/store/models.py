@@ -101,8 +101,22 @@ def read_pointer() -> dict:
     history = [h for h in history if isinstance(h, str)] if isinstance(history, list) else []
     data["history"] = [_from_pointer(h) for h in history]
     if isinstance(data.get("path"), str):
-        data["path"] = _from_pointer(data["path"])
+        written = data["path"]
+        data["path"] = _from_pointer(written)
+        if any(Path(e).is_absolute() and _to_pointer(m) != e
+               for e, m in zip([written, *history], [data["path"], *data["history"]], strict=True)):
+            _migrate_pointer(data)
     return data
+
+
+def _migrate_pointer(data: dict) -> None:
+    """Rewrite a pointer of the earlier format (absolute paths) as relative paths, once, so a
+    data folder moved later still names its models. Best effort: reading must not fail."""
+    try:
+        _write_pointer(data["path"], data["history"])
+        log.info("%s: rewritten with paths relative to its folder", active_pointer())
+    except OSError as exc:
+        log.warning("cannot rewrite %s (%s); it is still read", active_pointer(), exc)
 
 
 def _to_pointer(entry: str) -> str:
@@ -117,9 +131,23 @@ def _to_pointer(entry: str) -> str:
 
 
 def _from_pointer(entry: str) -> str:
-    if entry == BUNDLED or Path(entry).is_absolute():
+    if entry == BUNDLED:
         return entry
-    return str(paths.models_dir() / entry)
+    if not Path(entry).is_absolute():
+        return str(paths.models_dir() / entry)
+    return str(_moved(Path(entry)) or entry)
+
+
+def _moved(path: Path) -> Path | None:
+    """An absolute path of the earlier pointer format (".../models/versions/X.safetensors")
+    that is gone, found again in the models folder of today (the data folder was moved)."""
+    if path.exists():
+        return None
+    home, parts = paths.models_dir(), path.parts
+    for i in range(len(parts) - 2, -1, -1):
+        if parts[i] == home.name and (home.joinpath(*parts[i + 1:])).is_file():
+            return home.joinpath(*parts[i + 1:])
+    return None
 
 
 def active_model_path() -> Path:
@@ -209,7 +237,9 @@ def store_version(source: str | os.PathLike, label: str | None = None) -> Path:
 
 def activate(path: str | os.PathLike, label: str | None = None) -> Path:
     """Make a model the app's model: store it, then switch the pointer in one atomic step.
-    The model in use before goes to the top of the rollback history. Returns the stored path."""
+    The model in use before goes to the top of the rollback history. Returns the stored path.
+    A model the app could not start with (see check_usable) is refused before anything changes."""
+    check_usable(path)
     stored = store_version(path, label)
     prepare_runtime(stored)
     data = read_pointer()
@@ -217,6 +247,13 @@ def activate(path: str | os.PathLike, label: str | None = None) -> Path:
     _write_pointer(str(stored.resolve()), [current] + data.get("history", []))
     prune()
     return stored
+
+
+def check_usable(path: str | os.PathLike) -> None:
+    """The load checks of the app's start-up (a complete file, its checksum, sensible metadata,
+    answers that are numbers: no NaN weights), or CheckpointError in one line."""
+    from assistant.inference.onnx_backend import open_classifier
+    open_classifier(path, "torch", device="cpu")
 
 
 def prepare_runtime(path: Path) -> None:

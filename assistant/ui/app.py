@@ -129,17 +129,14 @@ def build(args: argparse.Namespace, engine=None, bridge=None):
     engine: a SpeechEngine to use instead of the --engine one (tests pass a RecordingEngine).
     Raises StartupError with a user-facing message for a broken model or an unusable source.
     """
-    from assistant.inference.checkpoint import CheckpointError
-    from assistant.inference.onnx_backend import open_classifier
     from assistant.live import settings as settings_mod
     from assistant.live.camera import CameraError, DemoSource, open_source
     from assistant.live.speech import SilentEngine, Speaker, SpeechError, make_engine
     from assistant.live.transcript import Transcript
-    from assistant.store.models import active_model_path
     from assistant.ui.bridge import EventBridge
     from assistant.ui.context import AppContext
 
-    settings, settings_problem = settings_mod.load_checked()
+    settings, settings_problem, settings_kept = settings_mod.load_checked()
     pinned = {}  # flag values are for this run: remember what the settings file had
     for name, value in (("language", args.language), ("hold", args.hold),
                         ("camera", _source_spec(args.source)), ("model_path", args.model)):
@@ -147,15 +144,13 @@ def build(args: argparse.Namespace, engine=None, bridge=None):
             pinned[name] = (getattr(settings, name), value)
             setattr(settings, name, value)
     notes: list[tuple[str, dict]] = []
-    if settings_problem:
+    if settings_kept:
+        notes.append(("settings_kept_aside", {"detail": settings_problem, "kept": settings_kept.name}))
+    elif settings_problem:
         notes.append(("settings_problem", {"detail": settings_problem}))
 
-    try:
-        model = settings.model_path or active_model_path()
-        # auto: ONNX Runtime on a CPU (no torch in this process), PyTorch on an NVIDIA GPU
-        classifier = open_classifier(model, getattr(args, "backend", "auto"))
-    except CheckpointError as exc:
-        raise StartupError(f"cannot load the model: {exc}") from exc
+    classifier = _open_model(settings.model_path, "model_path" in pinned, getattr(args, "backend", "auto"),
+                             notes)
     if getattr(args, "backend", "auto") == "auto" and getattr(classifier, "backend", "") == "torch" \
             and getattr(classifier, "device", "cpu") == "cpu":
         notes.append(("model_slow_path", {}))  # the ONNX file could not be made: say why it is slow
@@ -217,6 +212,31 @@ def build(args: argparse.Namespace, engine=None, bridge=None):
     if context.barcode_problem:
         notes.append(("barcode_list_problem", {"detail": context.barcode_problem}))
     return context, notes
+
+
+def _open_model(model_path: str | None, pinned: bool, backend: str, notes: list):
+    """The classifier of the saved or active model. One that cannot be loaded (truncated, NaN
+    weights, a saved model_path that is gone) is no reason to fall silent: the bundled model
+    answers instead and a note says why. Only a model named on the command line, or no
+    usable bundled model either, stops the start (StartupError, one line)."""
+    from assistant.inference.checkpoint import CheckpointError
+    from assistant.inference.onnx_backend import open_classifier
+    from assistant.live.catalog import error_text
+    from assistant.store.models import active_model_path, bundled_default
+    try:
+        # auto: ONNX Runtime on a CPU (no torch in this process), PyTorch on an NVIDIA GPU
+        return open_classifier(model_path or active_model_path(), backend)
+    except CheckpointError as exc:
+        if pinned:
+            raise StartupError(f"cannot load the model: {exc}") from exc
+        problem = exc
+    log.warning("cannot load the model (%s); using the bundled model", problem)
+    try:
+        classifier = open_classifier(bundled_default(), backend)
+    except CheckpointError as exc:
+        raise StartupError(f"cannot load the model: {problem}; nor the bundled one: {exc}") from exc
+    notes.append(("model_fallback_bundled", {"detail": error_text(problem) or str(problem)}))
+    return classifier
 
 
 def _source_spec(text: str | None):

@@ -146,3 +146,46 @@ def test_every_interface_allows_this_machines_names_and_the_ones_given():
     assert {"localhost", "127.0.0.1", socket.gethostname().lower(), "shop-server.lan"} <= names
     assert "attacker.example" not in names
     assert host_name("[::1]:8000") == "::1" and host_name("Example.COM") == "example.com"
+
+
+@pytest.mark.fault("serve --max-body-mb 0 (or negative, nan): refused in one line, the limits never lifted")
+@pytest.mark.parametrize("flag", ["--max-body-mb", "--max-megapixels", "--max-decoded-mb"])
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf"])
+def test_a_limit_of_zero_is_refused_instead_of_lifting_the_limits(flag, value, capsys, classifier):
+    from assistant.api import create_app
+    from assistant.cli import build_parser
+    with pytest.raises(SystemExit) as done:  # parsed only: a limit let through would not start a server
+        build_parser("serve").parse_args(["serve", flag, value])
+    assert done.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert flag in err and "more than 0" in err
+    with pytest.raises(ValueError, match="max_body"):
+        create_app(classifier, max_body=0)
+
+
+@pytest.mark.fault("two Host headers (the second a stranger's): 400 in the app itself, as h11 does "
+                   "locally, so Ray's proxy cannot let the second one through")
+def test_a_second_host_header_is_refused_by_the_app_itself():
+    import asyncio
+
+    from assistant.api_guard import Guard
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    def status(headers) -> int:
+        sent = []
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+        scope = {"type": "http", "path": "/api/health", "headers": headers}
+        asyncio.run(Guard(app, {"localhost"})(scope, receive, send))
+        return sent[0]["status"]
+
+    assert status([(b"host", b"localhost:8000")]) == 200
+    assert status([(b"host", b"localhost:8000"), (b"host", b"attacker.example")]) == 400
+    assert status([(b"host", b"attacker.example"), (b"host", b"localhost:8000")]) == 400

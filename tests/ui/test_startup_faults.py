@@ -58,9 +58,29 @@ def test_settings_nested_without_end_give_defaults_and_a_word(qtbot, isolated_ho
     paths.settings_file().write_text('{"voice": ' + "[" * 100_000 + "]" * 100_000 + "}")
     window, context, notes = started(qtbot, app_args(source=str(photo_dir), model=str(tiny_checkpoint)))
     try:
-        assert notes and notes[0][0] == "settings_problem" and "nested too deeply" in notes[0][1]["detail"]
+        assert notes and notes[0][0] == "settings_kept_aside" and "nested too deeply" in notes[0][1]["detail"]
     finally:
         context.stop()
+
+
+@pytest.mark.fault("settings.json with a typo: kept aside, defaults, said in the user's language")
+def test_a_damaged_settings_file_is_kept_aside_and_said(qtbot, isolated_home, tiny_checkpoint, photo_dir):
+    from assistant import paths
+    typo = '{"language":"es","rate":250,"volume":0.4,}'
+    paths.settings_file().write_text(typo)
+    window, context, notes = started(qtbot, app_args(source=str(photo_dir), model=str(tiny_checkpoint),
+                                                     language="es"))
+    try:
+        assert [n for n, _ in notes] == ["settings_kept_aside"]
+        kept = notes[0][1]["kept"]
+        assert (paths.settings_file().parent / kept).read_text() == typo
+        assert in_history(window, f"se han guardado aparte como {kept}")
+        assert any(kept in a for a in window.announcements)
+        assert "settings_kept_aside" in said_ids(context)
+    finally:
+        context.stop()
+    context.save_settings()
+    assert (paths.settings_file().parent / kept).read_text() == typo
 
 
 @pytest.mark.fault("voice '\\ud800': dropped, settings saved again")
@@ -145,3 +165,54 @@ def test_a_damaged_barcode_list_is_said_and_left_alone(qtbot, isolated_home, tin
         assert damaged.read_text(encoding="utf-8") == "{half a list"  # nothing lost
     finally:
         context.stop()
+
+
+@pytest.fixture
+def bundled_tiny(tmp_path, tiny_checkpoint, monkeypatch) -> Path:
+    """The bundled model is the tiny one (the real ones load slowly on a shared CPU)."""
+    import shutil
+
+    from assistant.store import models
+    folder = tmp_path / "bundled"
+    folder.mkdir()
+    path = Path(shutil.copy(tiny_checkpoint, folder / "bundled.safetensors"))
+    monkeypatch.setattr(models, "bundled_dir", lambda: folder)
+    return path
+
+
+def damage_active_model(tmp_path, tiny_checkpoint) -> None:
+    from assistant.inference.checkpoint import load_checkpoint, save_checkpoint
+    from assistant.store import models
+    ckpt = load_checkpoint(tiny_checkpoint)
+    taught = save_checkpoint(tmp_path / "taught.safetensors", ckpt.state_dict,
+                             dict(ckpt.meta, version="taught"))
+    stored = models.activate(taught)
+    stored.write_bytes(stored.read_bytes()[: stored.stat().st_size // 3])  # a disk that filled up
+
+
+def gone_model_path(tmp_path, tiny_checkpoint) -> None:
+    from assistant.live.settings import Settings
+    Settings(model_path=str(tmp_path / "usb-stick" / "model.safetensors")).save()
+
+
+@pytest.mark.fault("the active model truncated, or settings' model_path gone: the bundled model "
+                   "answers and the app says why (screen, screen reader, history, transcript)")
+@pytest.mark.parametrize("damage", [damage_active_model, gone_model_path], ids=["truncated", "gone"])
+def test_a_model_that_cannot_be_loaded_falls_back_to_the_bundled_one_and_says_why(
+        qtbot, isolated_home, tiny_checkpoint, photo_dir, tmp_path, bundled_tiny, damage):
+    damage(tmp_path, tiny_checkpoint)
+    transcript = tmp_path / "said.tsv"
+    window, context, notes = started(qtbot, app_args(source=str(photo_dir), transcript=str(transcript)))
+    try:
+        assert [n for n, _ in notes] == ["model_fallback_bundled"]
+        assert Path(context.classifier.path).resolve() == bundled_tiny.resolve()
+        assert in_history(window, "Using the bundled model instead")
+        assert any("bundled model" in a for a in window.announcements)
+        assert "bundled model" in window.status_label.text()
+    finally:
+        context.stop()
+    assert "model_fallback_bundled" in transcript.read_text()
+    # asked for on the command line, a model that cannot be loaded is still said in one line
+    from assistant.ui.app import StartupError, build
+    with pytest.raises(StartupError, match="cannot load the model"):
+        build(app_args(source=str(photo_dir), model=str(tmp_path / "nowhere.safetensors")))

@@ -137,3 +137,35 @@ def test_the_services_own_answers_pass_unchanged():
                                                 b"from a replica")
     outside = Replicas((500, b"text/plain"))  # Ray's own routes, outside /api/, are left alone
     assert call(ProxyAnswers(outside), path="/-/healthz")[0] == 500
+
+
+class FakeRay:
+    """What ray_cluster asks of Ray, recorded (Ray itself is an optional extra)."""
+
+    def __init__(self) -> None:
+        self.inits: list[dict] = []
+
+    def is_initialized(self) -> bool:
+        return False
+
+    def init(self, **kwargs) -> None:
+        self.inits.append(kwargs)
+
+    def shutdown(self) -> None:
+        pass
+
+
+@pytest.mark.fault("serve/classify --engine ray without --address: Ray's own cluster is asked to "
+                   "bind the loopback address only, dashboard off")
+def test_a_cluster_of_this_machine_alone_is_asked_to_stay_on_loopback(monkeypatch):
+    from assistant import engines
+    fake = FakeRay()
+    monkeypatch.setattr(engines, "import_ray", lambda local: fake)
+    monkeypatch.setattr(engines, "probe", lambda address: None)
+    with engines.ray_cluster(None):
+        pass
+    assert fake.inits[0]["_node_ip_address"] == "127.0.0.1"
+    assert fake.inits[0]["include_dashboard"] is False and fake.inits[0]["address"] is None
+    with engines.ray_cluster("10.0.0.5:6379"):  # a cluster the user joins keeps its own addresses
+        pass
+    assert "_node_ip_address" not in fake.inits[1]

@@ -102,6 +102,21 @@ def test_rename_merge_remove(lib, tmp_path):
         lib.remove("vinegar")
 
 
+@pytest.mark.fault("a product folder that is a symlink is removed: the link goes, the product does not "
+                   "come back, the photos it pointed to stay")
+def test_a_product_folder_that_is_a_symlink_can_be_removed(lib, tmp_path):
+    elsewhere = tmp_path / "my-photos" / "jam"
+    elsewhere.mkdir(parents=True)
+    Image.fromarray(photo(1)).save(elsewhere / "01.jpg")
+    (lib.root / "jam").symlink_to(elsewhere, target_is_directory=True)
+    lib = Library(lib.root)
+    assert lib.get("jam").photos == 1
+    lib.remove("jam")
+    assert not (lib.root / "jam").exists() and not (lib.root / "jam").is_symlink()
+    assert "jam" not in Library(lib.root).counts()          # it does not come back
+    assert (elsewhere / "01.jpg").is_file()                  # the user's own photos are untouched
+
+
 def test_names_survive_a_restart_and_feed_retraining(lib):
     lib.add("Olive oil", "Aceite de oliva")
     again = Library(lib.root)

@@ -185,3 +185,51 @@ def test_training_refuses_folder_names_that_cannot_be_product_ids(tmp_path, phot
     (photo_dir / "RED_SAUCE").mkdir()
     with pytest.raises(DataError, match="differ only in capitals"):
         scan_folder(photo_dir)
+
+
+@pytest.mark.fault("models activate with NaN weights: refused in one line with the start-up's checks; "
+                   "the model in use stays")
+def test_activating_a_model_whose_answers_are_nan_is_refused_and_nothing_changes(
+        tiny_checkpoint, tmp_path, isolated_home):
+    from assistant.store import models
+    models.activate(tiny_checkpoint)
+    before = models.active_pointer().read_text()
+    stored_before = sorted(models.versions_dir().iterdir())
+    bad = altered(tiny_checkpoint, tmp_path, "nan", tensor_change=nan_bias)
+    with pytest.raises(CheckpointError, match="not numbers"):
+        models.activate(bad)
+    assert models.active_pointer().read_text() == before
+    assert sorted(models.versions_dir().iterdir()) == stored_before
+    run = subprocess.run([sys.executable, "main.py", "models", "activate", str(bad)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ, GROCERY_ASSISTANT_HOME=str(isolated_home)))
+    assert run.returncode == 1 and len(run.stderr.strip().splitlines()) == 1
+    assert "not numbers" in run.stderr
+    assert models.active_pointer().read_text() == before
+
+
+@pytest.mark.fault("active.json of the earlier format (absolute paths), data folder moved: the "
+                   "taught model stays active and the pointer is rewritten")
+def test_an_earlier_pointer_with_absolute_paths_is_migrated_after_a_move(tiny_checkpoint, tmp_path,
+                                                                        monkeypatch):
+    import shutil
+
+    from assistant import paths
+    from assistant.store import models
+    home = tmp_path / "home"
+    monkeypatch.setenv(paths.HOME_ENV, str(home))
+    first = models.activate(tiny_checkpoint)
+    second = models.activate(altered(tiny_checkpoint, tmp_path, "second",
+                                     meta_change=lambda m: m.update(version="second")))
+    # the earlier format: every entry an absolute path into the data folder
+    models.active_pointer().write_text(json.dumps(
+        {"path": str(second), "history": [str(first), "bundled"]}))
+    moved = tmp_path / "restored-elsewhere"
+    shutil.move(str(home), str(moved))
+    monkeypatch.setenv(paths.HOME_ENV, str(moved))
+    assert models.active_model_path() == moved / second.relative_to(home)
+    assert not models.is_bundled_active()
+    saved = json.loads(models.active_pointer().read_text())
+    assert saved["path"] == second.relative_to(home / "data" / "models").as_posix()
+    assert saved["history"] == [first.relative_to(home / "data" / "models").as_posix(), "bundled"]
+    assert models.rollback() == moved / first.relative_to(home)

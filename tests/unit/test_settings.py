@@ -78,3 +78,27 @@ def test_product_names_come_from_the_checkpoint(tiny_checkpoint):
     assert catalog.product_name(ckpt, "red_sauce", "en") == "tomato sauce"
     assert catalog.product_name(ckpt, "blue_milk", "es") == "blue milk"
     assert catalog.product_name(ckpt, "pickled_herring", "en") == "pickled herring"
+
+
+@pytest.mark.fault("settings.json with a trailing comma: kept aside as settings.json.damaged-<time>, "
+                   "defaults used, never overwritten")
+def test_a_damaged_file_is_kept_aside_before_defaults_are_saved():
+    from assistant.live.settings import load_checked
+    typo = '{"language":"es","rate":250,"volume":0.4,}'
+    paths.settings_file().write_text(typo)
+    settings, problem, kept = load_checked()
+    assert settings == Settings() and problem
+    assert kept is not None and kept.name.startswith("settings.json.damaged-")
+    assert kept.read_text() == typo                      # the user's words are all there
+    settings.save()                                      # quitting saves the defaults ...
+    assert kept.read_text() == typo                      # ... beside the damaged file, not over it
+    assert load() == Settings()
+
+
+def test_a_file_damaged_while_running_is_kept_before_it_is_saved_over():
+    Settings(language="es").save()
+    paths.settings_file().write_text('{"language": "es",')  # hand-edited while the app ran
+    Settings(rate=300).save()
+    kept = sorted(paths.settings_file().parent.glob("settings.json.damaged-*"))
+    assert [k.read_text() for k in kept] == ['{"language": "es",']
+    assert load().rate == 300

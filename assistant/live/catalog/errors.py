@@ -62,6 +62,16 @@ ERRORS: dict[str, dict[str, str]] = {
                              "es": "{path}: no es un archivo de texto (UTF-8)."},
     "err_barcode_fields": {"en": "expected code,en,es, found {n} fields",
                            "es": "se esperaba código,en,es y hay {n} campos"},
+    "err_barcode_name_control": {"en": "{code}: the name holds control characters.",
+                                 "es": "{code}: el nombre tiene caracteres de control."},
+    "err_barcode_twice": {"en": "{code} appears again (first on line {first})",
+                          "es": "{code} aparece otra vez (la primera en la línea {first})"},
+    "err_barcode_import_lines": {
+        "en": "{path}: {n} damaged lines, the first: line {line}: {why}; nothing was imported.",
+        "es": "{path}: {n} líneas dañadas, la primera: línea {line}: {why}; no se ha importado nada."},
+    "err_barcode_list_busy": {
+        "en": "{path}: the barcode list cannot be changed now ({detail}); nothing was changed.",
+        "es": "{path}: ahora no se puede cambiar la lista de códigos ({detail}); no se ha cambiado nada."},
     "err_barcode_import_line": {"en": "{path}, line {line}: {why}; nothing was imported.",
                                 "es": "{path}, línea {line}: {why}; no se ha importado nada."},
 }

@@ -121,12 +121,19 @@ WINDOW: dict[str, dict[str, str]] = {
                                    "códigos se leen pero sin nombre."},
     "settings_problem": {"en": "Your settings could not be read ({detail}). Using the defaults.",
                          "es": "No se pudieron leer sus ajustes ({detail}). Se usan los valores por defecto."},
+    "settings_kept_aside": {
+        "en": "Your settings could not be read ({detail}); they were kept aside as {kept}. Using the defaults.",
+        "es": "No se pudieron leer sus ajustes ({detail}); se han guardado aparte como {kept}. Se usan los "
+              "valores por defecto."},
     "source_missing_demo": {"en": "The saved picture source {name} is not there any more. Playing the demo pictures.",
                             "es": "La fuente de imágenes guardada {name} ya no está. Se muestran las imágenes de demostración."},
     "camera_fallback_demo": {"en": "No camera found. Playing the demo pictures.",
                              "es": "No hay cámara. Se muestran las imágenes de demostración."},
     "model_slow_path": {"en": "The fast model file could not be prepared; recognition is slower.",
                         "es": "No se pudo preparar el archivo rápido del modelo; el reconocimiento es más lento."},
+    "model_fallback_bundled": {
+        "en": "Your model cannot be loaded ({detail}). Using the bundled model instead.",
+        "es": "No se puede cargar su modelo ({detail}). Se usa el modelo incluido en su lugar."},
     "model_loaded": {"en": "New model loaded: {count} products.",
                      "es": "Modelo nuevo cargado: {count} productos."},
     "model_failed": {"en": "Cannot load the model: {detail}",
