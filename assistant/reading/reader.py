@@ -1,0 +1,101 @@
+"""Read one picture: the engine's boxes -> lines (most prominent first) -> dates, and the
+sentences to say. What the CLI, the window, classify and the API all call."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from assistant.inference.vision import load_image
+from assistant.live.catalog import phrase
+from assistant.reading.dates import FoundDate, find_dates, say_date
+from assistant.reading.engine import OcrEngine, OcrUnavailable, open_engine
+from assistant.reading.layout import read_lines
+
+log = logging.getLogger(__name__)
+
+#: the engine sees at most this longest side: more only costs time (labels read well at it)
+READ_SIDE = 1280
+#: smaller than this the detector's own up-scaling (to 736 px) does better than ours would
+MIN_SIDE = 32
+
+
+@dataclass
+class Reading:
+    """What was read in one picture."""
+
+    lines: list[str] = field(default_factory=list)
+    dates: list[FoundDate] = field(default_factory=list)
+    product: dict | None = None  # {"id", "name"} when label words named a known product
+    ms: float = 0.0
+
+    @property
+    def empty(self) -> bool:
+        return not self.lines
+
+    def to_dict(self, photo: str | None = None) -> dict:
+        out: dict = {"lines": list(self.lines), "dates": [d.to_dict() for d in self.dates],
+                     "product": self.product}
+        return {"photo": photo, **out} if photo is not None else out
+
+    def sentences(self, language: str, today: dt.date | None = None) -> list[str]:
+        """What is said, one sentence per line: the dates first (what a shopper reads a label
+        for most), then the text; "No text found..." when nothing was read."""
+        if self.empty:
+            return [phrase("read_nothing", language)]
+        dates = [say_date(d, language, today) for d in self.dates]
+        return [*dates, *(phrase("read_text", language, text=line) for line in self.lines)]
+
+    def date_sentences(self, language: str, today: dt.date | None = None) -> list[str]:
+        """Only the dates ("No date found..." when there is none)."""
+        if not self.dates:
+            return [phrase("read_no_date", language)]
+        return [say_date(d, language, today) for d in self.dates]
+
+
+class LabelReader:
+    """An engine and the rules that turn its boxes into a Reading. Thread-safe for one reader
+    at a time per engine (the window runs one reading at a time)."""
+
+    def __init__(self, engine: OcrEngine | None = None) -> None:
+        self.engine = engine if engine is not None else open_engine("auto")
+
+    def read(self, rgb: np.ndarray) -> Reading:
+        """Read an HxWx3 RGB picture."""
+        t0 = time.perf_counter()
+        height, width = rgb.shape[:2]
+        if min(height, width) < MIN_SIDE:
+            return Reading(ms=(time.perf_counter() - t0) * 1000)
+        picture, scale = _fit(rgb, READ_SIDE)
+        boxes = self.engine.read(picture)
+        lines = read_lines(boxes, int(width * scale), int(height * scale))
+        return Reading(lines, find_dates(lines), None, (time.perf_counter() - t0) * 1000)
+
+    def read_photo(self, path: str | Path) -> Reading:
+        """Read a photo file; ImageError (one line) for one that is not a readable picture."""
+        return self.read(load_image(path))
+
+
+def _fit(rgb: np.ndarray, side: int) -> tuple[np.ndarray, float]:
+    height, width = rgb.shape[:2]
+    longest = max(height, width)
+    if longest <= side:
+        return rgb, 1.0
+    import cv2
+    scale = side / longest
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), scale
+
+
+def open_reader(name: str = "auto") -> tuple[LabelReader | None, str | None]:
+    """(reader, None), or (None, why) when the engine cannot be had: callers go on without
+    reading and say why once."""
+    try:
+        return LabelReader(open_engine(name)), None
+    except OcrUnavailable as exc:
+        log.warning("no text engine: %s", exc)
+        return None, str(exc)
