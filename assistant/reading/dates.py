@@ -45,7 +45,7 @@ _PATTERNS = (  # (name, regex); tried in this order, a span once taken is not re
     ("dMy", rf"(?<!\d)(?P<d>\d{{1,2}})\s?[./\-]?\s?(?P<mon>{_MON})\.?\s?[./\-]?\s?(?P<y>\d{{4}}|\d{{2}})(?!\d)"),
     ("My", rf"(?<![a-zà-ÿ])(?P<mon>{_MON})\.?\s?[./\-]?\s?(?P<y>20\d\d|\d{{2}})(?!\d)"),
     ("my", rf"(?<![\d.,])(?P<m>\d{{1,2}}){_SEP}(?P<y>20\d\d)(?!\d)"),
-    ("my2", rf"(?<![\d.,])(?P<m>\d{{1,2}})\s?[/\-]\s?(?P<y>\d{{2}})(?![\d%])"),  # needs a date word
+    ("my2", r"(?<![\d.,])(?P<m>\d{1,2})\s?[/\-]\s?(?P<y>\d{2})(?![\d%])"),  # needs a date word
 )
 #: how far before a date (characters) its date word may stand; lines are joined with " | "
 MARKER_REACH = 48
@@ -81,34 +81,31 @@ def find_dates(lines: list[str]) -> list[FoundDate]:
     """Every date in the lines read (in order of appearance, each date once)."""
     text = " | ".join(lines)
     low = text.lower()
-    taken: list[tuple[int, int]] = []
-    found: list[tuple[int, FoundDate]] = []
+    spans: list[tuple[re.Match, str]] = []
     for name, pattern in _PATTERNS:
         for match in re.finditer(pattern, low):
-            if any(s < match.end() and match.start() < e for s, e in taken):
-                continue
-            kind, start = _marker_before(low, match.start())
-            if kind == "date" and (name == "my2" or name == "My" and len(match["y"]) == 2):
-                continue  # "12/27" or "jun 12" alone may be anything; after "EXP", a month
-            date = _date_of(name, match)
-            if date is None:
-                continue
-            taken.append(match.span())
-            words = text[start if start is not None else match.start():match.end()]
-            found.append((match.start(), FoundDate(words.replace(" | ", " ").strip(), date, kind)))
-    seen: set[str] = set()
-    out = []
-    for _, item in sorted(found, key=lambda pair: pair[0]):
-        if item.date not in seen:
-            seen.add(item.date)
-            out.append(item)
+            if not any(m.start() < match.end() and match.start() < m.end() for m, _ in spans):
+                spans.append((match, name))
+    out: list[FoundDate] = []
+    previous_end = 0
+    for match, name in sorted(spans, key=lambda pair: pair[0].start()):
+        # a date word belongs to the first date after it, not to a later one
+        kind, start = _marker_before(low, max(previous_end, match.start() - MARKER_REACH),
+                                     match.start())
+        previous_end = match.end()
+        if kind == "date" and (name == "my2" or name == "My" and len(match["y"]) == 2):
+            continue  # "12/27" or "jun 12" alone may be anything; after "EXP", a month
+        date = _date_of(name, match)
+        if date is None or any(d.date == date for d in out):
+            continue
+        words = text[start if start is not None else match.start():match.end()]
+        out.append(FoundDate(words.replace(" | ", " ").strip(), date, kind))
     return out
 
 
-def _marker_before(low: str, at: int) -> tuple[str, int | None]:
-    """The kind of the nearest date word ending before position at (within MARKER_REACH) and
-    where it starts; ("date", None) when there is none."""
-    window_start = max(0, at - MARKER_REACH)
+def _marker_before(low: str, window_start: int, at: int) -> tuple[str, int | None]:
+    """The kind of the nearest date word between window_start and at, and where it starts;
+    ("date", None) when there is none."""
     best: tuple[int, str, int] | None = None
     for kind, words in MARKERS.items():
         for word in words:

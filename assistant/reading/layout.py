@@ -47,7 +47,7 @@ def plausible(text: str) -> bool:
     """Whether text looks like words or figures a pack prints, not characters read from a
     pattern: enough letters or digits, words with vowels, not one sign over and over."""
     alnum = [c for c in text if c.isalnum()]
-    if len(alnum) < 2 or len(alnum) < 0.6 * len(text.replace(" ", "")):
+    if len(alnum) < 2 or len(alnum) < 0.5 * len(text.replace(" ", "")):
         return False
     tokens = text.split()
     if len(tokens) >= 3 and sum(len(t) for t in tokens) / len(tokens) < 2:
