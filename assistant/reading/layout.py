@@ -88,7 +88,11 @@ def group_lines(boxes: list[TextBox], width: int, height: int) -> list[Line]:
 
 
 def _line(row: list[TextBox], width: int, height: int) -> Line:
-    text = " ".join(b.text for b in row)
+    words: list[str] = []
+    for word in " ".join(b.text for b in row).split():
+        if not words or word.lower() != words[-1].lower():  # two faces of one pack: "alpro alpro"
+            words.append(word)
+    text = " ".join(words)
     tall = sum(b.height for b in row) / len(row)
     xs = [x for b in row for x, _ in b.box]
     ys = [y for b in row for _, y in b.box]

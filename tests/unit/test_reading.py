@@ -42,6 +42,12 @@ def test_boxes_side_by_side_make_one_line_left_to_right():
     assert read_lines(boxes, W, H) == ["Arla milk"]
 
 
+def test_a_word_said_twice_in_a_row_is_said_once():
+    boxes = [box("alpro", 100, 200, 80, 30), box("Alpro", 200, 202, 80, 30),
+             box("Mild", 300, 201, 60, 30)]
+    assert read_lines(boxes, W, H) == ["alpro Mild"]
+
+
 def test_long_lines_are_cut_into_short_spoken_lines():
     assert short_lines(["one two three four five six seven"]) == [
         "one two three four five six", "seven"]
