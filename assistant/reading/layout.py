@@ -133,8 +133,9 @@ def short_lines(texts: list[str]) -> list[str]:
 
 
 def read_lines(boxes: list[TextBox], width: int, height: int,
-               max_lines: int = MAX_LINES) -> list[str]:
-    """The lines to say for one picture, most prominent first, in short lines."""
+               max_lines: int | None = None) -> list[str]:
+    """The lines read in one picture, most prominent first, in short lines (all of them, or
+    the first max_lines)."""
     lines = order(group_lines(usable_boxes(boxes), width, height))
     return short_lines(_once([line.text for line in lines]))[:max_lines]
 

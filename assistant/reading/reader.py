@@ -14,7 +14,7 @@ from assistant.inference.vision import load_image
 from assistant.live.catalog import phrase
 from assistant.reading.dates import FoundDate, find_dates, say_date
 from assistant.reading.engine import OcrEngine, OcrUnavailable, open_engine
-from assistant.reading.layout import read_lines
+from assistant.reading.layout import MAX_LINES, read_lines
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +44,13 @@ class Reading:
 
     def sentences(self, language: str, today: dt.date | None = None) -> list[str]:
         """What is said, one sentence per line: the dates first (what a shopper reads a label
-        for most), then the text; "No text found..." when nothing was read."""
+        for most), then the first MAX_LINES lines of text (a shelf full of packs must not talk
+        for a minute); "No text found..." when nothing was read."""
         if self.empty:
             return [phrase("read_nothing", language)]
         dates = [say_date(d, language, today) for d in self.dates]
-        return [*dates, *(phrase("read_text", language, text=line) for line in self.lines)]
+        text = (phrase("read_text", language, text=line) for line in self.lines[:MAX_LINES])
+        return [*dates, *text]
 
     def date_sentences(self, language: str, today: dt.date | None = None) -> list[str]:
         """Only the dates ("No date found..." when there is none)."""

@@ -147,3 +147,24 @@ def test_read_command_without_photos_fails_in_one_line(tmp_path, null_reader, ca
     from assistant.cli import main
     assert main(["read", str(tmp_path / "missing.jpg")]) == 1
     assert capsys.readouterr().err.strip().endswith("no such file or folder")
+
+
+def test_a_huge_photo_is_refused_in_one_line_and_the_others_are_read(tmp_path, null_reader,
+                                                                      capsys):
+    from assistant.cli import main
+    from tests.e2e.test_api import png_bomb
+    (tmp_path / "huge.png").write_bytes(png_bomb(20000))  # 400 megapixels, a few KB on disk
+    save_photo(tmp_path / "ok.jpg")
+    assert main(["read", str(tmp_path), "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert [json.loads(line)["photo"] for line in out.splitlines()] == [str(tmp_path / "ok.jpg")]
+    assert err.count("\n") == 1 and "huge.png: too many pixels" in err
+    assert null_reader.calls == 1
+
+
+def test_all_lines_are_kept_and_at_most_max_lines_are_said():
+    from assistant.reading.layout import MAX_LINES
+    boxes = [box(f"line{i} word", 100, 20 + 24 * i, 120, 20) for i in range(MAX_LINES + 3)]
+    reading = LabelReader(NullOcrEngine(boxes)).read(np.zeros((H + 200, W, 3), np.uint8))
+    assert len(reading.lines) == MAX_LINES + 3
+    assert reading.sentences("en") == reading.lines[:MAX_LINES]
