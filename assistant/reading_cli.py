@@ -18,6 +18,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the language of what is said (dates, messages)")
     p.add_argument("--json", action="store_true",
                    help="one JSON object per photo (photo, lines, dates, product), one per line")
+    p.add_argument("--model", metavar="FILE",
+                   help="the model whose products' label words name the product read (default: "
+                        "the active one; a model without label words names none)")
     p.add_argument("--today", metavar="YYYY-MM-DD", type=dt.date.fromisoformat,
                    help="the day against which a date is said to have passed (default: today)")
 
@@ -51,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"read: {line}", file=sys.stderr)
     if not photos:
         return 1
-    reader, why = open_reader()
+    reader, why = open_reader(meta=_model_meta(args.model))
     if reader is None:
         print(f"read: no text engine: {why}", file=sys.stderr)
         return 1
@@ -67,9 +70,22 @@ def run(args: argparse.Namespace) -> int:
             return 1
         done += 1
         if args.json:
-            print(json.dumps(reading.to_dict(str(photo)), ensure_ascii=False))
+            print(json.dumps(reading.to_dict(str(photo), args.language), ensure_ascii=False))
         else:
             print(f"{photo}:")
             for sentence in reading.sentences(args.language, args.today):
                 print(f"  {sentence}")
     return 0 if done else 1
+
+
+def _model_meta(path: str | None) -> dict | None:
+    """The metadata of the model (its header only); None when it cannot be read, unless it
+    was named on the command line (then its CheckpointError says why, in one line)."""
+    from assistant.inference.checkpoint import CheckpointError, read_metadata
+    from assistant.store.models import active_model_path
+    if path:
+        return read_metadata(path)
+    try:
+        return read_metadata(active_model_path())
+    except (CheckpointError, OSError):
+        return None

@@ -14,6 +14,7 @@ from assistant.inference.vision import load_image
 from assistant.live.catalog import phrase
 from assistant.reading.dates import FoundDate, find_dates, say_date
 from assistant.reading.engine import OcrEngine, OcrUnavailable, open_engine
+from assistant.reading.labels import LabelWords, match, named_product
 from assistant.reading.layout import MAX_LINES, read_lines
 
 log = logging.getLogger(__name__)
@@ -30,16 +31,19 @@ class Reading:
 
     lines: list[str] = field(default_factory=list)
     dates: list[FoundDate] = field(default_factory=list)
-    product: dict | None = None  # {"id", "name"} when label words named a known product
+    product: dict | None = None  # {"id", "names": {language: name}} when its label words were read
     ms: float = 0.0
 
     @property
     def empty(self) -> bool:
         return not self.lines
 
-    def to_dict(self, photo: str | None = None) -> dict:
+    def to_dict(self, photo: str | None = None, language: str = "en") -> dict:
+        product = None if self.product is None else {
+            "id": self.product["id"],
+            "name": self.product["names"].get(language) or self.product["names"].get("en")}
         out: dict = {"lines": list(self.lines), "dates": [d.to_dict() for d in self.dates],
-                     "product": self.product}
+                     "product": product}
         return {"photo": photo, **out} if photo is not None else out
 
     def sentences(self, language: str, today: dt.date | None = None) -> list[str]:
@@ -50,7 +54,8 @@ class Reading:
             return [phrase("read_nothing", language)]
         dates = [say_date(d, language, today) for d in self.dates]
         text = (phrase("read_text", language, text=line) for line in self.lines[:MAX_LINES])
-        return [*dates, *text]
+        name = [] if self.product is None else [self.to_dict(None, language)["product"]["name"]]
+        return [*name, *dates, *text]
 
     def date_sentences(self, language: str, today: dt.date | None = None) -> list[str]:
         """Only the dates ("No date found..." when there is none)."""
@@ -63,8 +68,12 @@ class LabelReader:
     """An engine and the rules that turn its boxes into a Reading. Thread-safe for one reader
     at a time per engine (the window runs one reading at a time)."""
 
-    def __init__(self, engine: OcrEngine | None = None) -> None:
+    def __init__(self, engine: OcrEngine | None = None, labels: LabelWords | None = None,
+                 names: dict[str, dict[str, str]] | None = None) -> None:
+        """labels: the known products' label words (a Reading names the product they point
+        to); names: product id -> {language: spoken name}."""
         self.engine = engine if engine is not None else open_engine("auto")
+        self.labels, self.names = labels, names or {}
 
     def read(self, rgb: np.ndarray) -> Reading:
         """Read an HxWx3 RGB picture."""
@@ -75,7 +84,12 @@ class LabelReader:
         picture, scale = _fit(rgb, READ_SIDE)
         boxes = self.engine.read(picture)
         lines = read_lines(boxes, int(width * scale), int(height * scale))
-        return Reading(lines, find_dates(lines), None, (time.perf_counter() - t0) * 1000)
+        product = None
+        if self.labels is not None:
+            pid = named_product(match(lines, self.labels))
+            if pid is not None:
+                product = {"id": pid, "names": self.names.get(pid) or {"en": pid}}
+        return Reading(lines, find_dates(lines), product, (time.perf_counter() - t0) * 1000)
 
     def read_photo(self, path: str | Path) -> Reading:
         """Read a photo file; ImageError (one line) for one that is not a readable picture."""
@@ -93,11 +107,21 @@ def _fit(rgb: np.ndarray, side: int) -> tuple[np.ndarray, float]:
     return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), scale
 
 
-def open_reader(name: str = "auto") -> tuple[LabelReader | None, str | None]:
+def labels_of(meta: dict | None) -> tuple[LabelWords | None, dict[str, dict[str, str]]]:
+    """A model's label words (metadata "label_words": product id -> {word: weight}) and its
+    products' names; (None, {}) for a model without them."""
+    if not meta or not isinstance(meta.get("label_words"), dict):
+        return None, {}
+    names = {c["id"]: dict(c.get("names") or {}) for c in meta.get("classes", [])}
+    return LabelWords.from_dict(meta["label_words"]), names
+
+
+def open_reader(name: str = "auto", meta: dict | None = None
+                ) -> tuple[LabelReader | None, str | None]:
     """(reader, None), or (None, why) when the engine cannot be had: callers go on without
-    reading and say why once."""
+    reading and say why once. meta: the model's metadata (its label words name products)."""
     try:
-        return LabelReader(open_engine(name)), None
+        return LabelReader(open_engine(name), *labels_of(meta)), None
     except OcrUnavailable as exc:
         log.warning("no text engine: %s", exc)
         return None, str(exc)

@@ -168,3 +168,37 @@ def test_all_lines_are_kept_and_at_most_max_lines_are_said():
     reading = LabelReader(NullOcrEngine(boxes)).read(np.zeros((H + 200, W, 3), np.uint8))
     assert len(reading.lines) == MAX_LINES + 3
     assert reading.sentences("en") == reading.lines[:MAX_LINES]
+
+
+@pytest.fixture
+def labelled_model(tiny_checkpoint, tmp_path):
+    """The tiny model with label words for its tomato sauce in its metadata."""
+    from assistant.inference.checkpoint import load_checkpoint, save_checkpoint
+    ckpt = load_checkpoint(tiny_checkpoint)
+    meta = dict(ckpt.meta, label_words={"red_sauce": {"tomate": 1.0, "frito": 0.5},
+                                        "green_tea": {"matcha": 1.0}})
+    return save_checkpoint(tmp_path / "labelled.safetensors", ckpt.state_dict, meta)
+
+
+def test_label_words_in_the_model_name_the_product(tmp_path, labelled_model, monkeypatch, capsys):
+    from assistant.cli import main
+    engine = NullOcrEngine([box("Tomate frito", 100, 100, 200, 60)])
+    monkeypatch.setattr(reader_mod, "open_engine", lambda name="auto": engine)
+    save_photo(tmp_path / "a.jpg")
+    assert main(["read", str(tmp_path / "a.jpg"), "--json", "--model", str(labelled_model),
+                 "--language", "es"]) == 0
+    assert json.loads(capsys.readouterr().out)["product"] == {"id": "red_sauce",
+                                                              "name": "salsa de tomate"}
+    assert main(["read", str(tmp_path / "a.jpg"), "--model", str(labelled_model)]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == ["  tomato sauce", "  Tomate frito"]
+
+
+@pytest.mark.parametrize("text", ["QWRTZP XKCD", "lorem ipsum", "tomatoes"])
+def test_other_or_nonsense_text_names_no_product(tmp_path, labelled_model, monkeypatch, capsys,
+                                                 text):
+    from assistant.cli import main
+    engine = NullOcrEngine([box(text, 100, 100, 200, 60)])
+    monkeypatch.setattr(reader_mod, "open_engine", lambda name="auto": engine)
+    save_photo(tmp_path / "a.jpg")
+    assert main(["read", str(tmp_path / "a.jpg"), "--json", "--model", str(labelled_model)]) == 0
+    assert json.loads(capsys.readouterr().out)["product"] is None
