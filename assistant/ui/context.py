@@ -48,10 +48,15 @@ class AppContext:
         self.started = False
 
     def label_reader(self):
-        """The LabelReader, opened once; None when no text engine can be had."""
+        """The LabelReader, opened once, with the label words of the model in use (they name
+        the product read); None when no text engine can be had."""
         if self.reader is None and self.reader_problem is None:
             from assistant.reading import open_reader
             self.reader, self.reader_problem = open_reader()
+        if self.reader is not None:
+            from assistant.reading.reader import labels_of
+            meta = getattr(getattr(self.classifier, "checkpoint", None), "meta", None)
+            self.reader.labels, self.reader.names = labels_of(meta)
         return self.reader
 
     def start(self) -> None:
