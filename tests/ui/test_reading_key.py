@@ -23,9 +23,9 @@ def reader_of(lines, gate=None, error=None):
 
 @pytest.fixture
 def quiet_window(make_window, qtbot):
-    """A window in step mode (nothing said unless asked), its first picture classified."""
+    """A window whose camera has given its first picture."""
     from assistant.live.speech import RecordingEngine
-    window = make_window(engine=RecordingEngine(), continuous=False)
+    window = make_window(engine=RecordingEngine())
     qtbot.waitUntil(lambda: window.context.latest_frame() is not None, timeout=20000)
     return window
 
@@ -39,8 +39,9 @@ def test_read_key_speaks_the_label_at_next_priority_and_f2_repeats_it(quiet_wind
     text, lang, priority, *_ = voice.said_after_key(window, key_of(window, "read"), expected)
     assert (lang, priority) == ("en", Priority.NEXT)
     assert "Reading." in window.engine.texts[voice.mark:]
-    assert window.history.lines()[-1].endswith(expected)
-    assert window.context.assistant.history[-1][1:] == ("read", expected)
+    # recognition goes on meanwhile (continuous mode may say a product): look for the reading
+    assert any(line.endswith(expected) for line in window.history.lines())
+    assert ("read", expected) in [entry[1:] for entry in window.context.assistant.history]
     # F2 says the whole reading again
     voice.said_after_key(window, key_of(window, "repeat"), expected)
     # the date key: only the date
