@@ -36,7 +36,18 @@ _MONTH_WORDS = {
     10: "oct october octubre okt oktober", 11: "nov november noviembre",
     12: "dec december dic diciembre dez dezember",
 }
-MONTHS = {word: month for month, words in _MONTH_WORDS.items() for word in words.split()}
+
+
+def _misread(word: str) -> set[str]:
+    """The word as the engine may misread it: i as l or 1, o as 0 ("DlC" for "DIC")."""
+    forms = {word}
+    for letter, looks in (("i", "l1"), ("o", "0")):
+        forms |= {f.replace(letter, other) for f in forms for other in looks}
+    return forms
+
+
+MONTHS = {form: month for month, words in _MONTH_WORDS.items() for word in words.split()
+          for form in _misread(word)}
 _MON = "|".join(sorted(map(re.escape, MONTHS), key=len, reverse=True))
 _SEP = r"\s?[./\-]\s?"
 _PATTERNS = (  # (name, regex); tried in this order, a span once taken is not read again
@@ -109,7 +120,9 @@ def _marker_before(low: str, window_start: int, at: int) -> tuple[str, int | Non
     best: tuple[int, str, int] | None = None
     for kind, words in MARKERS.items():
         for word in words:
-            pattern = rf"(?<![a-zà-ÿ]){re.escape(word)}(?![a-zà-ÿ])"
+            # the engine often drops the spaces: "Consumopreferente12DIC"
+            spaced = r"\s*".join(map(re.escape, word.split()))
+            pattern = rf"(?<![a-zà-ÿ]){spaced}(?![a-zà-ÿ])"
             for match in re.finditer(pattern, low[window_start:at]):
                 end = window_start + match.end()
                 start = window_start + match.start()

@@ -49,6 +49,17 @@ def test_date_words_tell_the_kind(line, kind):
     assert (found.kind, found.date) == (kind, "2026-12-20" if "12/2027" not in line else "2027-12")
 
 
+@pytest.mark.parametrize(("line", "date", "kind"), [
+    ("Consumopreferente12DlC2026", "2026-12-12", "best_before"),
+    ("BESTBEFORE 20.12.2026", "2026-12-20", "best_before"),
+    ("EXP 0CT 2027", "2027-10", "expiry"),
+    ("Caducidad 3 N0V 2027", "2027-11-03", "expiry"),
+])
+def test_what_the_engine_misreads_is_still_a_date(line, date, kind):
+    (found,) = find_dates([line])
+    assert (found.date, found.kind) == (date, kind)
+
+
 def test_the_date_word_on_the_line_before_counts():
     (found,) = find_dates(["Arla Mjölk", "Bäst före", "20.12.26"])
     assert found.kind == "best_before" and found.date == "2026-12-20"
