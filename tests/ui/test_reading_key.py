@@ -97,8 +97,9 @@ def test_an_engine_that_cannot_load_is_said_and_the_rest_works(quiet_window, qtb
                          timeout=10000)
 
 
-def test_app_read_writes_what_was_read_per_photo(qtbot, tiny_checkpoint, tmp_path, monkeypatch):
-    """`app --source DIR --once --transcript F --read`: one "read" row per photo, named."""
+def run_app_read(qtbot, tiny_checkpoint, tmp_path, monkeypatch, engine) -> list[list[str]]:
+    """`app --source DIR --once --transcript F --read` on two photos with this text engine;
+    the transcript's rows."""
     from PIL import Image
 
     from assistant.live.speech import RecordingEngine
@@ -112,7 +113,6 @@ def test_app_read_writes_what_was_read_per_photo(qtbot, tiny_checkpoint, tmp_pat
     folder.mkdir()
     for i, colour in enumerate([(200, 30, 30), (30, 200, 30)]):
         Image.fromarray(make_photo(colour, seed=i)).save(folder / f"p{i}.jpg")
-    engine = reader_of(ARLA).engine
     monkeypatch.setattr(reader_mod, "open_engine", lambda name="auto": engine)
     transcript = tmp_path / "said.tsv"
     args = app_args(source=str(folder), hold=0.5, once=True, transcript=str(transcript),
@@ -126,7 +126,22 @@ def test_app_read_writes_what_was_read_per_photo(qtbot, tiny_checkpoint, tmp_pat
     qtbot.waitUntil(lambda: context.assistant.source_ended and not window.reading.busy(),
                     timeout=30000)
     context.stop()
-    rows = [line.split("\t") for line in transcript.read_text(encoding="utf-8").splitlines()]
+    return [line.split("\t") for line in transcript.read_text(encoding="utf-8").splitlines()]
+
+
+def test_app_read_writes_what_was_read_per_photo(qtbot, tiny_checkpoint, tmp_path, monkeypatch):
+    """One "read" row per photo, named."""
+    rows = run_app_read(qtbot, tiny_checkpoint, tmp_path, monkeypatch, reader_of(ARLA).engine)
     read = [(item, words) for _, item, ident, words in rows if ident == "read"]
     assert [item for item, _ in read] == ["p0.jpg", "p1.jpg"]
     assert all(words.endswith("Arla. Bäst före 01.02.2020.") for _, words in read)
+
+
+def test_app_read_without_an_engine_says_so_once(qtbot, tiny_checkpoint, tmp_path, monkeypatch):
+    from assistant.reading import OcrUnavailable
+    engine = reader_of([], error=OcrUnavailable("no model files")).engine
+    rows = run_app_read(qtbot, tiny_checkpoint, tmp_path, monkeypatch, engine)
+    idents = [ident for _, _, ident, _ in rows]
+    assert idents.count("read_unavailable") == 1 and "read" not in idents
+    assert any(ident not in ("ready", "read_unavailable", "photos_ended") for ident in idents), \
+        "recognition named nothing"
