@@ -51,9 +51,9 @@ SUBCOMMANDS = [
      "per product (folder names = the model's product ids)."),
     ("classify", "assistant.batch:run", "classify every photo in a folder into a CSV",
      "Classify all photos in a folder (stock-taking) and write path,label,score,top3 rows."),
-    ("read", "assistant.reading_cli:run", "read the text and best-before dates on packs in photos",
-     "Read the text on the pack in each photo (most prominent first) and its best-before, "
-     "use-by or expiry dates, as the window's read key says them; offline (RapidOCR)."),
+    ("read", "assistant.reading_cli:run", "read the text and the dates on packs in photos",
+     "Read the text on the pack in each photo (most prominent first) and its dates (best "
+     "before, use by, expiry), as the read key says them; offline (RapidOCR)."),
     ("serve", "assistant.api:run", "start the HTTP service (POST /api/predict)",
      "Serve the model over HTTP on this machine; see /docs for the API."),
     ("bench", "assistant.bench:run", "measure speed: ms per frame, photos per second, start-up",
