@@ -157,7 +157,7 @@ def create_app(classifier_or_model_path, *, backend: str = "auto", device: str =
                body_deadline: float = BODY_DEADLINE_S, max_decoded: int = MAX_DECODED,
                token: str | None = None, allowed_hosts: list | None = None,
                barcode_names=None, barcode_list: str | None = None, make_batcher=None,
-               engine: str = "local", replicas: int = 1):
+               engine: str = "local", replicas: int = 1, reader=None):
     """The FastAPI app around a loaded classifier, or a model file loaded here once.
 
     token: required as 'Authorization: Bearer TOKEN' on /api/ when given; allowed_hosts: the
@@ -165,7 +165,8 @@ def create_app(classifier_or_model_path, *, backend: str = "auto", device: str =
     the user's entry (names) or None, for the codes read in each photo; barcode_list: the file
     of such a list (`serve`: the user's), read again when it changes. make_batcher(classifier):
     what answers the photos (default: the local model thread, Batcher); engine and replicas
-    are what /api/health says runs the service."""
+    are what /api/health says runs the service. reader: the LabelReader for ?text=1 (default:
+    opened on the first such request; a service without a text engine answers 503 to them)."""
     from fastapi import FastAPI, Query, Request
     from fastapi.concurrency import run_in_threadpool
     from fastapi.exceptions import RequestValidationError
@@ -240,6 +241,26 @@ def create_app(classifier_or_model_path, *, backend: str = "auto", device: str =
                 "top": top, "barcodes": found, "model_version": version,
                 "ms": round((time.perf_counter() - t0) * 1e3, 1)}
 
+    text_state = {"reader": reader, "problem": None}
+    read_slots = asyncio.Semaphore(1)  # one reading at a time: it takes the CPU for a second
+
+    async def read_text(data: bytes) -> dict:
+        if text_state["reader"] is None and text_state["problem"] is None:
+            from assistant.reading import open_reader
+            text_state["reader"], text_state["problem"] = open_reader()
+        if text_state["reader"] is None:
+            raise ApiError(503, f"this service cannot read text: {text_state['problem']}")
+        from assistant.inference.vision import load_image
+        from assistant.reading import OcrUnavailable
+        async with read_slots:
+            try:
+                full = await run_in_threadpool(load_image, data, max_decoded)
+                reading = await run_in_threadpool(text_state["reader"].read, full)
+            except OcrUnavailable as exc:
+                text_state["reader"], text_state["problem"] = None, str(exc)
+                raise ApiError(503, f"this service cannot read text: {exc}") from None
+        return {"text": reading.lines, "dates": [d.to_dict() for d in reading.dates]}
+
     async def upload_bytes(request: Request) -> bytes:
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if not await request.body():
@@ -263,15 +284,20 @@ def create_app(classifier_or_model_path, *, backend: str = "auto", device: str =
                             f"with a field 'file', a raw image/*, or base64 as {LEGACY_TYPE}")
 
     k_query = Query(3, ge=1, le=100, description="how many candidates to list in 'top'")
+    text_query = Query(False, description="also read the text and dates on the pack ('text', "
+                                          "'dates'; about a second more)")
 
+    # exclude_unset: 'text' and 'dates' are in the answer only when they were asked for
     @app.post("/api/predict", response_model=schema.PredictAnswer, responses=schema.ERRORS, openapi_extra=schema.PREDICT_BODY,
-              summary="Name the product in a photo")
-    async def predict(request: Request, k: int = k_query):
+              summary="Name the product in a photo", response_model_exclude_unset=True)
+    async def predict(request: Request, k: int = k_query, text: bool = text_query):
         """Upload a photo as multipart form field `file` (JPEG, PNG, WebP or BMP)."""
-        return await answer(await upload_bytes(request), k)
+        data = await upload_bytes(request)
+        result = await answer(data, k)
+        return {**result, **await read_text(data)} if text else result
 
     @app.post("/api/predict/", response_model=schema.PredictAnswer, responses=schema.ERRORS, openapi_extra=schema.LEGACY_BODY,
-              summary="The 2020 form: base64 body")
+              summary="The 2020 form: base64 body", response_model_exclude_unset=True)
     async def predict_2020(request: Request, k: int = k_query):
         """The 2020 clients' request: the photo base64-encoded, `Content-Type: application/image`.
         The answer keeps the 2020 fields `class` and `score` and adds the new ones."""

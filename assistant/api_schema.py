@@ -28,6 +28,12 @@ class Barcode(BaseModel):
     names: Names | None = Field(description="its names in the user's list, or null")
 
 
+class DateRead(BaseModel):
+    text: str = Field(description="the words read on the pack, with their date word")
+    date: str = Field(description="YYYY-MM-DD, or YYYY-MM for a month")
+    kind: str = Field(description="best_before, use_by, expiry, or date (no date word)")
+
+
 class PredictAnswer(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
     class_: str = Field(alias="class", description="the most likely product's id (as in 2020)")
@@ -38,6 +44,9 @@ class PredictAnswer(BaseModel):
                                     description="the barcodes read in the photo, with their names")
     model_version: str = Field(description="version (or creation date) of the model that answered")
     ms: float = Field(description="time the service spent on this photo, milliseconds")
+    text: list[str] | None = Field(None, description="with ?text=1: the lines read on the pack, "
+                                                     "most prominent first")
+    dates: list[DateRead] | None = Field(None, description="with ?text=1: the dates read on it")
 
 
 class ErrorBody(BaseModel):

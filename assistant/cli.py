@@ -1,4 +1,4 @@
-"""The one command line: `python main.py [app|train|evaluate|classify|serve|bench|retrain|models] ...`.
+"""The one command line: `python main.py [app|train|evaluate|classify|read|serve|bench|retrain|models] ...`.
 
 Every subcommand is declared here once; its work lives in the module it names, imported only
 when that subcommand runs (so `--help` is instant and the service never loads Qt).
@@ -51,6 +51,9 @@ SUBCOMMANDS = [
      "per product (folder names = the model's product ids)."),
     ("classify", "assistant.batch:run", "classify every photo in a folder into a CSV",
      "Classify all photos in a folder (stock-taking) and write path,label,score,top3 rows."),
+    ("read", "assistant.reading_cli:run", "read the text and the dates on packs in photos",
+     "Read the text on the pack in each photo (most prominent first) and its dates (best "
+     "before, use by, expiry), as the read key says them; offline (RapidOCR)."),
     ("serve", "assistant.api:run", "start the HTTP service (POST /api/predict)",
      "Serve the model over HTTP on this machine; see /docs for the API."),
     ("bench", "assistant.bench:run", "measure speed: ms per frame, photos per second, start-up",

@@ -25,6 +25,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 VENV="$ROOT/.venv"
 TORCH_PINS=(torch==2.14.1 torchvision==0.29.1)
+# the label reader's engine; without its dependencies (pyproject.toml lists them): it asks for
+# opencv-python, which would overwrite opencv-python-headless's cv2 and bring a second Qt
+OCR_PIN=rapidocr-onnxruntime==1.4.4
 STAMP="$VENV/.grocery-setup-stamp"
 
 say() { printf 'setup: %s\n' "$*" >&2; }
@@ -101,10 +104,11 @@ if [ "$(installed_torch || true)" != "${TORCH_PINS[*]}" ]; then
 fi
 
 # --- 4. the project and its dev tools (only when pyproject.toml changed) --------------------
-want="$(sha256sum pyproject.toml | cut -d' ' -f1) ${TORCH_PINS[*]} [$EXTRAS]"
+want="$(sha256sum pyproject.toml | cut -d' ' -f1) ${TORCH_PINS[*]} $OCR_PIN [$EXTRAS]"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ]; then
     say "installing the project and its dev tools (pip install -e '.[$EXTRAS]')"
     "${PIP[@]}" install -qq --progress-bar off -e ".[$EXTRAS]" "${TORCH_PINS[@]}"
+    "${PIP[@]}" install -qq --progress-bar off --no-deps "$OCR_PIN"
     printf '%s\n' "$want" >"$STAMP"
 fi
 # --- 5. the bundled models' ONNX files (only when missing, stale or damaged) --------------------

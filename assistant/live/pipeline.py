@@ -211,10 +211,12 @@ class Assistant:
         self.record(message_id, words)
         return words
 
-    def record(self, ident: str, words: str) -> float:
+    def record(self, ident: str, words: str, item: str | None = None) -> float:
         """Keep something said in the history and the transcript (the window's own feedback
-        comes here too: everything said is recorded); returns its time."""
-        return self._record(ident, words)
+        comes here too: everything said is recorded); returns its time. item: what was in
+        view when it was seen, when that is not the frame classified last (a label read from
+        an earlier frame)."""
+        return self._record(ident, words, item)
 
     def words_for(self, utterance: Utterance, language: str | None = None) -> str:
         """The sentence for an utterance in language (default: the current one)."""
@@ -362,11 +364,11 @@ class Assistant:
         self._record(sentence, words)
         self._emit("status", {"status": status, "words": words, "detail": detail})
 
-    def _record(self, ident: str, words: str) -> float:
+    def _record(self, ident: str, words: str, item: str | None = None) -> float:
         when = time.time()
         self.history.append((when, ident, words))
         if self.transcript is not None:
-            self.transcript.write(when, self._item, ident, words)
+            self.transcript.write(when, self._item if item is None else item, ident, words)
         return when
 
     def _emit(self, name: str, payload: dict) -> None:

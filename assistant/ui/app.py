@@ -37,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="speak and show English or Spanish (default: settings)")
     parser.add_argument("--engine", choices=ENGINES, default="auto",
                         help="speech engine; 'silent' shows results without speaking")
+    parser.add_argument("--read", action="store_true",
+                        help="read the text on each photo of a folder as it comes into view (as "
+                             "the read key does); with --transcript, what was read per photo")
     parser.add_argument("--backend", choices=("auto", "onnx", "torch"), default="auto",
                         help="how the model runs: auto (ONNX Runtime on a CPU, PyTorch on an "
                              "NVIDIA GPU), onnx, or torch (slower to start; for comparisons)")
@@ -68,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
 
     from assistant.ui.main_window import MainWindow
     window = MainWindow(context)
+    window.reading.auto = bool(getattr(args, "read", False))
     window.show()
     for message_id, fields in notes:
         window.say(message_id, **fields)
@@ -252,7 +256,8 @@ def _quit_when_quiet(window) -> None:
 
     def check(tries=[0]) -> None:  # noqa: B006 - a counter shared by the retries
         tries[0] += 1
-        if speaker.wait_idle(0.0) or tries[0] > 300:  # 30 s at most
+        # a reading of the last photo still running (app --read) is waited for too
+        if (speaker.wait_idle(0.0) and not window.reading.busy()) or tries[0] > 300:  # 30 s at most
             window.close()
         else:
             QTimer.singleShot(100, check)

@@ -41,7 +41,23 @@ class AppContext:
         self.assistant = Assistant(classifier, source, speaker, self.announcer, settings,
                                    on_event=bridge.on_event, transcript=transcript,
                                    barcode_names=self.barcode_name, ticker=Ticker())
+        #: the label reader, opened on the first reading (None until then, and when it cannot
+        #: be had: reader_problem says why)
+        self.reader = None
+        self.reader_problem: str | None = None
         self.started = False
+
+    def label_reader(self):
+        """The LabelReader, opened once, with the label words of the model in use (they name
+        the product read); None when no text engine can be had."""
+        if self.reader is None and self.reader_problem is None:
+            from assistant.reading import open_reader
+            self.reader, self.reader_problem = open_reader()
+        if self.reader is not None:
+            from assistant.reading.reader import labels_of
+            meta = getattr(getattr(self.classifier, "checkpoint", None), "meta", None)
+            self.reader.labels, self.reader.names = labels_of(meta)
+        return self.reader
 
     def start(self) -> None:
         self.assistant.start()

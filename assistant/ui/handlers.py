@@ -44,7 +44,14 @@ class CommandHandlers:
             self.show_status(catalog.phrase("nothing_to_repeat", self.language), history=False)
 
     def stop_speech(self) -> None:
+        self.reading.cancel()  # a reading in progress is not said when it ends
         self.context.assistant.stop_speech()
+
+    def read_text(self) -> None:
+        self.reading.request(dates_only=False)
+
+    def read_date(self) -> None:
+        self.reading.request(dates_only=True)
 
     def speak_faster(self) -> None:
         self._change_rate(+RATE_STEP)

@@ -34,7 +34,7 @@ from assistant.ui.widgets import HistoryList, PreviewLabel, ProductLabel
 log = logging.getLogger(__name__)
 
 #: commands that get a button on the window (the rest: keys and the Commands menu)
-BUTTONS = ("identify", "continuous", "repeat", "stop", "camera", "settings", "help")
+BUTTONS = ("identify", "continuous", "read", "repeat", "stop", "camera", "settings", "help")
 #: statuses that interrupt the screen reader (the shopper must hear them now)
 STATUS_LINES = 3  # the status line's height, in lines of its large font
 URGENT = {"camera_disconnected", "camera_failed", "source_failed", "speech_failed",
@@ -60,6 +60,8 @@ class MainWindow(CommandHandlers, QMainWindow):
         self.setObjectName("main_window")
         self.setStyleSheet(a11y.FOCUS_STYLE)
         self.actions_by_id = build_actions(self, self.settings.shortcuts, self.language)
+        from assistant.ui.reading import LabelReading
+        self.reading = LabelReading(self)
         self._build()
         self._connect()
         self.retranslate()
@@ -217,6 +219,7 @@ class MainWindow(CommandHandlers, QMainWindow):
         frame = self.bridge.latest_frame()
         if frame is not None:
             self.preview.show_frame(frame)
+            self.reading.on_frame()
 
     def _on_prediction(self, payload: dict) -> None:
         self.predictions += 1

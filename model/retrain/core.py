@@ -41,6 +41,7 @@ class RetrainConfig:
     max_minutes: float | None = None
     device: str = "auto"
     names: str | None = None
+    label_words: int = 0               # photos per product read for its label words (0: none)
     command: str = ""
 
 
@@ -186,6 +187,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--names", metavar="CSV", help="spoken names: columns class,english,spanish "
                                                   "(default: classes.csv in DIR)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument("--label-words", type=int, default=0, metavar="N",
+                   help="read N teaching photos of each product and keep the words that tell it "
+                        "from the others with the model: the read key then names the exact "
+                        "product (a second or two a photo; default: none)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -199,7 +204,7 @@ def run(args: argparse.Namespace) -> int:
                         adapt=args.adapt, upper_start=args.upper_start, image_size=args.image_size,
                         heldout=args.heldout, seed=args.seed, epochs=args.epochs,
                         lr=args.lr, max_minutes=args.max_minutes, device=args.device,
-                        names=args.names,
+                        names=args.names, label_words=getattr(args, "label_words", 0),
                         command="python main.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
     bar = TerminalProgress()
     try:

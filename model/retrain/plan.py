@@ -250,4 +250,10 @@ def new_metadata(base, plan, cfg, report, extra: dict | None = None) -> dict:
                         "split_file": split_file_of(base.meta),
                         "comparison": asdict(report.comparison), "command": cfg.command}}
     meta["retrain"].update(extra or {})
+    if getattr(cfg, "label_words", 0) > 0:  # the words printed on each product's packs
+        from model.retrain.labels import learn_label_words
+        meta["label_words"] = learn_label_words(base, plan, cfg.label_words)
+    elif base.meta.get("label_words"):
+        meta["label_words"] = {pid: ws for pid, ws in base.meta["label_words"].items()
+                               if pid in plan.classes and pid not in plan.new + plan.replaced}
     return meta

@@ -107,6 +107,14 @@ def test_every_command_by_keyboard(make_window, qtbot, monkeypatch, isolated_hom
     qtbot.waitUntil(lambda: answer in engine.interrupted, timeout=3000)
     assert context.speaker.wait_idle(2.0)
 
+    # read and date: the null text engine stands in for RapidOCR (tests/ui/test_reading_key.py)
+    from assistant.reading import LabelReader, NullOcrEngine, TextBox
+    label = [TextBox("Oatly", 0.9, ((10, 10), (60, 10), (60, 30), (10, 30))),
+             TextBox("EXP 12/2099", 0.9, ((10, 60), (60, 60), (60, 70), (10, 70)))]
+    context.reader = LabelReader(NullOcrEngine(label))
+    run("read", "Expires end of December 2099. Oatly. EXP 12/2099.")
+    run("date", "Expires end of December 2099.")
+
     # speed and volume: said at the new setting, remembered
     *_, rate, _ = run("faster", catalog.phrase("faster", "en"))
     assert rate == 175 + 20 == context.settings.rate

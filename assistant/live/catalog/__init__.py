@@ -3,7 +3,7 @@
 Product names live in each checkpoint's metadata (so a retrained model brings its own);
 everything else the assistant says or shows is here, keyed by a message id that also goes
 into the history and the transcript: what it says (spoken.py), the window's words
-(window.py), maintainer mode's (maintainer.py), the errors a user can mend (errors.py) and the
+(window.py), maintainer mode's (maintainer.py), the label reader's (reading.py), the errors a user can mend (errors.py) and the
 progress of training (training.py). An id lives in one table only.
 """
 from __future__ import annotations
@@ -15,6 +15,7 @@ from assistant.errors import user_message
 from assistant.languages import LANGUAGES
 from assistant.live.catalog.errors import ERRORS
 from assistant.live.catalog.maintainer import MAINTAINER
+from assistant.live.catalog.reading import READING
 from assistant.live.catalog.spoken import SPOKEN
 from assistant.live.catalog.training import TRAINING
 from assistant.live.catalog.window import WINDOW
@@ -33,7 +34,7 @@ def _merge(*tables: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
 
 
 #: every message id -> {language: template}
-PHRASES: dict[str, dict[str, str]] = _merge(SPOKEN, WINDOW, MAINTAINER, ERRORS, TRAINING)
+PHRASES: dict[str, dict[str, str]] = _merge(SPOKEN, WINDOW, MAINTAINER, ERRORS, TRAINING, READING)
 
 __all__ = ["LANGUAGES", "LANGUAGE_NAMES", "PHRASES", "error_text", "fields_of", "phrase",
            "product_name"]

@@ -1,0 +1,118 @@
+"""Benchmark of the label reader on GroceryStore photos of packaged products: the share whose
+read text contains the brand, milliseconds per read and, with --labels N, how often the label
+words learnt from N training photos per product name the right product on their own.
+
+    nice -n 5 .venv/bin/python scripts/bench_reading.py [--labels 4] [--data ../shared/data]
+
+Prints one line per brand, then the totals; no timed test asserts these figures.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from assistant.reading.labels import distance  # noqa: E402
+
+BRANDS = ("Alpro", "Arla", "Bravo", "Garant", "God-Morgon", "Oatly", "Tropicana", "Valio", "Yoggi")
+
+
+def squash(text: str) -> str:
+    return re.sub(r"[^a-z]", "", text.lower())
+
+
+def near(brand: str, text: str) -> bool:
+    """The brand in the text with at most one letter wrong (Arlo for Arla, Vali for Valio)."""
+    if brand in text:
+        return True
+    return any(distance(brand, text[i:i + size]) <= 1
+               for size in (len(brand) - 1, len(brand), len(brand) + 1)
+               for i in range(0, max(0, len(text) - size) + 1))
+
+
+def products(folder: Path) -> dict[str, list[Path]]:
+    from assistant.files import photos_in
+    return {d.name: photos_in(d) for brand in BRANDS for d in sorted(folder.glob(f"{brand}-*"))}
+
+
+def read_all(reader, photos: list[Path], ms: list[float]) -> dict[Path, list[str]]:
+    out = {}
+    for photo in photos:
+        t0 = time.perf_counter()
+        out[photo] = reader.read_photo(photo).lines
+        ms.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def brand_share(val: dict[str, list[Path]], lines: dict[Path, list[str]]) -> None:
+    exact_all = near_all = count = 0
+    for brand in BRANDS:
+        photos = [p for pid, ps in val.items() if pid.startswith(f"{brand}-") for p in ps]
+        if not photos:
+            print(f"{brand:11s}  no photos")
+            continue
+        texts = [squash(" ".join(lines[p])) for p in photos]
+        exact = sum(squash(brand) in t for t in texts)
+        close = sum(near(squash(brand), t) for t in texts)
+        exact_all, near_all, count = exact_all + exact, near_all + close, count + len(photos)
+        print(f"{brand:11s}  {exact:3d}/{len(photos):3d} brand read   "
+              f"{close:3d}/{len(photos):3d} within one letter", flush=True)
+    print(f"all brands   {exact_all}/{count} = {100 * exact_all / max(count, 1):.1f}% brand read; "
+          f"{near_all}/{count} = {100 * near_all / max(count, 1):.1f}% within one letter")
+
+
+def label_words(reader, train: dict[str, list[Path]], val: dict[str, list[Path]],
+                lines: dict[Path, list[str]], per_product: int, ms: list[float]) -> None:
+    from assistant.reading.labels import learn, match, named_product
+    taught = {pid: list(read_all(reader, ps[:: max(1, len(ps) // per_product)][:per_product],
+                                 ms).values()) for pid, ps in train.items()}
+    words = learn(taught)
+    right = named = named_right = total = 0
+    for pid, photos in val.items():
+        for photo in photos:
+            scores = match(lines[photo], words)
+            best = max(scores, key=scores.get) if scores and max(scores.values()) > 0 else None
+            right += best == pid
+            sure = named_product(scores)
+            named += sure is not None
+            named_right += sure == pid
+            total += 1
+    print(f"label words  learnt from {per_product} train photos of each of {len(train)} products; "
+          f"alone they put the right product first on {right}/{total} val photos "
+          f"({100 * right / max(total, 1):.1f}%); named it (sure) on {named}, {named_right} right")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
+    parser.add_argument("--split", default="val")
+    parser.add_argument("--labels", type=int, default=0, metavar="N",
+                        help="also learn label words from N train photos per product")
+    args = parser.parse_args()
+    from assistant.reading import LabelReader, open_engine
+
+    root = Path(args.data) / "grocerystore"
+    if not (root / args.split).is_dir():
+        print(f"bench_reading: {root / args.split}: no such folder", file=sys.stderr)
+        return 1
+    reader = LabelReader(open_engine("auto"))
+    val = products(root / args.split)
+    reader.read_photo(next(iter(val.values()))[0])  # load the models before timing
+    ms: list[float] = []
+    lines = read_all(reader, [p for ps in val.values() for p in ps], ms)
+    brand_share(val, lines)
+    print(f"ms per read  median {statistics.median(ms):.0f}, mean {statistics.mean(ms):.0f}, "
+          f"max {max(ms):.0f} ({len(ms)} reads, photos of {args.split})", flush=True)
+    if args.labels:
+        label_words(reader, products(root / "train"), val, lines, args.labels, [])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
