@@ -24,9 +24,11 @@ def test_the_floors_run_from_the_entry_points_down_to_the_base():
     floors = layers()
     assert "assistant.ui" in floors[0] and "assistant.cli" in floors[0]
     assert floors[1] == ["model"]
-    assert {"assistant.live", "assistant.store"} == set(floors[2])
-    assert floors[3] == ["assistant.inference"]
-    assert {"assistant.paths", "assistant.files", "assistant.errors"} <= set(floors[4])
+    # the label reader serves training (label words), the app and the service alike
+    assert floors[2] == ["assistant.reading"]
+    assert {"assistant.live", "assistant.store"} == set(floors[3])
+    assert floors[4] == ["assistant.inference"]
+    assert {"assistant.paths", "assistant.files", "assistant.errors"} <= set(floors[5])
 
 
 @pytest.fixture
