@@ -3,6 +3,10 @@ commands (labels keep their & mnemonic; assistant.ui.texts.plain strips it)."""
 
 WINDOW: dict[str, dict[str, str]] = {
     "app_title": {"en": "Grocery assistant", "es": "Asistente de compras"},
+    # the desktop menu entry (assistant.desktop): what a screen reader says for the launcher
+    "app_generic_name": {"en": "Product identifier", "es": "Identificador de productos"},
+    "app_comment": {"en": "Hear the name of the product you hold in front of the webcam",
+                    "es": "Escuche el nombre del producto que sostiene ante la cámara web"},
     "preview": {"en": "Camera picture", "es": "Imagen de la cámara"},
     "preview_desc": {"en": "What the camera sees now", "es": "Lo que ve la cámara ahora"},
     "product_box": {"en": "Current product", "es": "Producto actual"},
