@@ -44,6 +44,9 @@ class FrameSource(ABC):
     #: what the last frame read shows, for the records: the photo's name in a folder, the
     #: position in a video, the capture time from a camera ("" when nothing is in view)
     item: str = ""
+    #: a source that can wait: it does not move on from what is in view until that has been
+    #: recognised (a folder of photos; a live camera cannot wait and keeps the newest frame)
+    waits: bool = False
 
     @abstractmethod
     def open(self) -> None:
@@ -191,6 +194,7 @@ class PhotoFolderSource(FrameSource):
     """
 
     ended_message = "photos_ended"
+    waits = True
 
     def __init__(self, path: str | Path, hold_seconds: float = 2.0, loop: bool = False,
                  fps: float = 10.0, gap_seconds: float = 0.0, realtime: bool = True) -> None:

@@ -36,6 +36,10 @@ from assistant.live.transcript import Transcript
 
 log = logging.getLogger(__name__)
 
+#: seconds without a finished recognition, while pictures keep coming, before "Still
+#: looking…" is said (once per stall): a pause of a product's time in view
+STILL_LOOKING = 3.0
+
 
 class Assistant:
     """Ties source, classifier, announcer and speaker together in a worker thread.
@@ -79,6 +83,8 @@ class Assistant:
         self._error_reported: str | None = None
         self._failing = False
         self._banded_by = None
+        self._progress = time.monotonic()  # when recognition last finished a picture
+        self._still_said = False
         self._listen_to_speaker()
 
     # --- life cycle -----------------------------------------------------------------
@@ -231,8 +237,10 @@ class Assistant:
         def on_frame(frame, seq, grabber_source=source):
             if grabber_source is self.source:
                 self._emit("frame", {"frame": frame, "seq": seq})
+                self._check_progress()
+        # a photo folder waits for a full window of votes on each photo before the next
         return FrameGrabber(source, lambda status, s=source: self._camera_status(status, s),
-                            on_frame=on_frame)
+                            on_frame=on_frame, min_looks=self.announcer.settings.window)
 
     def _run(self) -> None:
         try:
@@ -263,6 +271,8 @@ class Assistant:
             self._process(frame, seq)
             self._error_reported = None
             self._failing = False
+            self._progress = time.monotonic()
+            self._still_said = False
         except Exception as exc:
             log.exception("recognition failed on frame %d", seq)
             detail = f"{type(exc).__name__}: {exc}"
@@ -272,6 +282,24 @@ class Assistant:
             if self._failing:                    # failing again and again: do not spin
                 self._stop.wait(0.5)
             self._failing = True
+        finally:
+            grabber = self._grabber
+            if grabber is not None and frame is not None:
+                grabber.looked(seq)             # a waiting photo folder may move on
+
+    def _check_progress(self) -> None:
+        """Called for every new camera frame: when recognition has not finished a picture for
+        STILL_LOOKING seconds (a busy computer), say so once, rather than stay silent."""
+        if self.ready_seconds is None or self._still_said or not self.settings.continuous:
+            return
+        if time.monotonic() - self._progress >= STILL_LOOKING:
+            self._still_said = True
+            lang = self.settings.language
+            words = phrase("still_looking", lang)
+            self.speaker.say(words, lang, Priority.NEXT, kind="hint", key="hint")
+            when = self._record("still_looking", words)
+            self._emit("utterance", {"utterance": Utterance("hint", None, "still_looking", 0.0),
+                                     "id": "still_looking", "words": words, "time": when})
 
     def _process(self, frame, seq: int) -> None:
         identify = self._identify.is_set()
@@ -306,7 +334,7 @@ class Assistant:
             self._announce(self.announcer.identify(prediction, bright, sharp), Priority.NOW)
         elif self.settings.continuous:
             # each photo of a folder is a new appearance, even of the product the last one showed
-            showing = getattr(self.source, "showing", None)  # sources need not subclass FrameSource
+            showing = grabber.showing(seq) if grabber is not None else None  # as the frame was read
             if showing is not None and showing != self._last_showing:
                 if self._last_showing is not None:
                     self._reset_announcer.set()

@@ -17,6 +17,8 @@ SPOKEN: dict[str, dict[str, str]] = {
     "too_dark": {"en": "Too dark. Find more light.", "es": "Está muy oscuro. Busque más luz."},
     "too_blurred": {"en": "Too blurred. Hold the product still.",
                     "es": "Imagen borrosa. Mantenga el producto quieto."},
+    # recognition has fallen behind (a busy computer): never silence
+    "still_looking": {"en": "Still looking…", "es": "Sigo buscando…"},
     "no_picture": {"en": "No picture from the camera yet.", "es": "Todavía no hay imagen de la cámara."},
     "camera_disconnected": {"en": "Camera disconnected. Trying again.",
                             "es": "Cámara desconectada. Reintentando."},
