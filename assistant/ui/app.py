@@ -77,7 +77,17 @@ def run(args: argparse.Namespace) -> int:
     context.start()
     code = app.exec()
     context.stop()
-    return _unreadable_photos(context.source) or int(code)
+    return _unreadable_photos(context.source) or _transcript_failed(context) or int(code)
+
+
+def _transcript_failed(context) -> int:
+    """A transcript that lost lines (a full disk) is a failure said in one line: whoever asked
+    for it relies on it."""
+    error = getattr(context.transcript, "error", None)
+    if error:
+        print(f"grocery-assistant app: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _unreadable_photos(source) -> int:
