@@ -7,6 +7,8 @@ SPOKEN: dict[str, dict[str, str]] = {
     "ready": {"en": "Ready. Hold a product in front of the camera.",
               "es": "Listo. Sostenga un producto delante de la cámara."},
     "product": {"en": "{name}", "es": "{name}"},
+    # F2: the last thing said, again (its own words; the id marks it as a repeat in the records)
+    "repeated": {"en": "{words}", "es": "{words}"},
     "not_sure_maybe": {"en": "Not sure. Maybe {name}.", "es": "No estoy seguro. Quizá {name}."},
     "lookalike": {"en": "{name}, or maybe {other}. Turn the pack to the label.",
                   "es": "{name}, o quizá {other}. Gire el envase hacia la etiqueta."},
