@@ -161,11 +161,16 @@ class Assistant:
         reading them; takes effect while running, and at start()."""
         self.settings.barcodes = bool(on)
         if on and self.barcodes is None and self._worker is not None:
-            self.barcodes = BarcodeWatch(self._newest, self._barcode, self._guide)
+            self.barcodes = BarcodeWatch(self._newest, self._barcode, self._guide,
+                                         showing=self._showing)
             self.barcodes.start()
         elif not on and self.barcodes is not None:
             self.barcodes.stop()
             self.barcodes = None
+
+    def _showing(self, seq: int):
+        grabber = self._grabber
+        return grabber.showing(seq) if grabber is not None else None
 
     def _newest(self):
         grabber = self._grabber
@@ -175,7 +180,9 @@ class Assistant:
         """A code came into view: said at once, ahead of the classifier's guess."""
         ident, words = words_for_code(code, self.barcode_names(code.text), self.settings.language)
         self.speaker.say(words, self.settings.language, Priority.NOW, kind="barcode")
-        when = self._record(ident, words)
+        watch, grabber = self.barcodes, self._grabber
+        item = grabber.item(watch.reading) if watch is not None and grabber is not None else None
+        when = self._record(ident, words, item)  # the photo the code was read in
         self._emit("barcode", {"code": code.text, "format": code.format, "id": ident,
                                "words": words, "time": when})
 
@@ -337,9 +344,7 @@ class Assistant:
             showing = grabber.showing(seq) if grabber is not None else None  # as the frame was read
             if showing is not None and showing != self._last_showing:
                 if self._last_showing is not None:
-                    self._reset_announcer.set()
-                    if self.barcodes is not None:
-                        self.barcodes.forget()
+                    self._reset_announcer.set()  # (the barcode watch forgets on its own)
                 self._last_showing = showing
             if self._reset_announcer.is_set():
                 self._reset_announcer.clear()
@@ -390,11 +395,11 @@ class Assistant:
         self._record(sentence, words)
         self._emit("status", {"status": status, "words": words, "detail": detail})
 
-    def _record(self, ident: str, words: str) -> float:
+    def _record(self, ident: str, words: str, item: str | None = None) -> float:
         when = time.time()
         self.history.append((when, ident, words))
         if self.transcript is not None:
-            self.transcript.write(when, self._item, ident, words)
+            self.transcript.write(when, self._item if item is None else item, ident, words)
         return when
 
     def _emit(self, name: str, payload: dict) -> None:

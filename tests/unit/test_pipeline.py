@@ -427,3 +427,29 @@ def test_recognition_falling_behind_is_said_not_left_silent(tiny_checkpoint, mon
     assert "Still looking…" in engine.texts and "green tea" in engine.texts
     said = [u["id"] for u in events.of("utterance")]
     assert "still_looking" in said
+
+
+def test_an_unknown_barcode_is_said_once_tagged_with_its_own_photo(tiny_checkpoint, tmp_path):
+    """Trial item 5: with recognition slower than the barcode reader, the code of a new photo
+    was said before the classifier reached that photo (tagged with the previous one), and
+    again when it did."""
+    from PIL import Image
+
+    from tests.barcode_pictures import code_image, paste, shelf_photo
+    folder = tmp_path / "codes"
+    folder.mkdir()
+    Image.fromarray(textured("red")).save(folder / "1_plain.png")
+    Image.fromarray(paste(shelf_photo(), code_image("5000112546415"), width=0.6)).save(
+        folder / "2_unknown.jpg")
+    speaker = Speaker(RecordingEngine())
+    transcript = Transcript(tmp_path / "said.tsv")
+    source = PhotoFolderSource(folder, hold_seconds=1.5, fps=10)
+    assistant = Assistant(ColourClassifier(load_checkpoint(tiny_checkpoint), delay=0.4), source,
+                          speaker, Announcer(FAST), Settings(), transcript=transcript,
+                          say_ready=False)
+    run_to_end(assistant, speaker, timeout=60)
+    transcript.close()
+    speaker.close()
+    rows = [line.split("\t") for line in (tmp_path / "said.tsv").read_text().splitlines()]
+    assert [(row[1], row[2]) for row in rows if row[2].startswith("barcode")] == \
+        [("2_unknown.jpg", "barcode_unknown")]
