@@ -40,6 +40,7 @@ class BarcodeWatch:
         self.read_ms: deque[float] = deque(maxlen=500)
         self.frames_read = 0
         self._in_view: dict[str, float] = {}
+        self._codes: dict[str, Code] = {}   # the last reading of each code in view
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -59,6 +60,14 @@ class BarcodeWatch:
         """A new appearance begins (a new photo of a folder): codes in view are said again."""
         self._in_view.clear()
 
+    def in_view(self, now: float | None = None) -> list[Code]:
+        """The codes read in the last forget_after seconds, the most recent first (what
+        "identify now" names ahead of the classifier's guess)."""
+        now = time.monotonic() if now is None else now
+        seen = sorted(self._in_view.items(), key=lambda kv: kv[1], reverse=True)
+        return [self._codes[text] for text, when in seen
+                if now - when <= self.forget_after and text in self._codes]
+
     def step(self, frame: np.ndarray, now: float | None = None) -> list[Code]:
         """Read one frame: report the codes new in view (and guidance when none); returns the
         codes found. Called by the thread, or directly (tests)."""
@@ -71,6 +80,7 @@ class BarcodeWatch:
         for code in codes:
             seen = self._in_view.get(code.text)
             self._in_view[code.text] = now
+            self._codes[code.text] = code
             if seen is None or now - seen > self.forget_after:
                 try:
                     self.on_code(code)

@@ -186,6 +186,17 @@ class Assistant:
         self._emit("barcode", {"code": code.text, "format": code.format, "id": ident,
                                "words": words, "time": when})
 
+    def _name_taught_code(self) -> bool:
+        """"Identify now" with a taught barcode in view: its name, the exact product, rather
+        than the classifier's guess of a kind. False when no taught code is in view."""
+        watch = self.barcodes
+        for code in watch.in_view() if watch is not None else []:
+            entry = self.barcode_names(code.text)
+            if entry is not None:
+                self._barcode(code)
+                return True
+        return False
+
     def _guide(self, level: float) -> None:
         if self.ticker is not None and self.settings.barcode_ticks:
             self.ticker.guide(level)
@@ -338,7 +349,8 @@ class Assistant:
                                   "sharpness": sharp, "ms": ms, "seq": seq})
         if identify:
             self._identify.clear()
-            self._announce(self.announcer.identify(prediction, bright, sharp), Priority.NOW)
+            if not self._name_taught_code():
+                self._announce(self.announcer.identify(prediction, bright, sharp), Priority.NOW)
         elif self.settings.continuous:
             # each photo of a folder is a new appearance, even of the product the last one showed
             showing = grabber.showing(seq) if grabber is not None else None  # as the frame was read

@@ -453,3 +453,33 @@ def test_an_unknown_barcode_is_said_once_tagged_with_its_own_photo(tiny_checkpoi
     rows = [line.split("\t") for line in (tmp_path / "said.tsv").read_text().splitlines()]
     assert [(row[1], row[2]) for row in rows if row[2].startswith("barcode")] == \
         [("2_unknown.jpg", "barcode_unknown")]
+
+
+def test_identify_now_with_a_taught_barcode_in_view_says_its_name(tiny_checkpoint, tmp_path):
+    """Trial item 7: F5 said the classifier's guess of a kind ("Maybe candy") while a taught
+    barcode was in view; the exact product's name is the answer."""
+    from PIL import Image
+
+    from assistant.store.barcodes import BarcodeBook
+    from tests.barcode_pictures import code_image, paste, shelf_photo
+    folder = tmp_path / "codes"
+    folder.mkdir()
+    Image.fromarray(paste(shelf_photo(), code_image("7310865004703"), width=0.6)).save(
+        folder / "taught.jpg")
+    book = BarcodeBook(tmp_path / "barcodes.json")
+    book.add("7310865004703", "Garant organic milk", "Leche ecológica Garant")
+    engine = RecordingEngine()
+    speaker = Speaker(engine)
+    assistant = Assistant(ColourClassifier(load_checkpoint(tiny_checkpoint)),
+                          PhotoFolderSource(folder, hold_seconds=60, fps=10), speaker,
+                          Announcer(FAST), Settings(continuous=False), barcode_names=book.get,
+                          say_ready=False)
+    assistant.start()
+    try:
+        assert engine.wait_for(1, timeout=30) and engine.texts == ["Garant organic milk"]
+        assistant.identify_now()
+        assert engine.wait_for(2, timeout=30)
+        assert engine.spoken[1] == ("Garant organic milk", "en", Priority.NOW)
+    finally:
+        assistant.stop()
+        speaker.close()
