@@ -117,6 +117,10 @@ class WebcamSource(_CaptureSource):
     def open(self) -> None:
         if self.opened:
             return
+        dev = Path("/dev")
+        if (dev / "null").exists() and not (dev / f"video{self.index}").exists():
+            # Linux without that device: say so, without OpenCV's warnings on the terminal
+            raise CameraError(f"{self.name} cannot be opened (no such camera is connected)")
         cap = cv2.VideoCapture(self.index)
         if not cap.isOpened():
             cap.release()
@@ -175,6 +179,27 @@ class VideoFileSource(_CaptureSource):
         self.item = f"{self._cap.get(cv2.CAP_PROP_POS_MSEC) / 1000:.2f} s"
         return bgr_to_rgb(frame)
 
+
+
+def available_cameras(limit: int = 8, devices: Path = Path("/dev")) -> list[int]:
+    """The webcam indices that open now (a list for the chooser: offering cameras that are not
+    there misleads). On Linux only the /dev/video* devices are tried, so a machine without a
+    camera answers at once."""
+    if devices.is_dir() and any(devices.glob("video*")):
+        indices = sorted(int(p.name[5:]) for p in devices.glob("video*") if p.name[5:].isdigit())
+    elif devices.is_dir() and (devices / "null").exists():
+        return []   # a Linux without video devices
+    else:
+        indices = list(range(limit))
+    found = []
+    for index in indices[:limit]:
+        cap = cv2.VideoCapture(index)
+        try:
+            if cap.isOpened():
+                found.append(index)
+        finally:
+            cap.release()
+    return found
 
 
 def list_photos(path: Path) -> list[Path]:

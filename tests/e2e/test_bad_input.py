@@ -39,3 +39,13 @@ def test_classify_of_an_empty_folder_writes_no_results_file(tmp_path):
                             env=dict(os.environ), capture_output=True, text=True)
     assert result.returncode == 1 and "no files in" in result.stderr
     assert not out.exists()
+
+
+def test_a_camera_that_is_not_there_is_said_not_replaced_by_the_demo(tmp_path):
+    """Trial item 9: `--source 5` played the demo silently and exited 0."""
+    from assistant.live.camera import available_cameras
+    if 5 in available_cameras():
+        pytest.skip("this machine has a camera 5")
+    result = run_cli("app", "--source", "5", "--once", "--engine", "silent",
+                     env_extra={"QT_QPA_PLATFORM": "offscreen"})
+    assert_one_line_error(result, "camera 5 cannot be opened")
