@@ -9,6 +9,7 @@ progress of training (training.py). An id lives in one table only.
 from __future__ import annotations
 
 import logging
+import re
 import string
 
 from assistant.errors import user_message
@@ -55,10 +56,23 @@ def phrase(message_id: str, language: str = "en", /, **fields: object) -> str:
         return message_id.replace("_", " ")
     template = entry.get(language) or entry["en"]
     try:
-        return template.format(**fields)
+        return _plurals(template, fields).format(**fields)
     except (KeyError, IndexError, ValueError) as exc:
         log.error("phrase %r in %s lacks a field: %s", message_id, language, exc)
         return template
+
+
+#: "{n|photo|photos}": the word for one, or for any other count, of the field n
+_PLURAL = re.compile(r"\{(\w+)\|([^{}|]*)\|([^{}|]*)\}")
+
+
+def _plurals(template: str, fields: dict) -> str:
+    """Choose each "{n|one|other}" by the count in fields (English and Spanish both use the
+    singular for exactly 1): "1 photo", "2 photos"; "1 foto guardada", "2 fotos guardadas"."""
+    def choose(match: re.Match) -> str:
+        count = fields[match.group(1)]
+        return match.group(2) if count == 1 else match.group(3)
+    return _PLURAL.sub(choose, template)
 
 
 def error_text(exc: BaseException, language: str = "en") -> str | None:
@@ -75,7 +89,9 @@ def fields_of(message_id: str) -> set[str]:
     entry = PHRASES.get(message_id, {})
     names: set[str] = set()
     for template in entry.values():
-        names.update(f for _, f, _, _ in string.Formatter().parse(template) if f)
+        names.update(m.group(1) for m in _PLURAL.finditer(template))
+        plain = _PLURAL.sub("", template)
+        names.update(f for _, f, _, _ in string.Formatter().parse(plain) if f)
     return names
 
 
