@@ -30,7 +30,6 @@ from assistant.ui.commands import BY_ID, COMMANDS, effective_shortcuts, shown_ke
 from assistant.ui.texts import plain, text
 
 
-
 class SettingsDialog(QDialog):
     """Edits a copy of the settings; result_settings() returns it after OK."""
 

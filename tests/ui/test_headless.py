@@ -122,6 +122,7 @@ def test_a_missing_webcam_falls_back_to_the_demo(tmp_path, tiny_checkpoint, isol
     camera asked for on the command line, --source 9, is refused in one line instead:
     tests/e2e/test_bad_input.py.)"""
     import json
+
     from assistant.live.camera import DEMO_DIR, list_photos
     if not DEMO_DIR.is_dir() or not list_photos(DEMO_DIR):
         pytest.skip("the demo pictures are not in assets/demo")

@@ -36,7 +36,7 @@ def _merge(*tables: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
 #: every message id -> {language: template}
 PHRASES: dict[str, dict[str, str]] = _merge(SPOKEN, WINDOW, MAINTAINER, ERRORS, TRAINING)
 
-__all__ = ["LANGUAGES", "LANGUAGE_NAMES", "PHRASES", "error_text", "fields_of", "phrase",
+__all__ = ["LANGUAGES", "LANGUAGE_NAMES", "PHRASES", "error_text", "fields_in", "fields_of", "phrase",
            "product_name"]
 
 LANGUAGE_NAMES = {"en": {"en": "English", "es": "inglés"}, "es": {"en": "Spanish", "es": "español"}}
@@ -86,13 +86,17 @@ def error_text(exc: BaseException, language: str = "en") -> str | None:
 
 def fields_of(message_id: str) -> set[str]:
     """The {fields} a phrase expects (for tests and the help)."""
-    entry = PHRASES.get(message_id, {})
     names: set[str] = set()
-    for template in entry.values():
-        names.update(m.group(1) for m in _PLURAL.finditer(template))
-        plain = _PLURAL.sub("", template)
-        names.update(f for _, f, _, _ in string.Formatter().parse(plain) if f)
+    for template in PHRASES.get(message_id, {}).values():
+        names |= fields_in(template)
     return names
+
+
+def fields_in(template: str) -> set[str]:
+    """The fields one template uses, its plural choices' counts included."""
+    names = {m.group(1) for m in _PLURAL.finditer(template)}
+    plain = _PLURAL.sub("", template)
+    return names | {f for _, f, _, _ in string.Formatter().parse(plain) if f}
 
 
 def product_name(classifier_or_checkpoint: object, class_id: str, language: str = "en") -> str:
