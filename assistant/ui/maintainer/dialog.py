@@ -118,6 +118,7 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
         self.mode.setObjectName("mode")
         self.mode.addItem(tr("mode_fast", lang), "fast")
         self.mode.addItem(tr("mode_full", lang), "full")
+        self.label_modes()
         a11y.labelled_row(form, tr("mode", lang), self.mode, tr("mode_desc", lang))
         self.only = QCheckBox(tr("only", lang))
         self.only.setObjectName("only")
@@ -136,6 +137,8 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
         self.progress.setTextVisible(True)
         self.progress.setFormat("")
         a11y.name(self.progress, tr("progress", lang), tr("progress_desc", lang))
+        # focus sits here while a retrain runs: a stray Enter must not cancel it
+        self.progress.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         row.addWidget(self.progress, 1)
         form.addRow(row)
         root.addWidget(box)
