@@ -25,7 +25,7 @@ class PhotoActions:
         dialog.setObjectName("folder_dialog")
         dialog.fileSelected.connect(lambda folder: self._import(pid, name, folder))
         self.tell(tr("folder_title", self.language, name=name))
-        dialog.open()
+        self.open_child(dialog)
 
     def _import(self, pid: str, name: str, folder: str) -> None:
         # signals from the worker thread reach bound methods of this dialog (queued into the

@@ -207,7 +207,7 @@ class RetrainActions:
             box.accepted.connect(lambda: self._guard(self._activate))
             box.rejected.connect(lambda: self.tell(tr("not_activated", self.language)))
             self.tell(question, urgent=True)
-            box.open()
+            self.open_child(box)
             return
         self._guard(self._activate)
 
