@@ -3,10 +3,9 @@ cancel, the report (accuracy, per product, confusion picture, look-alikes), acti
 confirmation when the new model is worse, rollback and the bundled model."""
 from __future__ import annotations
 
-import time
-
 import logging
 import threading
+import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QThread
