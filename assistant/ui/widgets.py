@@ -84,13 +84,40 @@ class FittingLabel(QLabel):
     SCALE = 1.0        # relative to the system font
     MARGIN = 0         # pixels of padding and border a side
 
+    _fitting = False
+
     def setText(self, words: str) -> None:  # noqa: N802 - Qt's name
         super().setText(words)
-        self._apply_style()
+        self._refit()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
-        self._apply_style()
+        self._refit()
+
+    def _refit(self) -> None:
+        if self._fitting:      # a new style sheet may resize the label: no re-entry
+            return
+        self._fitting = True
+        try:
+            self._apply_style()
+        finally:
+            self._fitting = False
+
+    # the size the layout gives the label must not follow the fitted text, or fitting and
+    # laying out chase each other: the hints come from the system font alone
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt's name
+        return False
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        return QSize(1, self.hint_height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        return QSize(1, self.hint_height())
+
+    def hint_height(self) -> int:
+        font = QFont(self.font())
+        font.setPointSizeF(self.base_size())
+        return QFontMetrics(font).lineSpacing() * 2 + 2 * self.MARGIN
 
     def base_size(self) -> float:
         base = QApplication.font()
