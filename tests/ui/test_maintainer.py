@@ -340,6 +340,7 @@ def test_opened_from_the_app_it_captures_from_the_apps_camera(make_window, qtbot
     dialog.library.add("Green tea", "Té verde")
     dialog.refresh()
     was = window.settings.continuous
+    window.context.source.live = True  # the photo folder stands in for a webcam here
     dialog.capture_photos()
     assert window.settings.continuous is False  # paused: it would name the product at every turn
     dialog.capture.session.target, dialog.capture.session.interval = 3, 0.1
@@ -350,6 +351,22 @@ def test_opened_from_the_app_it_captures_from_the_apps_camera(make_window, qtbot
     qtbot.waitUntil(lambda: any("Done: 3 photos kept" in t for t in spoken()), timeout=10000)
     assert any("Recognition paused" in t for t in spoken())
     assert window.settings.continuous == was
+    dialog.close()
+
+
+def test_taking_photos_from_a_photo_folder_is_refused(make_window, qtbot):
+    """Trial item 11: "Take photos with the camera" with a photo folder as the source saved a
+    soda picture as avocado. It is refused, said why, and nothing is saved."""
+    from assistant.ui.maintainer import MaintainerDialog
+    window = make_window(hold=0.2)
+    press(qtbot, window, "Ctrl+Shift+M")
+    qtbot.waitUntil(lambda: isinstance(getattr(window, "_dialog", None), MaintainerDialog), timeout=5000)
+    dialog = window._dialog
+    dialog.library.add("Avocado", "Aguacate")
+    dialog.refresh()
+    dialog.capture_photos()
+    assert dialog.capture is None and dialog.library.counts() == {"avocado": 0}
+    qtbot.waitUntil(lambda: any("not a camera" in t for t, *_ in window.engine.spoken), timeout=10000)
     dialog.close()
 
 

@@ -121,6 +121,8 @@ MAINTAINER: dict[str, dict[str, str]] = {
     "capture_blurred": {"en": "Blurred; hold it still a moment.", "es": "Borroso; sosténgalo quieto un momento."},
     "capture_done": {"en": "Done: {n} {n|photo|photos} kept, {r} rejected.", "es": "Hecho: {n} {n|foto guardada|fotos guardadas}, {r} {r|rechazada|rechazadas}."},
     "capture_no_camera": {"en": "No camera picture; check the camera.", "es": "No hay imagen de la cámara; revise la cámara."},
+    "capture_not_camera": {"en": "The assistant is watching a photo folder or a video, not a camera: choose a camera with Ctrl+K to take photos, or import a folder.",
+                           "es": "El asistente está mirando una carpeta de fotos o un vídeo, no una cámara: elija una cámara con Ctrl+K para tomar fotos, o importe una carpeta."},
     "capture_paused": {"en": "Recognition paused while photos are taken.",
                        "es": "Reconocimiento en pausa mientras se toman fotos."},
     "too_few": {"en": "{names}: fewer than {n} {n|photo|photos}. Add photos or remove the product first.",

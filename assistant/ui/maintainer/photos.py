@@ -57,6 +57,12 @@ class PhotoActions:
         pid = self._need_selection()
         if pid is None:
             return
+        source = getattr(self.ctx, "source", None)
+        if source is not None and not getattr(source, "live", False):
+            # photos of a folder or a video are not the product in the maintainer's hand: a
+            # soda picture was once saved as avocado
+            self.tell(tr("capture_not_camera", self.language), urgent=True)
+            return
         grab = self._frame_source()
         if grab is None:
             return
