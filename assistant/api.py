@@ -53,11 +53,22 @@ class ApiError(Exception):
         self.status = status
 
 
+def _port(text: str) -> int:
+    """A TCP port, refused in one line by argparse when it cannot be one."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:   # 0: any free port (tests and benchmarks use it)
+        raise argparse.ArgumentTypeError(f"{port} is not a port: use 1 to 65535 (0: any free one)")
+    return port
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from assistant.inference.onnx_backend import add_backend_arguments
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (127.0.0.1: this machine only)")
-    parser.add_argument("--port", type=int, default=8000, help="TCP port")
+    parser.add_argument("--port", type=_port, default=8000, help="TCP port (1-65535; 0: any free one, printed at start)")
     add_backend_arguments(parser)
     parser.add_argument("--calibration", metavar="DIR", help="photos to make onnx-int8 from (first use)")
     parser.add_argument("--workers", type=int, default=1, metavar="N",

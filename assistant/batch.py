@@ -261,6 +261,10 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else (None if args.json else Path("results.csv"))
     exclude = {p.resolve() for p in (out, out and skipped_path(out)) if p is not None}
     files = find_files(folder, args.recursive, exclude)
+    if not files:   # nothing to classify: say so, and leave no empty results.csv behind
+        print(f"classify: no files in {folder}" + ("" if args.recursive else " (try --recursive)"),
+              file=sys.stderr)
+        return 1
     model = Path(args.model) if args.model else active_model_path()
     calibration = None
     if args.backend == "onnx-int8":
@@ -285,9 +289,6 @@ def run(args: argparse.Namespace) -> int:
         json.dump(to_json(report, clf, folder), sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
     _summary(report, out, skipped_file)
-    if not files:
-        print(f"classify: no files in {folder}" + ("" if args.recursive else " (try --recursive)"),
-              file=sys.stderr)
     return 0 if report.results else 1  # nothing classified (no files, none readable): a failure
 
 

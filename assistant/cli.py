@@ -63,6 +63,9 @@ SUBCOMMANDS = [
     ("barcodes", "assistant.barcodes_cli:run", "list, add, remove or import the barcodes said by name",
      "The barcodes the assistant says by name when it sees one (EAN-13, EAN-8, UPC-A, UPC-E, "
      "QR): offline there is no product database, so you teach them or import a list."),
+    ("desktop", "assistant.desktop:run", "add the assistant to the desktop menu, or remove it",
+     "Install (or remove) the freedesktop menu entry and icon for this user, so that the "
+     "assistant starts from the desktop menu or a launcher, named in English and Spanish."),
     ("models", "model.models_cli:run", "list, activate, roll back or restore the product models",
      "The models maintainer mode made: list them, activate one, go back to the previous one, "
      "or use the bundled model again."),

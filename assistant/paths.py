@@ -12,9 +12,11 @@ from platformdirs import PlatformDirs
 
 APP_NAME = "grocery-assistant"
 HOME_ENV = "GROCERY_ASSISTANT_HOME"
-#: the checkout (or installed tree): assets/ and model/bundled/ lie under it, read-only for the app
+#: the checkout (or installed tree): model/bundled/ lies under it, read-only for the app
 ROOT = Path(__file__).resolve().parent.parent
-ASSETS_DIR = ROOT / "assets"
+#: the demo photos and the icon: in a checkout assistant/assets is a link to the top-level
+#: assets/, in an installed package (pip, pipx) the files themselves (package data)
+ASSETS_DIR = Path(__file__).resolve().parent / "assets"
 BUNDLED_DIR = ROOT / "model" / "bundled"
 
 _dirs = PlatformDirs(APP_NAME, appauthor=False)

@@ -24,13 +24,17 @@ def run(args: argparse.Namespace) -> int:
     from assistant.store import models
 
     if args.action == "list":
+        # each model by its name, its figure with the photos it was measured on: figures on
+        # different photos are not ranked against each other (a retrain's own held-out photos
+        # are near copies of its teaching photos)
         for v in models.list_versions():
             mark = "*" if v.active else " "
-            acc = f"{v.top1:.1%}" if v.top1 is not None else "  -  "
             kind = "bundled" if v.bundled else "stored"
-            where = f" ({v.measured_on})" if v.measured_on else ""
-            print(f"{mark} {acc:>6}{where}  {v.products:3d} products  {kind:7s}  {v.label}  {v.path}")
-        print("(* = in use)")
+            figure = (f"{v.top1:.1%} top-1 on {v.measured_on or 'photos not recorded'}"
+                      if v.top1 is not None else "no figure recorded")
+            print(f"{mark} {v.label} ({kind}, {v.products} products): {figure}\n    {v.path}")
+        print("(* = in use; each figure was measured on the photos it names: figures on "
+              "different photos are not comparable)")
         return 0
     if args.action == "bank":
         return make_bank(args)

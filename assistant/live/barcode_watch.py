@@ -20,17 +20,27 @@ log = logging.getLogger(__name__)
 
 class BarcodeWatch:
     """latest() -> (frame or None, seq); on_code(Code) for each code coming into view;
-    on_guidance(level) while a code-like pattern is in view but unread (level 0..1)."""
+    on_guidance(level) while a code-like pattern is in view but unread (level 0..1).
+
+    showing(seq), if given, says what frame seq shows (a photo of a folder): a frame of
+    another photo is a new appearance, forgotten codes and all, decided here with the frame
+    read rather than later by whoever classifies it (which once said a code twice, the first
+    time tagged with the previous photo). .reading is the seq of the frame being read."""
 
     def __init__(self, latest: Callable[[], tuple[np.ndarray | None, int]],
                  on_code: Callable[[Code], None],
                  on_guidance: Callable[[float], None] | None = None,
-                 period: float = 0.2, forget_after: float = 2.0) -> None:
+                 period: float = 0.2, forget_after: float = 2.0,
+                 showing: Callable[[int], object] | None = None) -> None:
         self.latest, self.on_code, self.on_guidance = latest, on_code, on_guidance
+        self.showing = showing
+        self.reading = 0
+        self._appearance = None
         self.period, self.forget_after = period, forget_after
         self.read_ms: deque[float] = deque(maxlen=500)
         self.frames_read = 0
         self._in_view: dict[str, float] = {}
+        self._codes: dict[str, Code] = {}   # the last reading of each code in view
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -50,6 +60,14 @@ class BarcodeWatch:
         """A new appearance begins (a new photo of a folder): codes in view are said again."""
         self._in_view.clear()
 
+    def in_view(self, now: float | None = None) -> list[Code]:
+        """The codes read in the last forget_after seconds, the most recent first (what
+        "identify now" names ahead of the classifier's guess)."""
+        now = time.monotonic() if now is None else now
+        seen = sorted(self._in_view.items(), key=lambda kv: kv[1], reverse=True)
+        return [self._codes[text] for text, when in seen
+                if now - when <= self.forget_after and text in self._codes]
+
     def step(self, frame: np.ndarray, now: float | None = None) -> list[Code]:
         """Read one frame: report the codes new in view (and guidance when none); returns the
         codes found. Called by the thread, or directly (tests)."""
@@ -62,6 +80,7 @@ class BarcodeWatch:
         for code in codes:
             seen = self._in_view.get(code.text)
             self._in_view[code.text] = now
+            self._codes[code.text] = code
             if seen is None or now - seen > self.forget_after:
                 try:
                     self.on_code(code)
@@ -84,6 +103,12 @@ class BarcodeWatch:
                 if frame is None or seq == last:
                     continue
                 last = seq
+                appearance = self.showing(seq) if self.showing is not None else None
+                if appearance is not None and appearance != self._appearance:
+                    if self._appearance is not None:
+                        self.forget()
+                    self._appearance = appearance
+                self.reading = seq
                 self.step(frame)
             except Exception:  # a decoder bug must not end the watch silently
                 log.exception("barcode watch failed on a frame")

@@ -44,6 +44,9 @@ class FrameSource(ABC):
     #: what the last frame read shows, for the records: the photo's name in a folder, the
     #: position in a video, the capture time from a camera ("" when nothing is in view)
     item: str = ""
+    #: a source that can wait: it does not move on from what is in view until that has been
+    #: recognised (a folder of photos; a live camera cannot wait and keeps the newest frame)
+    waits: bool = False
 
     @abstractmethod
     def open(self) -> None:
@@ -114,6 +117,10 @@ class WebcamSource(_CaptureSource):
     def open(self) -> None:
         if self.opened:
             return
+        dev = Path("/dev")
+        if (dev / "null").exists() and not (dev / f"video{self.index}").exists():
+            # Linux without that device: say so, without OpenCV's warnings on the terminal
+            raise CameraError(f"{self.name} cannot be opened (no such camera is connected)")
         cap = cv2.VideoCapture(self.index)
         if not cap.isOpened():
             cap.release()
@@ -174,6 +181,27 @@ class VideoFileSource(_CaptureSource):
 
 
 
+def available_cameras(limit: int = 8, devices: Path = Path("/dev")) -> list[int]:
+    """The webcam indices that open now (a list for the chooser: offering cameras that are not
+    there misleads). On Linux only the /dev/video* devices are tried, so a machine without a
+    camera answers at once."""
+    if devices.is_dir() and any(devices.glob("video*")):
+        indices = sorted(int(p.name[5:]) for p in devices.glob("video*") if p.name[5:].isdigit())
+    elif devices.is_dir() and (devices / "null").exists():
+        return []   # a Linux without video devices
+    else:
+        indices = list(range(limit))
+    found = []
+    for index in indices[:limit]:
+        cap = cv2.VideoCapture(index)
+        try:
+            if cap.isOpened():
+                found.append(index)
+        finally:
+            cap.release()
+    return found
+
+
 def list_photos(path: Path) -> list[Path]:
     """Photo files in a folder and its sub-folders (sorted), or the one photo file."""
     if path.is_file():
@@ -191,6 +219,7 @@ class PhotoFolderSource(FrameSource):
     """
 
     ended_message = "photos_ended"
+    waits = True
 
     def __init__(self, path: str | Path, hold_seconds: float = 2.0, loop: bool = False,
                  fps: float = 10.0, gap_seconds: float = 0.0, realtime: bool = True) -> None:

@@ -36,6 +36,10 @@ from assistant.live.transcript import Transcript
 
 log = logging.getLogger(__name__)
 
+#: seconds without a finished recognition, while pictures keep coming, before "Still
+#: looking…" is said (once per stall): a pause of a product's time in view
+STILL_LOOKING = 3.0
+
 
 class Assistant:
     """Ties source, classifier, announcer and speaker together in a worker thread.
@@ -79,6 +83,8 @@ class Assistant:
         self._error_reported: str | None = None
         self._failing = False
         self._banded_by = None
+        self._progress = time.monotonic()  # when recognition last finished a picture
+        self._still_said = False
         self._listen_to_speaker()
 
     # --- life cycle -----------------------------------------------------------------
@@ -155,11 +161,16 @@ class Assistant:
         reading them; takes effect while running, and at start()."""
         self.settings.barcodes = bool(on)
         if on and self.barcodes is None and self._worker is not None:
-            self.barcodes = BarcodeWatch(self._newest, self._barcode, self._guide)
+            self.barcodes = BarcodeWatch(self._newest, self._barcode, self._guide,
+                                         showing=self._showing)
             self.barcodes.start()
         elif not on and self.barcodes is not None:
             self.barcodes.stop()
             self.barcodes = None
+
+    def _showing(self, seq: int):
+        grabber = self._grabber
+        return grabber.showing(seq) if grabber is not None else None
 
     def _newest(self):
         grabber = self._grabber
@@ -169,9 +180,22 @@ class Assistant:
         """A code came into view: said at once, ahead of the classifier's guess."""
         ident, words = words_for_code(code, self.barcode_names(code.text), self.settings.language)
         self.speaker.say(words, self.settings.language, Priority.NOW, kind="barcode")
-        when = self._record(ident, words)
+        watch, grabber = self.barcodes, self._grabber
+        item = grabber.item(watch.reading) if watch is not None and grabber is not None else None
+        when = self._record(ident, words, item)  # the photo the code was read in
         self._emit("barcode", {"code": code.text, "format": code.format, "id": ident,
                                "words": words, "time": when})
+
+    def _name_taught_code(self) -> bool:
+        """"Identify now" with a taught barcode in view: its name, the exact product, rather
+        than the classifier's guess of a kind. False when no taught code is in view."""
+        watch = self.barcodes
+        for code in watch.in_view() if watch is not None else []:
+            entry = self.barcode_names(code.text)
+            if entry is not None:
+                self._barcode(code)
+                return True
+        return False
 
     def _guide(self, level: float) -> None:
         if self.ticker is not None and self.settings.barcode_ticks:
@@ -233,8 +257,10 @@ class Assistant:
         def on_frame(frame, seq, grabber_source=source):
             if grabber_source is self.source:
                 self._emit("frame", {"frame": frame, "seq": seq})
+                self._check_progress()
+        # a photo folder waits for a full window of votes on each photo before the next
         return FrameGrabber(source, lambda status, s=source: self._camera_status(status, s),
-                            on_frame=on_frame)
+                            on_frame=on_frame, min_looks=self.announcer.settings.window)
 
     def _run(self) -> None:
         try:
@@ -265,6 +291,8 @@ class Assistant:
             self._process(frame, seq)
             self._error_reported = None
             self._failing = False
+            self._progress = time.monotonic()
+            self._still_said = False
         except Exception as exc:
             log.exception("recognition failed on frame %d", seq)
             detail = f"{type(exc).__name__}: {exc}"
@@ -274,6 +302,24 @@ class Assistant:
             if self._failing:                    # failing again and again: do not spin
                 self._stop.wait(0.5)
             self._failing = True
+        finally:
+            grabber = self._grabber
+            if grabber is not None and frame is not None:
+                grabber.looked(seq)             # a waiting photo folder may move on
+
+    def _check_progress(self) -> None:
+        """Called for every new camera frame: when recognition has not finished a picture for
+        STILL_LOOKING seconds (a busy computer), say so once, rather than stay silent."""
+        if self.ready_seconds is None or self._still_said or not self.settings.continuous:
+            return
+        if time.monotonic() - self._progress >= STILL_LOOKING:
+            self._still_said = True
+            lang = self.settings.language
+            words = phrase("still_looking", lang)
+            self.speaker.say(words, lang, Priority.NEXT, kind="hint", key="hint")
+            when = self._record("still_looking", words)
+            self._emit("utterance", {"utterance": Utterance("hint", None, "still_looking", 0.0),
+                                     "id": "still_looking", "words": words, "time": when})
 
     def _process(self, frame, seq: int) -> None:
         identify = self._identify.is_set()
@@ -305,15 +351,14 @@ class Assistant:
                                   "sharpness": sharp, "ms": ms, "seq": seq})
         if identify:
             self._identify.clear()
-            self._announce(self.announcer.identify(prediction, bright, sharp), Priority.NOW)
+            if not self._name_taught_code():
+                self._announce(self.announcer.identify(prediction, bright, sharp), Priority.NOW)
         elif self.settings.continuous:
             # each photo of a folder is a new appearance, even of the product the last one showed
-            showing = getattr(self.source, "showing", None)  # sources need not subclass FrameSource
+            showing = grabber.showing(seq) if grabber is not None else None  # as the frame was read
             if showing is not None and showing != self._last_showing:
                 if self._last_showing is not None:
-                    self._reset_announcer.set()
-                    if self.barcodes is not None:
-                        self.barcodes.forget()
+                    self._reset_announcer.set()  # (the barcode watch forgets on its own)
                 self._last_showing = showing
             if self._reset_announcer.is_set():
                 self._reset_announcer.clear()

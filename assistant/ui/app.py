@@ -81,7 +81,17 @@ def run(args: argparse.Namespace) -> int:
     context.start()
     code = app.exec()
     context.stop()
-    return _unreadable_photos(context.source) or int(code)
+    return _unreadable_photos(context.source) or _transcript_failed(context) or int(code)
+
+
+def _transcript_failed(context) -> int:
+    """A transcript that lost lines (a full disk) is a failure said in one line: whoever asked
+    for it relies on it."""
+    error = getattr(context.transcript, "error", None)
+    if error:
+        print(f"grocery-assistant app: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _unreadable_photos(source) -> int:
@@ -163,6 +173,8 @@ def build(args: argparse.Namespace, engine=None, bridge=None):
         source = open_source(settings.camera, settings.hold)
         source.open()  # a webcam index comes back unopened: find out now if it is there
     except CameraError as exc:
+        if "camera" in pinned:  # asked for on the command line (--source 5): say it cannot be had
+            raise StartupError(f"cannot use the source {settings.camera}: {exc}") from exc
         if isinstance(settings.camera, int) or settings.camera is None:
             # a missing webcam is no reason to stop: play the demo, and say so
             log.warning("camera %r: %s; using the demo", settings.camera, exc)
@@ -171,8 +183,6 @@ def build(args: argparse.Namespace, engine=None, bridge=None):
             except CameraError as demo_exc:
                 raise StartupError(f"no camera and no demo: {demo_exc}") from demo_exc
             notes.append(("camera_fallback_demo", {}))
-        elif "camera" in pinned:  # asked for on the command line: say it cannot be had
-            raise StartupError(f"cannot use the source {settings.camera}: {exc}") from exc
         else:  # saved earlier (Ctrl+K), gone since: the demo plays, and that is said
             log.warning("saved source %r: %s; using the demo", settings.camera, exc)
             try:

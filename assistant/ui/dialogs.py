@@ -58,9 +58,9 @@ class CameraDialog(QDialog):
     """Pick a webcam, the demo, a video file or a photo folder; .choice is the source spec
     (an int index, "demo", or a path) once accepted."""
 
-    WEBCAMS = 4  # indices offered; probing each would freeze the dialog for seconds
-
-    def __init__(self, parent: QWidget | None, current, language: str) -> None:
+    def __init__(self, parent: QWidget | None, current, language: str,
+                 cameras: list[int] | None = None) -> None:
+        """cameras: the webcam indices that open (default: camera.available_cameras())."""
         super().__init__(parent)
         self.setObjectName("camera_dialog")
         self.setStyleSheet(a11y.FOCUS_STYLE)
@@ -73,14 +73,19 @@ class CameraDialog(QDialog):
         label = QLabel(text("camera_list", language))
         label.setBuddy(self.list)
         a11y.name(self.list, text("camera_list", language), text("camera_list_desc", language))
-        entries = [(text("webcam", language, n=i + 1), i) for i in range(self.WEBCAMS)]
+        if cameras is None:
+            from assistant.live.camera import available_cameras
+            cameras = available_cameras()
+        self.cameras = list(cameras)
+        # numbered as --source and the spoken "Camera: camera 0" number them
+        entries = [(text("webcam", language, n=i), i) for i in cameras]
         entries += [(text("demo", language), "demo"), (text("video_file", language), "?video"),
                     (text("photo_folder", language), "?folder")]
         for words, spec in entries:
             item = QListWidgetItem(words)
             item.setData(Qt.ItemDataRole.UserRole, spec)
             self.list.addItem(item)
-            if spec == current or (current is None and spec == 0):
+            if spec == current or (current is None and spec == (cameras or ["demo"])[0]):
                 self.list.setCurrentItem(item)
         if self.list.currentRow() < 0:
             self.list.setCurrentRow(0)

@@ -39,9 +39,14 @@ class CommandHandlers:
         self.say("continuous_on" if on else "continuous_off")
 
     def repeat_last(self) -> None:
-        # the core answers "nothing to repeat" itself; the screen shows it too
-        if not self.context.assistant.repeat():
-            self.show_status(catalog.phrase("nothing_to_repeat", self.language), history=False)
+        # shown and recorded like any answer: with the voice off the screen is the answer, and
+        # the history and the transcript hold everything said
+        last = self.context.speaker.last
+        if not self.context.assistant.repeat():   # the core says and records "nothing to repeat"
+            self.show_status(catalog.phrase("nothing_to_repeat", self.language))
+            return
+        self.show_status(last.text)
+        self.context.assistant.record("repeated", last.text)
 
     def stop_speech(self) -> None:
         self.reading.cancel()  # a reading in progress is not said when it ends
@@ -107,8 +112,10 @@ class CommandHandlers:
         dialog.finished.connect(self._stop_help_speech)
         self._open(dialog)
         self.context.speaker.say(words, lang, self._now(), kind="feedback", key="help")
-        # the list is the help on screen; the status line keeps one short line
-        self.show_status(text("help_title", lang), history=False)
+        # the list is the help on screen; the status line and the history keep one short line,
+        # the transcript what was said
+        self.show_status(text("help_title", lang))
+        self.context.assistant.record("help_title", words)
 
     def quit_app(self) -> None:
         self.close()

@@ -10,14 +10,11 @@ import logging
 import time
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
-    QApplication,
     QHBoxLayout,
     QLabel,
     QMainWindow,
     QPushButton,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -29,14 +26,13 @@ from assistant.ui import accessibility as a11y
 from assistant.ui.commands import BY_ID, build_actions, retranslate_actions, shown_key
 from assistant.ui.handlers import CommandHandlers
 from assistant.ui.texts import plain, text, use_qt_language
-from assistant.ui.widgets import HistoryList, PreviewLabel, ProductLabel
+from assistant.ui.widgets import HistoryList, PreviewLabel, ProductLabel, StatusLabel
 
 log = logging.getLogger(__name__)
 
 #: commands that get a button on the window (the rest: keys and the Commands menu)
 BUTTONS = ("identify", "continuous", "read", "repeat", "stop", "camera", "settings", "help")
 #: statuses that interrupt the screen reader (the shopper must hear them now)
-STATUS_LINES = 3  # the status line's height, in lines of its large font
 URGENT = {"camera_disconnected", "camera_failed", "source_failed", "speech_failed",
           "worker_failed"}
 
@@ -92,16 +88,7 @@ class MainWindow(CommandHandlers, QMainWindow):
         right = QVBoxLayout()
         self.product = ProductLabel()
         right.addWidget(self.product, 2)
-        self.status_label = QLabel()
-        self.status_label.setObjectName("status")
-        self.status_label.setWordWrap(True)
-        self.status_label.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        # a fixed height of three lines: a long message never squeezes the product box or the
-        # history (the whole sentence is in the history and spoken)
-        self.status_label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self._style_status()
-        QApplication.instance().fontChanged.connect(self._style_status)
+        self.status_label = StatusLabel()   # fixed height; a long sentence is scaled to fit
         right.addWidget(self.status_label)
         self.mode_label = QLabel()
         self.mode_label.setObjectName("mode")
@@ -143,15 +130,6 @@ class MainWindow(CommandHandlers, QMainWindow):
         for first, second in zip(chain, chain[1:], strict=False):
             QWidget.setTabOrder(first, second)
         self.buttons["identify"].setFocus()
-
-    def _style_status(self, _font=None) -> None:
-        # 1.4 x the system font, bold: problems must be readable from a distance
-        size = max(QApplication.font().pointSizeF(), 8.0) * 1.4
-        self.status_label.setStyleSheet(f"font-size: {size:.1f}pt; font-weight: bold;")
-        font = self.status_label.font()
-        font.setPointSizeF(size)
-        font.setBold(True)
-        self.status_label.setFixedHeight(QFontMetrics(font).lineSpacing() * STATUS_LINES + 8)
 
     def retranslate(self) -> None:
         """Set every visible and accessible text in the current language."""

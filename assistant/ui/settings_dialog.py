@@ -29,8 +29,6 @@ from assistant.ui import accessibility as a11y
 from assistant.ui.commands import BY_ID, COMMANDS, effective_shortcuts, shown_key
 from assistant.ui.texts import plain, text
 
-WEBCAMS = 4
-
 
 class SettingsDialog(QDialog):
     """Edits a copy of the settings; result_settings() returns it after OK."""
@@ -104,8 +102,9 @@ class SettingsDialog(QDialog):
         self.camera_box = self._row(form, "camera", QComboBox())
         self.camera_box.setEditable(True)  # a path may be typed; OK checks that it exists
         self.camera_box.addItem(text("camera_auto", self.lang), None)
-        for i in range(WEBCAMS):
-            self.camera_box.addItem(text("webcam", self.lang, n=i + 1), i)
+        from assistant.live.camera import available_cameras
+        for i in available_cameras():   # only cameras that open, numbered as --source does
+            self.camera_box.addItem(text("webcam", self.lang, n=i), i)
         self.camera_box.addItem(text("demo", self.lang), "demo")
         index = self.camera_box.findData(s.camera) if not isinstance(s.camera, str) or s.camera == "demo" else -1
         if index < 0 and s.camera is not None:

@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QFont, QFontMetrics, QImage, QPixmap
 from PySide6.QtWidgets import QApplication, QFrame, QLabel, QListWidget, QSizePolicy
 
 # yellow on black: the combination low-vision guidelines rank highest (contrast 19.6:1)
@@ -57,7 +57,82 @@ class PreviewLabel(QLabel):
         self.setPixmap(pixmap)
 
 
-class ProductLabel(QLabel):
+def fitting_size(label: QLabel, largest: float, smallest: float, bold: bool = True,
+                 margin: int = 0) -> float:
+    """The largest point size, from largest down to smallest, at which label's text, wrapped at
+    word boundaries, fits whole inside the label (less margin pixels a side): a long sentence
+    is shown smaller rather than cut ("...no está en")."""
+    rect = label.contentsRect().adjusted(margin, margin, -margin, -margin)
+    if not label.text() or rect.width() <= 0 or rect.height() <= 0:
+        return largest
+    font = QFont(label.font())
+    font.setBold(bold)
+    size = largest
+    while size > smallest:
+        font.setPointSizeF(size)
+        needed = QFontMetrics(font).boundingRect(rect, int(Qt.TextFlag.TextWordWrap), label.text())
+        if needed.height() <= rect.height() and needed.width() <= rect.width():
+            return size
+        size = max(smallest, size * 0.9)
+    return smallest
+
+
+class FittingLabel(QLabel):
+    """A word-wrapped label whose text scales down to fit whole (never below the system font
+    size), re-fitted when its text or its size changes. Subclasses say their style."""
+
+    SCALE = 1.0        # relative to the system font
+    MARGIN = 0         # pixels of padding and border a side
+
+    _fitting = False
+
+    def setText(self, words: str) -> None:  # noqa: N802 - Qt's name
+        super().setText(words)
+        self._refit()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._refit()
+
+    def _refit(self) -> None:
+        if self._fitting:      # a new style sheet may resize the label: no re-entry
+            return
+        self._fitting = True
+        try:
+            self._apply_style()
+        finally:
+            self._fitting = False
+
+    # the size the layout gives the label must not follow the fitted text, or fitting and
+    # laying out chase each other: the hints come from the system font alone
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt's name
+        return False
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        return QSize(1, self.hint_height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        return QSize(1, self.hint_height())
+
+    def hint_height(self) -> int:
+        font = QFont(self.font())
+        font.setPointSizeF(self.base_size())
+        return QFontMetrics(font).lineSpacing() * 2 + 2 * self.MARGIN
+
+    def base_size(self) -> float:
+        base = QApplication.font()
+        return (base.pointSizeF() if base.pointSizeF() > 0 else 10.0) * self.SCALE
+
+    def fitted_size(self) -> float:
+        # never below the system font itself: the size the user reads everything else at
+        full = self.base_size()
+        return fitting_size(self, full, full / max(self.SCALE, 1.0), margin=self.MARGIN)
+
+    def _apply_style(self, _font=None) -> None:
+        raise NotImplementedError
+
+
+class ProductLabel(FittingLabel):
     """The current product's name in large, high-contrast letters that follow the system
     font size (no pixel sizes anywhere, so 200 % scaling and large-print themes just work)."""
 
@@ -71,6 +146,7 @@ class ProductLabel(QLabel):
         self.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # read by announcements and the history
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(1)   # the text wraps and shrinks; it never widens the window
         self.maybe = False
         self._apply_style()
         # the size lives in our style sheet (a parent's style sheet would overrule a plain
@@ -79,19 +155,61 @@ class ProductLabel(QLabel):
         if app is not None:
             app.fontChanged.connect(self._apply_style)
 
+    SCALE = PRODUCT_SCALE
+    MARGIN = 24    # the 3 px border and the 0.4 em padding of the style sheet
+
     def show_product(self, words: str, maybe: bool = False) -> None:
         self.maybe = maybe
         self.setText(words)
-        self._apply_style()
 
     def _apply_style(self, _font=None) -> None:
-        base = QApplication.font()
-        size = (base.pointSizeF() if base.pointSizeF() > 0 else 10.0) * PRODUCT_SCALE
+        size = round(self.fitted_size(), 1)
         background, foreground = PRODUCT_COLOURS
         colour = MAYBE_COLOUR if self.maybe else foreground
+        if getattr(self, "_styled", None) == (size, colour):
+            return   # unchanged: a new style sheet would lay out (and resize) again for nothing
+        self._styled = (size, colour)
         self.setStyleSheet(f"QLabel#product {{ background-color: {background}; color: {colour};"
                            f" border: 3px solid {foreground}; padding: 0.4em;"
                            f" font-size: {size:.1f}pt; font-weight: bold; }}")
+
+
+class StatusLabel(FittingLabel):
+    """The status line: problems in bold at 1.4 x the system font, a fixed STATUS_LINES lines
+    high (a long message never squeezes the product box or the history), scaled down to fit
+    whole when a sentence is longer (the speech failure, an unknown barcode in Spanish)."""
+
+    SCALE = 1.4
+    LINES = 3
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("status")
+        self.setWordWrap(True)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setMinimumWidth(1)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._apply_style()
+        app = QApplication.instance()
+        if app is not None:
+            app.fontChanged.connect(self._apply_style)
+
+    def base_size(self) -> float:
+        return max(QApplication.font().pointSizeF(), 8.0) * self.SCALE
+
+    def _apply_style(self, _font=None) -> None:
+        font = QFont(self.font())
+        font.setPointSizeF(self.base_size())
+        font.setBold(True)
+        self.setFixedHeight(QFontMetrics(font).lineSpacing() * self.LINES + 8)
+        size = round(self.fitted_size(), 1)
+        if getattr(self, "_styled", None) == size:
+            return
+        self._styled = size
+        self.setStyleSheet(f"font-size: {size:.1f}pt; font-weight: bold;")
+        font.setPointSizeF(size)
+        self.setFont(font)   # what the fitting measures with
 
 
 class HistoryList(QListWidget):

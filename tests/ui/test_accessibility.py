@@ -131,7 +131,9 @@ def test_the_product_name_follows_the_system_font(make_window, qtbot):
 
     from assistant.ui.widgets import PRODUCT_SCALE
     window = make_window()
-    app = QApplication.instance()
+    window.context.stop()
+    window.product.show_product("tea")   # a short name: drawn at full size (a long one is
+    app = QApplication.instance()        # scaled to fit: tests/ui/test_long_sentences.py)
     original = app.font()
     try:
         for size in (10.0, 20.0):

@@ -103,7 +103,7 @@ def type_text(qtbot, text: str) -> None:
 
 def add_product_by_keyboard(qtbot, dialog, english: str, spanish: str) -> None:
     from assistant.ui.maintainer.dialogs import NamesDialog
-    press(qtbot, dialog, "Alt+A")
+    press(qtbot, dialog, "Alt+C")
     names = modal(qtbot, NamesDialog)
     type_text(qtbot, english)
     press(qtbot, names.english, "Tab")
@@ -116,7 +116,7 @@ def add_product_by_keyboard(qtbot, dialog, english: str, spanish: str) -> None:
 def import_by_keyboard(qtbot, dialog, folder: Path) -> None:
     from PySide6.QtWidgets import QApplication, QFileDialog
     before = sum(dialog.library.counts().values())
-    press(qtbot, dialog, "Alt+I")
+    press(qtbot, dialog, "Alt+S")
     chooser = modal(qtbot, QFileDialog)
     edit = QApplication.focusWidget()
     edit.clear()
@@ -146,7 +146,7 @@ def test_add_import_retrain_report_activate_rollback_by_keyboard(qtbot, open_dia
     assert "broken.jpg" in dialog.report.toPlainText()
     assert "8 photos" in dialog.products.currentItem().text()
 
-    press(qtbot, dialog, "Alt+R")  # a button's mnemonic clicks it after a short animation
+    press(qtbot, dialog, "Alt+N")  # a button's mnemonic clicks it after a short animation
     qtbot.waitUntil(lambda: dialog.worker is not None)
     row = dialog.products.currentRow()
     press(qtbot, dialog.products, "End")  # the window still answers while retraining
@@ -162,7 +162,7 @@ def test_add_import_retrain_report_activate_rollback_by_keyboard(qtbot, open_dia
 
     from PySide6.QtWidgets import QMessageBox
     worse = dialog.result.report.comparison.worse
-    press(qtbot, dialog, "Alt+C")
+    press(qtbot, dialog, "Alt+V")
     if worse:  # the tiny random model may judge either way; the question is tested below
         press(qtbot, modal(qtbot, QMessageBox), "Alt+Y")
     qtbot.waitUntil(lambda: bool(ctx.loaded), timeout=10000)
@@ -173,7 +173,7 @@ def test_add_import_retrain_report_activate_rollback_by_keyboard(qtbot, open_dia
     assert ctx.classifier.name("yellow_oil", "es") == "Aceite amarillo"
     assert ctx.speaker.heard("New model active: 4 products")
 
-    press(qtbot, dialog, "Alt+B")
+    press(qtbot, dialog, "Alt+L")
     qtbot.waitUntil(lambda: len(ctx.loaded) == 2)
     assert models.active_model_path() == base.resolve() == ctx.loaded[-1].resolve()
     assert ctx.speaker.heard("Back to the previous model: 3 products")
@@ -197,18 +197,18 @@ def test_a_worse_model_asks_before_activation(qtbot, open_dialog, tmp_path, tiny
             dialog.library._store(p.id, frame)
     dialog.refresh()
     dialog.only.setChecked(True)
-    press(qtbot, dialog, "Alt+R")
+    press(qtbot, dialog, "Alt+N")
     qtbot.waitUntil(lambda: dialog.worker is not None)
     wait_retrained(qtbot, dialog)
     assert dialog.result.report.comparison.verdict == "worse"
     assert ctx.speaker.heard("Worse than the model in use")
-    press(qtbot, dialog, "Alt+C")
+    press(qtbot, dialog, "Alt+V")
     box = modal(qtbot, QMessageBox)
     press(qtbot, box, "Return")  # the default answer is No
     qtbot.waitUntil(lambda: ctx.speaker.heard("Not activated"))
     back_to(qtbot, dialog)
     assert models.active_model_path() == good.resolve() and ctx.loaded == []
-    press(qtbot, dialog, "Alt+C")
+    press(qtbot, dialog, "Alt+V")
     box = modal(qtbot, QMessageBox)
     press(qtbot, box, "Alt+Y")
     qtbot.waitUntil(lambda: bool(ctx.loaded))
@@ -221,7 +221,7 @@ def test_too_few_photos_is_said_and_nothing_starts(qtbot, open_dialog, base):
     dialog = open_dialog(ctx)
     dialog.library.add("Vinegar", "Vinagre")
     dialog.refresh()
-    press(qtbot, dialog, "Alt+R")
+    press(qtbot, dialog, "Alt+N")
     qtbot.waitUntil(lambda: ctx.speaker.heard("Vinegar: fewer than 5 photos"))
     assert dialog.worker is None
 
@@ -270,7 +270,7 @@ def test_rename_merge_remove_by_keyboard(qtbot, open_dialog, base, tmp_path):
         p = dialog.library.add(en, es)
         dialog.library.import_folder(p.id, photos(tmp_path / p.id, color, n=5, seed=len(en) * 10))
     dialog.refresh(select="oil")
-    press(qtbot, dialog, "Alt+N")
+    press(qtbot, dialog, "Alt+A")
     names = modal(qtbot, NamesDialog)
     names.english.selectAll()
     type_text(qtbot, "Sunflower oil")
@@ -279,14 +279,14 @@ def test_rename_merge_remove_by_keyboard(qtbot, open_dialog, base, tmp_path):
     assert ctx.speaker.heard("Renamed to Sunflower oil")
     back_to(qtbot, dialog)
     dialog.refresh(select="olive_oil")
-    press(qtbot, dialog, "Alt+M")
+    press(qtbot, dialog, "Alt+I")
     chooser = modal(qtbot, ChoiceDialog)
     press(qtbot, chooser.list, "Return")
     qtbot.waitUntil(lambda: "olive_oil" not in dialog.library.counts())
     assert dialog.library.counts() == {"oil": 10}
     assert ctx.speaker.heard("Merged into Sunflower oil: 10 photos")
     back_to(qtbot, dialog)
-    press(qtbot, dialog, "Alt+V")
+    press(qtbot, dialog, "Alt+R")
     box = modal(qtbot, QMessageBox)
     press(qtbot, box, "Alt+Y")
     qtbot.waitUntil(lambda: not dialog.library.products())
@@ -297,7 +297,7 @@ def test_empty_names_are_refused_with_a_reason(qtbot, open_dialog, base):
     from assistant.ui.maintainer.dialogs import NamesDialog
     ctx = Context(base)
     dialog = open_dialog(ctx)
-    press(qtbot, dialog, "Alt+A")
+    press(qtbot, dialog, "Alt+C")
     names = modal(qtbot, NamesDialog)
     type_text(qtbot, "Rice")
     press(qtbot, names.english, "Return")
@@ -340,6 +340,7 @@ def test_opened_from_the_app_it_captures_from_the_apps_camera(make_window, qtbot
     dialog.library.add("Green tea", "Té verde")
     dialog.refresh()
     was = window.settings.continuous
+    window.context.source.live = True  # the photo folder stands in for a webcam here
     dialog.capture_photos()
     assert window.settings.continuous is False  # paused: it would name the product at every turn
     dialog.capture.session.target, dialog.capture.session.interval = 3, 0.1
@@ -350,6 +351,22 @@ def test_opened_from_the_app_it_captures_from_the_apps_camera(make_window, qtbot
     qtbot.waitUntil(lambda: any("Done: 3 photos kept" in t for t in spoken()), timeout=10000)
     assert any("Recognition paused" in t for t in spoken())
     assert window.settings.continuous == was
+    dialog.close()
+
+
+def test_taking_photos_from_a_photo_folder_is_refused(make_window, qtbot):
+    """Trial item 11: "Take photos with the camera" with a photo folder as the source saved a
+    soda picture as avocado. It is refused, said why, and nothing is saved."""
+    from assistant.ui.maintainer import MaintainerDialog
+    window = make_window(hold=0.2)
+    press(qtbot, window, "Ctrl+Shift+M")
+    qtbot.waitUntil(lambda: isinstance(getattr(window, "_dialog", None), MaintainerDialog), timeout=5000)
+    dialog = window._dialog
+    dialog.library.add("Avocado", "Aguacate")
+    dialog.refresh()
+    dialog.capture_photos()
+    assert dialog.capture is None and dialog.library.counts() == {"avocado": 0}
+    qtbot.waitUntil(lambda: any("not a camera" in t for t, *_ in window.engine.spoken), timeout=10000)
     dialog.close()
 
 

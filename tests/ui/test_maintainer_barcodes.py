@@ -25,7 +25,7 @@ def test_scan_barcode_gives_the_selected_product_its_codes(qtbot, open_dialog, b
     plain = shelf_photo()
     ctx.frames = [plain, plain, paste(plain, code_image("96385074", "EAN-8"), width=0.6)]
     press(qtbot, dialog, "Alt+G")  # a mnemonic clicks a moment later (Qt's animated click)
-    qtbot.waitUntil(lambda: ctx.speaker.heard("Barcode 9 6 3 8 5 0 7 4 is now Tea: 1 codes"),
+    qtbot.waitUntil(lambda: ctx.speaker.heard("Barcode 9 6 3 8 5 0 7 4 is now Tea: 1 code for it"),
                     timeout=10000)
     assert ctx.speaker.heard("Hold the barcode of Tea in front of the camera")
     ctx.frames = [paste(plain, code_image("7310865004703"), width=0.6)]

@@ -1,5 +1,5 @@
 """Maintainer mode's retrain options, by keyboard: full mode cancelled halfway leaves the model in
-use; the "Also adapt the upper blocks" box (Alt+L) makes the fast retrain change the upper half
+use; the "Also adapt the upper blocks" box (Alt+B) makes the fast retrain change the upper half
 of the network."""
 from __future__ import annotations
 
@@ -32,9 +32,9 @@ def test_cancel_by_keyboard_leaves_the_model_in_use(qtbot, open_dialog, base, tm
     dialog = open_dialog(ctx)
     two_new_products_only(dialog, tmp_path)
     dialog.mode.setCurrentIndex(dialog.mode.findData("full"))  # minutes: time to cancel
-    press(qtbot, dialog, "Alt+R")
+    press(qtbot, dialog, "Alt+N")
     qtbot.waitUntil(lambda: dialog.worker is not None)
-    press(qtbot, dialog, "Alt+S")
+    press(qtbot, dialog, "Alt+E")
     qtbot.waitUntil(lambda: ctx.speaker.heard("Cancelling"))
     wait_retrained(qtbot, dialog)
     assert ctx.speaker.heard("Retraining cancelled")
@@ -43,15 +43,15 @@ def test_cancel_by_keyboard_leaves_the_model_in_use(qtbot, open_dialog, base, tm
 
 
 def test_the_upper_blocks_box_retrains_the_upper_half_too(qtbot, open_dialog, base, tmp_path):
-    """Alt+L ticks "Also adapt the upper blocks": the fast retrain then changes the upper half of
+    """Alt+B ticks "Also adapt the upper blocks": the fast retrain then changes the upper half of
     the network (the tiny ResNet-18's layer3-4) and leaves the lower half as it was."""
     ctx = Context(base)
     dialog = open_dialog(ctx)
     two_new_products_only(dialog, tmp_path)
     assert not dialog.block.isChecked()
-    press(qtbot, dialog, "Alt+L")
+    press(qtbot, dialog, "Alt+B")
     qtbot.waitUntil(dialog.block.isChecked)
-    press(qtbot, dialog, "Alt+R")
+    press(qtbot, dialog, "Alt+N")
     qtbot.waitUntil(lambda: dialog.worker is not None)
     wait_retrained(qtbot, dialog)
     assert dialog.result is not None and not dialog.result.cancelled, (dialog.report.toPlainText(), dialog.status.text())

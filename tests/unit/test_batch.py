@@ -155,4 +155,6 @@ def test_an_empty_folder_is_a_failure_said_in_one_line(tmp_path, tiny_checkpoint
     out = tmp_path / "c.csv"
     assert main(["classify", str(empty), "--out", str(out), "--model", str(tiny_checkpoint),
                  "--no-progress"]) == 1
-    assert "no files in" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no files in" in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists(), "an empty results file was written for an empty folder"

@@ -61,7 +61,7 @@ def test_a_model_whose_answers_are_nan_is_refused_at_load(tiny_checkpoint, tmp_p
 def test_classify_refuses_a_nan_model_in_one_line_instead_of_printing_invalid_json(
         tiny_checkpoint, tmp_path, photo_dir, isolated_home):
     bad = altered(tiny_checkpoint, tmp_path, "nan", tensor_change=nan_bias)
-    run = subprocess.run([sys.executable, "main.py", "classify", str(photo_dir), "--json",
+    run = subprocess.run([sys.executable, "main.py", "classify", str(photo_dir), "--recursive", "--json",
                           "--model", str(bad)], cwd=ROOT, capture_output=True, text=True,
                          timeout=300, env=dict(os.environ, GROCERY_ASSISTANT_HOME=str(isolated_home)))
     assert run.returncode == 1 and run.stdout == ""

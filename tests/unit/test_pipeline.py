@@ -364,3 +364,122 @@ def test_barcodes_in_view_are_said_first_by_name_or_digits(tiny_checkpoint, tmp_
     quiet, engine = run(barcodes=False)
     assert quiet.barcodes is None
     assert not any(i.startswith("barcode") for _, i, _ in quiet.history)
+
+
+def _coloured_folder(tmp_path, colours):
+    from PIL import Image
+    folder = tmp_path / "busy"
+    folder.mkdir()
+    for i, colour in enumerate(colours):
+        Image.fromarray(textured(colour)).save(folder / f"{i}_{colour}.png")
+    return folder
+
+
+def test_a_busy_computer_still_names_every_photo_of_a_folder(tiny_checkpoint, tmp_path):
+    """Trial item 1: with recognition slower than the photos' time in view (a loaded CPU), a
+    folder once moved on before its photo was classified and products went unsaid. Each photo
+    now waits for its votes, and each is said tagged with its own photo."""
+    colours = ["red", "green", "blue", "red", "green", "blue"]
+    folder = _coloured_folder(tmp_path, colours)
+    # a photo is in view for 2 frames (0.1 s); one classification takes 0.15 s
+    source = PhotoFolderSource(folder, hold_seconds=0.1, fps=20)
+    source.open()
+    classifier = ColourClassifier(load_checkpoint(tiny_checkpoint), delay=0.15)
+    speaker = Speaker(RecordingEngine())
+    transcript = Transcript(tmp_path / "said.tsv")
+    assistant = Assistant(classifier, source, speaker, Announcer(FAST), Settings(),
+                          transcript=transcript, say_ready=False)
+    run_to_end(assistant, speaker, timeout=60)
+    transcript.close()
+    speaker.close()
+    ids = {"red": "red_sauce", "green": "green_tea", "blue": "blue_milk"}
+    rows = [line.split("\t") for line in (tmp_path / "said.tsv").read_text().splitlines()]
+    assert [(row[1], row[2]) for row in rows] == \
+        [(f"{i}_{c}.png", ids[c]) for i, c in enumerate(colours)] + [("", "photos_ended")]
+
+
+def test_recognition_falling_behind_is_said_not_left_silent(tiny_checkpoint, monkeypatch):
+    """Trial item 1: when no picture has been recognised for a while, though pictures keep
+    coming, "Still looking…" is said once, and the product when recognition catches up."""
+    monkeypatch.setattr("assistant.live.pipeline.STILL_LOOKING", 0.05)
+    stall = threading.Event()
+
+    class Stalling(ColourClassifier):
+        def predict(self, rgb):
+            if self.calls == 4:          # the fifth picture takes until the test lets it go
+                self.calls += 1
+                stall.wait(30)
+            return super().predict(rgb)
+
+    classifier = Stalling(load_checkpoint(tiny_checkpoint))
+    assistant, speaker, engine, events = make(tiny_checkpoint, [textured("green")] * 400,
+                                              classifier=classifier)
+    assistant.ready_seconds = 0.0     # the ready sentence is not what this test is about
+    assistant.start()
+    try:
+        assert wait_until(lambda: any(i == "still_looking" for _, i, _ in assistant.history))
+        stall.set()
+        assert wait_until(lambda: assistant.source_ended) and speaker.wait_idle(10)
+    finally:
+        stall.set()
+        assistant.stop()
+        speaker.close()
+    assert "Still looking…" in engine.texts and "green tea" in engine.texts
+    said = [u["id"] for u in events.of("utterance")]
+    assert "still_looking" in said
+
+
+def test_an_unknown_barcode_is_said_once_tagged_with_its_own_photo(tiny_checkpoint, tmp_path):
+    """Trial item 5: with recognition slower than the barcode reader, the code of a new photo
+    was said before the classifier reached that photo (tagged with the previous one), and
+    again when it did."""
+    from PIL import Image
+
+    from tests.barcode_pictures import code_image, paste, shelf_photo
+    folder = tmp_path / "codes"
+    folder.mkdir()
+    Image.fromarray(textured("red")).save(folder / "1_plain.png")
+    Image.fromarray(paste(shelf_photo(), code_image("5000112546415"), width=0.6)).save(
+        folder / "2_unknown.jpg")
+    speaker = Speaker(RecordingEngine())
+    transcript = Transcript(tmp_path / "said.tsv")
+    source = PhotoFolderSource(folder, hold_seconds=1.5, fps=10)
+    assistant = Assistant(ColourClassifier(load_checkpoint(tiny_checkpoint), delay=0.4), source,
+                          speaker, Announcer(FAST), Settings(), transcript=transcript,
+                          say_ready=False)
+    run_to_end(assistant, speaker, timeout=60)
+    transcript.close()
+    speaker.close()
+    rows = [line.split("\t") for line in (tmp_path / "said.tsv").read_text().splitlines()]
+    assert [(row[1], row[2]) for row in rows if row[2].startswith("barcode")] == \
+        [("2_unknown.jpg", "barcode_unknown")]
+
+
+def test_identify_now_with_a_taught_barcode_in_view_says_its_name(tiny_checkpoint, tmp_path):
+    """Trial item 7: F5 said the classifier's guess of a kind ("Maybe candy") while a taught
+    barcode was in view; the exact product's name is the answer."""
+    from PIL import Image
+
+    from assistant.store.barcodes import BarcodeBook
+    from tests.barcode_pictures import code_image, paste, shelf_photo
+    folder = tmp_path / "codes"
+    folder.mkdir()
+    Image.fromarray(paste(shelf_photo(), code_image("7310865004703"), width=0.6)).save(
+        folder / "taught.jpg")
+    book = BarcodeBook(tmp_path / "barcodes.json")
+    book.add("7310865004703", "Garant organic milk", "Leche ecológica Garant")
+    engine = RecordingEngine()
+    speaker = Speaker(engine)
+    assistant = Assistant(ColourClassifier(load_checkpoint(tiny_checkpoint)),
+                          PhotoFolderSource(folder, hold_seconds=60, fps=10), speaker,
+                          Announcer(FAST), Settings(continuous=False), barcode_names=book.get,
+                          say_ready=False)
+    assistant.start()
+    try:
+        assert engine.wait_for(1, timeout=30) and engine.texts == ["Garant organic milk"]
+        assistant.identify_now()
+        assert engine.wait_for(2, timeout=30)
+        assert engine.spoken[1] == ("Garant organic milk", "en", Priority.NOW)
+    finally:
+        assistant.stop()
+        speaker.close()

@@ -9,6 +9,7 @@ progress of training (training.py). An id lives in one table only.
 from __future__ import annotations
 
 import logging
+import re
 import string
 
 from assistant.errors import user_message
@@ -36,7 +37,7 @@ def _merge(*tables: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
 #: every message id -> {language: template}
 PHRASES: dict[str, dict[str, str]] = _merge(SPOKEN, WINDOW, MAINTAINER, ERRORS, TRAINING, READING)
 
-__all__ = ["LANGUAGES", "LANGUAGE_NAMES", "PHRASES", "error_text", "fields_of", "phrase",
+__all__ = ["LANGUAGES", "LANGUAGE_NAMES", "PHRASES", "error_text", "fields_in", "fields_of", "phrase",
            "product_name"]
 
 LANGUAGE_NAMES = {"en": {"en": "English", "es": "inglés"}, "es": {"en": "Spanish", "es": "español"}}
@@ -56,10 +57,23 @@ def phrase(message_id: str, language: str = "en", /, **fields: object) -> str:
         return message_id.replace("_", " ")
     template = entry.get(language) or entry["en"]
     try:
-        return template.format(**fields)
+        return _plurals(template, fields).format(**fields)
     except (KeyError, IndexError, ValueError) as exc:
         log.error("phrase %r in %s lacks a field: %s", message_id, language, exc)
         return template
+
+
+#: "{n|photo|photos}": the word for one, or for any other count, of the field n
+_PLURAL = re.compile(r"\{(\w+)\|([^{}|]*)\|([^{}|]*)\}")
+
+
+def _plurals(template: str, fields: dict) -> str:
+    """Choose each "{n|one|other}" by the count in fields (English and Spanish both use the
+    singular for exactly 1): "1 photo", "2 photos"; "1 foto guardada", "2 fotos guardadas"."""
+    def choose(match: re.Match) -> str:
+        count = fields[match.group(1)]
+        return match.group(2) if count == 1 else match.group(3)
+    return _PLURAL.sub(choose, template)
 
 
 def error_text(exc: BaseException, language: str = "en") -> str | None:
@@ -73,11 +87,17 @@ def error_text(exc: BaseException, language: str = "en") -> str | None:
 
 def fields_of(message_id: str) -> set[str]:
     """The {fields} a phrase expects (for tests and the help)."""
-    entry = PHRASES.get(message_id, {})
     names: set[str] = set()
-    for template in entry.values():
-        names.update(f for _, f, _, _ in string.Formatter().parse(template) if f)
+    for template in PHRASES.get(message_id, {}).values():
+        names |= fields_in(template)
     return names
+
+
+def fields_in(template: str) -> set[str]:
+    """The fields one template uses, its plural choices' counts included."""
+    names = {m.group(1) for m in _PLURAL.finditer(template)}
+    plain = _PLURAL.sub("", template)
+    return names | {f for _, f, _, _ in string.Formatter().parse(plain) if f}
 
 
 def product_name(classifier_or_checkpoint: object, class_id: str, language: str = "en") -> str:

@@ -7,6 +7,8 @@ SPOKEN: dict[str, dict[str, str]] = {
     "ready": {"en": "Ready. Hold a product in front of the camera.",
               "es": "Listo. Sostenga un producto delante de la cámara."},
     "product": {"en": "{name}", "es": "{name}"},
+    # F2: the last thing said, again (its own words; the id marks it as a repeat in the records)
+    "repeated": {"en": "{words}", "es": "{words}"},
     "not_sure_maybe": {"en": "Not sure. Maybe {name}.", "es": "No estoy seguro. Quizá {name}."},
     "lookalike": {"en": "{name}, or maybe {other}. Turn the pack to the label.",
                   "es": "{name}, o quizá {other}. Gire el envase hacia la etiqueta."},
@@ -17,6 +19,8 @@ SPOKEN: dict[str, dict[str, str]] = {
     "too_dark": {"en": "Too dark. Find more light.", "es": "Está muy oscuro. Busque más luz."},
     "too_blurred": {"en": "Too blurred. Hold the product still.",
                     "es": "Imagen borrosa. Mantenga el producto quieto."},
+    # recognition has fallen behind (a busy computer): never silence
+    "still_looking": {"en": "Still looking…", "es": "Sigo buscando…"},
     "no_picture": {"en": "No picture from the camera yet.", "es": "Todavía no hay imagen de la cámara."},
     "camera_disconnected": {"en": "Camera disconnected. Trying again.",
                             "es": "Cámara desconectada. Reintentando."},

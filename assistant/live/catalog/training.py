@@ -2,10 +2,11 @@
 
 TRAINING: dict[str, dict[str, str]] = {
     "retrain_starting": {
-        "en": "starting from {base}: {n} products ({new} new, {replaced} replaced), {train} "
+        "en": "starting from {base}: {n} {n|product|products} ({new} new, {replaced} replaced), {train} "
               "training and {heldout} held-out photos",
-        "es": "partiendo de {base}: {n} productos ({new} nuevos, {replaced} sustituidos), {train} "
-              "fotos de entrenamiento y {heldout} apartadas para comprobar"},
+        "es": "partiendo de {base}: {n} {n|producto|productos} ({new} {new|nuevo|nuevos}, "
+              "{replaced} {replaced|sustituido|sustituidos}), {train} {train|foto|fotos} de "
+              "entrenamiento y {heldout} {heldout|apartada|apartadas} para comprobar"},
     "retrain_cancelled": {"en": "cancelled; the model in use is untouched",
                           "es": "cancelado; el modelo en uso no ha cambiado"},
     "retrain_preparing": {"en": "preparing the new model for the app",
@@ -13,16 +14,16 @@ TRAINING: dict[str, dict[str, str]] = {
     "retrain_head_first": {"en": "first the head alone: {text}",
                            "es": "primero solo la última capa: {text}"},
     "retrain_checking": {"en": "checking both models on {n} held-out photos",
-                         "es": "comprobando los dos modelos con {n} fotos apartadas"},
-    "retrain_reading": {"en": "reading {n} photos or fewer through the network (cached for next time)",
-                        "es": "pasando {n} fotos o menos por la red (se guardan para la próxima vez)"},
+                         "es": "comprobando los dos modelos con {n} {n|foto apartada|fotos apartadas}"},
+    "retrain_reading": {"en": "reading {n} {n|photo|photos} or fewer through the network (cached for next time)",
+                        "es": "pasando {n} {n|foto|fotos} o menos por la red (se guardan para la próxima vez)"},
     "retrain_from_bank": {"en": "{n} known products without photos here taken from the feature bank",
-                          "es": "{n} productos conocidos sin fotos aquí, tomados del banco de "
+                          "es": "{n} {n|producto conocido|productos conocidos} sin fotos aquí, tomados del banco de "
                                 "características"},
     "retrain_stand_ins": {
         "en": "{n} known products without photos here: stand-ins made from the model's head keep "
               "the new products from claiming them",
-        "es": "{n} productos conocidos sin fotos aquí: unos sustitutos hechos con la última capa "
+        "es": "{n} {n|producto conocido|productos conocidos} sin fotos aquí: unos sustitutos hechos con la última capa "
               "del modelo evitan que los productos nuevos los acaparen"},
     "retrain_fitting_head": {"en": "fitting the head", "es": "ajustando la última capa"},
     "retrain_adapting": {"en": "adapting the upper blocks", "es": "adaptando los bloques superiores"},
@@ -44,10 +45,10 @@ TRAINING: dict[str, dict[str, str]] = {
     "train_skipped": {"en": "skipped {n} unreadable file(s); see the report",
                       "es": "{n} archivo(s) ilegible(s) omitido(s); véase el informe"},
     "train_unlabelled": {"en": "added {n} unlabelled photos from {folder}",
-                         "es": "añadidas {n} fotos sin etiqueta de {folder}"},
-    "train_split": {"en": "{train} training, {val} validation, {test} test photos, {n} products",
-                    "es": "{train} fotos de entrenamiento, {val} de validación, {test} de prueba, "
-                          "{n} productos"},
+                         "es": "{n|añadida|añadidas} {n} {n|foto|fotos} sin etiqueta de {folder}"},
+    "train_split": {"en": "{train} training, {val} validation, {test} test photos, {n} {n|product|products}",
+                    "es": "{train} {train|foto|fotos} de entrenamiento, {val} de validación, {test} de prueba, "
+                          "{n} {n|producto|productos}"},
     "train_resumed": {"en": "resumed from epoch {epoch}", "es": "reanudado desde la época {epoch}"},
     "train_cancelled": {"en": "cancelled; the current model is untouched",
                         "es": "cancelado; el modelo actual no ha cambiado"},

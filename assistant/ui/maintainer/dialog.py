@@ -118,6 +118,7 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
         self.mode.setObjectName("mode")
         self.mode.addItem(tr("mode_fast", lang), "fast")
         self.mode.addItem(tr("mode_full", lang), "full")
+        self.label_modes()
         a11y.labelled_row(form, tr("mode", lang), self.mode, tr("mode_desc", lang))
         self.only = QCheckBox(tr("only", lang))
         self.only.setObjectName("only")
@@ -136,6 +137,8 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
         self.progress.setTextVisible(True)
         self.progress.setFormat("")
         a11y.name(self.progress, tr("progress", lang), tr("progress_desc", lang))
+        # focus sits here while a retrain runs: a stray Enter must not cancel it
+        self.progress.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         row.addWidget(self.progress, 1)
         form.addRow(row)
         root.addWidget(box)
@@ -235,7 +238,7 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
     def add_product(self) -> None:
         dialog = NamesDialog(self, self.language, on_problem=self.tell)
         dialog.accepted.connect(lambda: self._guard(lambda: self._added(*dialog.names())))
-        dialog.open()
+        self.open_child(dialog)
 
     def _added(self, english: str, spanish: str) -> None:
         product = self.library.add(english, spanish)
@@ -255,7 +258,7 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
             self.tell(tr("renamed", self.language, name=renamed.name(self.language)))
 
         dialog.accepted.connect(lambda: self._guard(done))
-        dialog.open()
+        self.open_child(dialog)
 
     def merge_product(self) -> None:
         pid = self._need_selection()
@@ -274,7 +277,7 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
             self.tell(tr("merged", self.language, name=merged.name(self.language), n=merged.photos))
 
         dialog.accepted.connect(lambda: self._guard(done))
-        dialog.open()
+        self.open_child(dialog)
 
     def remove_product(self) -> None:
         pid = self._need_selection()
@@ -285,13 +288,27 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
         box = self._question(question)
         box.accepted.connect(lambda: self._guard(lambda: self._removed(p)))
         self.tell(question)
-        box.open()
+        self.open_child(box)
 
     def _removed(self, p) -> None:
         self.library.remove(p.id)
         self.barcode_book().remove_product(p.id)  # its codes go with it
         self.refresh()
         self.tell(tr("removed", self.language, name=p.name(self.language)))
+
+    def open_child(self, child) -> None:
+        """Open a dialog of maintainer mode; when it closes, this window takes the keyboard back
+        explicitly (under some window managers it stayed with nobody, and shortcuts did not
+        reach maintainer mode until it was clicked), the focus on the products list."""
+        child.finished.connect(lambda _result: self.take_focus_back())
+        child.open()
+
+    def take_focus_back(self) -> None:
+        if self._closing:
+            return
+        self.raise_()
+        self.activateWindow()
+        self.products.setFocus()
 
     def _question(self, text: str) -> QMessageBox:
         box = QMessageBox(QMessageBox.Icon.Question, self.windowTitle(), text,

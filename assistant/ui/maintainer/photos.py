@@ -25,7 +25,7 @@ class PhotoActions:
         dialog.setObjectName("folder_dialog")
         dialog.fileSelected.connect(lambda folder: self._import(pid, name, folder))
         self.tell(tr("folder_title", self.language, name=name))
-        dialog.open()
+        self.open_child(dialog)
 
     def _import(self, pid: str, name: str, folder: str) -> None:
         # signals from the worker thread reach bound methods of this dialog (queued into the
@@ -56,6 +56,12 @@ class PhotoActions:
     def capture_photos(self) -> None:
         pid = self._need_selection()
         if pid is None:
+            return
+        source = getattr(self.ctx, "source", None)
+        if source is not None and not getattr(source, "live", False):
+            # photos of a folder or a video are not the product in the maintainer's hand: a
+            # soda picture was once saved as avocado
+            self.tell(tr("capture_not_camera", self.language), urgent=True)
             return
         grab = self._frame_source()
         if grab is None:

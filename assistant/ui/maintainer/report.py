@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QThread
@@ -79,6 +80,17 @@ class RetrainActions:
             self.start_warm()
 
     # --- retraining ------------------------------------------------------------------
+    def label_modes(self) -> None:
+        """Each mode's label says how long it took on this computer last time, or that it
+        has not been timed here: no promise of a speed this machine did not show."""
+        from assistant.store import timings
+        took = timings.last_seconds()
+        for index in range(self.mode.count()):
+            mode = self.mode.itemData(index)
+            words = (tr(f"mode_{mode}_timed", self.language, t=duration(took[mode], self.language))
+                     if mode in took else tr(f"mode_{mode}", self.language))
+            self.mode.setItemText(index, words)
+
     def start_retrain(self) -> None:
         from model.retrain import RetrainConfig
         lang = self.language
@@ -114,8 +126,9 @@ class RetrainActions:
         self.worker.failed.connect(self._on_failed)
         self._update_buttons()
         self.tell(tr("retrain_started", lang, mode=self.mode.currentText().split(" (")[0]))
+        self._started_at = (mode, time.monotonic())
         self.worker.start()
-        self.cancel_button.setFocus()
+        self.progress.setFocus()   # not on "Stop": a stray Enter would cancel minutes of work
 
     def cancel_retrain(self) -> None:
         if self.worker is not None:
@@ -147,14 +160,21 @@ class RetrainActions:
         self._finish_worker()
         self.progress.setFormat("")
         self.tell(tr("failed", self.language, why=message), urgent=True)
+        self.retrain_button.setFocus()   # focus back on a control that works, not lost
 
     def _on_finished(self, result) -> None:
+        from assistant.store import timings
         self._finish_worker()
         if result.cancelled:
             self.progress.setValue(0)
             self.progress.setFormat("")
             self.tell(tr("cancelled", self.language), urgent=True)
+            self.retrain_button.setFocus()
             return
+        mode, started = getattr(self, "_started_at", (None, None))
+        if mode is not None:
+            timings.record(mode, time.monotonic() - started)
+            self.label_modes()
         self.result = result
         self.progress.setValue(1000)
         self.progress.setFormat("100%")
@@ -186,7 +206,7 @@ class RetrainActions:
             box.accepted.connect(lambda: self._guard(self._activate))
             box.rejected.connect(lambda: self.tell(tr("not_activated", self.language)))
             self.tell(question, urgent=True)
-            box.open()
+            self.open_child(box)
             return
         self._guard(self._activate)
 
