@@ -21,7 +21,6 @@ import argparse
 import csv
 import json
 import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -31,22 +30,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+from assistant.machine import cpu_name
+
 ROOT = Path(__file__).resolve().parents[1]
 GOALS = {"warm_s": 1.5, "first_s": 3.0, "app_mb": 350, "serve_mb": 300}
-
-
-def cpu_name() -> str:
-    flags = ""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-        model = next((ln.split(":", 1)[1].strip() for ln in text.splitlines() if ln.startswith("model name")), "")
-        flag_line = next((ln for ln in text.splitlines() if ln.startswith("flags")), "")
-        kinds = [f for f in ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "avx_vnni", "amx_bf16")
-                 if f" {f}" in flag_line]
-        flags = " ".join(kinds)
-    except OSError:
-        model = platform.processor()
-    return f"{model or 'unknown CPU'} ({os.cpu_count()} cores; {flags or 'no AVX2'})"
 
 
 def _rss_mb(pid: int) -> float:

@@ -287,8 +287,8 @@ def make_batch(cfg: TrainConfig, images: torch.Tensor, idx: torch.Tensor, size: 
 def lineage(cfg: TrainConfig, epochs: int, seconds: float, results: dict) -> dict:
     """What the weights have seen in all: this run added to the runs of the --init checkpoint
     it started from (a model trained session by session keeps its whole history)."""
-    from assistant.bench_runtime import cpu_name
     from assistant.inference.checkpoint import read_metadata
+    from assistant.machine import cpu_name
 
     runs = []
     if cfg.init:
