@@ -78,6 +78,10 @@ def card(path: Path, default: Path) -> str:
         f"- Look-alike pairs: {pairs}.",
         f"- Training: {train['epochs_run']} epochs (best {train['best_epoch']}), "
         f"{train['train_photos']} photos, {train['seconds'] / 60:.0f} min on {train['device']}.",
+        *([f"- Trained session by session: {train['lineage']['epochs']} epochs and "
+           f"{train['lineage']['cpu_hours']} CPU hours in all, over {len(train['lineage']['runs'])} "
+           f"runs (`python -m model.lineage {path.relative_to(ROOT)}` prints the figure after each)."]
+          if train.get("lineage") else []),
         "",
         "```",
         train["command"],
