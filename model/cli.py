@@ -84,9 +84,11 @@ def _evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true",
                    help='print {"top1", "top3", "per_class", "n", "bands", "ece"} as JSON')
     p.add_argument("--report-dir", metavar="DIR", help="also write confusion matrix pictures here")
-    p.add_argument("--record", action="store_true",
-                   help="store the figures in the checkpoint's metadata as its held-out accuracy "
-                        "(only for photos never used in training)")
+    p.add_argument("--record", nargs="?", const="heldout", choices=["heldout", "val"],
+                   help="store the figures in the checkpoint's metadata, as the model answers "
+                        "now (mirror averaging included): as its held-out accuracy (only for "
+                        "photos never used in training), or with `--record val` as its "
+                        "validation figure (its validation photos)")
     p.add_argument("--calibrate", action="store_true",
                    help="fit the model's temperature, announcer bands and look-alike pairs on "
                         "these photos (held out from training, e.g. its validation photos) and "
@@ -167,7 +169,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.report_dir:
         write_report(Path(args.report_dir), [], {"heldout": res}, clf.class_ids)
     if args.record:
-        _record_heldout(clf.checkpoint, res, args.data)
+        _record_figure(clf.checkpoint, res, args.data, args.record)
     if args.json:
         out = {k: res[k] for k in ("top1", "top3", "per_class", "n", "skipped", "model", "bands", "ece",
                                    "temperature", "thresholds", "precision")}
@@ -229,14 +231,16 @@ def _record_calibration(ckpt, calibration: dict) -> None:
           f"{len(calibration['lookalikes'])} look-alike pairs", file=sys.stderr)
 
 
-def _record_heldout(ckpt, res: dict, data: str) -> None:
-    """Rewrite the checkpoint (atomically, same weights) with metrics.heldout filled in."""
+def _record_figure(ckpt, res: dict, data: str, split: str = "heldout") -> None:
+    """Rewrite the checkpoint (atomically, same weights) with metrics[split] ("heldout" or
+    "val") as measured here, saying whether the answers averaged the mirror image."""
     from assistant.inference.checkpoint import save_checkpoint
     meta = dict(ckpt.meta)
     meta["metrics"] = dict(meta.get("metrics", {}))
-    meta["metrics"]["heldout"] = {"top1": res["top1"], "top3": res["top3"], "n": res["n"],
-                                  "per_class": res["per_class"], "data": str(data),
-                                  "precision": "fp32", "bands": res.get("bands"), "ece": res.get("ece"),
-                                  "thresholds": res.get("thresholds")}
+    meta["metrics"][split] = {"top1": res["top1"], "top3": res["top3"], "n": res["n"],
+                              "loss": res.get("loss"), "per_class": res["per_class"],
+                              "data": str(data), "precision": "fp32", "bands": res.get("bands"),
+                              "ece": res.get("ece"), "thresholds": res.get("thresholds"),
+                              "mirror": ckpt.preprocessing.mirror}
     meta.pop("weights_sha256", None)
     save_checkpoint(ckpt.path, ckpt.state_dict, meta, half=False)

@@ -15,7 +15,6 @@ from assistant.live.speech import EspeakEngine, Pyttsx3Engine, Speaker, SpeechEr
 from tests.conftest import unavailable
 
 
-
 @pytest.fixture(autouse=True)
 def espeak_ng():
     if shutil.which("espeak-ng") is None:
