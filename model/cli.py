@@ -114,10 +114,21 @@ def config_from_args(args: argparse.Namespace):
     return TrainConfig.from_dict(values)
 
 
+def check_inputs(data: str, split_file: str | None = None) -> None:
+    """The photo folder (and split file) exist and can be read, checked before torch is
+    imported: a mistyped path is answered in a moment, not after seconds of start-up."""
+    from model.data import scan_folder
+    from model.split_file import SplitFile
+    scan_folder(data)
+    if split_file:
+        SplitFile.read(split_file)
+
+
 def run_train(args: argparse.Namespace) -> int:
+    cfg = config_from_args(args)
+    check_inputs(cfg.data, cfg.split_file)
     from model.callbacks import TerminalProgress
     from model.train import train
-    cfg = config_from_args(args)
     bar = TerminalProgress()
     command = "python main.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     try:
@@ -137,20 +148,25 @@ def run_train(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from assistant.inference.checkpoint import read_metadata
+    from assistant.store.models import active_model_path
+
+    if args.mirror and not args.calibrate:
+        raise SystemExit("--mirror changes the model's answers: give it with --calibrate, which "
+                         "fits the calibration to them")
+    path = Path(args.model) if args.model else active_model_path()
+    read_metadata(path)  # a missing or damaged model file is said before torch is imported
+    check_inputs(args.data)
+
     import torch
 
     from assistant.inference.classifier import Classifier
-    from assistant.store.models import active_model_path
     from model.data import load_folder
     from model.evaluate import metrics, predict_logits
     from model.report import write_report
     from model.train import pick_device
 
-    path = Path(args.model) if args.model else active_model_path()
     device = pick_device(args.device)
-    if args.mirror and not args.calibrate:
-        raise SystemExit("--mirror changes the model's answers: give it with --calibrate, which "
-                         "fits the calibration to them")
     clf = Classifier(_with_mirror(path, args.mirror), device=str(device))
     photos = load_folder(args.data, size=clf.preprocessing.size, classes=clf.class_ids, min_per_class=1)
     logits = predict_logits(clf.model, photos.images, clf.preprocessing, torch.device(clf.device))

@@ -29,11 +29,9 @@ def make_photo(color: tuple[int, int, int], size: int = 96, seed: int = 0) -> np
     return img
 
 
-@pytest.fixture
-def photo_dir(tmp_path) -> Path:
-    """3 products x 8 photos, JPEG, in one sub-folder per product."""
+def write_photo_dir(root: Path) -> Path:
+    """3 products x 8 photos, JPEG, in one sub-folder per product (the same photos each time)."""
     from PIL import Image
-    root = tmp_path / "photos"
     colors = {"red_sauce": (200, 30, 30), "green_tea": (30, 170, 60), "blue_milk": (40, 60, 200)}
     for k, (name, color) in enumerate(colors.items()):
         folder = root / name
@@ -41,6 +39,35 @@ def photo_dir(tmp_path) -> Path:
         for i in range(8):
             Image.fromarray(make_photo(color, seed=100 * k + i)).save(folder / f"{i:02d}.jpg", quality=92)
     return root
+
+
+@pytest.fixture
+def photo_dir(tmp_path) -> Path:
+    """3 products x 8 photos, JPEG, in one sub-folder per product."""
+    return write_photo_dir(tmp_path / "photos")
+
+
+#: how the session's learnt model is trained: enough for a tiny ResNet-18 from scratch to
+#: separate photo_dir's three products (32 px, 4 epochs of 5 steps, the default 80/10/10 split)
+LEARNT = dict(arch="resnet18", pretrained=None, epochs=4, batch_size=4, image_size=32,
+              device="cpu", seed=0, warmup_epochs=0, lr=3e-3, augment="none",
+              label_smoothing=0.0, select="last")
+
+
+@pytest.fixture(scope="session")
+def learnt(tmp_path_factory):
+    """model.train run for real once a session on photo_dir's photos (a copy of them): (its
+    TrainResult, the photos). Tests that need a trained model share it; copy the checkpoint
+    (and its .report folder) before changing anything."""
+    from model.config import TrainConfig
+    from model.train import train
+    folder = tmp_path_factory.mktemp("learnt")
+    photos = write_photo_dir(folder / "photos")
+    with pytest.MonkeyPatch.context() as mp:  # its caches in a home of its own
+        mp.setenv("GROCERY_ASSISTANT_HOME", str(folder / "home"))
+        result = train(TrainConfig(data=str(photos), out=str(folder / "models" / "learnt.safetensors"),
+                                   **LEARNT), command="python main.py train ...")
+    return result, photos
 
 
 @pytest.fixture
@@ -162,6 +189,8 @@ def unavailable(reason: str):
 
 def shared_data(*parts: str) -> Path:
     path = SHARED_DATA.joinpath(*parts)
+    if not path.exists() and SHARED_DATA.is_dir():  # the data is here, but not these photos
+        unavailable(f"{path} is not in {SHARED_DATA}")
     if not path.exists():
         pytest.skip(f"{path} is not here (the shared photo data travels only with the workspace)")
     return path
