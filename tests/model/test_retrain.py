@@ -343,9 +343,13 @@ def kill_at(marker: str | None, delay: float, args: list[str]) -> str:
     return seen
 
 
-@pytest.mark.parametrize("marker,delay", [(None, 1.5), ("reading", 0.05),
-                                          ("fitting the head", 0.0), ("saved", 0.0),
-                                          ("wrote", 0.0)])
+SLOW = pytest.mark.slow  # each case is a retrain in a new process: the default run keeps two
+
+
+@pytest.mark.parametrize("marker,delay", [pytest.param(None, 1.5, marks=SLOW),
+                                          pytest.param("reading", 0.05, marks=SLOW),
+                                          pytest.param("fitting the head", 0.0, marks=SLOW),
+                                          ("saved", 0.0), ("wrote", 0.0)])
 def test_killing_a_retrain_leaves_a_loadable_model_and_no_half_written_file(
         base, new_dir, tmp_path, marker, delay):
     first = models.activate(base)
@@ -372,6 +376,7 @@ def test_killing_a_retrain_leaves_a_loadable_model_and_no_half_written_file(
     assert len(load_checkpoint(again).class_ids) == 5
 
 
+@pytest.mark.slow  # two full-mode runs in new processes: minutes on a 2-core CPU
 def test_a_full_retrain_killed_halfway_goes_on_from_its_last_epoch(base, new_dir, tmp_path):
     from model.state import resume_path
     out = tmp_path / "full.safetensors"
