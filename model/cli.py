@@ -90,9 +90,11 @@ def _evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true",
                    help='print {"top1", "top3", "per_class", "n", "bands", "ece"} as JSON')
     p.add_argument("--report-dir", metavar="DIR", help="also write confusion matrix pictures here")
-    p.add_argument("--record", action="store_true",
-                   help="store the figures in the checkpoint's metadata as its held-out accuracy "
-                        "(only for photos never used in training)")
+    p.add_argument("--record", nargs="?", const="heldout", choices=["heldout", "val"],
+                   help="store the figures in the checkpoint's metadata, as the model answers "
+                        "now (mirror averaging included): as its held-out accuracy (only for "
+                        "photos never used in training), or with `--record val` as its "
+                        "validation figure (its validation photos)")
     p.add_argument("--calibrate", action="store_true",
                    help="fit the model's temperature, announcer bands and look-alike pairs on "
                         "these photos (held out from training, e.g. its validation photos) and "
@@ -118,10 +120,21 @@ def config_from_args(args: argparse.Namespace):
     return TrainConfig.from_dict(values)
 
 
+def check_inputs(data: str, split_file: str | None = None) -> None:
+    """The photo folder (and split file) exist and can be read, checked before torch is
+    imported: a mistyped path is answered in a moment, not after seconds of start-up."""
+    from model.data import scan_folder
+    from model.split_file import SplitFile
+    scan_folder(data)
+    if split_file:
+        SplitFile.read(split_file)
+
+
 def run_train(args: argparse.Namespace) -> int:
+    cfg = config_from_args(args)
+    check_inputs(cfg.data, cfg.split_file)
     from model.callbacks import TerminalProgress
     from model.train import train
-    cfg = config_from_args(args)
     bar = TerminalProgress()
     command = "python main.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     try:
@@ -141,20 +154,25 @@ def run_train(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from assistant.inference.checkpoint import read_metadata
+    from assistant.store.models import active_model_path
+
+    if args.mirror and not args.calibrate:
+        raise SystemExit("--mirror changes the model's answers: give it with --calibrate, which "
+                         "fits the calibration to them")
+    path = Path(args.model) if args.model else active_model_path()
+    read_metadata(path)  # a missing or damaged model file is said before torch is imported
+    check_inputs(args.data)
+
     import torch
 
     from assistant.inference.classifier import Classifier
-    from assistant.store.models import active_model_path
     from model.data import load_folder
     from model.evaluate import metrics, predict_logits
     from model.report import write_report
     from model.train import pick_device
 
-    path = Path(args.model) if args.model else active_model_path()
     device = pick_device(args.device)
-    if args.mirror and not args.calibrate:
-        raise SystemExit("--mirror changes the model's answers: give it with --calibrate, which "
-                         "fits the calibration to them")
     clf = Classifier(_with_mirror(path, args.mirror), device=str(device))
     photos = load_folder(args.data, size=clf.preprocessing.size, classes=clf.class_ids, min_per_class=1)
     logits = predict_logits(clf.model, photos.images, clf.preprocessing, torch.device(clf.device))
@@ -173,7 +191,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.report_dir:
         write_report(Path(args.report_dir), [], {"heldout": res}, clf.class_ids)
     if args.record:
-        _record_heldout(clf.checkpoint, res, args.data)
+        _record_figure(clf.checkpoint, res, args.data, args.record)
     if args.json:
         out = {k: res[k] for k in ("top1", "top3", "per_class", "n", "skipped", "model", "bands", "ece",
                                    "temperature", "thresholds", "precision")}
@@ -235,14 +253,16 @@ def _record_calibration(ckpt, calibration: dict) -> None:
           f"{len(calibration['lookalikes'])} look-alike pairs", file=sys.stderr)
 
 
-def _record_heldout(ckpt, res: dict, data: str) -> None:
-    """Rewrite the checkpoint (atomically, same weights) with metrics.heldout filled in."""
+def _record_figure(ckpt, res: dict, data: str, split: str = "heldout") -> None:
+    """Rewrite the checkpoint (atomically, same weights) with metrics[split] ("heldout" or
+    "val") as measured here, saying whether the answers averaged the mirror image."""
     from assistant.inference.checkpoint import save_checkpoint
     meta = dict(ckpt.meta)
     meta["metrics"] = dict(meta.get("metrics", {}))
-    meta["metrics"]["heldout"] = {"top1": res["top1"], "top3": res["top3"], "n": res["n"],
-                                  "per_class": res["per_class"], "data": str(data),
-                                  "precision": "fp32", "bands": res.get("bands"), "ece": res.get("ece"),
-                                  "thresholds": res.get("thresholds")}
+    meta["metrics"][split] = {"top1": res["top1"], "top3": res["top3"], "n": res["n"],
+                              "loss": res.get("loss"), "per_class": res["per_class"],
+                              "data": str(data), "precision": "fp32", "bands": res.get("bands"),
+                              "ece": res.get("ece"), "thresholds": res.get("thresholds"),
+                              "mirror": ckpt.preprocessing.mirror}
     meta.pop("weights_sha256", None)
     save_checkpoint(ckpt.path, ckpt.state_dict, meta, half=False)

@@ -14,15 +14,18 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from assistant import paths
 from assistant.errors import DataError
 from assistant.files import MIN_PHOTOS, atomic_write, case_twin, is_product_id
 from assistant.inference.vision import ImageError, fit_square, load_image
 from model.split_file import SplitFile
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,7 @@ class PhotoSet:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
     def subset(self, index: list[int] | torch.Tensor) -> PhotoSet:
+        import torch
         idx = torch.as_tensor(index, dtype=torch.long)
         return PhotoSet(self.images[idx], self.labels[idx], self.classes,
                         [self.paths[i] for i in idx.tolist()], [])
@@ -125,6 +129,7 @@ def load_folder(root: str | os.PathLike, size: int = 224, classes: list[str] | N
                if counts.get(index[c], 0) < min_per_class]
         if few:
             raise DataError(f"too few readable photos (at least {min_per_class} needed) for: {', '.join(few)}")
+    import torch  # here, not above: `train` checks its folder with scan_folder before torch loads
     images = torch.from_numpy(arr[keep]).permute(0, 3, 1, 2).contiguous()
     return PhotoSet(images, torch.tensor(labels, dtype=torch.long), list(classes),
                     [str(files[i]) for i in keep], skipped)

@@ -29,11 +29,9 @@ def make_photo(color: tuple[int, int, int], size: int = 96, seed: int = 0) -> np
     return img
 
 
-@pytest.fixture
-def photo_dir(tmp_path) -> Path:
-    """3 products x 8 photos, JPEG, in one sub-folder per product."""
+def write_photo_dir(root: Path) -> Path:
+    """3 products x 8 photos, JPEG, in one sub-folder per product (the same photos each time)."""
     from PIL import Image
-    root = tmp_path / "photos"
     colors = {"red_sauce": (200, 30, 30), "green_tea": (30, 170, 60), "blue_milk": (40, 60, 200)}
     for k, (name, color) in enumerate(colors.items()):
         folder = root / name
@@ -41,6 +39,35 @@ def photo_dir(tmp_path) -> Path:
         for i in range(8):
             Image.fromarray(make_photo(color, seed=100 * k + i)).save(folder / f"{i:02d}.jpg", quality=92)
     return root
+
+
+@pytest.fixture
+def photo_dir(tmp_path) -> Path:
+    """3 products x 8 photos, JPEG, in one sub-folder per product."""
+    return write_photo_dir(tmp_path / "photos")
+
+
+#: how the session's learnt model is trained: enough for a tiny ResNet-18 from scratch to
+#: separate photo_dir's three products (32 px, 4 epochs of 5 steps, the default 80/10/10 split)
+LEARNT = dict(arch="resnet18", pretrained=None, epochs=4, batch_size=4, image_size=32,
+              device="cpu", seed=0, warmup_epochs=0, lr=3e-3, augment="none",
+              label_smoothing=0.0, select="last")
+
+
+@pytest.fixture(scope="session")
+def learnt(tmp_path_factory):
+    """model.train run for real once a session on photo_dir's photos (a copy of them): (its
+    TrainResult, the photos). Tests that need a trained model share it; copy the checkpoint
+    (and its .report folder) before changing anything."""
+    from model.config import TrainConfig
+    from model.train import train
+    folder = tmp_path_factory.mktemp("learnt")
+    photos = write_photo_dir(folder / "photos")
+    with pytest.MonkeyPatch.context() as mp:  # its caches in a home of its own
+        mp.setenv("GROCERY_ASSISTANT_HOME", str(folder / "home"))
+        result = train(TrainConfig(data=str(photos), out=str(folder / "models" / "learnt.safetensors"),
+                                   **LEARNT), command="python main.py train ...")
+    return result, photos
 
 
 @pytest.fixture
@@ -91,6 +118,18 @@ def trained_checkpoint(tmp_path, photo_dir) -> Path:
     return save_checkpoint(tmp_path / "trained.safetensors", model.state_dict(), meta)
 
 
+@pytest.fixture
+def no_onnx_export(monkeypatch):
+    """For tests whose subject is not the ONNX file: training and retraining in this process
+    skip their export, as when it fails (the model is written all the same, and the app would
+    fall back to PyTorch). The export has tests of its own (tests/e2e/test_export.py)."""
+    from assistant.inference import export
+
+    def not_here(checkpoint, *args, **kwargs):
+        raise RuntimeError("the ONNX export is not this test's subject")
+    monkeypatch.setattr(export, "ensure_onnx", not_here)
+
+
 @contextlib.contextmanager
 def serve_in_thread(app, **server_options):
     """An ASGI app served on a free loopback port in a thread, with the server settings `serve`
@@ -131,9 +170,7 @@ def ray_address():
     try:
         ray = import_ray(local=True)  # on 127.0.0.1 only, as `--engine ray` without --address
     except UserError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the ray tests, and {exc}")
-        pytest.skip(str(exc))
+        unavailable(str(exc))
     ray.init(num_cpus=2, object_store_memory=200 * 2**20, include_dashboard=False,
              logging_level=logging.WARNING, log_to_driver=False)
     try:
@@ -142,8 +179,18 @@ def ray_address():
         ray.shutdown()
 
 
+def unavailable(reason: str):
+    """Skip a test whose tool (a speech engine, the accessibility bus, Ray) is missing here;
+    in CI, whose set-up installs them all, fail instead: a skip there would hide breakage."""
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run this test, and {reason}")
+    pytest.skip(reason)
+
+
 def shared_data(*parts: str) -> Path:
     path = SHARED_DATA.joinpath(*parts)
+    if not path.exists() and SHARED_DATA.is_dir():  # the data is here, but not these photos
+        unavailable(f"{path} is not in {SHARED_DATA}")
     if not path.exists():
         pytest.skip(f"{path} is not here (the shared photo data travels only with the workspace)")
     return path

@@ -42,3 +42,5 @@ $PY main.py evaluate --data "$held/fold0" --model "$fold0" --record
 $PY main.py train "${recipe[@]}" --split-file model/splits/freiburg-all-but-val.csv \
     --heldout-from "$fold0" --out "$all"
 $PY main.py evaluate --data "$held/val" --model "$all" --calibrate --mirror on
+# its validation figure as it now answers (with the mirror image), beside its training's
+$PY main.py evaluate --data "$held/val" --model "$all" --record val

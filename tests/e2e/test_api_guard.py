@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import socket
-import time
 
 import httpx
 import numpy as np
@@ -27,58 +26,70 @@ def port_of(base: str) -> int:
     return int(base.rsplit(":", 1)[1])
 
 
-def read_until_closed(s: socket.socket, limit_s: float) -> tuple[bytes, float]:
-    t0, reply = time.monotonic(), b""
+def read_until_closed(s: socket.socket, limit_s: float = 60) -> bytes:
+    """Everything the server sends until it closes the connection (limit_s: only a safety net
+    against a server that never answers)."""
+    reply = b""
     s.settimeout(limit_s)
     try:
         while chunk := s.recv(4096):
             reply += chunk
     except TimeoutError:
         pass
-    return reply, time.monotonic() - t0
+    return reply
+
+
+def trickle(s: socket.socket, most: int) -> tuple[bytes, int]:
+    """Send one byte, then wait a moment for an answer, again and again, at most `most` bytes;
+    (what the server said, how many bytes had been sent when it did). Each byte arrives long
+    before any per-chunk timeout; only a deadline for the whole can stop it before the end."""
+    s.settimeout(0.1)                 # the pace of the trickle, not a bound of the test
+    sent = 0
+    while sent < most:
+        try:
+            s.sendall(b"a")
+        except OSError:               # closed by the server
+            break
+        sent += 1
+        try:
+            chunk = s.recv(4096)
+        except TimeoutError:
+            continue
+        if chunk:
+            return chunk + read_until_closed(s), sent
+        break
+    return read_until_closed(s), sent
 
 
 @pytest.mark.fault("a header line never finished, or a silent connection: 408 within the head deadline")
 def test_a_request_head_never_finished_gets_408_and_is_closed(classifier):
+    """A byte of a header every 0.1 s keeps the head unfinished: the 408 comes while the client
+    is still sending (if each byte restarted the clock, it would come only after the last)."""
     from assistant.api import create_app
-    with serve_in_thread(create_app(classifier), head_timeout=1.5) as base:
+    with serve_in_thread(create_app(classifier), head_timeout=1.0) as base:
         with socket.create_connection(("127.0.0.1", port_of(base)), timeout=10) as s:
             s.sendall(b"GET /api/health HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
-            for _ in range(3):      # one byte now and then: each arrives, the head never ends
-                time.sleep(0.4)
-                s.sendall(b"a")
-            reply, waited = read_until_closed(s, 10)
+            reply, sent = trickle(s, most=600)
         assert reply.startswith(b"HTTP/1.1 408"), reply
-        assert b"took too long" in reply and waited < 5
+        assert b"took too long" in reply and sent < 600
         with socket.create_connection(("127.0.0.1", port_of(base)), timeout=10) as s:  # says nothing
-            reply, _ = read_until_closed(s, 10)
+            reply = read_until_closed(s)
         assert reply.startswith(b"HTTP/1.1 408"), reply
         assert httpx.get(base + "/api/health", timeout=10).status_code == 200  # the rest still works
 
 
 @pytest.mark.fault("a body trickled a byte at a time: 408 at the body deadline")
 def test_a_body_trickled_within_each_chunk_timeout_is_cut_at_the_body_deadline(classifier):
+    """Each byte comes far within the chunk timeout (60 s): the 408 at the 1 s body deadline
+    comes while the client is still sending."""
     from assistant.api import create_app
-    app = create_app(classifier, read_timeout=1.0, body_deadline=2.0)
+    app = create_app(classifier, read_timeout=60.0, body_deadline=1.0)
     with serve_in_thread(app) as base, socket.create_connection(("127.0.0.1", port_of(base))) as s:
         s.sendall(b"POST /api/predict HTTP/1.1\r\nHost: localhost\r\nContent-Type: image/jpeg\r\n"
                   b"Content-Length: 5000\r\n\r\n\xff\xd8\xff")
-        t0, reply = time.monotonic(), b""
-        s.settimeout(0.5)
-        while time.monotonic() - t0 < 8:
-            try:
-                s.sendall(b"\0")      # a byte every 0.5 s: never a chunk timeout
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                reply += chunk
-            except TimeoutError:
-                continue
-            except OSError:           # closed by the server
-                break
-        waited = time.monotonic() - t0
+        reply, sent = trickle(s, most=600)
     assert b" 408 " in reply.split(b"\r\n", 1)[0], reply
-    assert b"took too long" in reply and 1.5 < waited < 6
+    assert b"took too long" in reply and sent < 600
 
 
 @pytest.mark.fault("more open connections than the cap: 503 at once")
@@ -86,15 +97,22 @@ def test_more_connections_than_the_cap_get_503(classifier):
     from assistant.api import create_app
     with serve_in_thread(create_app(classifier), max_connections=3) as base:
         idle = [socket.create_connection(("127.0.0.1", port_of(base))) for _ in range(3)]
-        try:
-            time.sleep(0.3)
-            answer = httpx.get(base + "/api/health", timeout=10)
-            assert answer.status_code == 503
+        try:  # once the server has taken the three in, a fourth is turned away
+            assert health_until(base, 503) == 503
         finally:
             for s in idle:
                 s.close()
-        time.sleep(0.3)
-        assert httpx.get(base + "/api/health", timeout=10).status_code == 200
+        assert health_until(base, 200) == 200  # and once they are gone, it answers again
+
+
+def health_until(base: str, wanted: int, tries: int = 200) -> int:
+    """GET /api/health until it answers `wanted` (the server takes connections in and lets
+    them go in its own thread); the last status."""
+    for _ in range(tries):
+        status = httpx.get(base + "/api/health", timeout=10).status_code
+        if status == wanted:
+            break
+    return status
 
 
 @pytest.mark.fault("a small PNG that decodes huge: 422 by decoded size")

@@ -12,9 +12,13 @@ import pytest
 from assistant.inference.checkpoint import load_checkpoint
 from assistant.live.catalog import product_name
 from assistant.live.speech import EspeakEngine, Pyttsx3Engine, Speaker, SpeechError
+from tests.conftest import unavailable
 
-pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None,
-                                reason="espeak-ng is not installed (apt-get install espeak-ng)")
+
+@pytest.fixture(autouse=True)
+def espeak_ng():
+    if shutil.which("espeak-ng") is None:
+        unavailable("espeak-ng is not installed (apt-get install espeak-ng)")
 
 
 def read_wav(path) -> tuple[np.ndarray, int]:
@@ -67,7 +71,7 @@ def test_pyttsx3_on_espeak_ng_synthesises_the_name_it_is_asked_for(tmp_path, cap
     try:
         engine = Pyttsx3Engine(player=[str(player)])
     except SpeechError as exc:
-        pytest.skip(f"pyttsx3 cannot use espeak-ng here: {exc}")
+        unavailable(f"pyttsx3 cannot use espeak-ng here: {exc}")
     errors = []
     speaker = Speaker(engine, on_error=errors.append)
     try:

@@ -176,49 +176,61 @@ def replica_names(ray_module) -> set[str]:
 
 
 def test_a_replica_killed_while_requests_are_in_flight(ray_service):
-    """Every request in flight when a replica dies ends within the bound, answered (sent again
-    to the other replica) or 503, never a bare 500 or a hang; then the service answers again,
-    with a new replica in place of the killed one."""
+    """Every request in flight when a replica dies ends, answered (sent again to the other
+    replica) or 503, never a bare 500 or a hang (a client gives up after bound_s); then the
+    service answers again, with a new replica in place of the killed one. The kill waits for
+    answers to flow and for requests to be in flight; the clients stop once a dozen requests
+    sent after it have been answered."""
     import ray
     photo = (DEMO / sorted(os.listdir(DEMO))[0]).read_bytes()
     before = replica_names(ray)
     assert len(before) == 2
     bound_s, answers, stop = 30.0, [], threading.Event()
+    changed = threading.Condition()
+    in_flight = [0]
 
     def client():
-        with httpx.Client(timeout=bound_s + 30) as c:
+        with httpx.Client(timeout=bound_s) as c:
             while not stop.is_set():
+                with changed:
+                    in_flight[0] += 1
                 t0 = time.monotonic()
                 try:
                     status = c.post(f"{ray_service}/api/predict", content=photo,
                                     headers={"Content-Type": "image/jpeg"}).status_code
-                except httpx.HTTPError as exc:
+                except httpx.HTTPError as exc:  # a hang ends here, as ReadTimeout
                     status = type(exc).__name__
-                answers.append((status, t0, time.monotonic()))
+                with changed:
+                    in_flight[0] -= 1
+                    answers.append((status, t0, time.monotonic()))
+                    changed.notify_all()
 
     clients = [threading.Thread(target=client) for _ in range(8)]
     for t in clients:
         t.start()
-    time.sleep(2)
-    killed_at = time.monotonic()
-    victim = sorted(before)[0]
-    ray.kill(ray.get_actor(victim, namespace="serve"), no_restart=True)
-    time.sleep(4)
-    stop.set()
-    for t in clients:
-        t.join(bound_s + 60)
+    try:
+        with changed:  # both replicas busy: answers come back and requests are out
+            assert changed.wait_for(lambda: len(answers) >= 16 and in_flight[0] > 0, 300)
+            killed_at = time.monotonic()
+            victim = sorted(before)[0]
+            ray.kill(ray.get_actor(victim, namespace="serve"), no_restart=True)
+        with changed:
+            assert changed.wait_for(
+                lambda: sum(start > killed_at for _, start, _ in answers) >= 12, 300), answers[-5:]
+    finally:
+        stop.set()
+        for t in clients:
+            t.join(bound_s + 60)
     assert not any(t.is_alive() for t in clients), "a request hung"
     statuses = {s for s, _, _ in answers}
     assert statuses <= {200, 503}, sorted(map(str, statuses))
-    assert max(end - start for _, start, end in answers) < bound_s
     assert any(start < killed_at < end for _, start, end in answers), "nothing was in flight"
-    assert any(start > killed_at + 1 and s == 200 for s, start, _ in answers)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+    assert any(start > killed_at and s == 200 for s, start, _ in answers)
+    for _ in range(600):  # Serve starts a new replica in its own time: watch for it
         now = replica_names(ray)
         if victim not in now and len(now) == 2:
             break
-        time.sleep(1)
+        stop.wait(0.5)
     assert victim not in now and len(now) == 2, f"Serve did not replace the replica: {now}"
     for _ in range(4):
         assert post_photo(ray_service, photo).status_code == 200

@@ -56,6 +56,20 @@ def test_a_bundled_checkpoint_loads_and_records_its_making(path):
 
 
 @pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.stem)
+def test_its_figures_were_measured_as_it_answers(path):
+    """A model that averages each picture with its mirror image answers otherwise than it did
+    in training: each figure it records says whether it was measured so, and the figure that
+    the slow test measures again (validation for a model trained on fold 0, else held out) was
+    measured as the model answers now (`evaluate --record [val]` records it so)."""
+    meta = read_metadata(path)
+    mirror = bool(meta["preprocessing"].get("mirror", False))
+    own = meta["training"]["config"]["split_file"] != ALL_BUT_VAL
+    checked = meta["metrics"]["heldout" if own else "val"]
+    assert bool(checked.get("mirror", False)) == mirror
+    assert bool(heldout(path).get("mirror", False)) == mirror
+
+
+@pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.stem)
 def test_its_pictures_lie_beside_it(path):
     report = path.with_suffix(".report")
     own = read_metadata(path)["training"]["config"]["split_file"] != ALL_BUT_VAL

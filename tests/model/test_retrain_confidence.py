@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 from PIL import Image
 
@@ -14,6 +15,7 @@ from assistant.inference.vision import load_image
 from model.retrain import RetrainConfig, retrain
 from tests.conftest import make_photo
 
+pytestmark = pytest.mark.usefixtures("no_onnx_export")  # not this file's subject
 OLD = {"red_sauce": (200, 30, 30), "green_tea": (30, 170, 60), "blue_milk": (40, 60, 200)}
 
 

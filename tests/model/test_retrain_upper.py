@@ -11,6 +11,7 @@ from model.retrain import RetrainConfig, retrain
 from tests.model import test_retrain as retraining
 
 Recorder = retraining.Recorder
+pytestmark = pytest.mark.usefixtures("no_onnx_export")  # not this file's subject
 base, new_dir = retraining.base, retraining.new_dir  # the retrain tests' fixtures
 
 

@@ -175,3 +175,62 @@ def test_on_a_slow_machine_one_misread_frame_is_not_leaving():
         said += [u] if u else []
         now += 1.5
     assert [(u.kind, u.class_id) for u in said] == [("product", "milk")]
+
+
+# --- look-alikes and the model's own bands -------------------------------------------------------
+
+def twin(label: str, score: float, partner: str | None = "vinegar") -> Prediction:
+    """A frame whose best two are a known look-alike pair (partner named by the calibration)."""
+    return Prediction([(label, score), (partner or "milk", round(1.0 - score, 3))], partner)
+
+
+def observe_all(a: Announcer, frames: list[Prediction]) -> list[Utterance]:
+    said = [a.observe(p, OK_LIGHT, OK_SHARP, i * DT) for i, p in enumerate(frames)]
+    return [u for u in said if u is not None]
+
+
+def test_a_lookalike_is_said_with_both_names_when_most_votes_name_the_pair():
+    a = Announcer(AnnouncerSettings(window=3, agreement=2, say_threshold=0.6, maybe_threshold=0.3))
+    said = observe_all(a, [twin("oil", 0.8), twin("oil", 0.8)])
+    assert [(u.kind, u.class_id, u.other, u.message_id) for u in said] == [
+        ("lookalike", "oil", "vinegar", "lookalike")]
+
+
+def test_one_lookalike_vote_among_plain_ones_says_the_plain_name():
+    a = Announcer(AnnouncerSettings(window=3, agreement=3, say_threshold=0.6, maybe_threshold=0.3))
+    said = observe_all(a, [twin("oil", 0.8), twin("oil", 0.8, None), twin("oil", 0.8, None)])
+    assert [(u.kind, u.class_id, u.other) for u in said] == [("product", "oil", None)]
+
+
+def test_an_unsure_lookalike_is_said_as_maybe_without_the_second_name():
+    a = Announcer(AnnouncerSettings(window=3, agreement=2, say_threshold=0.6, maybe_threshold=0.3))
+    said = observe_all(a, [twin("oil", 0.45), twin("oil", 0.45)])
+    assert [(u.kind, u.class_id, u.other, u.message_id) for u in said] == [
+        ("maybe", "oil", None, "not_sure_maybe")]
+    on_demand = Announcer(AnnouncerSettings(say_threshold=0.6, maybe_threshold=0.3))
+    assert on_demand.identify(twin("oil", 0.45), OK_LIGHT, OK_SHARP).kind == "maybe"
+    assert on_demand.identify(twin("oil", 0.7), OK_LIGHT, OK_SHARP).other == "vinegar"
+
+
+@pytest.mark.parametrize("score, kind", [(0.95, "product"), (0.85, "maybe"), (0.65, "maybe"),
+                                         (0.55, None)])
+def test_the_models_bands_replace_the_settings_thresholds(score, kind):
+    """Settings say >= 0.45 / maybe >= 0.3; the model's own bands (0.9 / 0.6) win."""
+    a = Announcer(AnnouncerSettings(say_threshold=0.45, maybe_threshold=0.3, hint_after=100))
+    a.set_model_bands(0.9, 0.6)
+    assert (a.say_threshold, a.maybe_threshold) == (0.9, 0.6)
+    said, _ = feed(a, [("milk", score)] * 5)
+    assert [k for k, _ in kinds(said)] == ([kind] if kind else [])
+
+
+def test_the_settings_thresholds_hold_without_model_bands_or_when_switched_off():
+    on = Announcer(AnnouncerSettings(say_threshold=0.45, maybe_threshold=0.3))
+    on.set_model_bands(None, None)                   # a model without bands of its own
+    assert (on.say_threshold, on.maybe_threshold) == (0.45, 0.3)
+    on.set_model_bands(0.5, 0.8)                     # contradictory bands are ignored
+    assert (on.say_threshold, on.maybe_threshold) == (0.45, 0.3)
+    off = Announcer(AnnouncerSettings(say_threshold=0.45, maybe_threshold=0.3, model_bands=False))
+    off.set_model_bands(0.9, 0.6)
+    assert (off.say_threshold, off.maybe_threshold) == (0.45, 0.3)
+    said, _ = feed(off, [("milk", 0.5)] * 5)
+    assert kinds(said) == [("product", "milk")]

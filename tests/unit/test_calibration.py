@@ -122,7 +122,20 @@ def test_only_a_known_pair_with_a_real_runner_up_is_a_lookalike():
     ids = ["oil", "vinegar", "milk"]
     both = cal.predictions(np.log(np.array([[0.7, 0.25, 0.05]])), ids, k=1)[0]
     assert both.lookalike == "vinegar" and len(both.top) == 1
-    far = cal.predictions(np.log(np.array([[0.97, 0.01, 0.02]])), ids)[0]
-    assert far.lookalike is None  # vinegar at 1%: oil is said plainly
     other = cal.predictions(np.log(np.array([[0.6, 0.05, 0.35]])), ids)[0]
     assert other.lookalike is None  # milk is no known look-alike of oil
+
+
+@pytest.mark.parametrize("second, named", [(0.049, False), (0.051, True), (0.02, False),
+                                           (0.3, True)])
+def test_the_runner_up_of_a_lookalike_pair_is_named_from_5_percent_on(second, named):
+    """Vinegar is the runner-up each time (the pair holds); only its probability decides,
+    on either side of the 5% floor (LOOKALIKE_SECOND)."""
+    from assistant.inference.calibration import LOOKALIKE_SECOND
+    assert LOOKALIKE_SECOND == 0.05
+    cal = Calibration(1.0, 0.9, 0.5, frozenset({frozenset({"oil", "vinegar"})}))
+    third = second / 2  # milk third: vinegar stays the runner-up
+    p = cal.predictions(np.log(np.array([[1 - second - third, second, third]])),
+                        ["oil", "vinegar", "milk"])[0]
+    assert [c for c, _ in p.top[:2]] == ["oil", "vinegar"]
+    assert p.lookalike == ("vinegar" if named else None)

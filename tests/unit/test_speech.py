@@ -4,7 +4,6 @@ from __future__ import annotations
 import stat
 import sys
 import threading
-import time
 
 import pytest
 
@@ -18,6 +17,7 @@ from assistant.live.speech import (
     SpeechError,
     make_engine,
 )
+from tests.conftest import unavailable
 
 
 @pytest.fixture
@@ -33,47 +33,83 @@ def speakers():
         s.close()
 
 
+class HeldEngine(RecordingEngine):
+    """Records like RecordingEngine; its first sentence lasts until release() (or until it is
+    interrupted), so that what is queued meanwhile waits, whatever the machine's speed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held = threading.Event()
+
+    def release(self) -> None:
+        self.held.set()
+
+    def speak(self, text, language, rate, volume, voice, *, priority=Priority.NORMAL, cancel=None):
+        first = not self.spoken
+        super().speak(text, language, rate, volume, voice, priority=priority, cancel=cancel)
+        if first:
+            event = self._begin(cancel)
+            while not (self.held.is_set() or event.is_set()):
+                event.wait(0.05)
+            if event.is_set() and not self.held.is_set():
+                with self._cond:
+                    self.interrupted.append(text)
+
+
 def test_items_are_spoken_in_order_with_language_and_priority(speakers):
-    engine = RecordingEngine()
+    """While the first sentence is said, items of every priority queue up: NEXT goes first,
+    then NORMAL ones in the order given, each in its own language."""
+    engine = HeldEngine()
     s = speakers(engine, language="es")
+    s.say("hola")
+    assert engine.wait_for(1)
     s.say("leche")
-    assert s.wait_idle(5)
-    s.say("milk", "en", Priority.NEXT)
-    assert s.wait_idle(5)
-    assert engine.spoken == [("leche", "es", Priority.NORMAL), ("milk", "en", Priority.NEXT)]
+    s.say("tomato sauce", "en")
+    s.say("cámara perdida", priority=Priority.NEXT)
+    s.say("pan", kind="hint")
+    s.say("battery low", "en", Priority.NEXT)
+    assert [i.text for i in s.pending()] == ["cámara perdida", "battery low", "leche",
+                                             "tomato sauce", "pan"]
+    engine.release()
+    assert s.wait_idle(10)
+    assert engine.spoken == [("hola", "es", Priority.NORMAL),
+                             ("cámara perdida", "es", Priority.NEXT),
+                             ("battery low", "en", Priority.NEXT),
+                             ("leche", "es", Priority.NORMAL),
+                             ("tomato sauce", "en", Priority.NORMAL),
+                             ("pan", "es", Priority.NORMAL)]
+    assert engine.interrupted == []
 
 
 def test_now_interrupts_what_is_speaking_and_drops_what_waits(speakers):
-    engine = RecordingEngine(delay=5.0)
+    """The first sentence never ends by itself: only the NOW item's interruption lets the
+    second one start."""
+    engine = HeldEngine()
     s = speakers(engine)
     s.say("a long sentence")
     assert engine.wait_for(1)
     s.say("waiting one")
     s.say("waiting two", kind="hint")
-    t0 = time.monotonic()
     s.say("stop that", priority=Priority.NOW)
-    assert engine.wait_for(2, timeout=2)
-    assert time.monotonic() - t0 < 1.0
+    assert s.wait_idle(30)
     assert engine.interrupted == ["a long sentence"]
-    engine.delay = 0
-    engine.stop()
-    assert s.wait_idle(5)
     assert engine.texts == ["a long sentence", "stop that"]
 
 
 def test_next_goes_before_normal_items(speakers):
-    engine = RecordingEngine(delay=0.3)
+    engine = HeldEngine()
     s = speakers(engine)
     s.say("first")
     assert engine.wait_for(1)
     s.say("hint", kind="hint")
     s.say("camera lost", priority=Priority.NEXT)
-    assert s.wait_idle(5)
+    engine.release()
+    assert s.wait_idle(10)
     assert engine.texts == ["first", "camera lost", "hint"]
 
 
 def test_a_newer_product_replaces_an_older_unspoken_one(speakers):
-    engine = RecordingEngine(delay=0.3)
+    engine = HeldEngine()
     s = speakers(engine)
     s.say("ready", kind="status")
     assert engine.wait_for(1)
@@ -81,34 +117,35 @@ def test_a_newer_product_replaces_an_older_unspoken_one(speakers):
     s.say("juice", kind="product")
     s.say("tea", kind="product")
     assert [i.text for i in s.pending()] == ["tea"]
-    assert s.wait_idle(5)
+    engine.release()
+    assert s.wait_idle(10)
     assert engine.texts == ["ready", "tea"]
 
 
 def test_items_with_the_same_key_replace_each_other_but_others_stay(speakers):
-    engine = RecordingEngine(delay=0.3)
+    engine = HeldEngine()
     s = speakers(engine)
     s.say("busy")
     assert engine.wait_for(1)
     s.say("too dark", kind="hint", key="hint")
     s.say("status", kind="status")
     s.say("too blurred", kind="hint", key="hint")
-    assert s.wait_idle(5)
+    engine.release()
+    assert s.wait_idle(10)
     assert engine.texts == ["busy", "status", "too blurred"]
 
 
 def test_stop_silences_and_clears(speakers):
-    engine = RecordingEngine(delay=5.0)
+    engine = HeldEngine()                           # "one" would never end by itself
     s = speakers(engine)
     s.say("one")
     s.say("two")
     assert engine.wait_for(1)
     s.stop()
-    assert s.wait_idle(2)
+    assert s.wait_idle(30)
     assert engine.texts == ["one"] and engine.interrupted == ["one"]
-    engine.delay = 0
     s.say("three")                      # still works after a stop
-    assert s.wait_idle(2) and engine.texts[-1] == "three"
+    assert s.wait_idle(10) and engine.texts[-1] == "three"
 
 
 def test_repeat_last_says_the_last_result_now_but_not_feedback(speakers):
@@ -182,10 +219,11 @@ def test_a_failing_listener_does_not_kill_the_speech_thread(speakers):
 
 
 def test_close_ends_the_thread():
-    s = Speaker(RecordingEngine(delay=10))
+    engine = HeldEngine()
+    s = Speaker(engine)
     s.say("long")
-    time.sleep(0.1)
-    s.close(timeout=2)
+    assert engine.wait_for(1)
+    s.close(timeout=30)
     assert not s.alive
     s.say("ignored")            # no exception after close
 
@@ -197,13 +235,26 @@ def fake_program(tmp_path, name: str, body: str) -> str:
     return str(path)
 
 
+def started(marker, process: threading.Thread) -> bool:
+    """Wait until a fake program has written its marker (or its caller has ended)."""
+    while process.is_alive() and not marker.exists():
+        process.join(0.05)
+    return marker.exists()
+
+
 def test_espeak_subprocess_is_killed_by_stop(tmp_path):
-    exe = fake_program(tmp_path, "espeak-ng", "import time; time.sleep(30)")
+    """The fake espeak-ng says it started and would then run for ten minutes: only stop() ends
+    speak()."""
+    marker = tmp_path / "started"
+    exe = fake_program(tmp_path, "espeak-ng",
+                       f"import time; open({str(marker)!r}, 'w').close(); time.sleep(600)")
     engine = EspeakEngine(executable=exe)
-    threading.Timer(0.3, engine.stop).start()
-    t0 = time.monotonic()
-    engine.speak("a very long text", "en", 175, 1.0, None)
-    assert time.monotonic() - t0 < 5
+    speaking = threading.Thread(target=engine.speak, args=("a very long text", "en", 175, 1.0, None))
+    speaking.start()
+    assert started(marker, speaking)
+    engine.stop()
+    speaking.join(60)
+    assert not speaking.is_alive()
 
 
 def test_espeak_without_sound_device_is_an_error_not_silence(tmp_path):
@@ -227,29 +278,29 @@ def test_make_engine_names_and_environment(monkeypatch):
 
 
 def test_pyttsx3_engine_plays_through_a_killable_player_and_stays_in_its_thread(tmp_path):
+    """The player would play for ten minutes: only stop() lets the speaker fall idle."""
     from assistant.live.speech import Pyttsx3Engine
     log = tmp_path / "played.txt"
     player = fake_program(tmp_path, "player",
                           "import sys, time, wave\n"
                           "w = wave.open(sys.argv[1]); n = w.getnframes(); w.close()\n"
                           f"open({str(log)!r}, 'a').write(f'{{n}}\\n')\n"
-                          "time.sleep(30)")
+                          "time.sleep(600)")
     try:
         engine = Pyttsx3Engine(player=[player])
     except SpeechError as exc:
-        pytest.skip(f"pyttsx3 cannot run here: {exc}")
+        unavailable(f"pyttsx3 cannot run here: {exc}")
     errors = []
     s = Speaker(engine, on_error=errors.append)
     try:
         s.say("tomato sauce")
-        deadline = time.monotonic() + 10
-        while not (log.exists() and log.read_text()) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        while not (log.exists() and log.read_text()) and not errors:
+            s.wait_idle(0.05)                         # the player has the WAV, or speech failed
+        assert errors == []
         frames = int(log.read_text().split()[0])
         assert frames > 22050 * 0.3                  # real synthesised audio, > 0.3 s
-        t0 = time.monotonic()
-        s.stop()                                      # kills the 30 s player
-        assert s.wait_idle(5) and time.monotonic() - t0 < 3
+        s.stop()                                      # kills the player
+        assert s.wait_idle(60)
         assert errors == []
         with pytest.raises(SpeechError, match="second thread"):
             engine.speak("x", "en", 175, 1.0, None)   # from this (test) thread
