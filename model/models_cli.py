@@ -24,14 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from assistant.store import models
 
     if args.action == "list":
-        for v in models.list_versions():
-            mark = "*" if v.active else " "
-            acc = f"{v.top1:.1%}" if v.top1 is not None else "  -  "
-            kind = "bundled" if v.bundled else "stored"
-            where = f" ({v.measured_on})" if v.measured_on else ""
-            print(f"{mark} {acc:>6}{where}  {v.products:3d} products  {kind:7s}  {v.label}  {v.path}")
-        print("(* = in use)")
-        return 0
+        return list_models(models.list_versions())
     if args.action == "bank":
         return make_bank(args)
     if args.action == "activate":
@@ -50,6 +43,25 @@ def run(args: argparse.Namespace) -> int:
     else:
         path = models.restore_bundled()
     print(f"the app now uses {path}")
+    return 0
+
+
+def list_models(versions: list, language: str | None = None) -> int:
+    """One line per model and, under a retrain's, how many independent photos its figure rests
+    on (in the interface's language: the catalogue's sentence)."""
+    from assistant.live.catalog import phrase
+    from assistant.live.settings import load
+    language = language or load().language
+    for v in versions:
+        mark = "*" if v.active else " "
+        acc = f"{v.top1:.1%}" if v.top1 is not None else "  -  "
+        kind = "bundled" if v.bundled else "stored"
+        where = f" ({v.measured_on})" if v.measured_on else ""
+        print(f"{mark} {acc:>6}{where}  {v.products:3d} products  {kind:7s}  {v.label}  {v.path}")
+        if v.independent is not None:
+            print("         " + phrase("models_independent", language, n=v.independent[0],
+                                       bursts=v.independent[1]))
+    print("(* = in use)")
     return 0
 
 

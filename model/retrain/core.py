@@ -71,8 +71,12 @@ def retrain(cfg: RetrainConfig, callback=None) -> RetrainResult:
     base_path = Path(cfg.base) if cfg.base else active_model_path()
     base = load_checkpoint(base_path)
     per_class = cfg.per_class if cfg.per_class is not None else (24 if cfg.mode == "fast" else 0)
-    plan = make_plan(cfg.data, base, cfg.only, cfg.base_data, per_class, cfg.heldout, cfg.seed,
-                     cfg.names)
+    try:
+        plan = make_plan(cfg.data, base, cfg.only, cfg.base_data, per_class, cfg.heldout, cfg.seed,
+                         cfg.names, burst_features(cfg, base, cb))
+    except Cancelled:
+        cb.note("retrain_cancelled")
+        return RetrainResult(None, None, True, time.monotonic() - started)
     cb.note("retrain_starting", base=base_path.name, n=len(plan.classes), new=len(plan.new),
             replaced=len(plan.replaced), train=len(plan.train), heldout=len(plan.heldout))
     if cfg.image_size and (cfg.mode != "fast" or cfg.adapt != "upper"):
@@ -110,6 +114,33 @@ def retrain(cfg: RetrainConfig, callback=None) -> RetrainResult:
         log.warning("%s: no ONNX file (%s)", out, exc)
     report.seconds = round(time.monotonic() - started, 1)
     return RetrainResult(out, report, False, report.seconds)
+
+
+def burst_features(cfg: RetrainConfig, base, cb):
+    """What make_plan finds the bursts in: the pooled features of the new photos, computed
+    here first (with progress; cached, in the views the fit reads, so nothing is computed
+    twice; `--adapt upper` reads other features, so only the photo itself there)."""
+    from model.retrain.bursts import pooled_features
+    from model.retrain.features import VIEWS
+    from model.retrain.plan import photos_by_class
+    from model.train import pick_device
+    files = [f for fs in photos_by_class(Path(cfg.data)).values() for f in fs] \
+        if Path(cfg.data).is_dir() else []
+    upper = cfg.mode == "fast" and cfg.adapt == "upper"
+    views = ("photo",) if upper else VIEWS
+    total, done = 0, [0]
+
+    def step() -> None:
+        done[0] += 1
+        cb.on_step(0, min(done[0], total), total, 0.0)
+
+    features = pooled_features(base, pick_device(cfg.device), step, cb.cancelled)
+    total = features.cache.batches_needed(files, views)
+    if total:
+        cb.note("retrain_grouping", n=len(files))
+        cb.on_start(1, total)
+        features(files, views)
+    return (lambda fs, _views: features(fs, ("photo",))) if upper else features
 
 
 def warm_cache(base_path: str | Path | None = None, data: str | Path | None = None,
