@@ -194,7 +194,7 @@ def run_fast(cfg, base, plan, cb) -> RetrainReport:
                            len(train_y), skipped, old_checked,
                            [(str(f), plan.classes[y]) for f, y in plan.heldout])
     report.old_heldout_unseen = plan.old_heldout_unseen
-    report.unchecked_products = sorted(new_ids - {plan.classes[int(y)] for y in hy})
+    report.twins_only = list(plan.twins_only)
     report.bands = calibration["bands"] if calibration else None
     report.spoken = {lang: plan.spoken(lang) for lang in LANGUAGES}
     meta = new_metadata(base, plan, cfg, report, how)

@@ -164,8 +164,7 @@ def run_full(cfg, base, plan, cb) -> RetrainReport | None:
                                comparison, make_lookalikes(held["confusion"], new.class_ids, names),
                                len(plan.train), skipped, True, held_pairs)
         report.old_heldout_unseen = plan.old_heldout_unseen
-        taught = set(plan.new) | set(plan.replaced) | (set(plan.classes) if cfg.only else set())
-        report.unchecked_products = sorted(taught - {new.class_ids[int(y)] for y in labels})
+        report.twins_only = list(plan.twins_only)
         report.bands = calibration.get("bands") if calibration else None
         report.spoken = {lang: plan.spoken(lang) for lang in LANGUAGES}
         meta = dict(new.meta)

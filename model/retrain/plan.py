@@ -61,6 +61,8 @@ class Plan:
     missing_old: list[str] = field(default_factory=list)  # old products without any photo here
     old_heldout_unseen: bool = True       # old products' held-out photos are from its test split
     heldout_share: float = HELDOUT_SHARE  # share of the new products' photos held out
+    #: products all of whose photos are one burst: checked on twins of their training photos
+    twins_only: list[str] = field(default_factory=list)
 
     def spoken(self, language: str = "en") -> list[str]:
         return [self.names.get(c, {}).get(language) or c.replace("_", " ") for c in self.classes]
@@ -123,9 +125,9 @@ Features = Callable[[list[Path], tuple[str, ...]], np.ndarray]
 
 
 def split(files: list[Path], fraction: float, rng: random.Random,
-          feats: np.ndarray | None = None) -> tuple[list[Path], list[Path]]:
-    """(train, held out): about a fraction held out in whole bursts (model.retrain.bursts), at
-    least one photo when there are four or more; feats: a row per file, as files are ordered."""
+          feats: np.ndarray | None = None) -> tuple[list[Path], list[Path], bool]:
+    """(train, held out, apart): about a fraction held out in whole bursts (bursts.hold_out),
+    at least one photo when there are four or more; feats: a row per file, as files are ordered."""
     order = sorted(range(len(files)), key=lambda i: files[i])
     rows = None if feats is None else np.asarray(feats)[order]
     return hold_out([files[i] for i in order], fraction, rng, rows)
@@ -133,7 +135,7 @@ def split(files: list[Path], fraction: float, rng: random.Random,
 
 def burst_split(by_product: dict[str, list[Path]], fraction: float, seed: int,
                 features: Features | None, views: tuple[str, ...] = ("photo",)
-                ) -> dict[str, tuple[list[Path], list[Path]]]:
+                ) -> dict[str, tuple[list[Path], list[Path], bool]]:
     """split() of each product's photos (seeded by the seed and its id alone), the features of
     all of them computed in one call and centred on their mean: what sets one burst apart from
     another, not what every photo shares (a photo's features all point much the same way)."""
@@ -155,6 +157,7 @@ class OldPhotos:
     found: dict[str, list[Path]]
     folders: list[str]
     unseen: bool
+    twins_only: list[str] = field(default_factory=list)  # see Plan.twins_only
 
 
 def old_product_photos(base: Checkpoint, needed: list[str], base_data: list[str] | None,
@@ -213,10 +216,12 @@ def old_product_photos(base: Checkpoint, needed: list[str], base_data: list[str]
             continue
         train += [(f, cid) for f in t]
         held += [(f, cid) for f in h]
-    for cid, (t, h) in burst_split(unmarked, heldout, seed, features).items():
+    twins = []
+    for cid, (t, h, apart) in burst_split(unmarked, heldout, seed, features).items():
         train += [(f, cid) for f in t]
         held += [(f, cid) for f in h]
-    return OldPhotos(train, held, found, used, unseen)
+        twins += [] if apart else [cid]
+    return OldPhotos(train, held, found, used, unseen, twins)
 
 
 def make_plan(data: str | Path, base: Checkpoint, only: bool = False,
@@ -243,9 +248,11 @@ def make_plan(data: str | Path, base: Checkpoint, only: bool = False,
     index = {c: i for i, c in enumerate(classes)}
     train, held = [], []
     share = heldout_share(sum(len(f) for f in new_photos.values()), heldout)
-    for cid, (t, h) in burst_split(new_photos, share, seed, features, VIEWS).items():
+    twins = []
+    for cid, (t, h, apart) in burst_split(new_photos, share, seed, features, VIEWS).items():
         train += [(f, index[cid]) for f in t]
         held += [(f, index[cid]) for f in h]
+        twins += [] if apart else [cid]
     old_needed = [] if only else [c for c in base_ids if c not in new_photos]
     old = old_product_photos(base, old_needed, base_data, per_class, heldout, seed, skip=data,
                              features=features)
@@ -260,7 +267,7 @@ def make_plan(data: str | Path, base: Checkpoint, only: bool = False,
                 [c for c in sorted(new_photos) if c not in base_ids],
                 [c for c in sorted(new_photos) if c in base_ids and not only],
                 train, held, used + [str(data.resolve())], bool(found), missing, unseen,
-                round(share, 4))
+                round(share, 4), twins + old.twins_only)
 
 
 def new_metadata(base, plan, cfg, report, extra: dict | None = None) -> dict:
@@ -278,7 +285,7 @@ def new_metadata(base, plan, cfg, report, extra: dict | None = None) -> dict:
                         "base": str(base.path), "base_version": base.version, "new": plan.new,
                         "replaced": plan.replaced, "only": cfg.only, "sources": plan.sources,
                         "train_photos": len(plan.train), "heldout_photos": len(plan.heldout),
-                        "heldout_share": plan.heldout_share,
+                        "heldout_share": plan.heldout_share, "twins_only": plan.twins_only,
                         # the old products' test photos stay held out in the next retrain too
                         "split_file": split_file_of(base.meta),
                         "comparison": asdict(report.comparison), "command": cfg.command}}

@@ -73,8 +73,8 @@ class RetrainReport:
     confusion_picture: Path | None = None
     #: the products' spoken names in every language (names is the English list)
     spoken: dict[str, list[str]] = field(default_factory=dict)
-    #: taught products none of whose photos could be held out (all one burst): not checked
-    unchecked_products: list[str] = field(default_factory=list)
+    #: products all of whose photos are one burst: checked on twins of their training photos
+    twins_only: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -100,10 +100,10 @@ class RetrainReport:
                                  low=f"{h['top1_low']:.0%}", high=f"{h['top1_high']:.0%}"))
         else:
             lines.append(say("report_no_heldout"))
-        if self.unchecked_products:
+        if self.twins_only:
             spoken = dict(zip(self.classes, self.spoken_names(language), strict=False))
             lines.append(say("report_one_burst", products=", ".join(
-                spoken.get(c, c) for c in self.unchecked_products)))
+                spoken.get(c, c) for c in self.twins_only)))
         b = self.bands
         if b and b.get("say", {}).get("n"):
             maybe = b["maybe"]

@@ -28,21 +28,24 @@ def test_held_out_photos_are_whole_bursts_with_no_twin_in_training():
     feats, which = burst_features(8, 5)
     files = [Path(f"shot_{i:03d}.jpg") for i in range(len(which))]
     for seed in range(5):
-        train, held = hold_out(files, 0.2, random.Random(seed), centred(feats))
+        train, held, apart = hold_out(files, 0.2, random.Random(seed), centred(feats))
         held_rows = [files.index(f) for f in held]
         train_rows = [files.index(f) for f in train]
-        assert 4 <= len(held) <= 16 and len(train) + len(held) == len(files)
+        assert apart and 4 <= len(held) <= 16 and len(train) + len(held) == len(files)
         assert set(which[held_rows]).isdisjoint(which[train_rows])  # whole bursts only
         twins = near_twins(centred(feats))
         assert not [(a, b) for a, b in twins if (a in held_rows) != (b in held_rows)]
 
 
-def test_one_burst_is_not_held_out_at_all():
-    """A twin of its training photos would only measure memory."""
+def test_a_product_that_is_one_burst_is_checked_on_twins_and_says_so():
+    """No burst can be held out: the product is still checked (a stretch of capture order), and
+    hold_out says the check is on twins of its training photos (the report then says so)."""
     feats, _ = burst_features(1, 12)
     files = [Path(f"{i}.jpg") for i in range(12)]
-    train, held = hold_out(files, 0.2, random.Random(0), feats)
-    assert held == [] and len(train) == 12
+    train, held, apart = hold_out(files, 0.2, random.Random(0), feats)
+    assert not apart and len(held) == 2 and len(train) == 10
+    feats, _ = burst_features(3, 4)
+    assert hold_out(files, 0.2, random.Random(0), feats)[2]
 
 
 def test_without_features_a_stretch_of_capture_order_is_held_out():
@@ -53,7 +56,7 @@ def test_without_features_a_stretch_of_capture_order_is_held_out():
     order, times = capture_order(files)
     assert times is None and [files[i].name for i in order][8:11] == ["IMG_9.jpg", "IMG_10.jpg", "IMG_11.jpg"]
     for seed in range(6):
-        _, held = hold_out(files, 0.2, random.Random(seed))
+        _, held, _ = hold_out(files, 0.2, random.Random(seed))
         numbers = sorted(int(f.stem.split("_")[1]) for f in held)
         assert len(numbers) == 4
         gaps = [(b - a) % 20 for a, b in zip(numbers, numbers[1:] + numbers[:1], strict=True)]
@@ -75,8 +78,8 @@ def test_shots_seconds_apart_are_one_burst_by_their_exif_time(tmp_path):
     groups = bursts([f for f, _ in files])
     assert sorted(sorted(files[i][1] for i in g) for g in groups) == [[0] * 4, [1] * 4, [2] * 4]
     visit = dict(files)
-    _, held = hold_out([f for f, _ in files], 0.25, random.Random(3))
-    assert len(held) == 4 and len({visit[f] for f in held}) == 1
+    _, held, apart = hold_out([f for f, _ in files], 0.25, random.Random(3))
+    assert apart and len(held) == 4 and len({visit[f] for f in held}) == 1
 
 
 def test_burst_labels_count_the_independent_photos():
