@@ -119,15 +119,16 @@ def retrain(cfg: RetrainConfig, callback=None) -> RetrainResult:
 def burst_features(cfg: RetrainConfig, base, cb):
     """What make_plan finds the bursts in: the pooled features of the new photos, computed
     here first (with progress; cached, in the views the fit reads, so nothing is computed
-    twice; `--adapt upper` reads other features, so only the photo itself there)."""
+    twice). None for `--adapt upper`, which reads other features (the lower blocks', at its own
+    size): its bursts come from capture order alone rather than a second pass over the photos."""
     from model.retrain.bursts import pooled_features
     from model.retrain.features import VIEWS
     from model.retrain.plan import photos_by_class
     from model.train import pick_device
+    if cfg.mode == "fast" and cfg.adapt == "upper":
+        return None
     files = [f for fs in photos_by_class(Path(cfg.data)).values() for f in fs] \
         if Path(cfg.data).is_dir() else []
-    upper = cfg.mode == "fast" and cfg.adapt == "upper"
-    views = ("photo",) if upper else VIEWS
     total, done = 0, [0]
 
     def step() -> None:
@@ -135,12 +136,11 @@ def burst_features(cfg: RetrainConfig, base, cb):
         cb.on_step(0, min(done[0], total), total, 0.0)
 
     features = pooled_features(base, pick_device(cfg.device), step, cb.cancelled)
-    total = features.cache.batches_needed(files, views)
-    if total:
-        cb.note("retrain_grouping", n=len(files))
+    total = features.cache.batches_needed(files, VIEWS)
+    if total:  # no sentence: the first one says what the retrain starts from (the plan's)
         cb.on_start(1, total)
-        features(files, views)
-    return (lambda fs, _views: features(fs, ("photo",))) if upper else features
+        features(files, VIEWS)
+    return features
 
 
 def warm_cache(base_path: str | Path | None = None, data: str | Path | None = None,

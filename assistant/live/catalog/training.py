@@ -16,8 +16,6 @@ TRAINING: dict[str, dict[str, str]] = {
                          "es": "comprobando los dos modelos con {n} fotos apartadas"},
     "retrain_reading": {"en": "reading {n} photos or fewer through the network (cached for next time)",
                         "es": "pasando {n} fotos o menos por la red (se guardan para la próxima vez)"},
-    "retrain_grouping": {"en": "reading the {n} new photos to find bursts of near-identical shots (held out whole)",
-                         "es": "leyendo las {n} fotos nuevas para hallar ráfagas de tomas casi idénticas (se apartan enteras)"},
     "retrain_from_bank": {"en": "{n} known products without photos here taken from the feature bank",
                           "es": "{n} productos conocidos sin fotos aquí, tomados del banco de "
                                 "características"},
