@@ -72,13 +72,16 @@ def retrain(cfg: RetrainConfig, callback=None) -> RetrainResult:
     base = load_checkpoint(base_path)
     per_class = cfg.per_class if cfg.per_class is not None else (24 if cfg.mode == "fast" else 0)
     try:
+        plan_features = burst_features(cfg, base, cb)
         plan = make_plan(cfg.data, base, cfg.only, cfg.base_data, per_class, cfg.heldout, cfg.seed,
-                         cfg.names, burst_features(cfg, base, cb))
+                         cfg.names, plan_features)
     except Cancelled:
         cb.note("retrain_cancelled")
         return RetrainResult(None, None, True, time.monotonic() - started)
     cb.note("retrain_starting", base=base_path.name, n=len(plan.classes), new=len(plan.new),
             replaced=len(plan.replaced), train=len(plan.train), heldout=len(plan.heldout))
+    if plan_features is not None and plan_features.batches_read:  # the bursts' features
+        cb.note("retrain_reading", n=plan_features.batches_read * 32)
     if cfg.image_size and (cfg.mode != "fast" or cfg.adapt != "upper"):
         raise ValueError("--image-size is for fast mode with --adapt upper (the head alone "
                          "learns from the features at the model's own size)")
@@ -133,9 +136,11 @@ def burst_features(cfg: RetrainConfig, base, cb):
 
     def step() -> None:
         done[0] += 1
+        features.batches_read = done[0]
         cb.on_step(0, min(done[0], total), total, 0.0)
 
     features = pooled_features(base, pick_device(cfg.device), step, cb.cancelled)
+    features.batches_read = 0  # batches of photos computed (the plan's sentence tells them)
     total = features.cache.batches_needed(files, VIEWS)
     if total:  # no sentence: the first one says what the retrain starts from (the plan's)
         cb.on_start(1, total)
