@@ -24,18 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from assistant.store import models
 
     if args.action == "list":
-        # each model by its name, its figure with the photos it was measured on: figures on
-        # different photos are not ranked against each other (a retrain's own held-out photos
-        # are near copies of its teaching photos)
-        for v in models.list_versions():
-            mark = "*" if v.active else " "
-            kind = "bundled" if v.bundled else "stored"
-            figure = (f"{v.top1:.1%} top-1 on {v.measured_on or 'photos not recorded'}"
-                      if v.top1 is not None else "no figure recorded")
-            print(f"{mark} {v.label} ({kind}, {v.products} products): {figure}\n    {v.path}")
-        print("(* = in use; each figure was measured on the photos it names: figures on "
-              "different photos are not comparable)")
-        return 0
+        return list_models(models.list_versions())
     if args.action == "bank":
         return make_bank(args)
     if args.action == "activate":
@@ -54,6 +43,29 @@ def run(args: argparse.Namespace) -> int:
     else:
         path = models.restore_bundled()
     print(f"the app now uses {path}")
+    return 0
+
+
+def list_models(versions: list, language: str | None = None) -> int:
+    """One line per model and, under a retrain's, how many independent photos its figure rests
+    on (in the interface's language: the catalogue's sentence)."""
+    from assistant.live.catalog import phrase
+    from assistant.live.settings import load
+    language = language or load().language
+    # each model by its name, its figure with the photos it was measured on: figures on
+    # different photos are not ranked against each other (a retrain's own held-out photos
+    # are near copies of its teaching photos)
+    for v in versions:
+        mark = "*" if v.active else " "
+        kind = "bundled" if v.bundled else "stored"
+        figure = (f"{v.top1:.1%} top-1 on {v.measured_on or 'photos not recorded'}"
+                  if v.top1 is not None else "no figure recorded")
+        print(f"{mark} {v.label} ({kind}, {v.products} products): {figure}\n    {v.path}")
+        if v.independent is not None:
+            print("    " + phrase("models_independent", language, n=v.independent[0],
+                                  bursts=v.independent[1]))
+    print("(* = in use; each figure was measured on the photos it names: figures on "
+          "different photos are not comparable)")
     return 0
 
 

@@ -183,6 +183,20 @@ class ModelVersion:
     active: bool
     bundled: bool
     measured_on: str = ""   # which photos top1 was measured on
+    #: (photos, independent photos) a retrain's figure rests on: bursts of near-identical shots
+    #: count once (None: not counted, as before issue 29)
+    independent: tuple[int, int] | None = None
+
+
+def independent_photos(meta: dict) -> tuple[int, int] | None:
+    """(photos, independent photos) of a retrain's held-out figure, when it counted them."""
+    entry = meta.get("metrics", {}).get("heldout", {})
+    if not isinstance(entry, dict):
+        return None
+    n, independent = entry.get("n"), entry.get("independent")
+    if isinstance(n, int) and isinstance(independent, int) and 0 < independent <= n:
+        return n, independent
+    return None
 
 
 def describe(path: Path, active: bool = False, bundled: bool = False) -> ModelVersion:
@@ -190,7 +204,7 @@ def describe(path: Path, active: bool = False, bundled: bool = False) -> ModelVe
     top1, measured_on = heldout_figure(meta)
     label = meta.get("version") or meta.get("label") or path.stem
     return ModelVersion(path, str(label), str(meta.get("created", "")), len(meta["classes"]),
-                        top1, active, bundled, measured_on)
+                        top1, active, bundled, measured_on, independent_photos(meta))
 
 
 def list_versions() -> list[ModelVersion]:

@@ -72,10 +72,17 @@ def retrain(cfg: RetrainConfig, callback=None) -> RetrainResult:
     base_path = Path(cfg.base) if cfg.base else active_model_path()
     base = load_checkpoint(base_path)
     per_class = cfg.per_class if cfg.per_class is not None else (24 if cfg.mode == "fast" else 0)
-    plan = make_plan(cfg.data, base, cfg.only, cfg.base_data, per_class, cfg.heldout, cfg.seed,
-                     cfg.names)
+    try:
+        plan_features = burst_features(cfg, base, cb)
+        plan = make_plan(cfg.data, base, cfg.only, cfg.base_data, per_class, cfg.heldout, cfg.seed,
+                         cfg.names, plan_features)
+    except Cancelled:
+        cb.note("retrain_cancelled")
+        return RetrainResult(None, None, True, time.monotonic() - started)
     cb.note("retrain_starting", base=base_path.name, n=len(plan.classes), new=len(plan.new),
             replaced=len(plan.replaced), train=len(plan.train), heldout=len(plan.heldout))
+    if plan_features is not None and plan_features.batches_read:  # the bursts' features
+        cb.note("retrain_reading", n=plan_features.batches_read * 32)
     if cfg.image_size and (cfg.mode != "fast" or cfg.adapt != "upper"):
         raise ValueError("--image-size is for fast mode with --adapt upper (the head alone "
                          "learns from the features at the model's own size)")
@@ -111,6 +118,35 @@ def retrain(cfg: RetrainConfig, callback=None) -> RetrainResult:
         log.warning("%s: no ONNX file (%s)", out, exc)
     report.seconds = round(time.monotonic() - started, 1)
     return RetrainResult(out, report, False, report.seconds)
+
+
+def burst_features(cfg: RetrainConfig, base, cb):
+    """What make_plan finds the bursts in: the pooled features of the new photos, computed
+    here first (with progress; cached, in the views the fit reads, so nothing is computed
+    twice). None for `--adapt upper`, which reads other features (the lower blocks', at its own
+    size): its bursts come from capture order alone rather than a second pass over the photos."""
+    from model.retrain.bursts import pooled_features
+    from model.retrain.features import VIEWS
+    from model.retrain.plan import photos_by_class
+    from model.train import pick_device
+    if cfg.mode == "fast" and cfg.adapt == "upper":
+        return None
+    files = [f for fs in photos_by_class(Path(cfg.data)).values() for f in fs] \
+        if Path(cfg.data).is_dir() else []
+    total, done = 0, [0]
+
+    def step() -> None:
+        done[0] += 1
+        features.batches_read = done[0]
+        cb.on_step(0, min(done[0], total), total, 0.0)
+
+    features = pooled_features(base, pick_device(cfg.device), step, cb.cancelled)
+    features.batches_read = 0  # batches of photos computed (the plan's sentence tells them)
+    total = features.cache.batches_needed(files, VIEWS)
+    if total:  # no sentence: the first one says what the retrain starts from (the plan's)
+        cb.on_start(1, total)
+        features(files, VIEWS)
+    return features
 
 
 def warm_cache(base_path: str | Path | None = None, data: str | Path | None = None,

@@ -22,7 +22,14 @@ from model.data import DataError
 from model.retrain.bank import Bank, add_to_user_bank, find_bank, rows_for
 from model.retrain.features import VIEWS, FeatureCache, crop_views, frozen_digest, split_network
 from model.retrain.head import fit_head, fit_upper, imprint, stand_ins
-from model.retrain.report import RetrainReport, compare, heldout_metrics, make_lookalikes, write
+from model.retrain.report import (
+           RetrainReport,
+           compare,
+           heldout_metrics,
+           independent_photos,
+           make_lookalikes,
+           write,
+)
 from model.train import pick_device
 
 FIT_STEPS = 60
@@ -61,13 +68,14 @@ def run_fast(cfg, base, plan, cb) -> RetrainReport:
     if batches:
         cb.note("retrain_reading", n=batches * 32)
     skipped: list[tuple[str, str]] = []
-    sets = []
+    sets, kept = [], []
     for group, views in groups:
         feats, ok, reasons = cache.features([f for f, _ in group], views, tick, cb.cancelled)
         skipped += [(str(f), r) for (f, _), good, r in zip(group, ok, reasons, strict=True) if not good]
         keep = torch.tensor([i for i, good in enumerate(ok) if good], dtype=torch.long)
         labels = torch.tensor([y for (_, y), good in zip(group, ok, strict=True) if good], dtype=torch.long)
         sets.append((feats[keep] if len(keep) else feats[:0], labels))
+        kept.append([f for (f, _), good in zip(group, ok, strict=True) if good])
     (mx, my), (sx, sy), (hx, hy) = sets
     if level == "lower":
         chunks = [(mx, my)]  # N x views x C x H x W
@@ -174,9 +182,10 @@ def run_fast(cfg, base, plan, cb) -> RetrainReport:
         if current[i] >= 0:
             cur_logits[:, i] = old_logits[:, current[i]]
     shared = known[hy] if len(hy) else torch.zeros(0, dtype=torch.bool)
-    held = heldout_metrics(new_logits, hy, plan.classes)
-    calibration = calibrate(new_logits.numpy(), hy.numpy(), plan.classes, "retrain held-out") \
-        if len(hy) else None
+    bursts = independent_photos(kept[2], hy, pooled_held)
+    held = heldout_metrics(new_logits, hy, plan.classes, bursts)
+    calibration = calibrate(new_logits.numpy(), hy.numpy(), plan.classes, "retrain held-out",
+                            groups=bursts) if len(hy) else None
     comparison = compare(new_logits, cur_logits, hy, shared, _recorded(base), held["top1"],
                          calibration, base.meta.get("calibration"))
     names = plan.spoken("en")
@@ -185,6 +194,7 @@ def run_fast(cfg, base, plan, cb) -> RetrainReport:
                            len(train_y), skipped, old_checked,
                            [(str(f), plan.classes[y]) for f, y in plan.heldout])
     report.old_heldout_unseen = plan.old_heldout_unseen
+    report.twins_only = list(plan.twins_only)
     report.bands = calibration["bands"] if calibration else None
     report.spoken = {lang: plan.spoken(lang) for lang in LANGUAGES}
     meta = new_metadata(base, plan, cfg, report, how)

@@ -27,7 +27,14 @@ from assistant.languages import LANGUAGES
 from model.calibrate import calibrate
 from model.callbacks import TrainCallback
 from model.retrain.features import FeatureCache
-from model.retrain.report import RetrainReport, compare, heldout_metrics, make_lookalikes, write
+from model.retrain.report import (
+           RetrainReport,
+           compare,
+           heldout_metrics,
+           independent_photos,
+           make_lookalikes,
+           write,
+)
 from model.split_file import SplitFile
 from model.state import resume_path
 from model.train import pick_device, train
@@ -141,10 +148,11 @@ def run_full(cfg, base, plan, cb) -> RetrainReport | None:
             if cid in plan.base_rows:
                 cur[:, i] = old_logits[:, plan.base_rows[cid]]
                 shared[i] = True
-        held = heldout_metrics(new_logits, labels, new.class_ids)
+        bursts = independent_photos([files[i] for i in keep], labels, old_feats[keep, 0])
+        held = heldout_metrics(new_logits, labels, new.class_ids, bursts)
         recorded = _recorded(base) if base.meta.get("metrics") else None
-        calibration = calibrate(new_logits.numpy(), labels.numpy(), new.class_ids, "retrain held-out") \
-            if len(labels) else new.meta.get("calibration")
+        calibration = calibrate(new_logits.numpy(), labels.numpy(), new.class_ids, "retrain held-out",
+                                groups=bursts) if len(labels) else new.meta.get("calibration")
         comparison = compare(new_logits, cur, labels, shared[labels] if len(labels) else shared[:0],
                              recorded, held["top1"], calibration, base.meta.get("calibration"))
         held_pairs = [(str(f), plan.classes[y]) for f, y in plan.heldout]
@@ -156,6 +164,7 @@ def run_full(cfg, base, plan, cb) -> RetrainReport | None:
                                comparison, make_lookalikes(held["confusion"], new.class_ids, names),
                                len(plan.train), skipped, True, held_pairs)
         report.old_heldout_unseen = plan.old_heldout_unseen
+        report.twins_only = list(plan.twins_only)
         report.bands = calibration.get("bands") if calibration else None
         report.spoken = {lang: plan.spoken(lang) for lang in LANGUAGES}
         meta = dict(new.meta)

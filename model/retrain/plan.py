@@ -3,15 +3,20 @@
 The new products' photos come from the data folder. The photos of the products the model
 already knows come from --base-data folders, or else from the folders recorded in the model
 itself (the data it was trained or retrained on), when they are on this machine. Each product's
-photos are split, seeded, into training and held-out photos.
+photos are split, seeded, into training and held-out photos: whole bursts of near-identical
+shots (model.retrain.bursts), so that the check is not a twin of what was taught; the known
+products' photos from the test (else validation) part of the model's recorded split.
 """
 from __future__ import annotations
 
 import datetime as _dt
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from assistant import paths
 from assistant.errors import DataError
@@ -20,6 +25,8 @@ from assistant.inference.checkpoint import Checkpoint
 from assistant.inference.vision import single_picture
 from model.data import scan_folder
 from model.names import read_names
+from model.retrain.bursts import centred, hold_out
+from model.retrain.features import VIEWS
 from model.split_file import SplitFile
 
 log = logging.getLogger(__name__)
@@ -54,6 +61,8 @@ class Plan:
     missing_old: list[str] = field(default_factory=list)  # old products without any photo here
     old_heldout_unseen: bool = True       # old products' held-out photos are from its test split
     heldout_share: float = HELDOUT_SHARE  # share of the new products' photos held out
+    #: products all of whose photos are one burst: checked on twins of their training photos
+    twins_only: list[str] = field(default_factory=list)
 
     def spoken(self, language: str = "en") -> list[str]:
         return [self.names.get(c, {}).get(language) or c.replace("_", " ") for c in self.classes]
@@ -110,15 +119,35 @@ def photos_by_class(folder: Path) -> dict[str, list[Path]]:
     return out
 
 
-def split(files: list[Path], fraction: float, rng: random.Random) -> tuple[list[Path], list[Path]]:
-    """(train, held out): a fraction held out, at least one photo when there are four or more."""
-    files = list(files)
-    rng.shuffle(files)
-    k = round(len(files) * fraction)
-    if fraction > 0 and len(files) >= 4:
-        k = max(k, 1)
-    k = min(k, max(len(files) - 2, 0))
-    return sorted(files[k:]), sorted(files[:k])
+#: features(files, views) -> N x D: the pooled features bursts are found in (None: capture
+#: order only)
+Features = Callable[[list[Path], tuple[str, ...]], np.ndarray]
+
+
+def split(files: list[Path], fraction: float, rng: random.Random,
+          feats: np.ndarray | None = None) -> tuple[list[Path], list[Path], bool]:
+    """(train, held out, apart): about a fraction held out in whole bursts (bursts.hold_out),
+    at least one photo when there are four or more; feats: a row per file, as files are ordered."""
+    order = sorted(range(len(files)), key=lambda i: files[i])
+    rows = None if feats is None else np.asarray(feats)[order]
+    return hold_out([files[i] for i in order], fraction, rng, rows)
+
+
+def burst_split(by_product: dict[str, list[Path]], fraction: float, seed: int,
+                features: Features | None, views: tuple[str, ...] = ("photo",)
+                ) -> dict[str, tuple[list[Path], list[Path], bool]]:
+    """split() of each product's photos (seeded by the seed and its id alone), the features of
+    all of them computed in one call and centred on their mean: what sets one burst apart from
+    another, not what every photo shares (a photo's features all point much the same way)."""
+    every = [f for cid in sorted(by_product) for f in by_product[cid]]
+    feats = centred(features(every, views)) if features is not None and every else None
+    out, start = {}, 0
+    for cid in sorted(by_product):
+        n = len(by_product[cid])
+        out[cid] = split(by_product[cid], fraction, random.Random(f"{seed}:{cid}"),
+                         None if feats is None else feats[start:start + n])
+        start += n
+    return out
 
 
 @dataclass
@@ -128,11 +157,12 @@ class OldPhotos:
     found: dict[str, list[Path]]
     folders: list[str]
     unseen: bool
+    twins_only: list[str] = field(default_factory=list)  # see Plan.twins_only
 
 
 def old_product_photos(base: Checkpoint, needed: list[str], base_data: list[str] | None,
                        per_class: int, heldout: float | None, seed: int,
-                       skip: Path | None = None) -> OldPhotos:
+                       skip: Path | None = None, features: Features | None = None) -> OldPhotos:
     """Photos of products the model knows, split into training and held-out photos (a share
     heldout of each, HELDOUT_SHARE when None). Each product's draw depends only on the seed and
     its id, so the same photos come back whatever is being added (and their cached features are
@@ -156,6 +186,7 @@ def old_product_photos(base: Checkpoint, needed: list[str], base_data: list[str]
     marks = recorded_split(base.meta) if found else {}
     unseen = True
     train, held = [], []
+    unmarked: dict[str, list[Path]] = {}
     for cid in needed:
         rng = random.Random(f"{seed}:{cid}")
         files = sorted(found.get(cid, []))
@@ -177,20 +208,28 @@ def old_product_photos(base: Checkpoint, needed: list[str], base_data: list[str]
                 n_held = max(1, round(per_class * heldout))
                 t = sorted(rng.sample(t, min(len(t), per_class - n_held)))
                 h = sorted(rng.sample(h, min(len(h), n_held)))
-        else:
+        else:  # split below, all together: their bursts are found in features centred on all
             unseen = unseen and not files
             if per_class and len(files) > per_class:
                 files = sorted(rng.sample(files, per_class))
-            t, h = split(files, heldout, rng)
+            unmarked[cid] = files
+            continue
         train += [(f, cid) for f in t]
         held += [(f, cid) for f in h]
-    return OldPhotos(train, held, found, used, unseen)
+    twins = []
+    for cid, (t, h, apart) in burst_split(unmarked, heldout, seed, features).items():
+        train += [(f, cid) for f in t]
+        held += [(f, cid) for f in h]
+        twins += [] if apart else [cid]
+    return OldPhotos(train, held, found, used, unseen, twins)
 
 
 def make_plan(data: str | Path, base: Checkpoint, only: bool = False,
               base_data: list[str] | None = None, per_class: int = 0,
-              heldout: float | None = None, seed: int = 0, names_file: str | None = None) -> Plan:
-    """heldout: share of each product's photos held out (None: see heldout_share)."""
+              heldout: float | None = None, seed: int = 0, names_file: str | None = None,
+              features: Features | None = None) -> Plan:
+    """heldout: share of each product's photos held out (None: see heldout_share); features:
+    what finds near-twins among the photos (bursts.pooled_features; None: capture order only)."""
     data = Path(data)
     new_photos = photos_by_class(data)
     few = [f"{c} ({len(f)} photos)" for c, f in sorted(new_photos.items()) if len(f) < MIN_PHOTOS]
@@ -206,16 +245,17 @@ def make_plan(data: str | Path, base: Checkpoint, only: bool = False,
             raise DataError(f"{data}: with --only the model needs at least two products")
     else:
         classes = base_ids + [c for c in sorted(new_photos) if c not in base_ids]
-    rng = random.Random(seed)
     index = {c: i for i, c in enumerate(classes)}
     train, held = [], []
     share = heldout_share(sum(len(f) for f in new_photos.values()), heldout)
-    for cid in sorted(new_photos):
-        t, h = split(new_photos[cid], share, rng)
+    twins = []
+    for cid, (t, h, apart) in burst_split(new_photos, share, seed, features, VIEWS).items():
         train += [(f, index[cid]) for f in t]
         held += [(f, index[cid]) for f in h]
+        twins += [] if apart else [cid]
     old_needed = [] if only else [c for c in base_ids if c not in new_photos]
-    old = old_product_photos(base, old_needed, base_data, per_class, heldout, seed, skip=data)
+    old = old_product_photos(base, old_needed, base_data, per_class, heldout, seed, skip=data,
+                             features=features)
     train += [(f, index[cid]) for f, cid in old.train]
     held += [(f, index[cid]) for f, cid in old.heldout]
     found, used, unseen = old.found, old.folders, old.unseen
@@ -227,7 +267,7 @@ def make_plan(data: str | Path, base: Checkpoint, only: bool = False,
                 [c for c in sorted(new_photos) if c not in base_ids],
                 [c for c in sorted(new_photos) if c in base_ids and not only],
                 train, held, used + [str(data.resolve())], bool(found), missing, unseen,
-                round(share, 4))
+                round(share, 4), twins + old.twins_only)
 
 
 def new_metadata(base, plan, cfg, report, extra: dict | None = None) -> dict:
@@ -245,7 +285,7 @@ def new_metadata(base, plan, cfg, report, extra: dict | None = None) -> dict:
                         "base": str(base.path), "base_version": base.version, "new": plan.new,
                         "replaced": plan.replaced, "only": cfg.only, "sources": plan.sources,
                         "train_photos": len(plan.train), "heldout_photos": len(plan.heldout),
-                        "heldout_share": plan.heldout_share,
+                        "heldout_share": plan.heldout_share, "twins_only": plan.twins_only,
                         # the old products' test photos stay held out in the next retrain too
                         "split_file": split_file_of(base.meta),
                         "comparison": asdict(report.comparison), "command": cfg.command}}

@@ -73,6 +73,8 @@ class RetrainReport:
     confusion_picture: Path | None = None
     #: the products' spoken names in every language (names is the English list)
     spoken: dict[str, list[str]] = field(default_factory=dict)
+    #: products all of whose photos are one burst: checked on twins of their training photos
+    twins_only: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -93,8 +95,15 @@ class RetrainReport:
         lines = []
         if h.get("n"):
             lines.append(say("report_heldout", top1=f"{h['top1']:.1%}", n=h["n"], top3=f"{h['top3']:.1%}"))
+            if "independent" in h:
+                lines.append(say("report_independent", n=h["n"], bursts=h["independent"],
+                                 low=f"{h['top1_low']:.0%}", high=f"{h['top1_high']:.0%}"))
         else:
             lines.append(say("report_no_heldout"))
+        if self.twins_only:
+            spoken = dict(zip(self.classes, self.spoken_names(language), strict=False))
+            lines.append(say("report_one_burst", products=", ".join(
+                spoken.get(c, c) for c in self.twins_only)))
         b = self.bands
         if b and b.get("say", {}).get("n"):
             maybe = b["maybe"]
@@ -102,6 +111,11 @@ class RetrainReport:
                              say_right=f"{b['say']['right']:.1%}", maybe=f"{maybe['coverage']:.0%}",
                              maybe_right=say("report_maybe_right", right=f"{maybe['right']:.0%}")
                              if maybe["n"] else "", silent=f"{b['silent']['coverage']:.0%}"))
+            if "lower" in b["say"]:
+                lines.append(say("report_sure_bound", low=f"{b['say']['lower']:.0%}",
+                                 n=b["say"]["independent"]))
+        elif b:
+            lines.append(say("report_never_sure"))
         c = self.comparison
         if c.verdict in ("better", "same", "worse"):
             word = say(f"report_word_{c.verdict}")
@@ -138,10 +152,31 @@ class RetrainReport:
                 for c, acc in sorted(per.items(), key=lambda kv: (kv[1], kv[0]))]
 
 
-def heldout_metrics(logits: torch.Tensor, labels: torch.Tensor, classes: list[str]) -> dict:
+def heldout_metrics(logits: torch.Tensor, labels: torch.Tensor, classes: list[str],
+                    groups=None) -> dict:
+    """metrics() with the photos per product and, groups given (a burst id per photo), how many
+    independent photos (bursts) the figure rests on and its 95% interval counted on those."""
+    from model.calibrate import lower_bound
     res = metrics(logits, labels, classes)
     res["counts"] = {classes[int(y)]: int((labels == y).sum()) for y in labels.unique()} if len(labels) else {}
+    if len(labels):
+        n = len(set(groups.tolist() if hasattr(groups, "tolist") else groups)) if groups is not None \
+            else len(labels)
+        res["independent"] = n
+        res["top1_low"] = round(lower_bound(res["top1"], n), 4)
+        res["top1_high"] = round(1 - lower_bound(1 - res["top1"], n), 4)
     return res
+
+
+def independent_photos(files: list, labels: torch.Tensor, feats: torch.Tensor | None) -> list[int]:
+    """A burst id per held-out photo (model.retrain.bursts; rows past len(files), from a feature
+    bank, are each their own): near-twins among the held-out photos count once."""
+    from model.retrain.bursts import burst_labels
+    n = len(labels)
+    ids = burst_labels(list(files), labels[:len(files)].tolist(),
+                       None if feats is None else feats[:len(files)].float().numpy()).tolist()
+    start = max(ids, default=-1) + 1
+    return ids + list(range(start, start + n - len(files)))
 
 
 def one_sided_p(k: int, n: int) -> float:
