@@ -54,12 +54,12 @@ TRAINING: dict[str, dict[str, str]] = {
                         "es": "cancelado; el modelo actual no ha cambiado"},
     "train_budget": {"en": "{minutes} min budget: the schedule now ends at epoch {epoch}",
                      "es": "presupuesto de {minutes} min: el programa termina ahora en la época {epoch}"},
-    "cache_ready": {"en": "the teacher's answers for {photos} photos x {views} views are ready ({path})",
-                    "es": "las respuestas del maestro para {photos} fotos x {views} vistas están listas ({path})"},
-    "cache_building": {"en": "computing the teacher's answers: {photos} photos x {views} views, "
-                             "{done} photos done ({path})",
-                       "es": "calculando las respuestas del maestro: {photos} fotos x {views} vistas, "
-                             "{done} fotos hechas ({path})"},
-    "cache_progress": {"en": "teacher's answers: {done} of {photos} photos ({views_per_s} views/s)",
-                       "es": "respuestas del maestro: {done} de {photos} fotos ({views_per_s} vistas/s)"},
+    "cache_ready": {"en": "the teacher's answers for {photos} {photos|photo|photos} x {views} {views|view|views} are ready ({path})",
+                    "es": "las respuestas del maestro para {photos} {photos|foto|fotos} x {views} {views|vista|vistas} están listas ({path})"},
+    "cache_building": {"en": "computing the teacher's answers: {photos} {photos|photo|photos} x {views} {views|view|views}, "
+                             "{done} {done|photo|photos} done ({path})",
+                       "es": "calculando las respuestas del maestro: {photos} {photos|foto|fotos} x {views} {views|vista|vistas}, "
+                             "{done} {done|foto hecha|fotos hechas} ({path})"},
+    "cache_progress": {"en": "teacher's answers: {done} of {photos} {photos|photo|photos} ({views_per_s} views/s)",
+                       "es": "respuestas del maestro: {done} de {photos} {photos|foto|fotos} ({views_per_s} vistas/s)"},
 }
