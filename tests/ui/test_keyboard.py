@@ -30,14 +30,14 @@ class Voice:
         self.qtbot, self.engine = qtbot, engine
         self.mark = 0
 
-    def said_after_key(self, window, key: str, expected=None, timeout: int = 5000):
+    def said_after_key(self, window, key: str, expected=None, timeout: int = 20000):
         """Press key; return the first new (text, language, priority, rate, volume) that
         satisfies expected (a string, or a predicate on the text)."""
         self.mark = len(self.engine.spoken)
         press(self.qtbot, focused(window), key)
         return self.wait(expected, timeout)
 
-    def wait(self, expected, timeout: int = 5000):
+    def wait(self, expected, timeout: int = 20000):
         def match(text: str) -> bool:
             return expected is None or (expected(text) if callable(expected) else text == expected)
         found = []
