@@ -226,11 +226,12 @@ def test_a_replica_killed_while_requests_are_in_flight(ray_service):
     assert statuses <= {200, 503}, sorted(map(str, statuses))
     assert any(start < killed_at < end for _, start, end in answers), "nothing was in flight"
     assert any(start > killed_at and s == 200 for s, start, _ in answers)
-    for _ in range(600):  # Serve starts a new replica in its own time: watch for it
+    poll = threading.Event()  # never set: `stop` is set by now and would not pause the watch
+    for _ in range(600):  # Serve starts a new replica in its own time: watch for it (<= 300 s)
         now = replica_names(ray)
         if victim not in now and len(now) == 2:
             break
-        stop.wait(0.5)
+        poll.wait(0.5)
     assert victim not in now and len(now) == 2, f"Serve did not replace the replica: {now}"
     for _ in range(4):
         assert post_photo(ray_service, photo).status_code == 200
