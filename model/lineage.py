@@ -13,38 +13,41 @@ from pathlib import Path
 from assistant.inference.checkpoint import read_metadata
 
 
+def run_hours(run: dict) -> float:
+    """A run's CPU hours: wall time times the threads it trained with."""
+    return run.get("seconds", 0) * run.get("threads", 1) / 3600
+
+
 def _pct(value) -> str:
     return "–" if value is None else f"{100 * value:.1f}%"
 
 
-def runs_table(path: Path) -> list[str]:
+def runs_table(meta: dict) -> list[str]:
     """One row per run: the totals so far and the test (fold 0) and validation figures."""
-    training = read_metadata(path).get("training", {})
-    lineage = training.get("lineage") or {}
+    lineage = meta.get("training", {}).get("lineage") or {}
     rows = ["| run | date | epochs (all) | CPU hours (all) | fold-0 top-1 | validation top-1 | CPU |",
             "|---|---|---|---|---|---|---|"]
     epochs = hours = 0.0
     for i, run in enumerate(lineage.get("runs", []), 1):
         epochs += run.get("epochs", 0)
-        hours += run.get("seconds", 0) * run.get("threads", 1) / 3600
+        hours += run_hours(run)
         top1 = run.get("top1") or {}
         rows.append(f"| {i} | {run.get('date', '–')} | {epochs:.0f} | {hours:.2f} | "
                     f"{_pct(top1.get('test'))} | {_pct(top1.get('val'))} | {run.get('cpu') or '–'} |")
     return rows
 
 
-def epochs_table(path: Path) -> list[str]:
+def epochs_table(path: Path, meta: dict) -> list[str]:
     """The last run's validation figure epoch by epoch, against the CPU hours of all runs."""
     history_file = path.with_suffix(".report") / "history.json"
     if not history_file.exists():
         return []
     history = json.loads(history_file.read_text())
-    lineage = read_metadata(path).get("training", {}).get("lineage") or {}
-    runs = lineage.get("runs", [])
+    runs = (meta.get("training", {}).get("lineage") or {}).get("runs", [])
     before = runs[:-1]
     threads = runs[-1].get("threads", 1) if runs else 1
     start_epochs = sum(r.get("epochs", 0) for r in before)
-    start_hours = sum(r.get("seconds", 0) * r.get("threads", 1) for r in before) / 3600
+    start_hours = sum(run_hours(r) for r in before)
     rows = ["| epoch (all) | input px | CPU hours (all) | validation top-1 |", "|---|---|---|---|"]
     for row in history:
         hours = start_hours + row.get("seconds", 0) * threads / 3600
@@ -60,8 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     path = Path(args[0])
     try:
-        print("\n".join(runs_table(path)))
-        epochs = epochs_table(path)
+        meta = read_metadata(path)
+        print("\n".join(runs_table(meta)))
+        epochs = epochs_table(path, meta)
     except (OSError, ValueError) as exc:
         print(f"lineage: {exc}", file=sys.stderr)
         return 2

@@ -289,6 +289,7 @@ def lineage(cfg: TrainConfig, epochs: int, seconds: float, results: dict) -> dic
     it started from (a model trained session by session keeps its whole history)."""
     from assistant.inference.checkpoint import read_metadata
     from assistant.machine import cpu_name
+    from model.lineage import run_hours
 
     runs = []
     if cfg.init:
@@ -300,7 +301,7 @@ def lineage(cfg: TrainConfig, epochs: int, seconds: float, results: dict) -> dic
                  "cpu": cpu_name(), "date": time.strftime("%Y-%m-%d"),
                  "top1": {k: v.get("top1") for k, v in results.items()}})
     return {"epochs": sum(int(r["epochs"]) for r in runs),
-            "cpu_hours": round(sum(r["seconds"] * r["threads"] for r in runs) / 3600, 2),
+            "cpu_hours": round(sum(run_hours(r) for r in runs), 2),
             "runs": runs}
 
 
