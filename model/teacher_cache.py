@@ -27,7 +27,7 @@ from model.teacher import Teacher
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: the key leaves out the view count, the file keeps per-view progress
 #: the partial file is written at most this often while the cache is built
 SAVE_EVERY_S = 120.0
 
@@ -59,19 +59,27 @@ class TeacherCache:
         return torch.softmax(lp / temperature, dim=1)
 
 
-def cache_key(images: torch.Tensor, teacher: Teacher, classes: list[str], seed: int, views: int,
-              policy: AugmentPolicy) -> str:
+def cache_key(images: torch.Tensor, teacher: Teacher, classes: list[str], seed: int,
+              policy: AugmentPolicy, views: int | None = None) -> str:
     """Everything the answers depend on: the pool's pixels, the teachers' files, the products'
-    order, the seed, the number of views and the augmentation."""
+    order, the seed and the augmentation. Not the number of views: view v of photo p is the same
+    view whatever the count (model.augment.seeded_views), so a cache grows by views.
+    views: the key of a first-format file, which held exactly that many."""
     from assistant.inference.onnx_files import file_sha256
 
+    fields = {"format": CACHE_FORMAT if views is None else 1, "classes": classes, "seed": seed,
+              "policy": policy.__dict__, "shape": list(images.shape),
+              "teachers": [file_sha256(p) for p in teacher.paths]}
+    if views is not None:
+        fields["views"] = views
     h = hashlib.sha256()
-    h.update(json.dumps({"format": CACHE_FORMAT, "classes": classes, "seed": seed, "views": views,
-                         "policy": policy.__dict__, "shape": list(images.shape),
-                         "teachers": [file_sha256(p) for p in teacher.paths]},
-                        sort_keys=True).encode())
-    h.update(images.contiguous().numpy().tobytes())
+    h.update(json.dumps(fields, sort_keys=True).encode())
+    h.update(_pixels_digest(images))
     return h.hexdigest()
+
+
+def _pixels_digest(images: torch.Tensor) -> bytes:
+    return hashlib.sha256(images.contiguous().numpy().tobytes()).digest()
 
 
 def default_path(key: str) -> Path:
@@ -82,36 +90,54 @@ def default_path(key: str) -> Path:
 def build_cache(teacher: Teacher, images: torch.Tensor, classes: list[str], seed: int, views: int,
                 policy: AugmentPolicy, path: Path | None = None, cb: TrainCallback | None = None,
                 batch: int = 32) -> TeacherCache:
-    """The cache for this pool, read from `path` when complete, else built (resuming a partial
-    file of the same key). images: the uint8 pool, N x 3 x S x S, in the training loop's order."""
+    """The cache for this pool with `views` views a photo, read from `path` as far as it goes,
+    the rest computed (resuming a partial file, and growing a file of fewer views: only the new
+    views are asked). images: the uint8 pool, N x 3 x S x S, in the training loop's order."""
     cb = cb or TrainCallback()
-    key = cache_key(images, teacher, classes, seed, views, policy)
+    key = cache_key(images, teacher, classes, seed, policy)
     path = Path(path) if path else default_path(key)
     n = len(images)
-    log_probs, done = _read(path, key, (n, views, len(classes)))
-    if done >= n:
+    log_probs, done = _read(path, key, n, len(classes))
+    if not any(done):  # answers of the first format, kept under a key with their view count
+        log_probs, done = _read_first_format(path.parent, images, teacher, classes, seed, policy)
+    if len(done) < views:  # more views than kept: room for the new ones
+        grown = torch.zeros((n, views, len(classes)), dtype=torch.float16)
+        grown[:, :len(done)] = log_probs
+        log_probs, done = grown, done + [0] * (views - len(done))
+    if all(d >= n for d in done[:views]):
         cb.note("cache_ready", path=path, photos=n, views=views)
-        return TeacherCache(log_probs, seed, policy, teacher.symmetric)
-    cb.note("cache_building", path=path, photos=n, views=views, done=done)
+        return TeacherCache(log_probs[:, :views].clone(), seed, policy, teacher.symmetric)
+    _fill(teacher, images, seed, policy, log_probs, done, views, path, key, cb, batch)
+    return TeacherCache(log_probs[:, :views].clone(), seed, policy, teacher.symmetric)
+
+
+def _fill(teacher: Teacher, images: torch.Tensor, seed: int, policy: AugmentPolicy,
+          log_probs: torch.Tensor, done: list[int], views: int, path: Path, key: str,
+          cb: TrainCallback, batch: int) -> None:
+    """Ask the teacher for the (view, photo) pairs not answered yet, view by view; the file is
+    written every SAVE_EVERY_S and on cancel, so a stop loses at most that much."""
+    n = len(images)
+    total, start_units = n * views, sum(min(d, n) for d in done[:views])
+    cb.note("cache_building", path=path, photos=n, views=views, done=start_units // views)
     started = last_save = time.monotonic()
-    photos_per_batch = max(batch // views, 1)
-    for first in range(done, n, photos_per_batch):
-        if cb.cancelled():
-            _write(path, key, log_probs, first)
-            raise KeyboardInterrupt("the teacher's answers were being computed; run again to resume")
-        idx = torch.arange(first, min(first + photos_per_batch, n))
-        photos = idx.repeat_interleave(views)
-        view_ids = torch.arange(views).repeat(len(idx))
-        log_probs[idx] = answers(teacher, images[photos], seeded_views(seed, photos, view_ids),
-                                 policy).view(len(idx), views, -1).half()
-        end = int(idx[-1]) + 1
-        cb.on_step(0, end, n, 0.0)
-        if time.monotonic() - last_save >= SAVE_EVERY_S or end >= n:
-            _write(path, key, log_probs, end)
-            last_save = time.monotonic()
-            rate = (end - done) * views / max(last_save - started, 1e-6)
-            cb.note("cache_progress", done=end, photos=n, views_per_s=round(rate, 1))
-    return TeacherCache(log_probs, seed, policy, teacher.symmetric)
+    units = start_units
+    for v in range(views):
+        for first in range(done[v], n, batch):
+            if cb.cancelled():
+                _write(path, key, log_probs, done)
+                raise KeyboardInterrupt("the teacher's answers were being computed; run again to resume")
+            idx = torch.arange(first, min(first + batch, n))
+            view_ids = torch.full_like(idx, v)
+            log_probs[idx, v] = answers(teacher, images[idx], seeded_views(seed, idx, view_ids),
+                                        policy).half()
+            done[v] = int(idx[-1]) + 1
+            units += len(idx)
+            cb.on_step(0, units, total, 0.0)
+            if time.monotonic() - last_save >= SAVE_EVERY_S or units >= total:
+                _write(path, key, log_probs, done)
+                last_save = time.monotonic()
+                rate = (units - start_units) / max(last_save - started, 1e-6)
+                cb.note("cache_progress", done=units // views, photos=n, views_per_s=round(rate, 1))
 
 
 @torch.no_grad()
@@ -125,27 +151,58 @@ def answers(teacher: Teacher, images: torch.Tensor, draws: torch.Tensor, policy:
     return torch.log((total / len(teacher.sizes)).clamp_min(1e-8))
 
 
-def _read(path: Path, key: str, shape: tuple[int, int, int]) -> tuple[torch.Tensor, int]:
-    """The stored answers and how many photos they cover (0 when absent, foreign or damaged)."""
-    empty = torch.zeros(shape, dtype=torch.float16)
+def _read(path: Path, key: str, n: int, classes: int) -> tuple[torch.Tensor, list[int]]:
+    """The stored answers (photos x views x classes) and, per view, how many photos they cover
+    (no views when absent, foreign or damaged)."""
+    empty = torch.zeros((n, 0, classes), dtype=torch.float16)
     if not path.exists():
-        return empty, 0
+        return empty, []
     try:
         with safe_open(str(path), "pt") as f:
             meta = f.metadata() or {}
             if meta.get("key") != key:
                 log.warning("%s belongs to another pool or teacher; it is built again", path)
-                return empty, 0
+                return empty, []
             log_probs = f.get_tensor("log_probs")
-        if tuple(log_probs.shape) != shape:
-            return empty, 0
-        return log_probs, int(meta.get("done", 0))
+        done = [int(d) for d in json.loads(meta["done"])]
+        if log_probs.shape[0] != n or log_probs.shape[2] != classes or len(done) != log_probs.shape[1]:
+            return empty, []
+        return log_probs, done
     except Exception as exc:  # a damaged file costs its recomputation, nothing else
         log.warning("%s cannot be read (%s); it is built again", path, exc)
-        return empty, 0
+        return empty, []
 
 
-def _write(path: Path, key: str, log_probs: torch.Tensor, done: int) -> None:
+def _read_first_format(folder: Path, images: torch.Tensor, teacher: Teacher, classes: list[str],
+                       seed: int, policy: AugmentPolicy) -> tuple[torch.Tensor, list[int]]:
+    """The answers of first-format files in folder (one file per view count) for this pool, the
+    most views first, merged column by column: what an earlier version already paid for."""
+    n = len(images)
+    best, done = torch.zeros((n, 0, len(classes)), dtype=torch.float16), []
+    for path in sorted(folder.glob("*.safetensors")) if folder.is_dir() else []:
+        try:
+            with safe_open(str(path), "pt") as f:
+                meta, shape = f.metadata() or {}, f.get_slice("log_probs").get_shape()
+                if "[" in meta.get("done", "") or shape[0] != n or shape[2] != len(classes):
+                    continue
+                if meta.get("key") != cache_key(images, teacher, classes, seed, policy, views=shape[1]):
+                    continue
+                log_probs, count = f.get_tensor("log_probs"), int(meta.get("done", 0))
+        except Exception:  # an unreadable old file is simply not used
+            continue
+        if len(done) < shape[1]:
+            grown = torch.zeros((n, shape[1], len(classes)), dtype=torch.float16)
+            grown[:, :len(done)] = best
+            best, done = grown, done + [0] * (shape[1] - len(done))
+        for v in range(shape[1]):
+            if count > done[v]:
+                best[:count, v], done[v] = log_probs[:count, v], count
+        log.info("using %s (%d views of %d photos from an earlier format)", path.name, shape[1], count)
+    return best, done
+
+
+def _write(path: Path, key: str, log_probs: torch.Tensor, done: list[int]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(path, suffix=".safetensors") as tmp:
-        save_file({"log_probs": log_probs.contiguous()}, str(tmp), metadata={"key": key, "done": str(done)})
+        save_file({"log_probs": log_probs.contiguous()}, str(tmp),
+                  metadata={"key": key, "done": json.dumps(done)})

@@ -3,6 +3,8 @@ what the teacher answers on exactly those views, building it resumes, and a dist
 resumed after a crash ends where an unbroken one ends."""
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -68,14 +70,53 @@ def test_building_the_cache_resumes_where_it_stopped(trained_checkpoint, tmp_pat
                         batch=2)
     with pytest.raises(KeyboardInterrupt):
         build_cache(teacher, images, CLASSES, 5, 2, POLICY, path, CancelAfter(2), batch=2)
-    assert int(load_file_meta(path)["done"]) == 2
+    assert json.loads(load_file_meta(path)["done"]) == [4, 0]  # view 0 of photos 0-3
     counted = CancelAfter(10 ** 6)
     resumed = build_cache(teacher, images, CLASSES, 5, 2, POLICY, path, counted, batch=2)
-    assert counted.steps == [3, 4, 5, 6]  # photos 0-1 were not asked again
+    assert counted.steps == [6, 8, 10, 12]  # (view, photo) pairs: the first 4 were not asked again
     assert torch.equal(resumed.log_probs, whole.log_probs)
     # another seed is another cache: never mistaken for this one
     other = build_cache(teacher, images, CLASSES, 6, 2, POLICY, path, batch=2)
     assert not torch.equal(other.log_probs, whole.log_probs)
+
+
+def test_a_cache_grows_by_views_asking_only_the_new_ones(trained_checkpoint, tmp_path):
+    teacher = Teacher([str(trained_checkpoint)], CLASSES, torch.device("cpu"))
+    images, path = pool(), tmp_path / "answers.safetensors"
+    at_once = build_cache(teacher, images, CLASSES, 5, 3, POLICY, tmp_path / "once.safetensors")
+    two = build_cache(teacher, images, CLASSES, 5, 2, POLICY, path)
+    assert torch.equal(two.log_probs, at_once.log_probs[:, :2])
+    counted = CancelAfter(10 ** 6)
+    three = build_cache(teacher, images, CLASSES, 5, 3, POLICY, path, counted)
+    assert counted.steps == [18]  # one batch: view 2 of the 6 photos, nothing asked again
+    assert torch.equal(three.log_probs, at_once.log_probs)
+    # fewer views than kept are read from the same file, and the file keeps all three
+    counted = CancelAfter(10 ** 6)
+    assert torch.equal(build_cache(teacher, images, CLASSES, 5, 1, POLICY, path, counted).log_probs,
+                       at_once.log_probs[:, :1])
+    assert counted.steps == [] and json.loads(load_file_meta(path)["done"]) == [6, 6, 6]
+
+
+def test_answers_kept_in_the_first_format_are_used(trained_checkpoint, tmp_path):
+    from safetensors.torch import save_file
+
+    from model.teacher_cache import cache_key
+    teacher = Teacher([str(trained_checkpoint)], CLASSES, torch.device("cpu"))
+    images = pool()
+    whole = build_cache(teacher, images, CLASSES, 5, 3, POLICY, tmp_path / "whole.safetensors")
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    # an earlier version: one file of 2 views, complete, and one of 3 views, 4 photos done
+    for views, done in [(2, 6), (3, 4)]:
+        key = cache_key(images, teacher, CLASSES, 5, POLICY, views=views)
+        kept = whole.log_probs[:, :views].clone()
+        kept[done:] = 0
+        save_file({"log_probs": kept}, str(folder / f"old{views}.safetensors"),
+                  metadata={"key": key, "done": str(done)})
+    counted = CancelAfter(10 ** 6)
+    cache = build_cache(teacher, images, CLASSES, 5, 3, POLICY, folder / "new.safetensors", counted)
+    assert counted.steps == [18]  # only view 2 of photos 4-5 was asked
+    assert torch.equal(cache.log_probs, whole.log_probs)
 
 
 def load_file_meta(path):
