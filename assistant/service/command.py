@@ -99,15 +99,16 @@ def run(args: argparse.Namespace) -> int:
         return serve_on_ray(config, args.host, args.port, args.replicas or 1, args.address)
     import uvicorn
 
-    from assistant.service.app import CONFIG_ENV, create_app
+    from assistant.service.app import CONFIG_ENV, app_from_env, create_app
     from assistant.service.server import server_options
     config["replicas"] = args.workers
     common = dict(host=args.host, port=args.port, access_log=args.access_log, log_level="info",
                   **server_options())
     if args.workers > 1:
         os.environ[CONFIG_ENV] = json.dumps(config)
-        uvicorn.run("assistant.service.app:app_from_env", factory=True, workers=args.workers,
-                    **common)
+        # by name: each worker process imports it (named from the function, so a move follows)
+        factory = f"{app_from_env.__module__}:{app_from_env.__qualname__}"
+        uvicorn.run(factory, factory=True, workers=args.workers, **common)
     else:
         uvicorn.run(create_app(config.pop("model"), **config), **common)
     return 0
