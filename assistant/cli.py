@@ -49,14 +49,14 @@ SUBCOMMANDS = [
     ("evaluate", "model.cli:run_evaluate", "measure a model's accuracy on a folder of photos",
      "Measure top-1/top-3 and per-product accuracy of a model on a folder with one sub-folder "
      "per product (folder names = the model's product ids)."),
-    ("classify", "assistant.batch:run", "classify every photo in a folder into a CSV",
+    ("classify", "assistant.batch.command:run", "classify every photo in a folder into a CSV",
      "Classify all photos in a folder (stock-taking) and write path,label,score,top3 rows."),
     ("read", "assistant.reading_cli:run", "read the text and the dates on packs in photos",
      "Read the text on the pack in each photo (most prominent first) and its dates (best "
      "before, use by, expiry), as the read key says them; offline (RapidOCR)."),
-    ("serve", "assistant.api:run", "start the HTTP service (POST /api/predict)",
+    ("serve", "assistant.service.command:run", "start the HTTP service (POST /api/predict)",
      "Serve the model over HTTP on this machine; see /docs for the API."),
-    ("bench", "assistant.bench:run", "measure speed: ms per frame, photos per second, start-up",
+    ("bench", "assistant.bench.command:run", "measure speed: ms per frame, photos per second, start-up",
      "Print speed figures of this machine for the classifier and the pipeline."),
     ("retrain", "model.retrain:run", "teach the assistant new products (maintainer)",
      "Start from the active model and add (or replace) the products found in a folder."),

@@ -1,8 +1,8 @@
 """Which engine runs `serve` and `classify`: local (this process, the default) or ray (Ray Serve,
 Ray Data on a Ray cluster), and the one way to reach a Ray cluster.
 
-Ray is an optional extra; it is imported here (and in api_ray, batch_ray) only when the ray
-engine is asked for, so the default path never loads it.
+Ray is an optional extra; it is imported here (and in service/on_ray, batch/on_ray) only when
+the ray engine is asked for, so the default path never loads it.
 """
 from __future__ import annotations
 

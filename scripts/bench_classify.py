@@ -117,14 +117,14 @@ def timed(fn, seconds: float, per_call: int) -> float:
 def decode_rate(photos: list[Path], size: int, workers: int, seconds: float) -> float:
     from concurrent.futures import ThreadPoolExecutor
 
-    from assistant.batch import _decode
+    from assistant.batch.photos import decode as _decode
     with ThreadPoolExecutor(workers) as pool:
         return timed(lambda: list(pool.map(lambda p: _decode(p, size), photos)), seconds, len(photos))
 
 
 def agreement(model: Path, photos: list[Path], root: Path, calibration: list[Path],
               variants: list[str]) -> dict:
-    from assistant.batch import classify_files
+    from assistant.batch.local import classify_files
     answers, report = {}, {}
     for variant in variants:
         clf = open_variant(variant, model, calibration)
@@ -162,7 +162,7 @@ def main() -> int:
 
     import torch
 
-    from assistant.batch import classify_files
+    from assistant.batch.local import classify_files
     variants = [v for v in args.variants.split(",") if v]
     model, what = (args.model, "given") if args.model else default_model()
     measured, calibration = split_photos(args.photos, args.n)

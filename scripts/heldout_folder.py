@@ -8,9 +8,9 @@ then:     python main.py evaluate --data /tmp/freiburg-fold0 --json
 import sys
 from pathlib import Path
 
+from model.split_file import SplitFile
+
 root = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(root))
-from model.split_file import SplitFile  # noqa: E402
 
 split = Path(sys.argv[1]) if len(sys.argv) > 1 else root / "model/splits/freiburg-fold0.csv"
 data = Path(sys.argv[2]) if len(sys.argv) > 2 else root.parent / "shared/data/freiburg"

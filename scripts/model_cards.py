@@ -15,11 +15,10 @@ import re
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from assistant.inference.checkpoint import read_metadata
+from assistant.store import models
 
-from assistant.inference.checkpoint import read_metadata  # noqa: E402
-from assistant.store import models  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 DOCS = {"README.md": "model-table", "docs/models.md": "model-cards"}
 

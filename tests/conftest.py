@@ -133,14 +133,14 @@ def no_onnx_export(monkeypatch):
 @contextlib.contextmanager
 def serve_in_thread(app, **server_options):
     """An ASGI app served on a free loopback port in a thread, with the server settings `serve`
-    uses (assistant.api_server; server_options override them); yields its base URL."""
+    uses (assistant.service.server; server_options override them); yields its base URL."""
     import socket
     import threading
     import time
 
     import uvicorn
 
-    from assistant.api_server import config
+    from assistant.service.server import config
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -16,7 +16,7 @@
 #   two), and stage 2 fits its temperature on its validation photos and says things as sure at
 #   stage 1's thresholds. Fold 0 with mirror averaging: 89.98% top-1; thresholds fitted on the
 #   validation photos and half of fold 0 and measured on the other half (100 random halves):
-#   said as sure 75.8% of photos, 98.2% right (scripts/flip_tta.py prints it).
+#   said as sure 75.8% of photos, 98.2% right (docs/experiments.md: flip_tta.py).
 # About 50 + 45 minutes on a 2-core AVX-512 (bf16) CPU. Both resume (--resume) after a crash;
 # a finished stage 1 is not run again.
 #

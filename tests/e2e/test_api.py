@@ -248,8 +248,8 @@ def test_concurrent_requests_get_their_own_answers(client, server):
 def strict_server(model_file):
     """create_app with a loaded Classifier and tight limits, served by uvicorn in a thread."""
 
-    from assistant.api import create_app
     from assistant.inference.classifier import Classifier
+    from assistant.service.app import create_app
     app = create_app(Classifier(model_file, device="cpu"), max_body=64 * 1024, max_pixels=1_000_000,
                      read_timeout=1.0)
     with serve_in_thread(app) as base:

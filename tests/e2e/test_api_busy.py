@@ -32,8 +32,8 @@ class GatedClassifier:
 
 
 def test_more_photos_waiting_than_allowed_get_503_then_the_service_recovers(tiny_checkpoint):
-    from assistant.api import create_app
     from assistant.inference.classifier import Classifier
+    from assistant.service.app import create_app
     clf = GatedClassifier(Classifier(tiny_checkpoint, device="cpu"))
     clf.gate.set()                       # the service's own warm-up pass goes through
     app = create_app(clf, max_batch=1, max_pending=2)
@@ -69,7 +69,7 @@ def test_more_photos_waiting_than_allowed_get_503_then_the_service_recovers(tiny
 
 BURST = """
 import sys, psutil, numpy as np
-from assistant.api_batcher import predict_chws
+from assistant.service.batcher import predict_chws
 from assistant.inference.onnx_backend import OnnxClassifier
 clf = OnnxClassifier(sys.argv[1], threads=1)
 s = clf.preprocessing.size

@@ -1,6 +1,6 @@
 """The service against slow, greedy and foreign clients: deadlines for the request head and the
 whole body, the cap on open connections, the limit on decoded bytes, the token and the Host
-allow-list. Each server runs in a thread with the settings `serve` uses (assistant.api_server),
+allow-list. Each server runs in a thread with the settings `serve` uses (assistant.service.server),
 some made tight so that a test takes seconds."""
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def trickle(s: socket.socket, most: int) -> tuple[bytes, int]:
 def test_a_request_head_never_finished_gets_408_and_is_closed(classifier):
     """A byte of a header every 0.1 s keeps the head unfinished: the 408 comes while the client
     is still sending (if each byte restarted the clock, it would come only after the last)."""
-    from assistant.api import create_app
+    from assistant.service.app import create_app
     with serve_in_thread(create_app(classifier), head_timeout=1.0) as base:
         with socket.create_connection(("127.0.0.1", port_of(base)), timeout=10) as s:
             s.sendall(b"GET /api/health HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
@@ -82,7 +82,7 @@ def test_a_request_head_never_finished_gets_408_and_is_closed(classifier):
 def test_a_body_trickled_within_each_chunk_timeout_is_cut_at_the_body_deadline(classifier):
     """Each byte comes far within the chunk timeout (60 s): the 408 at the 1 s body deadline
     comes while the client is still sending."""
-    from assistant.api import create_app
+    from assistant.service.app import create_app
     app = create_app(classifier, read_timeout=60.0, body_deadline=1.0)
     with serve_in_thread(app) as base, socket.create_connection(("127.0.0.1", port_of(base))) as s:
         s.sendall(b"POST /api/predict HTTP/1.1\r\nHost: localhost\r\nContent-Type: image/jpeg\r\n"
@@ -94,7 +94,7 @@ def test_a_body_trickled_within_each_chunk_timeout_is_cut_at_the_body_deadline(c
 
 @pytest.mark.fault("more open connections than the cap: 503 at once")
 def test_more_connections_than_the_cap_get_503(classifier):
-    from assistant.api import create_app
+    from assistant.service.app import create_app
     with serve_in_thread(create_app(classifier), max_connections=3) as base:
         idle = [socket.create_connection(("127.0.0.1", port_of(base))) for _ in range(3)]
         try:  # once the server has taken the three in, a fourth is turned away
@@ -117,7 +117,7 @@ def health_until(base: str, wanted: int, tries: int = 200) -> int:
 
 @pytest.mark.fault("a small PNG that decodes huge: 422 by decoded size")
 def test_a_small_file_that_decodes_huge_is_refused_by_its_decoded_size(classifier):
-    from assistant.api import create_app
+    from assistant.service.app import create_app
     buf = io.BytesIO()  # 2,100 x 2,100 RGBA: 4.4 megapixels (under the pixel limit), 17 MB decoded
     Image.fromarray(np.zeros((2100, 2100, 4), np.uint8)).save(buf, "PNG")
     assert len(buf.getvalue()) < 100_000
@@ -132,7 +132,7 @@ def test_a_small_file_that_decodes_huge_is_refused_by_its_decoded_size(classifie
 
 @pytest.mark.fault("with --token: 401 without it, 200 with it")
 def test_with_a_token_the_api_answers_only_those_who_send_it(classifier):
-    from assistant.api import create_app
+    from assistant.service.app import create_app
     with serve_in_thread(create_app(classifier, token="s3cret")) as base, \
             httpx.Client(base_url=base, timeout=30) as c:
         refused = c.get("/api/health")
@@ -148,8 +148,8 @@ def test_with_a_token_the_api_answers_only_those_who_send_it(classifier):
 
 @pytest.mark.fault("a foreign Host header (DNS rebinding): 400")
 def test_a_foreign_host_name_is_refused_against_dns_rebinding(classifier):
-    from assistant.api import create_app
-    from assistant.api_guard import allowed_hosts
+    from assistant.service.app import create_app
+    from assistant.service.guard import allowed_hosts
     with serve_in_thread(create_app(classifier, allowed_hosts=sorted(allowed_hosts("127.0.0.1")))) as base, \
             httpx.Client(base_url=base, timeout=30) as c:
         assert c.get("/api/health").status_code == 200                       # 127.0.0.1:port
@@ -159,7 +159,7 @@ def test_a_foreign_host_name_is_refused_against_dns_rebinding(classifier):
 
 
 def test_every_interface_allows_this_machines_names_and_the_ones_given():
-    from assistant.api_guard import allowed_hosts, host_name
+    from assistant.service.guard import allowed_hosts, host_name
     names = allowed_hosts("0.0.0.0", ["shop-server.lan:8000"])
     assert {"localhost", "127.0.0.1", socket.gethostname().lower(), "shop-server.lan"} <= names
     assert "attacker.example" not in names
@@ -170,8 +170,8 @@ def test_every_interface_allows_this_machines_names_and_the_ones_given():
 @pytest.mark.parametrize("flag", ["--max-body-mb", "--max-megapixels", "--max-decoded-mb"])
 @pytest.mark.parametrize("value", ["0", "-1", "nan", "inf"])
 def test_a_limit_of_zero_is_refused_instead_of_lifting_the_limits(flag, value, capsys, classifier):
-    from assistant.api import create_app
     from assistant.cli import build_parser
+    from assistant.service.app import create_app
     with pytest.raises(SystemExit) as done:  # parsed only: a limit let through would not start a server
         build_parser("serve").parse_args(["serve", flag, value])
     assert done.value.code == 2
@@ -186,7 +186,7 @@ def test_a_limit_of_zero_is_refused_instead_of_lifting_the_limits(flag, value, c
 def test_a_second_host_header_is_refused_by_the_app_itself():
     import asyncio
 
-    from assistant.api_guard import Guard
+    from assistant.service.guard import Guard
 
     async def app(scope, receive, send):
         await send({"type": "http.response.start", "status": 200, "headers": []})

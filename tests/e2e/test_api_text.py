@@ -20,7 +20,7 @@ def jpeg() -> bytes:
 def client_with(tiny_checkpoint):
     from fastapi.testclient import TestClient
 
-    from assistant.api import create_app
+    from assistant.service.app import create_app
     clients = []
 
     def make(reader):

@@ -56,7 +56,7 @@ def test_the_barcodes_command(tmp_path, isolated_home):
 
 
 def test_the_http_answer_carries_the_codes(tmp_path, tiny_checkpoint):
-    from assistant.api import create_app
+    from assistant.service.app import create_app
     from assistant.store.barcodes import BarcodeBook
     book_file = tmp_path / "barcodes.json"
     BarcodeBook(book_file).add("7310865004703", "Garant organic milk", "Leche Garant")

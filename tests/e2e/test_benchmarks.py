@@ -80,7 +80,7 @@ def test_bench_window_measures_the_real_window(tmp_path, photo_dir, trained_chec
 
 
 def test_p90_is_never_below_the_median():
-    from assistant.bench import _stats
+    from assistant.bench.command import _stats
     assert _stats([10.0, 20.0]) == {"median_ms": 15.0, "p90_ms": 20.0, "n": 2}
     assert _stats([float(v) for v in range(1, 11)])["p90_ms"] == 9.0
     assert _stats([5.0])["p90_ms"] == 5.0

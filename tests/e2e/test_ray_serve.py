@@ -73,8 +73,8 @@ def ray_service(ray_address, tmp_path_factory):
 @pytest.fixture(scope="module")
 def local_service():
     """The local engine's app with the same model and limits, in a thread of this process."""
-    from assistant.api import create_app
-    from assistant.api_guard import allowed_hosts
+    from assistant.service.app import create_app
+    from assistant.service.guard import allowed_hosts
     from assistant.store.models import bundled_default
     app = create_app(str(bundled_default()), max_body=MAX_BODY_MB * 2**20,
                      allowed_hosts=sorted(allowed_hosts("127.0.0.1")))
@@ -240,7 +240,7 @@ def test_a_replica_killed_while_requests_are_in_flight(ray_service):
 def test_the_proxies_get_time_to_start_on_a_busy_machine(ray_address, monkeypatch):
     """Ray's 5 s for a proxy to come up killed it beside a model training on 2 cores (serve
     then failed at start); the controller is given more, and a value in the environment wins."""
-    from assistant.api_ray import start_options
+    from assistant.service.on_ray import start_options
 
     def controller_env() -> dict:
         return start_options({}, "127.0.0.1", 8000)["controller_options"]["runtime_env"]["env_vars"]

@@ -4,13 +4,19 @@ both languages, at 100 % and at 200 % (QT_SCALE_FACTOR=2 draws a 900 x 700 windo
 pixels with every font twice as large: that is what the test draws, in one process)."""
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import pytest
 
 from assistant.live.catalog import PHRASES, fields_of, phrase
 from assistant.live.catalog.spoken import SPOKEN
 
+#: a folder where the test also saves the window at 100 %, for the README:
+#: SCREENSHOT_DIR=assets/screenshots xvfb-run -a .venv/bin/python -m pytest tests/ui/test_long_sentences.py
+SCREENSHOT_DIR = "SCREENSHOT_DIR"
+DEMO = Path(__file__).resolve().parents[2] / "assets" / "demo"
 SAMPLE = {"digits": "5 0 0 0 1 1 2 5 4 6 4 1 5", "name": "tomato sauce", "other": "vinegar",
           "detail": "no sound output (is an audio device connected?)"}
 
@@ -40,7 +46,9 @@ def test_the_longest_sentence_is_shown_whole(make_window, qtbot, language, scale
     from PySide6.QtWidgets import QApplication
     app = QApplication.instance()
     font = app.font()
-    window = make_window(language=language)
+    shots = os.environ.get(SCREENSHOT_DIR)
+    # for the README's picture the camera's place shows the demo, not a test pattern
+    window = make_window(language=language, **({"source": DEMO} if shots else {}))
     window.context.stop()   # nothing else writes to the two labels meanwhile
     try:
         if scale != 1:
@@ -56,5 +64,8 @@ def test_the_longest_sentence_is_shown_whole(make_window, qtbot, language, scale
         p = window.product
         assert p.text() == words and whole(p), (words, p.size(), p.styleSheet())
         assert whole(window.status_label), words
+        if shots and scale == 1:  # the README's picture of it
+            out = Path(shots) / f"long-sentence-{language}.png"
+            assert window.grab().save(str(out)), out
     finally:
         app.setFont(font)

@@ -10,11 +10,11 @@ import time
 
 import pytest
 
-from assistant.api_batcher import AsyncBatcher, Busy
-from assistant.api_ray_proxy import ProxyAnswers
 from assistant.cli import main
 from assistant.engines import probe
 from assistant.errors import UserError
+from assistant.service.batcher import AsyncBatcher, Busy
+from assistant.service.ray_proxy import ProxyAnswers
 
 
 @pytest.mark.parametrize("args, words", [

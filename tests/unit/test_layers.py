@@ -7,9 +7,16 @@ import pytest
 from tests.unit.test_qt_contract import ROOT, copy_project, importlinter_config, lint_imports, plant
 
 
-def layers() -> list[list[str]]:
-    (contract,) = [c for c in importlinter_config()["contracts"] if c["type"] == "layers"]
+def layers(container: str | None = None) -> list[list[str]]:
+    """The floors of the house (container None), or of the rooms inside one package."""
+    (contract,) = [c for c in importlinter_config()["contracts"]
+                   if c["type"] == "layers" and container in (c.get("containers") or [None])]
     return [[m.strip() for m in layer.replace("|", ":").split(":")] for layer in contract["layers"]]
+
+
+def floor_of(module: str, floors: list[list[str]]) -> int:
+    (index,) = [i for i, floor in enumerate(floors) if module in floor]
+    return index
 
 
 def test_every_room_of_the_assistant_stands_on_a_floor():
@@ -23,12 +30,26 @@ def test_every_room_of_the_assistant_stands_on_a_floor():
 def test_the_floors_run_from_the_entry_points_down_to_the_base():
     floors = layers()
     assert "assistant.ui" in floors[0] and "assistant.cli" in floors[0]
-    assert floors[1] == ["model"]
+    # each entry-point folder has a floor of its own, under the window and the command line
+    # (benchmarks above what they measure; the service and classify side by side)
+    assert floors[1] == ["assistant.bench"]
+    assert set(floors[2]) == {"assistant.service", "assistant.batch"}
+    # what the local and Ray engines of both share
+    assert floors[3] == ["assistant.engines"]
+    model = floor_of("model", floors)
+    assert floors[model] == ["model"] and model > 3
     # the label reader serves training (label words), the app and the service alike
-    assert floors[2] == ["assistant.reading"]
-    assert {"assistant.live", "assistant.store"} == set(floors[3])
-    assert floors[4] == ["assistant.inference"]
-    assert {"assistant.paths", "assistant.files", "assistant.errors"} <= set(floors[5])
+    assert floors[model + 1] == ["assistant.reading"]
+    assert {"assistant.live", "assistant.store"} == set(floors[model + 2])
+    assert floors[model + 3] == ["assistant.inference"]
+    assert {"assistant.paths", "assistant.files", "assistant.errors"} <= set(floors[model + 4])
+
+
+@pytest.mark.parametrize("package", ["service", "batch"])
+def test_every_room_of_an_entry_point_folder_stands_on_a_floor(package):
+    placed = {m for layer in layers(f"assistant.{package}") for m in layer}
+    rooms = {p.stem for p in (ROOT / "assistant" / package).glob("*.py") if p.stem != "__init__"}
+    assert rooms == placed, f"a new room of assistant/{package}/ must be given a floor"
 
 
 @pytest.fixture
@@ -46,6 +67,21 @@ def project_copy(tmp_path):
     ("assistant/store/models.py", "def bundled():\n    import model", "assistant.store.models"),
     # live and store are one floor whose rooms do not import each other
     ("assistant/live/pipeline.py", "from assistant.store import library", "assistant.live.pipeline"),
+    # the service and classify are rooms of one floor: neither borrows from the other
+    ("assistant/batch/photos.py", "def later():\n    from assistant.service import upload",
+     "assistant.batch.photos"),
+    # the service does not reach up into the benchmarks that measure it
+    ("assistant/service/guard.py", "def later():\n    from assistant.bench import runtime",
+     "assistant.service.guard"),
+    # the circles that came with the Ray engines stay broken: the app does not import the Ray
+    # service built on it, nor the Ray proxy the app's limits
+    ("assistant/service/app.py", "def later():\n    from assistant.service import on_ray",
+     "assistant.service.app"),
+    ("assistant/service/ray_proxy.py", "def later():\n    from assistant.service import app",
+     "assistant.service.ray_proxy"),
+    # ... nor does the local engine of classify the command that picks it
+    ("assistant/batch/local.py", "def later():\n    from assistant.batch import command",
+     "assistant.batch.local"),
 ])
 def test_an_import_that_runs_back_up_breaks_the_layers(project_copy, relative, code, culprit):
     plant(project_copy, relative, code)

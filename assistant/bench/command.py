@@ -9,7 +9,7 @@ Prints (a benchmark, not a test: it measures and reports, it does not fail):
   4. start-up time of a fresh process to "ready" (model loaded, first frame classified;
      goal <= 3 s);
   5. resident memory sampled over --minutes of running (the issue asks for 10: flat?);
-  6. runtime (assistant/bench_runtime.py): the app, `serve` and `classify` without torch
+  6. runtime (assistant/bench/runtime.py): the app, `serve` and `classify` without torch
      against the torch path, each figure as a ratio measured in the same run.
 Parts 2-5 run the real pipeline with the classifier --backend names (auto by default, as
 the window: ONNX Runtime on a CPU). Heavy imports live inside the functions so `--help`
@@ -345,7 +345,7 @@ def bench_startup(model: Path, args) -> dict:
 
 
 def bench_runtime(model: Path, args) -> dict:
-    from assistant import bench_runtime
+    from assistant.bench import runtime as bench_runtime
     print("\n6. The runtime without torch against the torch path:")
     source = Path(args.source)
     photos = source if source.is_dir() else bench_runtime.ROOT / "assets" / "demo"

@@ -1,6 +1,6 @@
 """The HTTP service's wire format (answers, errors, request bodies) and its offline /docs page.
 
-Imported only by assistant.api when the service starts (pydantic is not needed for --help).
+Imported only by assistant.service.app when the service starts (pydantic is not needed for --help).
 """
 from __future__ import annotations
 

@@ -11,6 +11,9 @@ import json
 import socket
 import time
 
+#: bytes a request body may have (`serve --max-body-mb`); the door's limit, so the local
+#: app, Ray's proxies and each replica share it
+MAX_BODY = 10 * 1024 * 1024
 #: seconds one chunk of a body may take, and the whole body (a trickle is cut off)
 READ_TIMEOUT_S = 30.0
 BODY_DEADLINE_S = 60.0

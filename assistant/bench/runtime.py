@@ -1,7 +1,7 @@
 """The runtime without torch against the old torch path, measured in one run on this machine.
 
     python main.py bench --only runtime [--model FILE] [--fold0 DIR] [--json F]
-    python -m assistant.bench_runtime [--model FILE] [--photos DIR] [--fold0 DIR] [--json F]
+    python -m assistant.bench.runtime [--model FILE] [--photos DIR] [--fold0 DIR] [--json F]
 
 A benchmark, not a test: it prints figures, each with its ratio to the old path (PyTorch in
 the process) measured in the same run, and the goals they are held against.
@@ -32,7 +32,7 @@ from pathlib import Path
 
 from assistant.machine import cpu_name
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GOALS = {"warm_s": 1.5, "first_s": 3.0, "app_mb": 350, "serve_mb": 300}
 
 

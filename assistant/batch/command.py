@@ -1,8 +1,8 @@
 """`classify DIR`: name the product in every photo of a folder (stock-taking) into a CSV.
 
-Photos are decoded and resized in parallel threads while the model works on the previous
-batch; a file that cannot be read is listed with the reason and the run goes on. `--engine ray`
-does the same on a Ray cluster (assistant.batch_ray: Ray Data and a pool of model actors).
+The local engine (assistant.batch.local) decodes in threads beside the model; `--engine ray`
+does the same on a Ray cluster (assistant.batch.on_ray: Ray Data and a pool of model actors).
+This module holds the flags, picks the engine, and writes the report (CSV, JSON, summary).
 """
 from __future__ import annotations
 
@@ -12,16 +12,11 @@ import io
 import json
 import os
 import sys
-import time
-from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from assistant.batch.photos import Report
 from assistant.engines import add_engine_arguments, check_engine_arguments
 from assistant.files import atomic_write_text
-from assistant.languages import LANGUAGES
 
 CSV_COLUMNS = ("path", "label", "score", "top3")
 #: with --text: the lines read on the pack (joined by " / ") and its dates (date:kind;...)
@@ -52,28 +47,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_engine_arguments(parser)
 
 
-@dataclass
-class Result:
-    path: str
-    label: str
-    score: float
-    top: list[tuple[str, float]]
-    names: dict[str, str]
-    text: list[str] | None = None  # with --text: the lines read, most prominent first
-    dates: list[dict] | None = None  # with --text: {"text", "date", "kind"} per date read
-
-
-@dataclass
-class Report:
-    results: list[Result] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def photos_per_second(self) -> float:
-        return len(self.results) / self.seconds if self.seconds > 0 else 0.0
-
-
 def find_files(folder: Path, recursive: bool, exclude: set[Path] = frozenset()) -> list[Path]:
     """Every visible file (not only *.jpg: a file that is no photo is reported, not ignored)."""
     if not folder.is_dir():
@@ -88,90 +61,6 @@ def find_files(folder: Path, recursive: bool, exclude: set[Path] = frozenset()) 
             continue
         found.append(path)
     return sorted(found)
-
-
-def _decode(path: Path, size: int):
-    """Photo file -> 3xSxS uint8 array, or the ImageError saying why not.
-
-    numpy, not torch, in these threads: a torch op started from several threads at once makes
-    an OpenMP team per thread, which costs tens of ms a photo when the model's threads are busy.
-    """
-    import numpy as np
-
-    from assistant.inference.vision import ImageError, fit_square, load_image
-    try:
-        return np.ascontiguousarray(fit_square(load_image(path), size).transpose(2, 0, 1))
-    except ImageError as exc:
-        return exc
-    except Exception as exc:  # a decoder bug must cost one file, never the run
-        return ImageError(f"{path}: cannot be read ({type(exc).__name__}: {exc})")
-
-
-def classify_files(classifier, files: list[Path], root: Path, batch_size: int = 32,
-                   workers: int = 2, progress: bool = False, k: int = 3) -> Report:
-    """Classify `files`; paths in the report are relative to root."""
-    import numpy as np
-    from tqdm import tqdm
-
-    report = Report()
-    size = classifier.preprocessing.size
-    batch_size = max(1, batch_size)
-    bar = tqdm(total=len(files), unit="photo", file=sys.stderr, disable=not progress,
-               dynamic_ncols=True, smoothing=0.1)
-    start = time.perf_counter()
-
-    def flush(items: list[tuple[str, np.ndarray]]) -> None:
-        report.results.extend(answer(classifier, [rel for rel, _ in items], [a for _, a in items], k))
-        bar.update(len(items))
-
-    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="decode") as pool:
-        pending: list[tuple[str, np.ndarray]] = []
-        for path, outcome in _prefetch(pool, files, size, ahead=batch_size * 2 + workers):
-            rel = path.relative_to(root).as_posix()
-            if isinstance(outcome, Exception):
-                report.skipped.append((rel, _reason(outcome, path)))
-                bar.update(1)
-                continue
-            pending.append((rel, outcome))
-            if len(pending) >= batch_size:
-                flush(pending)
-                pending = []
-        if pending:
-            flush(pending)
-    bar.close()
-    report.seconds = time.perf_counter() - start
-    return report
-
-
-def answer(classifier, rels: list[str], chws: list, k: int = 3) -> list[Result]:
-    """3xSxS uint8 pictures (decoded by _decode) -> their Results, in one model pass."""
-    import numpy as np
-    batch = classifier.preprocessing.normalize_array(np.stack(chws))
-    return [Result(rel, pred.label, pred.score, pred.top,
-                   {lang: classifier.name(pred.label, lang) for lang in LANGUAGES})
-            for rel, pred in zip(rels, classifier.predict_array(batch, k), strict=True)]
-
-
-def _prefetch(pool: ThreadPoolExecutor, files: list[Path], size: int, ahead: int) -> Iterator:
-    """Decode in the pool, in order, keeping at most `ahead` photos in memory."""
-    queue: deque[tuple[Path, Future]] = deque()
-    it = iter(files)
-    for path in it:
-        queue.append((path, pool.submit(_decode, path, size)))
-        if len(queue) >= ahead:
-            break
-    while queue:
-        path, future = queue.popleft()
-        nxt = next(it, None)
-        if nxt is not None:
-            queue.append((nxt, pool.submit(_decode, nxt, size)))
-        yield path, future.result()
-
-
-def _reason(exc: Exception, path: Path) -> str:
-    text = str(exc)
-    prefix = f"{path}: "
-    return text[len(prefix):] if text.startswith(prefix) else text
 
 
 def add_text(report: Report, root: Path, progress: bool = False, reader=None) -> None:
@@ -274,12 +163,13 @@ def run(args: argparse.Namespace) -> int:
     if args.engine == "ray":
         from assistant.engines import import_ray
         import_ray(local=not args.address)  # before the module below imports it
-        from assistant.batch_ray import classify_on_ray
+        from assistant.batch.on_ray import classify_on_ray
         report = classify_on_ray(clf, files, folder, args.batch_size, args.address,
                                  progress=not args.no_progress, backend=args.backend,
                                  device=args.device, threads=args.threads,
                                  calibration=calibration)
     else:
+        from assistant.batch.local import classify_files
         report = classify_files(clf, files, folder, args.batch_size, args.workers,
                                 progress=not args.no_progress)
     if getattr(args, "text", False):

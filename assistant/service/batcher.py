@@ -2,7 +2,7 @@
 together, and a request beyond the bound is refused (Busy: the 503) instead of waiting.
 
 Batcher is the local engine's one model thread; AsyncBatcher gives the same bound and answers
-to a batching coroutine (Ray Serve's @serve.batch, assistant.api_ray). Both answer
+to a batching coroutine (Ray Serve's @serve.batch, assistant.service.on_ray). Both answer
 `await infer(chw)` with the photo's Prediction; create_app needs nothing else of them."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import queue
 import threading
 from concurrent.futures import Future
 
-log = logging.getLogger("assistant.api")
+log = logging.getLogger("assistant.service")
 
 
 class Busy(Exception):

@@ -1,7 +1,7 @@
 """`classify DIR --engine ray`: the same report as the local run, made on a Ray cluster. Ray
-Data's tasks read and decode the photos in parallel (assistant.batch._decode, the one
+Data's tasks read and decode the photos in parallel (assistant.batch.photos.decode, the one
 preprocessing) and a pool of actors, each with the model loaded once, answers them in batches
-(assistant.batch.answer). A photo that fails is listed with its reason, never loses the run.
+(assistant.batch.photos.answer). A photo that fails is listed with its reason, never loses the run.
 
 Imported only when the ray engine is asked for (it imports ray); call engines.import_ray first.
 """
@@ -16,7 +16,7 @@ import numpy as np
 import ray
 import ray.data
 
-from assistant.batch import Report, _decode, _reason, answer
+from assistant.batch.photos import Report, answer, decode, reason
 from assistant.engines import ray_cluster, worker_env
 
 #: photos one decoding task reads (small: a cluster spreads them, the first answers come soon)
@@ -34,11 +34,11 @@ def decode_photos(batch: dict, size: int) -> dict:
     errors = []
     for i, file in enumerate(batch["file"]):
         path = Path(file)
-        outcome = _decode(path, size) if path.exists() else FileNotFoundError(
+        outcome = decode(path, size) if path.exists() else FileNotFoundError(
             f"{path}: not found on the Ray node {ray.util.get_node_ip_address()} (the folder "
             "must be on storage every node reads, at the same path)")
         if isinstance(outcome, Exception):
-            errors.append(_reason(outcome, path))
+            errors.append(reason(outcome, path))
         else:
             pixels[i] = outcome
             errors.append("")

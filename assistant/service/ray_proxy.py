@@ -8,9 +8,16 @@ import json
 import logging
 import os
 
-from assistant.api_guard import BODY_DEADLINE_S, READ_TIMEOUT_S, BodyLimit, replay, send_json
+from assistant.service.guard import (
+    BODY_DEADLINE_S,
+    MAX_BODY,
+    READ_TIMEOUT_S,
+    BodyLimit,
+    replay,
+    send_json,
+)
 
-log = logging.getLogger("assistant.api")
+log = logging.getLogger("assistant.service")
 
 #: Ray's variable naming the function that gives its proxies their middlewares
 CALLBACK_ENV = "RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH"
@@ -37,7 +44,6 @@ def proxy_middlewares() -> list:
     from starlette.middleware import Middleware
     limits = json.loads(os.environ.get(LIMITS_ENV) or "[]")
     if len(limits) != 3:
-        from assistant.api import MAX_BODY
         limits = [MAX_BODY, READ_TIMEOUT_S, BODY_DEADLINE_S]
     return [Middleware(ProxyAnswers), Middleware(BodyLimit, *limits)]  # Ray wraps in order
 

@@ -1,4 +1,4 @@
-"""`serve --engine ray`: the service's own app (assistant.api.create_app: the same routes,
+"""`serve --engine ray`: the service's own app (assistant.service.app.create_app: the same routes,
 limits, answers and error codes) in each of N Ray Serve replicas. In a replica, @serve.batch
 gathers the photos that wait into one model pass, where the local engine has its model thread.
 
@@ -16,13 +16,13 @@ import threading
 
 from ray import serve
 
-from assistant.api import MAX_BODY, create_app
-from assistant.api_batcher import AsyncBatcher, predict_chws
-from assistant.api_guard import BODY_DEADLINE_S, READ_TIMEOUT_S
-from assistant.api_ray_proxy import proxy_environment
-from assistant.api_server import KEEP_ALIVE_S
 from assistant.engines import ray_cluster, worker_env
 from assistant.errors import UserError
+from assistant.service.app import create_app
+from assistant.service.batcher import AsyncBatcher, predict_chws
+from assistant.service.guard import BODY_DEADLINE_S, MAX_BODY, READ_TIMEOUT_S
+from assistant.service.ray_proxy import proxy_environment
+from assistant.service.server import KEEP_ALIVE_S
 
 APP_NAME = "grocery-assistant"
 #: how long Serve's controller waits for a proxy to come up and to answer its health checks
