@@ -74,12 +74,8 @@ def cache_key(images: torch.Tensor, teacher: Teacher, classes: list[str], seed: 
         fields["views"] = views
     h = hashlib.sha256()
     h.update(json.dumps(fields, sort_keys=True).encode())
-    h.update(_pixels_digest(images))
+    h.update(images.contiguous().numpy().tobytes())
     return h.hexdigest()
-
-
-def _pixels_digest(images: torch.Tensor) -> bytes:
-    return hashlib.sha256(images.contiguous().numpy().tobytes()).digest()
 
 
 def default_path(key: str) -> Path:
