@@ -21,9 +21,10 @@ from assistant.inference.onnx_files import ExportError
 
 log = logging.getLogger(__name__)
 
-#: auto: ONNX Runtime fp32 on a CPU (same answers as PyTorch, 2-10x faster, no torch in the
-#: process), PyTorch on an NVIDIA GPU; torch: eager PyTorch; onnx: ONNX Runtime fp32;
-#: onnx-int8: ONNX Runtime, static int8 (never chosen by itself: see README, "Backends").
+#: auto: ONNX Runtime on a CPU (no torch in the process) in the precision measured for this
+#: model on this CPU kind (int8 only where measured free: assistant.inference.precision; fp32,
+#: the same answers as PyTorch, otherwise), PyTorch on an NVIDIA GPU; torch: eager PyTorch;
+#: onnx: ONNX Runtime fp32; onnx-int8: ONNX Runtime, static int8, whatever was measured.
 BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
 DEFAULT_BACKEND = "auto"
 class OnnxClassifier:
@@ -118,7 +119,7 @@ def open_classifier(model: str | os.PathLike, backend: str = DEFAULT_BACKEND, de
             except Exception as exc:  # no CUDA after all: the CPU answers the same
                 log.warning("PyTorch on CUDA unavailable (%s); using ONNX Runtime on the CPU", exc)
         try:
-            return OnnxClassifier(model, threads=threads, device="cpu")
+            return _measured_onnx(model, threads)
         except (ExportError, ImportError, OSError, RuntimeError) as exc:
             # an export problem must not stop the app: PyTorch gives the same answers, slower
             log.warning("ONNX Runtime unavailable for %s (%s); using PyTorch", model, exc)
@@ -127,6 +128,18 @@ def open_classifier(model: str | os.PathLike, backend: str = DEFAULT_BACKEND, de
         return _torch_classifier(model, device, threads)
     return OnnxClassifier(model, int8=backend == "onnx-int8", threads=threads,
                           calibration=calibration, device=device)
+
+
+def _measured_onnx(model, threads: int | None) -> OnnxClassifier:
+    """ONNX Runtime in the precision chosen for this model on this CPU kind; fp32 when int8
+    was chosen but its file cannot be had (it is never made without calibration photos)."""
+    from assistant.inference.precision import chosen_precision
+    if chosen_precision(model) == "int8":
+        try:
+            return OnnxClassifier(model, int8=True, threads=threads, device="cpu")
+        except ExportError as exc:
+            log.warning("%s: its measured int8 file is missing (%s); using fp32", model, exc)
+    return OnnxClassifier(model, threads=threads, device="cpu")
 
 
 def _torch_classifier(model, device: str, threads: int | None):
@@ -141,9 +154,10 @@ def add_backend_arguments(parser) -> None:
     parser.add_argument("--model", metavar="FILE",
                         help="checkpoint (default: the model the app would load)")
     parser.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND,
-                        help="auto: ONNX Runtime on a CPU, PyTorch on an NVIDIA GPU (same "
-                             "answers); torch: PyTorch; onnx: ONNX Runtime fp32; onnx-int8: ONNX "
-                             "Runtime int8 (made once, calibrated on real photos; less accurate)")
+                        help="auto: ONNX Runtime on a CPU (int8 where measured as accurate as fp32 "
+                             "for this model on this CPU kind: `models list` shows it), PyTorch on "
+                             "an NVIDIA GPU; torch: PyTorch; onnx: ONNX Runtime fp32; onnx-int8: "
+                             "ONNX Runtime int8 (made once, calibrated on real photos)")
     parser.add_argument("--threads", type=int, metavar="N",
                         help="compute threads for the model (default: one per core)")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda")
