@@ -10,7 +10,9 @@ Prints (a benchmark, not a test: it measures and reports, it does not fail):
      goal <= 3 s);
   5. resident memory sampled over --minutes of running (the issue asks for 10: flat?);
   6. runtime (assistant/bench_runtime.py): the app, `serve` and `classify` without torch
-     against the torch path, each figure as a ratio measured in the same run.
+     against the torch path, each figure as a ratio measured in the same run;
+  limit (assistant/bench_limit.py, first): the default model's precision on this CPU kind, one
+     frame, `classify` photos/s against the physical limit (fp32 and int8), OpenVINO as a peer.
 Parts 2-5 run the real pipeline with the classifier --backend names (auto by default, as
 the window: ONNX Runtime on a CPU). Heavy imports live inside the functions so `--help`
 stays instant.
@@ -43,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="minutes of running while memory is sampled (the issue: 10)")
     parser.add_argument("--fps", type=float, default=15.0, help="frame rate of the replayed clip")
     parser.add_argument("--only", nargs="+", metavar="PART",
-                        choices=["classify", "play", "latency", "startup", "memory", "runtime"],
+                        choices=["classify", "play", "latency", "startup", "memory", "runtime", "limit"],
                         help="run only these parts")
     parser.add_argument("--backend", default="auto", choices=["torch", "auto", "onnx"],
                         help="classifier of the live parts (2-5): auto is what the window uses "
@@ -70,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--votes {args.votes}: expected K/N, e.g. 3/5") from None
         args.vote_pair = (k, n)
     model = resolve_model(args.model)
-    parts = args.only or ["classify", "play", "latency", "startup", "memory", "runtime"]
+    parts = args.only or ["limit", "classify", "play", "latency", "startup", "memory", "runtime"]
     print(f"model: {model}, live parts on backend {args.backend}\n"
           f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"CUDA {'yes' if torch.cuda.is_available() else 'no'}; the figures depend on what "
@@ -79,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     for part in parts:
         figures[part] = {"classify": bench_classify, "play": bench_play, "latency": bench_latency,
                          "startup": bench_startup, "memory": bench_memory,
-                         "runtime": bench_runtime}[part](model, args)
+                         "runtime": bench_runtime, "limit": bench_limit}[part](model, args)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, default=str) + "\n")
         print(f"\nfigures written to {args.json}")
@@ -112,7 +114,7 @@ def resolve_model(model: Path | None) -> Path:
         return path
 
 
-def _stats(ms: list[float]) -> dict:
+def frame_stats(ms: list[float]) -> dict:
     ms = sorted(ms)  # p90 by nearest rank: never below the median, whatever the count
     return {"median_ms": round(statistics.median(ms), 1),
             "p90_ms": round(ms[max(0, math.ceil(0.9 * len(ms)) - 1)], 1), "n": len(ms)}
@@ -137,7 +139,7 @@ def bench_classify(model: Path, args) -> dict:
             t0 = time.perf_counter()
             fn()
             ms.append((time.perf_counter() - t0) * 1000)
-        return _stats(ms)
+        return frame_stats(ms)
 
     from assistant.inference.classifier import cpu_has_bf16
     out["preprocess"] = timed(lambda: clf.preprocessing.tensor(frame))
@@ -211,7 +213,7 @@ def bench_play(model: Path, args) -> dict:
     assistant.stop()
     speaker.close()
     out = {"frames_read_per_s": round(seen / dt, 1), "frames_classified_per_s": round(done / dt, 1),
-           "classify_ms": _stats(ms) if ms else None}
+           "classify_ms": frame_stats(ms) if ms else None}
     print(f"   frames read {out['frames_read_per_s']}/s, classified {out['frames_classified_per_s']}/s"
           f" (the rest are dropped as stale), vision + model "
           f"{out['classify_ms']['median_ms'] if ms else '-'} ms median")
@@ -281,7 +283,7 @@ def bench_latency(model: Path, args) -> dict:
     for expected, ms in rows:
         print(f"   {expected:<14}{'not announced' if ms is None else f'{ms:7.0f} ms'}")
     synth = _synth_ms()
-    out = {"latency_ms": _stats(latencies) if latencies else None, "said": ids,
+    out = {"latency_ms": frame_stats(latencies) if latencies else None, "said": ids,
            "missed": sum(ms is None for _, ms in rows), "espeak_synth_ms": synth}
     if latencies:
         print(f"   median {out['latency_ms']['median_ms']:.0f} ms, worst {max(latencies):.0f} ms, "
@@ -350,6 +352,12 @@ def bench_runtime(model: Path, args) -> dict:
     source = Path(args.source)
     photos = source if source.is_dir() else bench_runtime.ROOT / "assets" / "demo"
     return bench_runtime.run(model, photos, args.fold0)
+
+
+def bench_limit(model: Path, args) -> dict:
+    from assistant import bench_limit
+    source = Path(args.source)
+    return bench_limit.run(model, source if source.is_dir() else bench_limit.DEMO, args.frames)
 
 
 def bench_memory(model: Path, args) -> dict:
