@@ -11,6 +11,7 @@ Prints (a benchmark, not a test: it measures and reports, it does not fail):
   5. resident memory sampled over --minutes of running (the issue asks for 10: flat?);
   6. runtime (assistant/bench_runtime.py): the app, `serve` and `classify` without torch
      against the torch path, each figure as a ratio measured in the same run;
+  launch: `main.py app` to its first product word, warm, as a ratio to `python -c pass`;
   limit (assistant/bench_limit.py, first): the default model's precision on this CPU kind, one
      frame, `classify` photos/s against the physical limit (fp32 and int8), OpenVINO as a peer.
 Parts 2-5 run the real pipeline with the classifier --backend names (auto by default, as
@@ -45,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="minutes of running while memory is sampled (the issue: 10)")
     parser.add_argument("--fps", type=float, default=15.0, help="frame rate of the replayed clip")
     parser.add_argument("--only", nargs="+", metavar="PART",
-                        choices=["classify", "play", "latency", "startup", "memory", "runtime", "limit"],
+                        choices=["classify", "play", "latency", "startup", "memory", "runtime", "limit", "launch"],
                         help="run only these parts")
     parser.add_argument("--backend", default="auto", choices=["torch", "auto", "onnx"],
                         help="classifier of the live parts (2-5): auto is what the window uses "
@@ -72,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--votes {args.votes}: expected K/N, e.g. 3/5") from None
         args.vote_pair = (k, n)
     model = resolve_model(args.model)
-    parts = args.only or ["limit", "classify", "play", "latency", "startup", "memory", "runtime"]
+    parts = args.only or ["limit", "launch", "classify", "play", "latency", "startup", "memory", "runtime"]
     print(f"model: {model}, live parts on backend {args.backend}\n"
           f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"CUDA {'yes' if torch.cuda.is_available() else 'no'}; the figures depend on what "
@@ -81,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
     for part in parts:
         figures[part] = {"classify": bench_classify, "play": bench_play, "latency": bench_latency,
                          "startup": bench_startup, "memory": bench_memory,
-                         "runtime": bench_runtime, "limit": bench_limit}[part](model, args)
+                         "runtime": bench_runtime, "limit": bench_limit,
+                         "launch": bench_launch}[part](model, args)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, default=str) + "\n")
         print(f"\nfigures written to {args.json}")
@@ -358,6 +360,18 @@ def bench_limit(model: Path, args) -> dict:
     from assistant import bench_limit
     source = Path(args.source)
     return bench_limit.run(model, source if source.is_dir() else bench_limit.DEMO, args.frames)
+
+
+def bench_launch(model: Path, args) -> dict:
+    """Launch of `main.py app` on a photo folder to its first product word (the model the app
+    would load), as a ratio to a bare `python -c pass` timed beside each launch."""
+    from assistant import bench_runtime
+    source = Path(args.source)
+    print("\nLaunch.")
+    figures = bench_runtime.bench_launch(source if source.is_dir() else bench_runtime.ROOT / "assets" / "demo",
+                                         3, ("auto",))
+    bench_runtime.print_launch(figures)
+    return figures
 
 
 def bench_memory(model: Path, args) -> dict:
