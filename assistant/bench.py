@@ -12,6 +12,8 @@ Prints (a benchmark, not a test: it measures and reports, it does not fail):
   6. runtime (assistant/bench_runtime.py): the app, `serve` and `classify` without torch
      against the torch path, each figure as a ratio measured in the same run;
   launch: `main.py app` to its first product word, warm, as a ratio to `python -c pass`;
+  api, backends, barcodes, barcode-import, dates, engines, reading, retrain: the benchmarks of
+     the other rooms (STANDALONE), one at a time: `bench --only api -- --seconds 8`;
   limit (assistant/bench_limit.py, first): the default model's precision on this CPU kind, one
      frame, `classify` photos/s against the physical limit (fp32 and int8), OpenVINO as a peer.
 Parts 2-5 run the real pipeline with the classifier --backend names (auto by default, as
@@ -31,6 +33,15 @@ import threading
 import time
 from pathlib import Path
 
+#: parts of the default run that live in modules of their own: module:function(model, args)
+PARTS_ELSEWHERE = {"limit": "assistant.bench_limit:part", "launch": "assistant.bench_runtime:launch_part",
+                   "runtime": "assistant.bench_runtime:part"}
+#: benchmarks of other rooms, run one at a time with flags of their own: module:main(argv)
+STANDALONE = {"api": "assistant.bench_api:main", "backends": "assistant.bench_backends:main",
+              "barcodes": "assistant.bench_barcodes:main",
+              "barcode-import": "assistant.bench_barcode_import:main",
+              "dates": "assistant.bench_dates:main", "engines": "assistant.bench_engines:main",
+              "reading": "assistant.bench_reading:main", "retrain": "assistant.bench_retrain:main"}
 GOAL_LATENCY_MS = 400
 GOAL_STARTUP_S = 3.0
 
@@ -46,8 +57,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="minutes of running while memory is sampled (the issue: 10)")
     parser.add_argument("--fps", type=float, default=15.0, help="frame rate of the replayed clip")
     parser.add_argument("--only", nargs="+", metavar="PART",
-                        choices=["classify", "play", "latency", "startup", "memory", "runtime", "limit", "launch"],
-                        help="run only these parts")
+                        choices=["classify", "play", "latency", "startup", "memory", *PARTS_ELSEWHERE,
+                                 *STANDALONE],
+                        help="run only these parts; " + ", ".join(STANDALONE) + ": one alone, its own "
+                             "flags after -- (`bench --only api -- --help`)")
     parser.add_argument("--backend", default="auto", choices=["torch", "auto", "onnx"],
                         help="classifier of the live parts (2-5): auto is what the window uses "
                              "(ONNX Runtime on a CPU, PyTorch on an NVIDIA GPU)")
@@ -59,9 +72,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--votes", metavar="K/N",
                         help="announcer agreement K of a window of N frames (default: settings)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("part_flags", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
+
+def _elsewhere(spec: str):
+    import importlib
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.only and set(args.only) & STANDALONE.keys():
+        if len(args.only) != 1:
+            raise ValueError(f"--only {args.only[0]}: a part with flags of its own runs alone")
+        flags = args.part_flags[1:] if args.part_flags[:1] == ["--"] else args.part_flags
+        return _elsewhere(STANDALONE[args.only[0]])(flags) or 0
+    if args.part_flags:
+        raise ValueError(f"unknown flags {' '.join(args.part_flags)} (after --: only with "
+                         f"--only {' | '.join(STANDALONE)})")
     import torch
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -80,10 +108,9 @@ def run(args: argparse.Namespace) -> int:
           f"else the machine is doing")
     figures: dict = {"model": str(model)}
     for part in parts:
-        figures[part] = {"classify": bench_classify, "play": bench_play, "latency": bench_latency,
-                         "startup": bench_startup, "memory": bench_memory,
-                         "runtime": bench_runtime, "limit": bench_limit,
-                         "launch": bench_launch}[part](model, args)
+        here = {"classify": bench_classify, "play": bench_play, "latency": bench_latency,
+                "startup": bench_startup, "memory": bench_memory}
+        figures[part] = (here[part] if part in here else _elsewhere(PARTS_ELSEWHERE[part]))(model, args)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, default=str) + "\n")
         print(f"\nfigures written to {args.json}")
@@ -94,26 +121,12 @@ def resolve_model(model: Path | None) -> Path:
     """--model, else the active model, else a random stand-in shaped like the bundled one."""
     if model is not None:
         return model
-    from assistant.inference.checkpoint import CheckpointError
-    from assistant.store.models import active_model_path
-    try:
-        return active_model_path()
-    except CheckpointError as exc:
-        import torch
-
-        from assistant.inference.architectures import build_model
-        from assistant.inference.checkpoint import make_classes, save_checkpoint
-        from assistant.inference.vision import Preprocessing
-        path = Path(tempfile.gettempdir()) / "grocery-bench-standin.safetensors"
-        print(f"({exc}; timing a random ResNet-18 stand-in: speed does not depend on weights, "
-              f"but it recognises nothing, so there is no latency figure)")
-        if not path.is_file():
-            torch.manual_seed(0)
-            meta = {"architecture": "resnet18", "version": "random-standin",
-                    "classes": make_classes([f"product_{i:02d}" for i in range(25)]),
-                    "preprocessing": Preprocessing(size=224).to_dict()}
-            save_checkpoint(path, build_model("resnet18", 25).state_dict(), meta)
-        return path
+    from assistant.bench_backends import default_model
+    path, what = default_model()
+    if "stand-in" in what:
+        print(f"(timing a {what}: speed does not depend on weights, but it recognises nothing, "
+              "so there is no latency figure)")
+    return path
 
 
 def frame_stats(ms: list[float]) -> dict:
@@ -346,32 +359,6 @@ def bench_startup(model: Path, args) -> dict:
     print(f"   {', '.join(f'{t:.2f} s' for t in times)} (python + torch import, model load, "
           f"demo source, first frame classified)")
     return out
-
-
-def bench_runtime(model: Path, args) -> dict:
-    from assistant import bench_runtime
-    print("\n6. The runtime without torch against the torch path:")
-    source = Path(args.source)
-    photos = source if source.is_dir() else bench_runtime.ROOT / "assets" / "demo"
-    return bench_runtime.run(model, photos, args.fold0)
-
-
-def bench_limit(model: Path, args) -> dict:
-    from assistant import bench_limit
-    source = Path(args.source)
-    return bench_limit.run(model, source if source.is_dir() else bench_limit.DEMO, args.frames)
-
-
-def bench_launch(model: Path, args) -> dict:
-    """Launch of `main.py app` on a photo folder to its first product word (the model the app
-    would load), as a ratio to a bare `python -c pass` timed beside each launch."""
-    from assistant import bench_runtime
-    source = Path(args.source)
-    print("\nLaunch.")
-    figures = bench_runtime.bench_launch(source if source.is_dir() else bench_runtime.ROOT / "assets" / "demo",
-                                         3, ("auto",))
-    bench_runtime.print_launch(figures)
-    return figures
 
 
 def bench_memory(model: Path, args) -> dict:

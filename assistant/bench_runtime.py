@@ -222,6 +222,23 @@ def openvino_rate(model: Path, photos: list[Path]) -> dict | None:
     return {"model_only_per_s": round(model_only, 1), "labels": [ids[i] for i in logits.argmax(1)]}
 
 
+def part(model: Path, args) -> dict:
+    """`bench --only runtime`."""
+    print("\n6. The runtime without torch against the torch path:")
+    source = Path(args.source)
+    return run(model, source if source.is_dir() else ROOT / "assets" / "demo", args.fold0)
+
+
+def launch_part(model: Path, args) -> dict:
+    """`bench --only launch`: `main.py app` on a photo folder to its first product word (the model
+    the app would load), as a ratio to a bare `python -c pass` timed beside each launch."""
+    source = Path(args.source)
+    print("\nLaunch.")
+    figures = bench_launch(source if source.is_dir() else ROOT / "assets" / "demo", 3, ("auto",))
+    print_launch(figures)
+    return figures
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path, help="checkpoint (default: the model the app would load)")

@@ -107,3 +107,16 @@ def test_bench_limit_prints_each_figure_with_its_ratio(tmp_path, photo_dir, trai
         assert c["photos_per_s"] > 0 and c["top1"] == 1.0
         assert c["ratio_to_limit"] == pytest.approx(c["photos_per_s"] / limit, rel=0.02)
         assert f"classify 24 photos end to end, {p}" in result.stdout
+
+
+def test_each_standalone_part_takes_its_own_flags(isolated_home):
+    """The former scripts/bench_*.py run as `bench --only PART -- FLAGS`: their flags reach them
+    (--help prints their own usage), and only alone."""
+    from assistant.bench import STANDALONE
+    for part in STANDALONE:
+        result = run("main.py", "bench", "--only", part, "--", "--help", home=isolated_home, timeout=120)
+        assert "usage:" in result.stdout and "--only PART" not in result.stdout, part
+    env = dict(os.environ, GROCERY_ASSISTANT_HOME=str(isolated_home))
+    both = subprocess.run([sys.executable, "main.py", "bench", "--only", "dates", "api"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert both.returncode != 0 and "runs alone" in both.stderr
