@@ -120,3 +120,12 @@ def test_each_standalone_part_takes_its_own_flags(isolated_home):
     both = subprocess.run([sys.executable, "main.py", "bench", "--only", "dates", "api"], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=120)
     assert both.returncode != 0 and "runs alone" in both.stderr
+
+
+def test_launch_waits_for_a_product_line_not_the_ready_message():
+    """The launch figure ends at the first product the app names; 'Ready.' and the other
+    catalogue messages that come before it do not count."""
+    from assistant.bench_runtime import said_a_product
+    ready = "2026-12-06T21:19:07\t01_juice.jpg\tready\tReady. Hold a product in front of the camera.\n"
+    assert not said_a_product("") and not said_a_product(ready)
+    assert said_a_product(ready + "2026-12-06T21:19:07\t01_juice.jpg\tjuice\tjuice\n")

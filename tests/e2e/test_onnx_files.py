@@ -70,16 +70,25 @@ def test_the_graph_optimised_at_the_first_start_serves_the_next_with_the_same_an
     assert copy.stat().st_size > 100_000
 
 
-def test_a_model_that_fails_its_probe_leaves_no_optimised_graph(tiny_checkpoint, tmp_path):
+def test_a_model_that_fails_its_probe_leaves_no_optimised_graph(tiny_checkpoint, monkeypatch):
     """The copy is what lets a later start skip the probe (NaN answers): it is kept only once
-    the probe passed, so a NaN model is refused at every start."""
+    the probe passed, so a model whose ONNX answers are not numbers is refused at every start."""
     import pytest
 
+    from assistant.inference import prediction
     from assistant.inference.checkpoint import CheckpointError
+    from assistant.inference.onnx_backend import optimized_path
     from assistant.inference.onnx_files import cache_folder
-    from tests.unit.test_model_sanity import altered, nan_bias
-    bad = altered(tiny_checkpoint, tmp_path, "nan", tensor_change=nan_bias)
+    onnx_file = ensure_onnx(tiny_checkpoint)
+    real = prediction.check_finite_answers
+
+    def not_numbers(logits, source):
+        raise CheckpointError(f"{source}: the model's answers are not numbers")
+    monkeypatch.setattr(prediction, "check_finite_answers", not_numbers)
     for _ in range(2):
         with pytest.raises(CheckpointError, match="not numbers"):
-            open_classifier(bad, "onnx")
-    assert not list(cache_folder().glob("*optimized*")) and not list(cache_folder().glob(".*.tmp"))
+            open_classifier(tiny_checkpoint, "onnx")
+    assert not optimized_path(onnx_file).exists() and not list(cache_folder().glob(".*.tmp"))
+    monkeypatch.setattr(prediction, "check_finite_answers", real)
+    open_classifier(tiny_checkpoint, "onnx")
+    assert optimized_path(onnx_file).is_file()
