@@ -83,14 +83,25 @@ def test_lossy_int8_is_refused(trained_checkpoint, photo_dir, monkeypatch):
     assert open_classifier(trained_checkpoint, "auto", device="cpu").precision == "fp32"
 
 
-def test_choice_is_kept_per_cpu_kind(trained_checkpoint, photo_dir, monkeypatch):
+def _listed(checkpoint: Path, capsys) -> str:
+    from assistant.store.models import describe
+    from model.models_cli import list_models
+    capsys.readouterr()
+    list_models([describe(checkpoint)], "en")
+    return capsys.readouterr().out
+
+
+def test_choice_is_kept_per_cpu_kind(trained_checkpoint, photo_dir, monkeypatch, capsys):
     """A choice measured on an AMX CPU is not used on an AVX2-only one, which measures its own;
-    both stay in the record."""
+    both stay in the record. `models list` shows the choice of the CPU at hand."""
     kind = {"now": "amx"}
     monkeypatch.setattr(precision, "cpu_kind", lambda: kind["now"])
+    monkeypatch.setattr(machine, "cpu_kind", lambda: kind["now"])
     train, held = _split(photo_dir)
     on_amx = measure(trained_checkpoint, train, held)
+    assert "precision: int8 on amx CPUs: int8 agrees with fp32 on 100.0% of 6" in _listed(trained_checkpoint, capsys)
     kind["now"] = "avx2"
+    assert "precision: fp32 (int8 not measured on avx2 CPUs)" in _listed(trained_checkpoint, capsys)
     assert read_choice(trained_checkpoint) is None
     assert chosen_precision(trained_checkpoint) == "fp32"
     assert open_classifier(trained_checkpoint, "auto", device="cpu").precision == "fp32"
