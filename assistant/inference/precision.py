@@ -137,10 +137,13 @@ def measure(checkpoint: str | os.PathLike, calibration: Sequence[str | os.PathLi
     record the choice for this CPU kind and return it."""
     from assistant.inference.export import ensure_onnx
     from assistant.inference.onnx_backend import OnnxClassifier
-    from assistant.inference.onnx_files import ExportError
+    from assistant.inference.onnx_files import ExportError, find_onnx
 
     checkpoint = Path(checkpoint)
-    folder = Path(folder) if folder else _writable_folder(checkpoint)
+    if folder is None:  # beside its fp32 file (a retrain's candidates leave theirs in the cache)
+        found = find_onnx(checkpoint)
+        folder = found.parent if found is not None else _writable_folder(checkpoint)
+    folder = Path(folder)
     ensure_onnx(checkpoint, folder=folder)
     ensure_onnx(checkpoint, int8=True, calibration=list(calibration), folder=folder)
     fp32, int8 = OnnxClassifier(checkpoint), OnnxClassifier(checkpoint, int8=True)
