@@ -148,6 +148,9 @@ def run_train(args: argparse.Namespace) -> int:
     if result.out is not None:
         from assistant.inference.export import ensure_onnx
         print(f"ONNX Runtime file ready: {ensure_onnx(result.out)}")  # the app starts without an export
+        from model.precision import make_ready
+        choice = make_ready(result.out)  # int8 by default only where measured free on this CPU
+        print("precision: " + (choice.line() if choice else "fp32 (int8 not measured)"))
     return 0
 
 

@@ -38,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
                   "add --yes to activate it anyway", file=sys.stderr)
             return 3
         path = models.activate(args.file)
+        from model.precision import make_ready
+        make_ready(path)  # measured once per CPU kind, where the model's photos are here
     elif args.action == "rollback":
         path = models.rollback()
     else:
@@ -49,8 +51,10 @@ def run(args: argparse.Namespace) -> int:
 def list_models(versions: list, language: str | None = None) -> int:
     """One line per model and, under a retrain's, how many independent photos its figure rests
     on (in the interface's language: the catalogue's sentence)."""
+    from assistant.inference.precision import read_choice
     from assistant.live.catalog import phrase
     from assistant.live.settings import load
+    from assistant.machine import cpu_kind
     language = language or load().language
     # each model by its name, its figure with the photos it was measured on: figures on
     # different photos are not ranked against each other (a retrain's own held-out photos
@@ -61,6 +65,9 @@ def list_models(versions: list, language: str | None = None) -> int:
         figure = (f"{v.top1:.1%} top-1 on {v.measured_on or 'photos not recorded'}"
                   if v.top1 is not None else "no figure recorded")
         print(f"{mark} {v.label} ({kind}, {v.products} products): {figure}\n    {v.path}")
+        choice = read_choice(v.path)
+        print("    precision: " + (choice.line() if choice else
+                                   f"fp32 (int8 not measured on {cpu_kind()} CPUs)"))
         if v.independent is not None:
             print("    " + phrase("models_independent", language, n=v.independent[0],
                                   bursts=v.independent[1]))

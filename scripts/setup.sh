@@ -7,7 +7,9 @@
 #      and with --with-ray (or in CI, where CI is set) the optional extra .[ray]: Ray Serve and
 #      Ray Data for `serve --engine ray` and `classify --engine ray`,
 #   5. the ONNX files of the bundled models (model/bundled/onnx/, named by their SHA-256), so
-#      the app, `serve` and `classify` start without torch and without an export.
+#      the app, `serve` and `classify` start without torch and without an export,
+#   6. their int8 files and precision choice for this CPU kind (model/precision.py), measured
+#      on their own photos where those are on this machine.
 # Safe to run again and again; a second run takes about a second.
 set -euo pipefail
 
@@ -114,5 +116,15 @@ fi
 # --- 5. the bundled models' ONNX files (only when missing, stale or damaged) --------------------
 if ! "$VENV/bin/python" -m model.export --ready "$ROOT"/model/bundled/*.safetensors >/dev/null; then
     say "could not prepare the bundled models for ONNX Runtime; the app will try again at start"
+fi
+# --- 6. their precision on this CPU kind (int8 only where measured as accurate as fp32) ------
+# Measured once per CPU kind on the models' own photos when they are here (a minute or two a
+# model); without them the models run in fp32, which is always right.
+# CI skips it: the tests make their own tiny models' choices, and minutes of measuring there
+# would test nothing more.
+if [ -n "${CI:-}" ]; then
+    say "CI: the bundled models' int8 precision is not measured; they run in fp32"
+elif ! "$VENV/bin/python" -m model.precision "$ROOT"/model/bundled/*.safetensors >&2; then
+    say "could not measure the bundled models' int8 precision; they run in fp32"
 fi
 say "ready ($VENV)"

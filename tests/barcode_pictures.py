@@ -1,4 +1,4 @@
-"""Pictures with a barcode in them, for the barcode tests and scripts/bench_barcodes.py: a
+"""Pictures with a barcode in them, for the barcode tests and `main.py bench --only barcodes`: a
 retail code drawn by python-barcode (a writer independent of the reader) or a QR code drawn
 by zxing-cpp's writer, pasted into a photo at a given size, tilt and blur."""
 from __future__ import annotations

@@ -10,7 +10,12 @@ Prints (a benchmark, not a test: it measures and reports, it does not fail):
      goal <= 3 s);
   5. resident memory sampled over --minutes of running (the issue asks for 10: flat?);
   6. runtime (assistant/bench/runtime.py): the app, `serve` and `classify` without torch
-     against the torch path, each figure as a ratio measured in the same run.
+     against the torch path, each figure as a ratio measured in the same run;
+  launch: `main.py app` to its first product word, warm, as a ratio to `python -c pass`;
+  api, backends, barcodes, barcode-import, dates, engines, reading, retrain: the benchmarks of
+     the other rooms (STANDALONE), one at a time: `bench --only api -- --seconds 8`;
+  limit (assistant/bench/limit.py, first): the default model's precision on this CPU kind, one
+     frame, `classify` photos/s against the physical limit (fp32 and int8), OpenVINO as a peer.
 Parts 2-5 run the real pipeline with the classifier --backend names (auto by default, as
 the window: ONNX Runtime on a CPU). Heavy imports live inside the functions so `--help`
 stays instant.
@@ -28,6 +33,15 @@ import threading
 import time
 from pathlib import Path
 
+#: parts of the default run that live in modules of their own: module:function(model, args)
+PARTS_ELSEWHERE = {"limit": "assistant.bench.limit:part", "launch": "assistant.bench.runtime:launch_part",
+                   "runtime": "assistant.bench.runtime:part"}
+#: benchmarks of other rooms, run one at a time with flags of their own: module:main(argv)
+STANDALONE = {"api": "assistant.bench.api:main", "backends": "assistant.bench.backends:main",
+              "barcodes": "assistant.bench.barcodes:main",
+              "barcode-import": "assistant.bench.barcode_import:main",
+              "dates": "assistant.bench.dates:main", "engines": "assistant.bench.engines:main",
+              "reading": "assistant.bench.reading:main", "retrain": "assistant.bench.retrain:main"}
 GOAL_LATENCY_MS = 400
 GOAL_STARTUP_S = 3.0
 
@@ -43,8 +57,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="minutes of running while memory is sampled (the issue: 10)")
     parser.add_argument("--fps", type=float, default=15.0, help="frame rate of the replayed clip")
     parser.add_argument("--only", nargs="+", metavar="PART",
-                        choices=["classify", "play", "latency", "startup", "memory", "runtime"],
-                        help="run only these parts")
+                        choices=["classify", "play", "latency", "startup", "memory", *PARTS_ELSEWHERE,
+                                 *STANDALONE],
+                        help="run only these parts; " + ", ".join(STANDALONE) + ": one alone, its own "
+                             "flags after -- (`bench --only api -- --help`)")
     parser.add_argument("--backend", default="auto", choices=["torch", "auto", "onnx"],
                         help="classifier of the live parts (2-5): auto is what the window uses "
                              "(ONNX Runtime on a CPU, PyTorch on an NVIDIA GPU)")
@@ -56,9 +72,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--votes", metavar="K/N",
                         help="announcer agreement K of a window of N frames (default: settings)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("part_flags", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
+
+def _elsewhere(spec: str):
+    import importlib
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.only and set(args.only) & STANDALONE.keys():
+        if len(args.only) != 1:
+            raise ValueError(f"--only {args.only[0]}: a part with flags of its own runs alone")
+        flags = args.part_flags[1:] if args.part_flags[:1] == ["--"] else args.part_flags
+        return _elsewhere(STANDALONE[args.only[0]])(flags) or 0
+    if args.part_flags:
+        raise ValueError(f"unknown flags {' '.join(args.part_flags)} (after --: only with "
+                         f"--only {' | '.join(STANDALONE)})")
     import torch
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -70,16 +101,16 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--votes {args.votes}: expected K/N, e.g. 3/5") from None
         args.vote_pair = (k, n)
     model = resolve_model(args.model)
-    parts = args.only or ["classify", "play", "latency", "startup", "memory", "runtime"]
+    parts = args.only or ["limit", "launch", "classify", "play", "latency", "startup", "memory", "runtime"]
     print(f"model: {model}, live parts on backend {args.backend}\n"
           f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"CUDA {'yes' if torch.cuda.is_available() else 'no'}; the figures depend on what "
           f"else the machine is doing")
     figures: dict = {"model": str(model)}
     for part in parts:
-        figures[part] = {"classify": bench_classify, "play": bench_play, "latency": bench_latency,
-                         "startup": bench_startup, "memory": bench_memory,
-                         "runtime": bench_runtime}[part](model, args)
+        here = {"classify": bench_classify, "play": bench_play, "latency": bench_latency,
+                "startup": bench_startup, "memory": bench_memory}
+        figures[part] = (here[part] if part in here else _elsewhere(PARTS_ELSEWHERE[part]))(model, args)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, default=str) + "\n")
         print(f"\nfigures written to {args.json}")
@@ -90,29 +121,15 @@ def resolve_model(model: Path | None) -> Path:
     """--model, else the active model, else a random stand-in shaped like the bundled one."""
     if model is not None:
         return model
-    from assistant.inference.checkpoint import CheckpointError
-    from assistant.store.models import active_model_path
-    try:
-        return active_model_path()
-    except CheckpointError as exc:
-        import torch
-
-        from assistant.inference.architectures import build_model
-        from assistant.inference.checkpoint import make_classes, save_checkpoint
-        from assistant.inference.vision import Preprocessing
-        path = Path(tempfile.gettempdir()) / "grocery-bench-standin.safetensors"
-        print(f"({exc}; timing a random ResNet-18 stand-in: speed does not depend on weights, "
-              f"but it recognises nothing, so there is no latency figure)")
-        if not path.is_file():
-            torch.manual_seed(0)
-            meta = {"architecture": "resnet18", "version": "random-standin",
-                    "classes": make_classes([f"product_{i:02d}" for i in range(25)]),
-                    "preprocessing": Preprocessing(size=224).to_dict()}
-            save_checkpoint(path, build_model("resnet18", 25).state_dict(), meta)
-        return path
+    from assistant.bench.backends import default_model
+    path, what = default_model()
+    if "stand-in" in what:
+        print(f"(timing a {what}: speed does not depend on weights, but it recognises nothing, "
+              "so there is no latency figure)")
+    return path
 
 
-def _stats(ms: list[float]) -> dict:
+def frame_stats(ms: list[float]) -> dict:
     ms = sorted(ms)  # p90 by nearest rank: never below the median, whatever the count
     return {"median_ms": round(statistics.median(ms), 1),
             "p90_ms": round(ms[max(0, math.ceil(0.9 * len(ms)) - 1)], 1), "n": len(ms)}
@@ -137,7 +154,7 @@ def bench_classify(model: Path, args) -> dict:
             t0 = time.perf_counter()
             fn()
             ms.append((time.perf_counter() - t0) * 1000)
-        return _stats(ms)
+        return frame_stats(ms)
 
     from assistant.inference.classifier import cpu_has_bf16
     out["preprocess"] = timed(lambda: clf.preprocessing.tensor(frame))
@@ -211,7 +228,7 @@ def bench_play(model: Path, args) -> dict:
     assistant.stop()
     speaker.close()
     out = {"frames_read_per_s": round(seen / dt, 1), "frames_classified_per_s": round(done / dt, 1),
-           "classify_ms": _stats(ms) if ms else None}
+           "classify_ms": frame_stats(ms) if ms else None}
     print(f"   frames read {out['frames_read_per_s']}/s, classified {out['frames_classified_per_s']}/s"
           f" (the rest are dropped as stale), vision + model "
           f"{out['classify_ms']['median_ms'] if ms else '-'} ms median")
@@ -281,7 +298,7 @@ def bench_latency(model: Path, args) -> dict:
     for expected, ms in rows:
         print(f"   {expected:<14}{'not announced' if ms is None else f'{ms:7.0f} ms'}")
     synth = _synth_ms()
-    out = {"latency_ms": _stats(latencies) if latencies else None, "said": ids,
+    out = {"latency_ms": frame_stats(latencies) if latencies else None, "said": ids,
            "missed": sum(ms is None for _, ms in rows), "espeak_synth_ms": synth}
     if latencies:
         print(f"   median {out['latency_ms']['median_ms']:.0f} ms, worst {max(latencies):.0f} ms, "
@@ -342,14 +359,6 @@ def bench_startup(model: Path, args) -> dict:
     print(f"   {', '.join(f'{t:.2f} s' for t in times)} (python + torch import, model load, "
           f"demo source, first frame classified)")
     return out
-
-
-def bench_runtime(model: Path, args) -> dict:
-    from assistant.bench import runtime as bench_runtime
-    print("\n6. The runtime without torch against the torch path:")
-    source = Path(args.source)
-    photos = source if source.is_dir() else bench_runtime.ROOT / "assets" / "demo"
-    return bench_runtime.run(model, photos, args.fold0)
 
 
 def bench_memory(model: Path, args) -> dict:

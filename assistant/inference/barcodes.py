@@ -1,5 +1,5 @@
 """Barcodes in a picture: the retail codes on packs (EAN-13, EAN-8, UPC-A, UPC-E) and QR codes,
-read with zxing-cpp (chosen over OpenCV's detector by scripts/bench_barcodes.py: see the
+read with zxing-cpp (chosen over OpenCV's detector by `main.py bench --only barcodes`: see the
 README's "Barcodes"), the check digit of a typed code, and how barcode-like a picture is
 when nothing can be read yet (the guidance ticks). No Qt, no model.
 """
@@ -102,7 +102,7 @@ def read_in_view(rgb: np.ndarray, turned: bool = True) -> tuple[list[Code], tupl
 
 def read_codes_opencv(rgb: np.ndarray) -> list[Code]:
     """The same with OpenCV's own detectors (cv2.barcode for EAN/UPC, cv2.QRCodeDetector):
-    kept only for the comparison in scripts/bench_barcodes.py."""
+    kept only for the comparison in `main.py bench --only barcodes`."""
     codes = []
     bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
     try:

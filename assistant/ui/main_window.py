@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from assistant.languages import LANGUAGES
 from assistant.live import catalog
 from assistant.live.speech import Priority
+from assistant.machine import process_age
 from assistant.ui import accessibility as a11y
 from assistant.ui.commands import BY_ID, build_actions, retranslate_actions, shown_key
 from assistant.ui.handlers import CommandHandlers
@@ -305,8 +306,4 @@ class MainWindow(CommandHandlers, QMainWindow):
 
 def _process_age() -> float:
     """Seconds since this process started (start-up time as the user feels it)."""
-    try:
-        import psutil
-        return time.time() - psutil.Process().create_time()
-    except Exception:  # psutil missing or no /proc: the figure is only for the log
-        return float("nan")
+    return process_age()

@@ -116,6 +116,10 @@ def retrain(cfg: RetrainConfig, callback=None) -> RetrainResult:
         ensure_onnx(out)  # ready before anyone activates it: the app never waits for an export
     except Exception as exc:  # the model is fine; the app would fall back to PyTorch and say so
         log.warning("%s: no ONNX file (%s)", out, exc)
+    else:  # its precision on this CPU kind, calibrated on what it learnt from, judged on the rest
+        from model.precision import make_ready
+        make_ready(out, train=[f for f, _ in plan.train],
+                   heldout=[(f, plan.classes[y]) for f, y in plan.heldout])
     report.seconds = round(time.monotonic() - started, 1)
     return RetrainResult(out, report, False, report.seconds)
 

@@ -80,7 +80,52 @@ def test_bench_window_measures_the_real_window(tmp_path, photo_dir, trained_chec
 
 
 def test_p90_is_never_below_the_median():
-    from assistant.bench.command import _stats
-    assert _stats([10.0, 20.0]) == {"median_ms": 15.0, "p90_ms": 20.0, "n": 2}
-    assert _stats([float(v) for v in range(1, 11)])["p90_ms"] == 9.0
-    assert _stats([5.0])["p90_ms"] == 5.0
+    from assistant.bench.command import frame_stats
+    assert frame_stats([10.0, 20.0]) == {"median_ms": 15.0, "p90_ms": 20.0, "n": 2}
+    assert frame_stats([float(v) for v in range(1, 11)])["p90_ms"] == 9.0
+    assert frame_stats([5.0])["p90_ms"] == 5.0
+
+
+def test_bench_limit_prints_each_figure_with_its_ratio(tmp_path, photo_dir, trained_checkpoint,
+                                                       isolated_home):
+    """`bench --only limit`: the measured precision, one frame and `classify` in fp32 and int8,
+    each precision's physical limit from the matrix-product peak of the same run."""
+    from assistant.inference.precision import measure
+    from tests.e2e.test_precision import _split
+    measure(trained_checkpoint, *_split(photo_dir))
+    out = tmp_path / "limit.json"
+    result = run("main.py", "bench", "--model", str(trained_checkpoint), "--source", str(photo_dir),
+                 "--frames", "3", "--only", "limit", "--json", str(out), home=isolated_home)
+    figures = json.loads(out.read_text())["limit"]
+    assert figures["precision"]["precision"] == "int8"
+    assert "precision: int8 on" in result.stdout
+    for p in ("fp32", "int8"):
+        coherent(figures["frame_ms"][p], n=3)
+        limit = figures["limit_photos_per_s"][p]
+        assert limit == pytest.approx(figures["peak_gops"][p] / figures["gflop_per_photo"], rel=0.01)
+        c = figures["classify"][p]
+        assert c["photos_per_s"] > 0 and c["top1"] == 1.0
+        assert c["ratio_to_limit"] == pytest.approx(c["photos_per_s"] / limit, rel=0.02)
+        assert f"classify 24 photos end to end, {p}" in result.stdout
+
+
+def test_each_standalone_part_takes_its_own_flags(isolated_home):
+    """The former scripts/bench_*.py run as `bench --only PART -- FLAGS`: their flags reach them
+    (--help prints their own usage), and only alone."""
+    from assistant.bench.command import STANDALONE
+    for part in STANDALONE:
+        result = run("main.py", "bench", "--only", part, "--", "--help", home=isolated_home, timeout=120)
+        assert "usage:" in result.stdout and "--only PART" not in result.stdout, part
+    env = dict(os.environ, GROCERY_ASSISTANT_HOME=str(isolated_home))
+    both = subprocess.run([sys.executable, "main.py", "bench", "--only", "dates", "api"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert both.returncode != 0 and "runs alone" in both.stderr
+
+
+def test_launch_waits_for_a_product_line_not_the_ready_message():
+    """The launch figure ends at the first product the app names; 'Ready.' and the other
+    catalogue messages that come before it do not count."""
+    from assistant.bench.runtime import said_a_product
+    ready = "2026-12-06T21:19:07\t01_juice.jpg\tready\tReady. Hold a product in front of the camera.\n"
+    assert not said_a_product("") and not said_a_product(ready)
+    assert said_a_product(ready + "2026-12-06T21:19:07\t01_juice.jpg\tjuice\tjuice\n")

@@ -46,3 +46,49 @@ def test_setting_up_a_model_puts_its_onnx_file_beside_it_even_when_the_cache_has
     beside = make_ready(tiny_checkpoint)
     assert beside.parent == tiny_checkpoint.parent / "onnx" and beside.is_file()
     assert stamped_sha(beside) == file_sha256(tiny_checkpoint)
+
+
+def test_the_graph_optimised_at_the_first_start_serves_the_next_with_the_same_answers(
+        tiny_checkpoint):
+    """Launch time: the optimised graph is kept in the cache for this CPU kind and loaded
+    without optimising again; it answers exactly as the file it came from. A damaged copy is
+    made again, not served."""
+    import numpy as np
+
+    from assistant.inference.onnx_backend import optimized_path
+    x = np.random.default_rng(0).standard_normal((2, 3, 64, 64)).astype(np.float32)
+    first = open_classifier(tiny_checkpoint, "onnx")
+    copy = optimized_path(first.onnx_path)
+    assert copy.is_file() and copy.parent.name == "onnx"
+    made = copy.stat().st_mtime_ns
+    second = open_classifier(tiny_checkpoint, "onnx")
+    assert copy.stat().st_mtime_ns == made                 # loaded, not written again
+    np.testing.assert_allclose(second.logits(x), first.logits(x), rtol=1e-5, atol=1e-5)
+    copy.write_bytes(b"\x08\x07" + b"\xff" * 200)
+    third = open_classifier(tiny_checkpoint, "onnx")
+    np.testing.assert_allclose(third.logits(x), first.logits(x), rtol=1e-5, atol=1e-5)
+    assert copy.stat().st_size > 100_000
+
+
+def test_a_model_that_fails_its_probe_leaves_no_optimised_graph(tiny_checkpoint, monkeypatch):
+    """The copy is what lets a later start skip the probe (NaN answers): it is kept only once
+    the probe passed, so a model whose ONNX answers are not numbers is refused at every start."""
+    import pytest
+
+    from assistant.inference import prediction
+    from assistant.inference.checkpoint import CheckpointError
+    from assistant.inference.onnx_backend import optimized_path
+    from assistant.inference.onnx_files import cache_folder
+    onnx_file = ensure_onnx(tiny_checkpoint)
+    real = prediction.check_finite_answers
+
+    def not_numbers(logits, source):
+        raise CheckpointError(f"{source}: the model's answers are not numbers")
+    monkeypatch.setattr(prediction, "check_finite_answers", not_numbers)
+    for _ in range(2):
+        with pytest.raises(CheckpointError, match="not numbers"):
+            open_classifier(tiny_checkpoint, "onnx")
+    assert not optimized_path(onnx_file).exists() and not list(cache_folder().glob(".*.tmp"))
+    monkeypatch.setattr(prediction, "check_finite_answers", real)
+    open_classifier(tiny_checkpoint, "onnx")
+    assert optimized_path(onnx_file).is_file()

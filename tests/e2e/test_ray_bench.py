@@ -1,4 +1,4 @@
-"""scripts/bench_engines.py runs and measures both engines (tiny settings, on the session's
+"""`main.py bench --only engines` runs and measures both engines (tiny settings, on the session's
 Ray cluster); its figures belong in the README, not in a timed test."""
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_bench_engines_measures_local_and_ray_in_one_run(ray_address, tmp_path):
     shared_data("freiburg", "images")
     out = tmp_path / "figures.json"
-    done = subprocess.run([sys.executable, "scripts/bench_engines.py", "--address", ray_address,
+    done = subprocess.run([sys.executable, "main.py", "bench", "--only", "engines", "--", "--address", ray_address,
                            "--photos", "12", "--seconds", "1", "--clients", "2", "--replicas", "1",
                            "--json", str(out)], cwd=ROOT, capture_output=True, text=True,
                           timeout=540)

@@ -2,7 +2,7 @@
 memory and time), then opening the list and a lookup, and the app's start, with that list and
 with an empty one. A benchmark: it prints figures and never fails.
 
-    .venv/bin/python scripts/bench_barcode_import.py [--codes 1000000] [--repeat 3] [--no-app]
+    python main.py bench --only barcode-import -- [--codes 1000000] [--repeat 3] [--no-app]
 
 Everything happens in a temp folder (GROCERY_ASSISTANT_HOME), never in the user's home. The
 app's start is `main.py app --once` on one photo with the silent voice and Qt's offscreen
@@ -20,12 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 LOOKUP = """
 import time
 t = time.perf_counter()
-from assistant.store.barcodes import open_book
 book, problem = open_book()
 assert problem is None, problem
 book.get("2000000000015")

@@ -1,7 +1,7 @@
 """The local engine against the Ray engine, measured in one run on this machine: photos per
 second of `classify DIR` and requests per second of `serve` under the same load.
 
-    .venv/bin/python scripts/bench_engines.py [--photos 300] [--seconds 10] [--clients 8]
+    python main.py bench --only engines -- [--photos 300] [--seconds 10] [--clients 8]
         [--replicas 2] [--model FILE] [--address ADDR] [--json FILE]
 
 Each command runs as a user runs it, in its own process: `classify` on a folder of Freiburg
@@ -27,7 +27,7 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ROOT.parent / "shared" / "data" / "freiburg" / "images"
 
 

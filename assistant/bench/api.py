@@ -1,6 +1,6 @@
 """Requests per second and latency of `serve` under 1, 4 and 16 concurrent clients.
 
-    .venv/bin/python scripts/bench_api.py [--model FILE] [--backend torch] [--seconds 8]
+    python main.py bench --only api -- [--model FILE] [--backend torch] [--seconds 8]
 
 Starts the real server (`main.py serve --port 0`) in its own process, drives POST /api/predict
 with wrk (Debian package `wrk`) or, without it, a Python client in a separate process, and
@@ -23,9 +23,7 @@ import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
+ROOT = Path(__file__).resolve().parents[2]
 PHOTO = ROOT.parent / "shared" / "data" / "freiburg" / "images" / "coffee" / "COFFEE0001.jpg"
 
 WRK_LUA = """
@@ -86,9 +84,9 @@ def run_wrk(url: str, clients: int, seconds: float, body_file: str, content_type
 
 def run_python_client(url: str, clients: int, seconds: float, body_file: str, content_type: str) -> dict:
     """The fallback load generator, in its own process so it does not share the server's GIL."""
-    out = subprocess.run([sys.executable, __file__, "--client", url, "--clients", str(clients),
+    out = subprocess.run([sys.executable, "-m", "assistant.bench.api", "--client", url, "--clients", str(clients),
                           "--seconds", str(seconds), "--body", body_file, "--type", content_type],
-                         capture_output=True, text=True, timeout=seconds + 120)
+                         capture_output=True, text=True, timeout=seconds + 120, cwd=ROOT)
     return json.loads(out.stdout)
 
 
@@ -127,7 +125,7 @@ def client_main(url: str, clients: int, seconds: float, body_file: str, content_
                       "p99_ms": pick(0.99), "errors": errors[0]}))
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path, help="checkpoint (default: the app's model, else a stand-in)")
     parser.add_argument("--backend", default="auto", help="auto | torch | onnx | onnx-int8")
@@ -140,10 +138,10 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--calibration", type=Path, default=PHOTO.parents[1],
                         help="photos for onnx-int8 (first use)")
-    args, rest = parser.parse_known_args()
+    args, rest = parser.parse_known_args(argv)
     home = tempfile.mkdtemp(prefix="bench-api-")
     os.environ.setdefault("GROCERY_ASSISTANT_HOME", home)
-    from bench_classify import default_model
+    from assistant.bench.backends import default_model
     model, what = (args.model, "given") if args.model else default_model()
     if args.photo.is_file():
         photo = args.photo.read_bytes()

@@ -1,7 +1,7 @@
 """Barcode reading on this machine: decode rate by size, tilt and blur for zxing-cpp and OpenCV's
 detector on the same pictures, milliseconds per frame, and what reading costs recognition.
 
-    .venv/bin/python scripts/bench_barcodes.py [--model FILE] [--photos DIR] [--json FILE]
+    python main.py bench --only barcodes -- [--model FILE] [--photos DIR] [--json FILE]
 
 The pictures: EAN-13, EAN-8, UPC-A codes drawn by python-barcode and QR codes drawn by
 zxing-cpp, pasted into real photos (the bundled demo, or --photos) at a share of the 640 px
@@ -15,15 +15,14 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from assistant.inference.barcodes import read_codes, read_codes_opencv, read_in_view
+from tests.barcode_pictures import code_image, paste
 
-from assistant.inference.barcodes import read_codes, read_codes_opencv, read_in_view  # noqa: E402
-from tests.barcode_pictures import code_image, paste  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
+
 
 CODES = [("EAN-13", "7310865004703"), ("EAN-8", "96385074"), ("UPC-A", "036000291452"),
          ("QR", "https://example.org/p/42")]

@@ -14,8 +14,8 @@ Scenarios (figures printed, and written as JSON with --json):
            --mode fast (default) or full (fine-tunes everything; long on a CPU: use nohup).
 
 Usage:
-  .venv/bin/python scripts/bench_retrain.py one [--model FILE] [--product Banana --second Kiwi]
-  .venv/bin/python scripts/bench_retrain.py grocery --mode full --epochs 6 [--max-minutes 240]
+  python main.py bench --only retrain -- one [--model FILE] [--product Banana --second Kiwi]
+  python main.py bench --only retrain -- grocery --mode full --epochs 6 [--max-minutes 240]
 
 Every run uses a fresh GROCERY_ASSISTANT_HOME (a temp folder unless --home), so caches and
 model versions of the real user are never touched. The machine's load matters: say so when
@@ -27,14 +27,13 @@ import argparse
 import json
 import os
 import random
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from assistant.files import is_photo  # noqa: E402
+from assistant.files import is_photo
+
+ROOT = Path(__file__).resolve().parents[2]
 
 GROCERY = ROOT.parent / "shared" / "data" / "grocerystore"
 
@@ -272,7 +271,7 @@ def scenario_grocery(args, work: Path) -> dict:
     return out
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("scenario", choices=["one", "grocery"])
     p.add_argument("--model", help="starting model (default: the bundled model)")
@@ -307,7 +306,7 @@ def main() -> int:
     p.add_argument("--home", help="GROCERY_ASSISTANT_HOME to use (default: a fresh temp folder)")
     p.add_argument("--keep", action="store_true", help="keep the work folder and the models")
     p.add_argument("--json", metavar="FILE", help="also write the figures here")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     if not GROCERY.is_dir():
         raise SystemExit(f"{GROCERY}: the GroceryStore photos are not here")
     work = Path(tempfile.mkdtemp(prefix="bench_retrain_"))

@@ -2,7 +2,7 @@
 read text contains the brand, milliseconds per read and, with --labels N, how often the label
 words learnt from N training photos per product name the right product on their own.
 
-    nice -n 5 .venv/bin/python scripts/bench_reading.py [--labels 4] [--data ../shared/data]
+    python main.py bench --only reading -- [--labels 4] [--data ../shared/data]
 
 Prints one line per brand, then the totals; no timed test asserts these figures.
 """
@@ -15,10 +15,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from assistant.reading.labels import distance
 
-from assistant.reading.labels import distance  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
+
 
 BRANDS = ("Alpro", "Arla", "Bravo", "Garant", "God-Morgon", "Oatly", "Tropicana", "Valio", "Yoggi")
 
@@ -88,13 +88,13 @@ def label_words(reader, train: dict[str, list[Path]], val: dict[str, list[Path]]
           f"({100 * right / max(total, 1):.1f}%); named it (sure) on {named}, {named_right} right")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
     parser.add_argument("--split", default="val")
     parser.add_argument("--labels", type=int, default=0, metavar="N",
                         help="also learn label words from N train photos per product")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     from assistant.reading import LabelReader, open_engine
 
     root = Path(args.data) / "grocerystore"

@@ -1,6 +1,6 @@
 """Photos per second of `classify` for each backend, what limits it, and backend agreement.
 
-    .venv/bin/python scripts/bench_classify.py [--model FILE] [--photos DIR] [--agreement-model FILE]
+    python main.py bench --only backends -- [--model FILE] [--photos DIR] [--agreement-model FILE]
 
 Prints, for eager fp32, fp32 + channels_last, bf16 + channels_last, ONNX Runtime fp32 and ONNX
 Runtime static int8 (calibrated on real photos disjoint from those measured):
@@ -22,9 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from assistant.files import is_photo  # noqa: E402
+from assistant.files import is_photo
+
+ROOT = Path(__file__).resolve().parents[2]
 
 FREIBURG = ROOT.parent / "shared" / "data" / "freiburg" / "images"
 VARIANTS = ("torch-fp32", "torch-fp32-cl", "torch-bf16-cl", "onnx", "onnx-int8")
@@ -141,7 +141,7 @@ def agreement(model: Path, photos: list[Path], root: Path, calibration: list[Pat
     return report
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path, help="checkpoint to time (default: see above)")
     parser.add_argument("--photos", type=Path, default=FREIBURG, help="real photos, one folder per product")
@@ -157,7 +157,7 @@ def main() -> int:
                         help="backends compared (the first is the reference)")
     parser.add_argument("--skip-speed", action="store_true", help="only the agreement figures")
     parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     os.environ.setdefault("GROCERY_ASSISTANT_HOME", tempfile.mkdtemp(prefix="bench-classify-"))
 
     import torch

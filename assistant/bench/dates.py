@@ -1,7 +1,7 @@
 """Benchmark of date reading: printed date stickers pasted on GroceryStore photos of packaged
 products (tilted, blurred, small), read by the label reader; the share read right per language.
 
-    nice -n 5 .venv/bin/python scripts/bench_dates.py [--data ../shared/data]
+    python main.py bench --only dates -- [--data ../shared/data]
 
 The stickers are drawn here (DejaVu Sans, matplotlib's own font): a stand-in for photos of real
 date prints, which the data folder does not hold. No timed test asserts these figures.
@@ -15,8 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parents[2]
 
 # (language, printed words, the date they mean)
 STICKERS = [
@@ -54,10 +53,10 @@ def sticker_photo(photo: Path, words: str, font_px: int, degrees: float, blur: f
     return np.asarray(base)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     from assistant.files import photos_in
     from assistant.reading import LabelReader, open_engine
 

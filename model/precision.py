@@ -1,0 +1,108 @@
+"""Making a model ready: its ONNX files and its precision measured on this CPU kind.
+
+`python -m model.precision MODEL... [--data DIR] [--again]` (scripts/setup.sh runs it for the
+bundled models; train, retrain and `models activate` do it for theirs). The photos come from
+the model's own training record: its data folder and split file (or its seeded split), the
+training photos to calibrate int8 on and the test (else validation) photos to judge it. Where
+they are not on this machine nothing is measured and the model runs in fp32.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from assistant.inference.checkpoint import CheckpointError, read_metadata
+from assistant.inference.precision import PrecisionChoice, measure, read_choice
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _found(written: str | None) -> Path | None:
+    """A recorded path as written (relative ones to the working folder of the run, usually the
+    checkout), else under this checkout."""
+    if not written:
+        return None
+    for cand in (Path(written), ROOT / written):
+        if cand.exists():
+            return cand
+    return None
+
+
+def recorded_photos(meta: dict, data: str | None = None
+                    ) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """(training photos, [(held-out photo, product id)]) of a model, from its training record;
+    ([], []) when its photos are not on this machine. data: where they are now, if moved."""
+    from model.config import parse_split
+    from model.data import scan_folder, stratified_split
+    from model.split_file import SplitFile
+
+    cfg = (meta.get("training") or {}).get("config") or {}
+    root = _found(data or cfg.get("data"))
+    if root is None or not root.is_dir():
+        return [], []
+    classes, samples = scan_folder(root)
+    split_file = _found(cfg.get("split_file"))
+    if split_file is not None:
+        where = SplitFile.read(split_file).where(root)
+        splits = [where.get(str(f.resolve())) for f, _ in samples]
+    else:  # the seeded split of training (exact unless some photo could not be read there)
+        labels = [classes.index(c) for _, c in samples]
+        parts = stratified_split(labels, parse_split(cfg.get("split", "80/10/10")), cfg.get("seed", 0))
+        splits = [None] * len(samples)
+        for name, idx in zip(("train", "val", "test"), parts, strict=True):
+            for i in idx:
+                splits[i] = name
+    train = [f for (f, _), s in zip(samples, splits, strict=True) if s == "train"]
+    for judged in ("test", "val"):
+        held = [(f, c) for (f, c), s in zip(samples, splits, strict=True) if s == judged]
+        if held:
+            return train, held
+    return train, []
+
+
+def make_ready(checkpoint: str | Path, data: str | None = None, again: bool = False,
+               train: list | None = None, heldout: list | None = None) -> PrecisionChoice | None:
+    """The model's precision on this CPU kind: read when recorded (unless again), else measured
+    on train/heldout (default: its recorded photos). None when it cannot be measured here: it
+    then runs in fp32. Never raises for a measurement that fails: fp32 is always right."""
+    checkpoint = Path(checkpoint)
+    if not again and (known := read_choice(checkpoint)) is not None:
+        return known
+    if train is None or heldout is None:
+        train, heldout = recorded_photos(read_metadata(checkpoint), data)
+    if not train or not heldout:
+        log.info("%s: its training and held-out photos are not here; it runs in fp32", checkpoint)
+        return None
+    try:
+        return measure(checkpoint, train, heldout)
+    except Exception as exc:  # noqa: BLE001 - whatever went wrong, fp32 is the right answer
+        log.warning("%s: int8 not measured (%s: %s); it runs in fp32", checkpoint,
+                    type(exc).__name__, exc)
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m model.precision", description=__doc__.split("\n")[0])
+    parser.add_argument("model", nargs="+", help="checkpoint(s) (.safetensors)")
+    parser.add_argument("--data", metavar="DIR", help="where the models' photos are now (default: "
+                                                      "the folder their training recorded)")
+    parser.add_argument("--again", action="store_true", help="measure even where a choice is recorded")
+    args = parser.parse_args(argv)
+    for model in args.model:
+        try:
+            read_metadata(model)  # a damaged or foreign file is refused in one line
+        except CheckpointError as exc:
+            print(f"precision: {exc}", file=sys.stderr)
+            return 1
+        choice = make_ready(model, args.data, args.again)
+        print(f"{Path(model).name}: " + (choice.line() if choice else
+                                         "fp32 (its photos are not on this machine: int8 not measured)"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,140 @@
+"""Precision chosen per model and per CPU kind by measurement (assistant.inference.precision):
+int8 is the default only where it was measured free, the record is read back, and a choice
+made on one kind of CPU is not used on another. Tiny models, real ONNX files."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant import machine
+from assistant.inference import precision
+from assistant.inference.onnx_backend import open_classifier
+from assistant.inference.precision import (
+    PrecisionChoice,
+    chosen_precision,
+    decide,
+    measure,
+    read_choice,
+)
+
+
+def _split(photo_dir: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Six photos of each product to calibrate on, the other two held out."""
+    train, held = [], []
+    for folder in sorted(photo_dir.iterdir()):
+        photos = sorted(folder.glob("*.jpg"))
+        train += photos[:6]
+        held += [(p, folder.name) for p in photos[6:]]
+    return train, held
+
+
+def test_decide_follows_the_bounds():
+    assert decide(1.0, 0.90, 0.90) == "int8"
+    assert decide(0.995, 0.90, 0.897) == "int8"       # exactly on both bounds
+    assert decide(0.994, 0.90, 0.90) == "fp32"        # agreement short
+    assert decide(1.0, 0.90, 0.8969) == "fp32"        # 0.31 points lost
+    assert decide(0.999, 0.90, 0.95) == "int8"        # int8 better: nothing lost
+
+
+@pytest.mark.parametrize(("flags", "kind"), [
+    ({"avx2", "avx512bw", "avx512_vnni", "amx_int8"}, "amx"),
+    ({"avx2", "avx512bw", "avx512_vnni"}, "avx512-vnni"),
+    ({"avx2", "avx_vnni"}, "avx-vnni"),
+    ({"avx2", "avx512bw"}, "avx512"),
+    ({"avx2", "fma"}, "avx2"),
+    (set(), "baseline"),
+])
+def test_cpu_kind_from_flags(flags, kind):
+    assert machine.cpu_kind(flags) == kind
+
+
+def test_lossless_int8_is_chosen_recorded_and_used(trained_checkpoint, photo_dir, monkeypatch):
+    monkeypatch.setattr(precision, "cpu_kind", lambda: "amx")
+    train, held = _split(photo_dir)
+    choice = measure(trained_checkpoint, train, held)
+    # the fitted tiny model names every photo right in both precisions
+    assert (choice.agreement, choice.fp32_top1, choice.int8_top1) == (1.0, 1.0, 1.0)
+    assert choice.precision == "int8" and choice.cpu_kind == "amx" and choice.photos == 6
+    assert read_choice(trained_checkpoint) == choice        # read back from the record
+    assert open_classifier(trained_checkpoint, "auto", device="cpu").precision == "int8"
+    # --backend still overrides the measured choice
+    assert open_classifier(trained_checkpoint, "onnx", device="cpu").precision == "fp32"
+
+
+def test_lossy_int8_is_refused(trained_checkpoint, photo_dir, monkeypatch):
+    """int8 answers one held-out photo in six differently: 83% agreement, 16.7 points lost."""
+    monkeypatch.setattr(precision, "cpu_kind", lambda: "amx")
+    real = precision._top1
+
+    def lossy(clf, batches):
+        ids, rate = real(clf, batches)
+        if clf.precision == "int8":
+            ids[0] = next(c for c in clf.class_ids if c != ids[0])
+        return ids, rate
+    monkeypatch.setattr(precision, "_top1", lossy)
+    train, held = _split(photo_dir)
+    choice = measure(trained_checkpoint, train, held)
+    assert choice.agreement == pytest.approx(5 / 6, abs=1e-4)
+    assert choice.loss_points == pytest.approx(100 / 6, abs=0.01)
+    assert choice.precision == "fp32"
+    assert chosen_precision(trained_checkpoint) == "fp32"
+    assert open_classifier(trained_checkpoint, "auto", device="cpu").precision == "fp32"
+
+
+def _listed(checkpoint: Path, capsys) -> str:
+    from assistant.store.models import describe
+    from model.models_cli import list_models
+    capsys.readouterr()
+    list_models([describe(checkpoint)], "en")
+    return capsys.readouterr().out
+
+
+def test_choice_is_kept_per_cpu_kind(trained_checkpoint, photo_dir, monkeypatch, capsys):
+    """A choice measured on an AMX CPU is not used on an AVX2-only one, which measures its own;
+    both stay in the record. `models list` shows the choice of the CPU at hand."""
+    kind = {"now": "amx"}
+    monkeypatch.setattr(precision, "cpu_kind", lambda: kind["now"])
+    monkeypatch.setattr(machine, "cpu_kind", lambda: kind["now"])
+    train, held = _split(photo_dir)
+    on_amx = measure(trained_checkpoint, train, held)
+    assert "precision: int8 on amx CPUs: int8 agrees with fp32 on 100.0% of 6" in _listed(trained_checkpoint, capsys)
+    kind["now"] = "avx2"
+    assert "precision: fp32 (int8 not measured on avx2 CPUs)" in _listed(trained_checkpoint, capsys)
+    assert read_choice(trained_checkpoint) is None
+    assert chosen_precision(trained_checkpoint) == "fp32"
+    assert open_classifier(trained_checkpoint, "auto", device="cpu").precision == "fp32"
+    lossy = PrecisionChoice("fp32", "avx2", 0.9, 1.0, 0.9, 6, 18)
+    path = precision.write_choice(trained_checkpoint, lossy)
+    assert read_choice(trained_checkpoint) == lossy
+    assert read_choice(trained_checkpoint, kind="amx") == on_amx
+    assert set(json.loads(path.read_text())["kinds"]) == {"amx", "avx2"}
+
+
+def test_record_of_another_model_is_not_trusted(trained_checkpoint, tiny_checkpoint, photo_dir,
+                                                monkeypatch):
+    """A record is named and stamped with its checkpoint's SHA-256: copied beside another model
+    under that model's name, it is ignored."""
+    monkeypatch.setattr(precision, "cpu_kind", lambda: "amx")
+    train, held = _split(photo_dir)
+    measure(trained_checkpoint, train, held)
+    from assistant.inference.onnx_files import file_sha256
+    source = next((trained_checkpoint.parent / "onnx").glob("*.precision.json"))
+    target = tiny_checkpoint.parent / "onnx" / (file_sha256(tiny_checkpoint) + ".precision.json")
+    target.write_text(source.read_text())
+    assert read_choice(tiny_checkpoint) is None
+
+
+def test_make_ready_finds_the_recorded_photos(tmp_path, photo_dir, monkeypatch):
+    """model.precision reads a model's training record for its photos: calibrated on the
+    training split, judged on the test split; without the photos, nothing is measured."""
+    from model.precision import make_ready, recorded_photos
+    monkeypatch.setattr(precision, "cpu_kind", lambda: "amx")
+    meta = {"training": {"config": {"data": str(photo_dir), "split": "50/25/25", "seed": 0}}}
+    train, held = recorded_photos(meta)
+    assert len(train) == 12 and len(held) == 6
+    assert not {p for p, _ in held} & set(train)
+    assert all(p.parent.name == c for p, c in held)
+    assert recorded_photos({"training": {"config": {"data": str(tmp_path / "gone")}}}) == ([], [])
+    assert make_ready(tmp_path / "missing.safetensors", train=[], heldout=[]) is None
