@@ -19,9 +19,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assistant.catalog.languages import LANGUAGES
 from assistant.engines import add_engine_arguments, check_engine_arguments
 from assistant.files import atomic_write_text
-from assistant.languages import LANGUAGES
 
 CSV_COLUMNS = ("path", "label", "score", "top3")
 #: with --text: the lines read on the pack (joined by " / ") and its dates (date:kind;...)

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
 def list_models(versions: list, language: str | None = None) -> int:
     """One line per model and, under a retrain's, how many independent photos its figure rests
     on (in the interface's language: the catalogue's sentence)."""
-    from assistant.live.catalog import phrase
+    from assistant.catalog import phrase
     from assistant.live.settings import load
     language = language or load().language
     # each model by its name, its figure with the photos it was measured on: figures on

@@ -23,12 +23,12 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from assistant.catalog import phrase, product_name
+from assistant.catalog.languages import LANGUAGES
 from assistant.inference.vision import brightness, sharpness
-from assistant.languages import LANGUAGES
 from assistant.live.announcer import Announcer, Utterance
 from assistant.live.barcode_watch import BarcodeWatch, words_for_code
 from assistant.live.camera import FrameSource
-from assistant.live.catalog import phrase, product_name
 from assistant.live.grabber import FrameGrabber
 from assistant.live.settings import Settings
 from assistant.live.speech import Priority, Speaker, SpeechItem

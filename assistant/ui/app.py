@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 
-from assistant.languages import LANGUAGES
+from assistant.catalog.languages import LANGUAGES
 
 log = logging.getLogger(__name__)
 
@@ -233,9 +233,9 @@ def _open_model(model_path: str | None, pinned: bool, backend: str, notes: list)
     weights, a saved model_path that is gone) is no reason to fall silent: the bundled model
     answers instead and a note says why. Only a model named on the command line, or no
     usable bundled model either, stops the start (StartupError, one line)."""
+    from assistant.catalog import error_text
     from assistant.inference.checkpoint import CheckpointError
     from assistant.inference.onnx_backend import open_classifier
-    from assistant.live.catalog import error_text
     from assistant.store.models import active_model_path, bundled_default
     try:
         # auto: ONNX Runtime on a CPU (no torch in this process), PyTorch on an NVIDIA GPU

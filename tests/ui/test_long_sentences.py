@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from assistant.live.catalog import PHRASES, fields_of, phrase
-from assistant.live.catalog.spoken import SPOKEN
+from assistant.catalog import PHRASES, fields_of, phrase
+from assistant.catalog.spoken import SPOKEN
 
 SAMPLE = {"digits": "5 0 0 0 1 1 2 5 4 6 4 1 5", "name": "tomato sauce", "other": "vinegar",
           "detail": "no sound output (is an audio device connected?)"}

@@ -37,7 +37,7 @@ def quiet_window(make_window, qtbot):
 
 
 def catalog_phrase(message_id: str) -> str:
-    from assistant.live import catalog
+    from assistant import catalog
     return catalog.phrase(message_id, "en")
 
 
@@ -89,7 +89,7 @@ def test_escape_cancels_a_reading_in_progress(quiet_window, qtbot):
 
 
 def test_an_engine_that_cannot_load_is_said_and_the_rest_works(quiet_window, qtbot):
-    from assistant.live import catalog
+    from assistant import catalog
     from assistant.reading import OcrUnavailable
     window = quiet_window
     window.context.reader = reader_of([], error=OcrUnavailable("no model files"))

@@ -105,7 +105,7 @@ def test_the_announcer_uses_the_models_own_bands_unless_switched_off():
 
 
 def test_a_lookalike_pair_is_said_with_both_names():
-    from assistant.live.catalog import phrase
+    from assistant.catalog import phrase
     a = Announcer(AnnouncerSettings(say_threshold=0.45, maybe_threshold=0.3))
     a.observe(pred("oil", 0.7, "vinegar", partner="vinegar"), 100, 100, 0.0)
     said = a.observe(pred("oil", 0.7, "vinegar", partner="vinegar"), 100, 100, 0.1)
