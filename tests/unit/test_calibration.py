@@ -69,6 +69,7 @@ def test_calibration_entry_round_trips_through_the_metadata():
 
 def test_classifiers_apply_the_stored_temperature(tiny_checkpoint, photo_dir):
     """Fails if the temperature is ignored: the scores must be softmax(logits / T)."""
+    from assistant.inference import protocol
     from assistant.inference.checkpoint import load_checkpoint, save_checkpoint
     from assistant.inference.classifier import Classifier
     from assistant.inference.onnx_backend import OnnxClassifier
@@ -85,6 +86,9 @@ def test_classifiers_apply_the_stored_temperature(tiny_checkpoint, photo_dir):
         assert pred.score == pytest.approx(float(want.max()), abs=1e-4)
         assert pred.score != pytest.approx(float(softmax(logits)[0].max()), abs=1e-3)
         assert (clf.calibration.say, clf.calibration.maybe) == (0.9, 0.5)
+        # both runtimes answer the one interface the live flow and the window type them with
+        assert isinstance(clf, protocol.Classifier), type(clf)
+        assert clf.backend in ("torch", "onnx") and clf.device == "cpu"
 
 
 def pred(label: str, score: float, other: str | None = None, partner: str | None = None) -> Prediction:

@@ -336,8 +336,8 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
 
     # --- retraining: the actions are in RetrainActions ---------------------------------
     def base_model(self) -> Path:
-        path = getattr(getattr(self.ctx, "classifier", None), "path", None)
-        return Path(path) if path else models.active_model_path()
+        clf = getattr(self.ctx, "classifier", None)  # a context without a model: the active one
+        return Path(clf.path) if clf is not None and clf.path else models.active_model_path()
 
     def candidate_path(self) -> Path:
         return models.new_candidate_path()
