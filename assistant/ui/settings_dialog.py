@@ -111,7 +111,7 @@ class SettingsDialog(QDialog):
             self.camera_box.addItem(str(s.camera), str(s.camera))
             index = self.camera_box.count() - 1
         self.camera_box.setCurrentIndex(max(0, index))
-        a11y.name(self.camera_box.lineEdit(), plain(phrase("camera", self.lang)).rstrip(":"),
+        a11y.name(self.camera_box.lineEdit(), plain(phrase("camera", self.lang)),
                   phrase("camera_desc", self.lang))
         self.hold_box = self._row(form, "hold", QDoubleSpinBox())
         self.hold_box.setRange(0.1, 60.0)
