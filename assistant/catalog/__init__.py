@@ -1,4 +1,4 @@
-"""The one catalogue of sentences, in every language of assistant.catalog.languages, and its one lookup.
+"""The one catalogue of sentences, in every language of its language list, and its one lookup.
 
 Product names live in each checkpoint's metadata (so a retrained model brings its own);
 everything else the assistant says or shows is here, keyed by a message id that also goes
@@ -15,7 +15,7 @@ import logging
 import re
 import string
 
-from assistant.catalog.commands import COMMANDS, SPOKEN_KEYS
+from assistant.catalog.commands import COMMAND_WORDS, SPOKEN_KEYS
 from assistant.catalog.errors import ERRORS
 from assistant.catalog.languages import (
     DEFAULT_LANGUAGE,
@@ -47,7 +47,7 @@ def _merge(*tables: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
 
 #: every message id -> {language: template}
 PHRASES: dict[str, dict[str, str]] = _merge(SPOKEN, WINDOW, MAINTAINER, ERRORS, TRAINING, READING,
-                                           COMMANDS)
+                                           COMMAND_WORDS)
 
 __all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "LANGUAGE_NAMES", "PHRASES", "SPOKEN_KEYS", "autonym", "error_text",
            "fields_in", "fields_of", "localized", "next_language", "phrase", "plain", "product_name"]

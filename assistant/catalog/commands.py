@@ -2,7 +2,7 @@
 command's short name for a button or menu ("command_<id>") and what it does, as spoken
 and shown ("command_<id>_desc"); and the names a speech engine should say for keys."""
 
-COMMANDS: dict[str, dict[str, str]] = {
+COMMAND_WORDS: dict[str, dict[str, str]] = {
     "command_identify": {"en": "Identify", "es": "Identificar"},
     "command_identify_desc": {"en": "identify the product in front of the camera now",
                               "es": "identificar ahora el producto delante de la cámara"},

@@ -37,8 +37,8 @@ def test_the_language_key_walks_round_the_list():
 
 
 def test_command_words_and_key_names_live_in_the_catalogue():
-    from assistant.catalog.commands import COMMANDS
-    assert COMMANDS and set(COMMANDS) <= set(PHRASES)
+    from assistant.catalog.commands import COMMAND_WORDS
+    assert COMMAND_WORDS and set(COMMAND_WORDS) <= set(PHRASES)
     assert phrase("command_identify_desc", "es").startswith("identificar")
     assert localized(SPOKEN_KEYS, "es")["Up"] == "flecha arriba"
     assert localized(SPOKEN_KEYS, "de") is SPOKEN_KEYS["en"]
