@@ -20,11 +20,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from assistant.catalog import LANGUAGES
     from assistant.store.barcodes import BarcodeBook, BarcodeError
     book = BarcodeBook()
     if args.action == "list":
         for e in book.entries():
-            names = " / ".join(e.names.get(lang, "-") for lang in ("en", "es"))
+            names = " / ".join(e.names.get(lang, "-") for lang in LANGUAGES)
             print(f"{e.code}\t{names}" + (f"\t{e.product}" if e.product else ""))
         print(f"({len(book)} codes in {book.path})")
         return 0

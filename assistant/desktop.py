@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 from assistant import paths
-from assistant.languages import LANGUAGES
-from assistant.live.catalog import phrase
+from assistant.catalog import phrase
+from assistant.catalog.languages import LANGUAGES
 
 APP_ID = "grocery-assistant"
 ICON = paths.ASSETS_DIR / "icons" / f"{APP_ID}.svg"

@@ -10,7 +10,7 @@ class UserError(Exception):
     """An error whose message tells the user what to do.
 
     Raised with message_id (and its fields), it also names its sentence in the catalogue, so
-    an interface shows it in its own language (assistant.live.catalog.error_text); str() stays
+    an interface shows it in its own language (assistant.catalog.error_text); str() stays
     English, for logs and the command line."""
 
     def __init__(self, *args: object, message_id: str | None = None, **fields: object) -> None:

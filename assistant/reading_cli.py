@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from assistant.languages import DEFAULT_LANGUAGE, LANGUAGES
+from assistant.catalog.languages import DEFAULT_LANGUAGE, LANGUAGES
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

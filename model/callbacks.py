@@ -23,7 +23,7 @@ class TrainCallback:
 
     def note(self, message_id: str, **fields: object) -> None:
         """A progress sentence of the catalogue, in this callback's language, to on_message."""
-        from assistant.live.catalog import phrase
+        from assistant.catalog import phrase
         self.on_message(phrase(message_id, self.language, **fields))
 
     def cancelled(self) -> bool:

@@ -51,8 +51,8 @@ def run(args: argparse.Namespace) -> int:
 def list_models(versions: list, language: str | None = None) -> int:
     """One line per model and, under a retrain's, how many independent photos its figure rests
     on (in the interface's language: the catalogue's sentence)."""
+    from assistant.catalog import phrase
     from assistant.inference.precision import read_choice
-    from assistant.live.catalog import phrase
     from assistant.live.settings import load
     from assistant.machine import cpu_kind
     language = language or load().language

@@ -13,7 +13,8 @@ import torch.nn.functional as F
 
 from assistant.inference.architectures import build_model, default_preprocessing, freeze_prefix
 from assistant.inference.checkpoint import load_checkpoint, make_classes, save_checkpoint
-from model.augment import POLICIES, augment, mixup
+from model.augment import POLICIES
+from model.batches import label_loss, make_batch, make_teacher
 from model.calibrate import band_report, calibrate
 from model.callbacks import TrainCallback
 from model.config import TrainConfig
@@ -24,7 +25,7 @@ from model.names import read_names
 from model.report import write_report
 from model.state import ResumeState, load_resume, resume_path, save_resume
 from model.teacher import Teacher
-from model.teacher_cache import TeacherCache, build_cache
+from model.teacher_cache import TeacherCache
 from model.trainset import prepare_data
 
 log = logging.getLogger(__name__)
@@ -78,8 +79,77 @@ def size_for_epoch(cfg: TrainConfig, epoch: int) -> int:
     return cfg.image_size
 
 
+@dataclass
+class Run:
+    """What the phases of one training run share: the data on its device, the network, its
+    optimizer, EMA and teacher, and the resumable state (epochs done, history, best weights)."""
+    started: float
+    device: torch.device
+    bf16: bool
+    heldout: dict | None
+    classes: list[str]
+    prep: object
+    data: object
+    model: torch.nn.Module
+    frozen: list
+    policy: object
+    teacher: Teacher | None
+    cache: TeacherCache | None
+    opt: torch.optim.Optimizer
+    ema: torch.nn.Module | None
+    state: ResumeState
+    rpath: Path
+    images: torch.Tensor
+    labels: torch.Tensor
+
+    def judge(self) -> torch.nn.Module:
+        """The weights that are measured and kept: the EMA's when there is one."""
+        return self.ema if self.ema is not None else self.model
+
+
 def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str = "") -> TrainResult:
     cb = callback or TrainCallback()
+    run = load_run(cfg, cb)
+    n = len(run.images)
+    bs = min(cfg.batch_size, n)
+    steps = max(n // bs, 1)
+    gen = torch.Generator()
+    cb.on_start(cfg.epochs, steps)
+    deadline = run.started + 60 * cfg.max_minutes if cfg.max_minutes else None
+    state = run.state
+    first_epoch, loop_started, requested = state.epoch, time.monotonic(), cfg.epochs
+    paced_from = loop_started
+    last_save = loop_started - RESUME_EVERY_S  # the first epoch always saves
+    for epoch in range(state.epoch, cfg.epochs):
+        if epoch >= cfg.epochs:
+            break
+        row = train_one_epoch(cfg, run, epoch, gen, bs, steps, cb)
+        if row is None:
+            cb.note("train_cancelled")
+            return TrainResult(None, cancelled=True, history=state.history, skipped=run.data.skipped,
+                               seconds=time.monotonic() - run.started)
+        if time.monotonic() - last_save >= RESUME_EVERY_S:
+            save_resume(run.rpath, cfg, state, run.model, run.opt, run.ema)
+            last_save = time.monotonic()
+        cb.on_epoch_end(epoch + 1, row)
+        if epoch == first_epoch:
+            paced_from = time.monotonic()  # the first epoch pays warm-ups: pace from the second
+        elif deadline:
+            fitted = min(requested, epochs_within(deadline, epoch - first_epoch, paced_from, epoch + 1))
+            if fitted != cfg.epochs:
+                # fit the schedule (cosine included) inside the time budget
+                cfg.epochs = max(fitted, epoch + 1)
+                cb.note("train_budget", minutes=cfg.max_minutes, epoch=cfg.epochs)
+        if epoch + 1 >= cfg.epochs:
+            break
+    final = final_network(cfg, run)
+    results, calibration = measure(run, final)
+    return save_run(cfg, run, final, results, calibration, command, cb)
+
+
+def load_run(cfg: TrainConfig, cb: TrainCallback) -> Run:
+    """Everything a run needs before its first step: the network, the photos, the teacher, the
+    optimizer, and the state of an interrupted run when resuming."""
     started = time.monotonic()
     torch.manual_seed(cfg.seed)
     device = pick_device(cfg.device)
@@ -110,178 +180,140 @@ def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str 
     if cfg.resume and rpath.exists():
         state = load_resume(rpath, cfg, model, opt, ema)
         cb.note("train_resumed", epoch=state.epoch)
-    images = data.train_images.to(device)
-    labels = data.train_labels.to(device)
-    n = len(images)
-    bs = min(cfg.batch_size, n)
-    steps = max(n // bs, 1)
-    gen = torch.Generator()
-    cb.on_start(cfg.epochs, steps)
-    deadline = started + 60 * cfg.max_minutes if cfg.max_minutes else None
-    first_epoch, loop_started, requested = state.epoch, time.monotonic(), cfg.epochs
-    paced_from = loop_started
-    last_save = loop_started - RESUME_EVERY_S  # the first epoch always saves
-    for epoch in range(state.epoch, cfg.epochs):
-        if epoch >= cfg.epochs:
-            break
-        model.train()
-        for module in frozen:
-            module.eval()
-        size = size_for_epoch(cfg, epoch)
-        # seeded by the epoch: a run resumed at an epoch's end draws what an unbroken one draws
-        gen.manual_seed(cfg.seed + 1000 * epoch)
-        perm = torch.randperm(n, generator=gen).to(device)
-        tot_loss = tot_correct = tot_seen = 0.0
-        for step in range(steps):
-            if cb.cancelled():
-                cb.note("train_cancelled")
-                return TrainResult(None, cancelled=True, history=state.history, skipped=data.skipped,
-                                   seconds=time.monotonic() - started)
-            for group in opt.param_groups:
-                group["lr"] = lr_at(cfg, epoch + step / steps)
-            idx = perm[step * bs:(step + 1) * bs]
-            y = labels[idx]
-            student_in, perm_b, lam, target = make_batch(cfg, images, idx, size, policy, gen,
-                                                         teacher, cache)
-            student_in = prep.normalize(student_in).contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                logits = model(student_in).float()
-            loss = label_loss(cfg, logits, y, perm_b, lam)
-            if target is not None:
-                kd = F.kl_div(F.log_softmax(logits / cfg.temperature, 1), target,
-                              reduction="batchmean") * cfg.temperature ** 2
-                loss = cfg.distill_weight * kd + (1 - cfg.distill_weight) * loss
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            if ema is not None:
-                # timm-style warm-up: early on the average must not be dominated by the init
-                done_steps = epoch * steps + step
-                decay = min(cfg.ema, (1 + done_steps) / (10 + done_steps))
-                with torch.no_grad():
-                    for pe, pm in zip(ema.state_dict().values(), model.state_dict().values(), strict=True):
-                        if pe.is_floating_point():
-                            pe.lerp_(pm, 1 - decay)
-                        else:
-                            pe.copy_(pm)
-            with torch.no_grad():
-                labelled = y >= 0
-                tot_correct += float((logits.argmax(1)[labelled] == y[labelled]).sum())
-                tot_seen += float(labelled.sum())
-                tot_loss += loss.item() * len(idx)
-            cb.on_step(epoch, step + 1, steps, loss.item())
-        judge = ema if ema is not None else model
-        val = evaluate_split(judge, data.val_images, data.val_labels, classes, prep, device)
-        row = {"epoch": epoch + 1, "size": size, "lr": lr_at(cfg, epoch + 1),
-               "train_loss": round(tot_loss / max(steps * bs, 1), 4),
-               "train_acc": round(tot_correct / tot_seen, 4) if tot_seen else None,
-               "val_loss": val["loss"], "val_acc": val["top1"],
-               "seconds": round(time.monotonic() - started, 1)}
-        state.history.append(row)
-        if is_better(cfg.select, row, state.best_row):
-            state.best_row = row
-            state.best_weights = {k: v.detach().to("cpu", copy=True) for k, v in judge.state_dict().items()}
-        state.epoch = epoch + 1
-        if time.monotonic() - last_save >= RESUME_EVERY_S:
-            save_resume(rpath, cfg, state, model, opt, ema)
-            last_save = time.monotonic()
-        cb.on_epoch_end(epoch + 1, row)
-        if epoch == first_epoch:
-            paced_from = time.monotonic()  # the first epoch pays warm-ups: pace from the second
-        elif deadline:
-            fitted = min(requested, epochs_within(deadline, epoch - first_epoch, paced_from, epoch + 1))
-            if fitted != cfg.epochs:
-                # fit the schedule (cosine included) inside the time budget
-                cfg.epochs = max(fitted, epoch + 1)
-                cb.note("train_budget", minutes=cfg.max_minutes, epoch=cfg.epochs)
-        if epoch + 1 >= cfg.epochs:
-            break
-    final = ema if ema is not None else model
-    if cfg.select != "last" and state.best_weights is not None:
-        final.load_state_dict(state.best_weights)
+    return Run(started, device, bf16, heldout, classes, prep, data, model, frozen, policy, teacher,
+               cache, opt, ema, state, rpath, data.train_images.to(device),
+               data.train_labels.to(device))
+
+
+def train_one_epoch(cfg: TrainConfig, run: Run, epoch: int, gen: torch.Generator, bs: int,
+                    steps: int, cb: TrainCallback) -> dict | None:
+    """One pass over the training photos, then the validation figures: the epoch's history row
+    (the best weights so far kept in run.state); None when the user cancelled mid-epoch."""
+    model, device, state = run.model, run.device, run.state
+    model.train()
+    for module in run.frozen:
+        module.eval()
+    size = size_for_epoch(cfg, epoch)
+    # seeded by the epoch: a run resumed at an epoch's end draws what an unbroken one draws
+    gen.manual_seed(cfg.seed + 1000 * epoch)
+    perm = torch.randperm(len(run.images), generator=gen).to(device)
+    tot_loss = tot_correct = tot_seen = 0.0
+    for step in range(steps):
+        if cb.cancelled():
+            return None
+        for group in run.opt.param_groups:
+            group["lr"] = lr_at(cfg, epoch + step / steps)
+        idx = perm[step * bs:(step + 1) * bs]
+        y = run.labels[idx]
+        student_in, perm_b, lam, target = make_batch(cfg, run.images, idx, size, run.policy, gen,
+                                                     run.teacher, run.cache)
+        student_in = run.prep.normalize(student_in).contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=run.bf16):
+            logits = model(student_in).float()
+        loss = label_loss(cfg, logits, y, perm_b, lam)
+        if target is not None:
+            kd = F.kl_div(F.log_softmax(logits / cfg.temperature, 1), target,
+                          reduction="batchmean") * cfg.temperature ** 2
+            loss = cfg.distill_weight * kd + (1 - cfg.distill_weight) * loss
+        run.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        run.opt.step()
+        if run.ema is not None:
+            update_ema(run.ema, model, cfg.ema, epoch * steps + step)
+        with torch.no_grad():
+            labelled = y >= 0
+            tot_correct += float((logits.argmax(1)[labelled] == y[labelled]).sum())
+            tot_seen += float(labelled.sum())
+            tot_loss += loss.item() * len(idx)
+        cb.on_step(epoch, step + 1, steps, loss.item())
+    judge = run.judge()
+    val = evaluate_split(judge, run.data.val_images, run.data.val_labels, run.classes, run.prep, device)
+    row = {"epoch": epoch + 1, "size": size, "lr": lr_at(cfg, epoch + 1),
+           "train_loss": round(tot_loss / max(steps * bs, 1), 4),
+           "train_acc": round(tot_correct / tot_seen, 4) if tot_seen else None,
+           "val_loss": val["loss"], "val_acc": val["top1"],
+           "seconds": round(time.monotonic() - run.started, 1)}
+    state.history.append(row)
+    if is_better(cfg.select, row, state.best_row):
+        state.best_row = row
+        state.best_weights = {k: v.detach().to("cpu", copy=True) for k, v in judge.state_dict().items()}
+    state.epoch = epoch + 1
+    return row
+
+
+def update_ema(ema: torch.nn.Module, model: torch.nn.Module, most: float, done_steps: int) -> None:
+    # timm-style warm-up: early on the average must not be dominated by the init
+    decay = min(most, (1 + done_steps) / (10 + done_steps))
+    with torch.no_grad():
+        for pe, pm in zip(ema.state_dict().values(), model.state_dict().values(), strict=True):
+            if pe.is_floating_point():
+                pe.lerp_(pm, 1 - decay)
+            else:
+                pe.copy_(pm)
+
+
+def final_network(cfg: TrainConfig, run: Run) -> torch.nn.Module:
+    """The network to keep (the best epoch's unless --select last), rounded as it is saved."""
+    final = run.judge()
+    if cfg.select != "last" and run.state.best_weights is not None:
+        final.load_state_dict(run.state.best_weights)
     # the file keeps fp16 weights: measure and calibrate exactly what is saved
     final.load_state_dict({k: v.half().float() if v.is_floating_point() else v
                            for k, v in final.state_dict().items()})
+    return final
+
+
+def measure(run: Run, final: torch.nn.Module) -> tuple[dict[str, dict], dict | None]:
+    """The kept network's figures on the validation and test photos, and its calibration."""
+    data, heldout = run.data, run.heldout
     # each photo goes through the network once: for the figures, the calibration and the bands
-    val_logits, test_logits = (predict_logits(final, images, prep, device)
+    val_logits, test_logits = (predict_logits(final, images, run.prep, run.device)
                                if images is not None and len(images) else None
                                for images in (data.val_images, data.test_images))
-    results = {split: metrics(logits, labels, classes)
+    results = {split: metrics(logits, labels, run.classes)
                for split, logits, labels in (("val", val_logits, data.val_labels),
                                              ("test", test_logits, data.test_labels))
                if logits is not None}
     calibration = None
     if val_logits is not None:  # temperature, bands and look-alikes from the validation photos
-        calibration = calibrate(val_logits.numpy(), data.val_labels.numpy(), classes, "val",
+        calibration = calibrate(val_logits.numpy(), data.val_labels.numpy(), run.classes, "val",
                                 recipe_thresholds(heldout), (heldout or {}).get("measured_on", ""),
                                 (heldout or {}).get("lookalikes"))
         if test_logits is not None:  # what the announcer's bands do on photos nothing chose
             results["test"].update(band_report(test_logits.numpy(), data.test_labels.numpy(),
                                                calibration))
-    seconds = time.monotonic() - started
+    return results, calibration
+
+
+def save_run(cfg: TrainConfig, run: Run, final: torch.nn.Module, results: dict[str, dict],
+             calibration: dict | None, command: str, cb: TrainCallback) -> TrainResult:
+    """The checkpoint with its metadata (figures, calibration, how it was made) and the report;
+    the resumable state goes, its work done."""
+    state, data = run.state, run.data
+    seconds = time.monotonic() - run.started
     names = read_names(cfg.names, cfg.data)
     meta = {
         "architecture": cfg.arch,
-        "classes": make_classes(classes, names),
-        "preprocessing": prep.to_dict(),
+        "classes": make_classes(run.classes, names),
+        "preprocessing": run.prep.to_dict(),
         "metrics": {split: {k: v for k, v in res.items() if k != "confusion"} for split, res in results.items()},
         "training": {"command": command, "config": cfg.to_dict(), "seconds": round(seconds, 1),
-                     "device": str(device), "best_epoch": (state.best_row or {}).get("epoch"),
-                     "epochs_run": state.epoch, "train_photos": n, "skipped": len(data.skipped),
+                     "device": str(run.device), "best_epoch": (state.best_row or {}).get("epoch"),
+                     "epochs_run": state.epoch, "train_photos": len(run.images),
+                     "skipped": len(data.skipped),
                      "lineage": lineage(cfg, state.epoch, seconds, results)},
     }
-    if heldout is not None:
-        meta["metrics"]["heldout"] = heldout
+    if run.heldout is not None:
+        meta["metrics"]["heldout"] = run.heldout
     if calibration is not None:
         meta["calibration"] = calibration
     out = save_checkpoint(cfg.out, final.state_dict(), meta)
     report = Path(cfg.report_dir) if cfg.report_dir else out.with_suffix(".report")
-    write_report(report, state.history, results, classes,
+    write_report(report, state.history, results, run.classes,
                  {"skipped": [{"path": p, "reason": r} for p, r in data.skipped]})
-    rpath.unlink(missing_ok=True)
+    run.rpath.unlink(missing_ok=True)
     cb.note("train_saved", path=out)
     return TrainResult(out, False, state.history, results, data.skipped, seconds)
-
-
-def make_teacher(cfg: TrainConfig, classes: list[str], device: torch.device, pool: torch.Tensor,
-                 policy, cb: TrainCallback) -> tuple[Teacher | None, TeacherCache | None]:
-    """The teacher that answers every view as it is made, or (cached_views > 0) the answers it
-    gave once, ahead, on seeded views of the pool (the pool's uint8 photos in training order)."""
-    if not cfg.teacher:
-        return None, None
-    if not cfg.cached_views:
-        return Teacher(cfg.teacher, classes, device), None
-    # asked once per view and never on a GPU's loop: each member runs as the app runs it
-    teacher = Teacher(cfg.teacher, classes, device, backend="auto" if device.type == "cpu" else "torch")
-    path = Path(cfg.teacher_cache) if cfg.teacher_cache else None
-    return None, build_cache(teacher, pool, classes, cfg.seed, cfg.cached_views, policy, path, cb)
-
-
-def make_batch(cfg: TrainConfig, images: torch.Tensor, idx: torch.Tensor, size: int, policy,
-               gen: torch.Generator, teacher: Teacher | None, cache: TeacherCache | None):
-    """The student's input at `size` (float [0, 1]), mixup's partner order and weight, and the
-    teacher's probabilities for it (None without a teacher)."""
-    target = None
-    if cache is not None:
-        # a fixed view of each photo, drawn anew each step; mixing two views mixes their answers
-        views = torch.randint(cache.views, (len(idx),), generator=gen)
-        view = cache.render(images[idx], idx.cpu(), views, size)
-        target = cache.targets(idx, views, cfg.temperature).to(view.device)
-        if cache.symmetric:  # the mirror image of a view has the same answer
-            flip = (torch.rand(len(idx), generator=gen) < 0.5).view(-1, 1, 1, 1).to(view.device)
-            view = torch.where(flip, view.flip(-1), view)
-    else:
-        view = augment(images[idx], policy, cfg.image_size if teacher else size, gen)
-    perm_b, lam = None, 1.0
-    if cfg.mixup > 0:
-        view, perm_b, lam = mixup(view, cfg.mixup, gen)
-        if target is not None:
-            target = lam * target + (1 - lam) * target[perm_b]
-    if teacher is not None:  # the teacher sees exactly the (mixed) view the student learns from
-        target = teacher.probabilities(view, cfg.temperature)
-    if view.shape[-1] != size:
-        view = F.interpolate(view, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-    return view, perm_b, lam, target
 
 
 def lineage(cfg: TrainConfig, epochs: int, seconds: float, results: dict) -> dict:
@@ -319,19 +351,6 @@ def epochs_within(deadline: float, done_here: int, loop_started: float, epochs_d
     per_epoch = (time.monotonic() - loop_started) / max(done_here, 1)
     left = max(deadline - time.monotonic(), 0.0)
     return epochs_done + int(left // per_epoch) if per_epoch > 0 else epochs_done
-
-
-def label_loss(cfg: TrainConfig, logits, y, perm_b, lam) -> torch.Tensor:
-    mask = y >= 0
-    if perm_b is not None:
-        mask = mask & (y[perm_b] >= 0)
-    if not bool(mask.any()):
-        return logits.sum() * 0.0
-    ce = F.cross_entropy(logits[mask], y[mask], label_smoothing=cfg.label_smoothing)
-    if perm_b is not None and lam < 1.0:
-        ce = lam * ce + (1 - lam) * F.cross_entropy(logits[mask], y[perm_b][mask],
-                                                    label_smoothing=cfg.label_smoothing)
-    return ce
 
 
 def is_better(select: str, row: dict, best: dict | None) -> bool:

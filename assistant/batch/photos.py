@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.languages import LANGUAGES
+from assistant.catalog.languages import LANGUAGES
 
 
 @dataclass

@@ -47,7 +47,7 @@ def _rss_mb(pid: int) -> float:
 def said_a_product(transcript: str) -> bool:
     """Whether a transcript (time, in view, id, words a line) has a product's line yet; the
     catalogue's messages ("Ready. Hold a product...") come first and do not count."""
-    from assistant.live.catalog import PHRASES
+    from assistant.catalog import PHRASES
     return any(len(cols) >= 4 and cols[2] not in PHRASES
                for cols in (line.split("\t") for line in transcript.splitlines()))
 

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 
 from safetensors import safe_open
 
+from assistant.catalog.languages import LANGUAGES, localized
 from assistant.errors import UserError
 from assistant.files import atomic_write, is_product_id
 from assistant.inference.architectures import ARCHITECTURES, build_model
 from assistant.inference.vision import Preprocessing
-from assistant.languages import LANGUAGES
 
 if TYPE_CHECKING:
     import torch
@@ -56,8 +56,7 @@ class Checkpoint:
         return Preprocessing.from_dict(self.meta["preprocessing"])
 
     def name(self, index: int, language: str = "en") -> str:
-        names = self.meta["classes"][index]["names"]
-        return names.get(language) or names["en"]
+        return localized(self.meta["classes"][index]["names"], language)
 
     @property
     def version(self) -> str:

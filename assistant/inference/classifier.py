@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 class Classifier:
     """A loaded model. predict() is thread-safe; torch releases the GIL while it computes."""
 
+    backend = "torch"  # what inference.protocol.Classifier asks of every runtime
+
     def __init__(self, source: str | Path | Checkpoint, device: str = "auto", bf16: bool | None = None,
                  threads: int | None = None) -> None:
         ckpt = source if isinstance(source, Checkpoint) else load_checkpoint(source)

@@ -117,7 +117,7 @@ class BarcodeWatch:
 def words_for_code(code: Code, entry, language: str) -> tuple[str, str]:
     """(message id, words) for a code: a taught one by its name, an unknown one digit by digit
     ("Barcode 7 3 1 0 ..., not in your list"), a QR code's text as it is (shortened)."""
-    from assistant.live.catalog import phrase
+    from assistant.catalog import phrase
     if entry is not None:
         return "barcode", phrase("barcode", language, name=entry.name(language))
     digits = " ".join(code.text) if code.retail else code.text[:80]

@@ -23,12 +23,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from assistant.catalog import phrase, product_name
+from assistant.catalog.languages import LANGUAGES
+from assistant.inference.protocol import Classifier
 from assistant.inference.vision import brightness, sharpness
-from assistant.languages import LANGUAGES
 from assistant.live.announcer import Announcer, Utterance
 from assistant.live.barcode_watch import BarcodeWatch, words_for_code
 from assistant.live.camera import FrameSource
-from assistant.live.catalog import phrase, product_name
 from assistant.live.grabber import FrameGrabber
 from assistant.live.settings import Settings
 from assistant.live.speech import Priority, Speaker, SpeechItem
@@ -49,7 +50,7 @@ class Assistant:
     the window, which records it with record()).
     """
 
-    def __init__(self, classifier, source: FrameSource, speaker: Speaker, announcer: Announcer,
+    def __init__(self, classifier: Classifier, source: FrameSource, speaker: Speaker, announcer: Announcer,
                  settings: Settings, on_event: Callable[[str, dict], None] | None = None,
                  transcript: Transcript | None = None, say_ready: bool = True,
                  barcode_names: Callable[[str], object] | None = None, ticker=None) -> None:
@@ -142,7 +143,7 @@ class Assistant:
         self.settings.language = language
         self.speaker.language = language
 
-    def set_classifier(self, classifier) -> None:
+    def set_classifier(self, classifier: Classifier) -> None:
         """Use another model from the next frame on; the votes of the old one are forgotten so
         they cannot name a product the new model does not know."""
         self.classifier = classifier
@@ -341,8 +342,7 @@ class Assistant:
         prediction = classifier.predict(frame)
         if classifier is not self._banded_by:  # a new model brings its own calibrated bands
             self._banded_by = classifier
-            cal = getattr(classifier, "calibration", None)
-            self.announcer.set_model_bands(getattr(cal, "say", None), getattr(cal, "maybe", None))
+            self.announcer.set_model_bands(classifier.calibration.say, classifier.calibration.maybe)
         ms = (time.perf_counter() - t0) * 1000.0
         self.frames_classified += 1
         self.classify_ms.append(ms)

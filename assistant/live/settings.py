@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant import paths
+from assistant.catalog.languages import LANGUAGES
 from assistant.files import atomic_write_text
-from assistant.languages import LANGUAGES
 from assistant.live.announcer import AnnouncerSettings
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from assistant.live.catalog import phrase
+from assistant.catalog import phrase
 
 #: kind -> the words that announce it (lower case, accents as printed); longest first matters
 #: only inside one kind, so "consumir preferentemente" is found before "consumir"

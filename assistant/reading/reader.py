@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.catalog import localized, phrase
 from assistant.inference.vision import load_image
-from assistant.live.catalog import phrase
 from assistant.reading.dates import FoundDate, find_dates, say_date
 from assistant.reading.engine import OcrEngine, OcrUnavailable, open_engine
 from assistant.reading.labels import LabelWords, match, named_product
@@ -41,7 +41,7 @@ class Reading:
     def to_dict(self, photo: str | None = None, language: str = "en") -> dict:
         product = None if self.product is None else {
             "id": self.product["id"],
-            "name": self.product["names"].get(language) or self.product["names"].get("en")}
+            "name": localized(self.product["names"], language)}
         out: dict = {"lines": list(self.lines), "dates": [d.to_dict() for d in self.dates],
                      "product": product}
         return {"photo": photo, **out} if photo is not None else out

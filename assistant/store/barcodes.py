@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant import paths
+from assistant.catalog import localized
 from assistant.errors import UserError
 from assistant.files import fsync_dir, temp_path
 from assistant.inference.barcodes import retail_code_ok
@@ -47,7 +48,7 @@ class Entry:
     product: str | None = None
 
     def name(self, language: str = "en") -> str:
-        return self.names.get(language) or self.names.get("en") or next(iter(self.names.values()), "")
+        return localized(self.names, language)
 
 
 def default_path() -> Path:

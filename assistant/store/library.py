@@ -25,6 +25,7 @@ import numpy as np
 from PIL import Image
 
 from assistant import paths
+from assistant.catalog import localized
 from assistant.errors import UserError
 from assistant.files import (
     MIN_PHOTOS,
@@ -62,7 +63,7 @@ class Product:
     photos: int
 
     def name(self, language: str = "en") -> str:
-        return self.names.get(language) or self.names["en"]
+        return localized(self.names, language)
 
 
 @dataclass

@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from assistant.catalog import plain
+
 log = logging.getLogger(__name__)
 
 try:  # Qt 6.8+; older Qt: the window still shows and speaks everything
@@ -63,7 +65,7 @@ def labelled_row(form: QFormLayout, text: str, widget: QWidget, description: str
     """Add `widget` to `form` together with its visible label, buddy and accessible texts."""
     label = QLabel(text)
     label.setBuddy(widget)
-    name(widget, text.replace("&", "").rstrip(":"), description)
+    name(widget, plain(text), description)
     form.addRow(label, widget)
     return label
 

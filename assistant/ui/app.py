@@ -11,7 +11,8 @@ import os
 import sys
 import threading
 
-from assistant.languages import LANGUAGES
+from assistant.catalog import LANGUAGES
+from assistant.inference.protocol import Classifier
 
 log = logging.getLogger(__name__)
 
@@ -184,12 +185,33 @@ def build(args: argparse.Namespace, engine=None, bridge=None, early: _EarlyModel
     early: the settings and model run() started to read and open (launch time).
     Raises StartupError with a user-facing message for a broken model or an unusable source.
     """
-    from assistant.live import settings as settings_mod
-    from assistant.live.camera import CameraError, DemoSource, open_source
-    from assistant.live.speech import SilentEngine, Speaker, SpeechError, make_engine
-    from assistant.live.transcript import Transcript
     from assistant.ui.bridge import EventBridge
     from assistant.ui.context import AppContext
+
+    settings, pinned, notes = _settings(args, early)
+    if early is not None and early.path == settings.model_path:
+        classifier = early.result(notes)
+    else:
+        classifier = _open_model(settings.model_path, "model_path" in pinned,
+                                 getattr(args, "backend", "auto"), notes)
+    if getattr(args, "backend", "auto") == "auto" and classifier.backend == "torch" \
+            and classifier.device == "cpu":
+        notes.append(("model_slow_path", {}))  # the ONNX file could not be made: say why it is slow
+    source = _open_source(settings, "camera" in pinned, notes, once=getattr(args, "once", False))
+    bridge = bridge or EventBridge()
+    speaker = _speaker(args.engine, engine, settings, bridge)
+    transcript = _transcript(args.transcript)
+    context = AppContext(settings, classifier, speaker, source, bridge, transcript,
+                         engine_name=args.engine, pinned=pinned)
+    if context.barcode_problem:
+        notes.append(("barcode_list_problem", {"detail": context.barcode_problem}))
+    return context, notes
+
+
+def _settings(args: argparse.Namespace, early: _EarlyModel | None = None):
+    """The saved settings with this run's flags over them: (settings, {name: (saved value,
+    flag value)} for the flags given, the notes on a damaged settings file)."""
+    from assistant.live import settings as settings_mod
 
     settings, settings_problem, settings_kept = early.settings() if early else settings_mod.load_checked()
     pinned = {}  # flag values are for this run: remember what the settings file had
@@ -203,21 +225,20 @@ def build(args: argparse.Namespace, engine=None, bridge=None, early: _EarlyModel
         notes.append(("settings_kept_aside", {"detail": settings_problem, "kept": settings_kept.name}))
     elif settings_problem:
         notes.append(("settings_problem", {"detail": settings_problem}))
+    return settings, pinned, notes
 
-    if early is not None and early.path == settings.model_path:
-        classifier = early.result(notes)
-    else:
-        classifier = _open_model(settings.model_path, "model_path" in pinned,
-                                 getattr(args, "backend", "auto"), notes)
-    if getattr(args, "backend", "auto") == "auto" and getattr(classifier, "backend", "") == "torch" \
-            and getattr(classifier, "device", "cpu") == "cpu":
-        notes.append(("model_slow_path", {}))  # the ONNX file could not be made: say why it is slow
+
+def _open_source(settings, pinned: bool, notes: list, once: bool):
+    """The camera, video or folder of the settings, opened; a missing webcam or a saved source
+    gone since plays the demo (and a note says so); one named by --source (pinned) that cannot
+    be had stops the start."""
+    from assistant.live.camera import CameraError, DemoSource, open_source
 
     try:
         source = open_source(settings.camera, settings.hold)
         source.open()  # a webcam index comes back unopened: find out now if it is there
     except CameraError as exc:
-        if "camera" in pinned:  # asked for on the command line (--source 5): say it cannot be had
+        if pinned:  # asked for on the command line (--source 5): say it cannot be had
             raise StartupError(f"cannot use the source {settings.camera}: {exc}") from exc
         if isinstance(settings.camera, int) or settings.camera is None:
             # a missing webcam is no reason to stop: play the demo, and say so
@@ -238,14 +259,20 @@ def build(args: argparse.Namespace, engine=None, bridge=None, early: _EarlyModel
         if settings.camera is None and isinstance(source, DemoSource):
             # open_source(None) fell back to the demo by itself
             notes.append(("camera_fallback_demo", {}))
-
-    if getattr(args, "once", False) and isinstance(source, DemoSource):
+    if once and isinstance(source, DemoSource):
         source.loop = False  # --once: the demo plays through once, then the app quits
-    bridge = bridge or EventBridge()
+    return source
+
+
+def _speaker(engine_name: str, engine, settings, bridge):
+    """The speech queue on the --engine engine (or the one given); an engine that cannot speak
+    leaves a silent one, and the failure is said once recognition starts."""
+    from assistant.live.speech import SilentEngine, Speaker, SpeechError, make_engine
+
     speech_failure = None
     if engine is None:
         try:
-            engine = make_engine(args.engine)
+            engine = make_engine(engine_name)
         except (SpeechError, ValueError) as exc:
             speech_failure = str(exc)
             engine = SilentEngine()
@@ -257,29 +284,29 @@ def build(args: argparse.Namespace, engine=None, bridge=None, early: _EarlyModel
         # said when recognition starts, once the window listens: shown, announced to the
         # screen reader, in the history and the transcript (emitted now, no one would hear it)
         speaker.failed = speech_failure
-
-    transcript = None
-    if args.transcript:
-        try:
-            transcript = Transcript(args.transcript)
-        except OSError as exc:
-            raise StartupError(f"cannot write the transcript {args.transcript}: "
-                               f"{exc.strerror or exc}") from exc
-    context = AppContext(settings, classifier, speaker, source, bridge, transcript,
-                         engine_name=args.engine, pinned=pinned)
-    if context.barcode_problem:
-        notes.append(("barcode_list_problem", {"detail": context.barcode_problem}))
-    return context, notes
+    return speaker
 
 
-def _open_model(model_path: str | None, pinned: bool, backend: str, notes: list):
+def _transcript(path: str | None):
+    """The --transcript file, open for appending (None without the flag)."""
+    from assistant.live.transcript import Transcript
+
+    if not path:
+        return None
+    try:
+        return Transcript(path)
+    except OSError as exc:
+        raise StartupError(f"cannot write the transcript {path}: {exc.strerror or exc}") from exc
+
+
+def _open_model(model_path: str | None, pinned: bool, backend: str, notes: list) -> Classifier:
     """The classifier of the saved or active model. One that cannot be loaded (truncated, NaN
     weights, a saved model_path that is gone) is no reason to fall silent: the bundled model
     answers instead and a note says why. Only a model named on the command line, or no
     usable bundled model either, stops the start (StartupError, one line)."""
+    from assistant.catalog import error_text
     from assistant.inference.checkpoint import CheckpointError
     from assistant.inference.onnx_backend import open_classifier
-    from assistant.live.catalog import error_text
     from assistant.store.models import active_model_path, bundled_default
     try:
         # auto: ONNX Runtime on a CPU (no torch in this process), PyTorch on an NVIDIA GPU

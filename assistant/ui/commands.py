@@ -1,8 +1,9 @@
 """Every user command, declared once: the QActions, the F1 help and the spoken help come from here.
 
-In the manner of NVDA's script(description=, gesture=): one row names the command, says what it
-does in each language and binds its default key. The window implements one method per row
-(`handler`); settings may override a key (settings.shortcuts = {command id: "Ctrl+J"}).
+In the manner of NVDA's script(description=, gesture=): one row names the command and binds its
+default key; its words, in each language, are the catalogue's (assistant.catalog.commands). The
+window implements one method per row (`handler`); settings may override a key
+(settings.shortcuts = {command id: "Ctrl+J"}).
 
 Why these keys: screen readers own Insert/CapsLock combinations and use single letters for
 quick navigation, so every key here is an F-key, Escape, or a Ctrl combination. Space is NOT
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 
+from assistant.catalog import SPOKEN_KEYS, localized, phrase
+
 log = logging.getLogger(__name__)
 
 
@@ -27,74 +30,33 @@ class Command:
     id: str
     shortcut: str  # portable text, e.g. "Ctrl+Up"
     handler: str  # method name on the main window
-    label: dict[str, str]  # language -> short name for a button or menu item
-    description: dict[str, str]  # language -> what it does, as spoken and shown
 
     def describe(self, language: str) -> str:
-        return self.description.get(language) or self.description["en"]
+        """What it does, as spoken and shown (the catalogue's "command_<id>_desc")."""
+        return phrase(f"command_{self.id}_desc", language)
 
     def title(self, language: str) -> str:
-        return self.label.get(language) or self.label["en"]
+        """Its short name for a button or menu item (the catalogue's "command_<id>")."""
+        return phrase(f"command_{self.id}", language)
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("identify", "F5", "identify_now",
-            {"en": "Identify", "es": "Identificar"},
-            {"en": "identify the product in front of the camera now",
-             "es": "identificar ahora el producto delante de la cámara"}),
-    Command("continuous", "F6", "toggle_continuous",
-            {"en": "Continuous", "es": "Continuo"},
-            {"en": "continuous mode on or off",
-             "es": "activar o desactivar el modo continuo"}),
-    Command("repeat", "F2", "repeat_last",
-            {"en": "Repeat", "es": "Repetir"},
-            {"en": "repeat the last thing said",
-             "es": "repetir lo último que se dijo"}),
-    Command("stop", "Escape", "stop_speech",
-            {"en": "Stop speech", "es": "Callar"},
-            {"en": "stop speaking", "es": "dejar de hablar"}),
-    Command("read", "F7", "read_text",
-            {"en": "Read text", "es": "Leer texto"},
-            {"en": "read the text and the dates on the pack in view",
-             "es": "leer el texto y las fechas del envase que se ve"}),
-    Command("date", "F8", "read_date",
-            {"en": "Date", "es": "Fecha"},
-            {"en": "say only the best-before date of the pack in view",
-             "es": "decir solo la fecha de consumo del envase que se ve"}),
-    Command("faster", "Ctrl+Up", "speak_faster",
-            {"en": "Faster", "es": "Más rápido"},
-            {"en": "speak faster", "es": "hablar más rápido"}),
-    Command("slower", "Ctrl+Down", "speak_slower",
-            {"en": "Slower", "es": "Más despacio"},
-            {"en": "speak slower", "es": "hablar más despacio"}),
-    Command("louder", "Ctrl+Shift+Up", "speak_louder",
-            {"en": "Louder", "es": "Más alto"},
-            {"en": "speak louder", "es": "hablar más alto"}),
-    Command("softer", "Ctrl+Shift+Down", "speak_softer",
-            {"en": "Softer", "es": "Más bajo"},
-            {"en": "speak softer", "es": "hablar más bajo"}),
-    Command("language", "Ctrl+L", "switch_language",
-            {"en": "Español", "es": "English"},
-            {"en": "switch language between English and Spanish",
-             "es": "cambiar el idioma entre inglés y español"}),
-    Command("camera", "Ctrl+K", "choose_camera",
-            {"en": "Camera", "es": "Cámara"},
-            {"en": "choose the camera or another picture source",
-             "es": "elegir la cámara u otra fuente de imágenes"}),
-    Command("settings", "Ctrl+,", "open_settings",
-            {"en": "Settings", "es": "Ajustes"},
-            {"en": "open the settings", "es": "abrir los ajustes"}),
-    Command("maintainer", "Ctrl+Shift+M", "open_maintainer",
-            {"en": "Maintainer mode", "es": "Mantenimiento"},
-            {"en": "open maintainer mode to teach new products",
-             "es": "abrir el modo de mantenimiento para enseñar productos nuevos"}),
-    Command("help", "F1", "spoken_help",
-            {"en": "Help", "es": "Ayuda"},
-            {"en": "say and show the list of commands",
-             "es": "decir y mostrar la lista de órdenes"}),
-    Command("quit", "Ctrl+Q", "quit_app",
-            {"en": "Quit", "es": "Salir"},
-            {"en": "quit the assistant", "es": "salir del asistente"}),
+    Command("identify", "F5", "identify_now"),
+    Command("continuous", "F6", "toggle_continuous"),
+    Command("repeat", "F2", "repeat_last"),
+    Command("stop", "Escape", "stop_speech"),
+    Command("read", "F7", "read_text"),
+    Command("date", "F8", "read_date"),
+    Command("faster", "Ctrl+Up", "speak_faster"),
+    Command("slower", "Ctrl+Down", "speak_slower"),
+    Command("louder", "Ctrl+Shift+Up", "speak_louder"),
+    Command("softer", "Ctrl+Shift+Down", "speak_softer"),
+    Command("language", "Ctrl+L", "switch_language"),
+    Command("camera", "Ctrl+K", "choose_camera"),
+    Command("settings", "Ctrl+,", "open_settings"),
+    Command("maintainer", "Ctrl+Shift+M", "open_maintainer"),
+    Command("help", "F1", "spoken_help"),
+    Command("quit", "Ctrl+Q", "quit_app"),
 )
 
 BY_ID = {c.id: c for c in COMMANDS}
@@ -163,23 +125,12 @@ def shown_key(seq: QKeySequence | str, language: str = "en") -> str:
     return seq.toString(QKeySequence.SequenceFormat.NativeText)
 
 
-# words a speech engine reads badly or in the wrong language
-_SPOKEN_KEYS = {
-    "en": {"Ctrl": "Control", "Esc": "Escape", "Up": "Up arrow", "Down": "Down arrow",
-           "Left": "Left arrow", "Right": "Right arrow", ",": "comma", "PgUp": "Page up",
-           "PgDown": "Page down", "Del": "Delete", "Ins": "Insert", "+": "plus"},
-    "es": {"Ctrl": "Control", "Shift": "Mayúsculas", "Alt": "Alt", "Esc": "Escape",
-           "Up": "flecha arriba", "Down": "flecha abajo", "Left": "flecha izquierda",
-           "Right": "flecha derecha", ",": "coma", "Space": "espacio", "PgUp": "Re Pág",
-           "PgDown": "Av Pág", "Del": "Suprimir", "Ins": "Insertar", "+": "más"},
-}
-
 
 def spoken_key(seq: QKeySequence | str, language: str = "en") -> str:
     """A key as a speech engine should say it: 'Control Shift Up arrow'."""
     seq = QKeySequence(seq) if isinstance(seq, str) else seq
     text = seq.toString(QKeySequence.SequenceFormat.PortableText)
-    words = _SPOKEN_KEYS.get(language, _SPOKEN_KEYS["en"])
+    words = localized(SPOKEN_KEYS, language)
     # the plus key itself ("Ctrl++") would split into empty parts
     parts = [*text[:-2].split("+"), "+"] if text.endswith("++") else text.split("+")
     return " ".join(words.get(p, p) for p in parts)

@@ -10,13 +10,15 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from assistant.inference.protocol import Classifier
+
 log = logging.getLogger(__name__)
 
 
 class AppContext:
     """What maintainer mode receives: .classifier, .speaker, .settings, .reload_model(path)."""
 
-    def __init__(self, settings, classifier, speaker, source, bridge, transcript=None,
+    def __init__(self, settings, classifier: Classifier, speaker, source, bridge, transcript=None,
                  engine_name: str = "auto", save_settings: bool = True,
                  pinned: dict | None = None) -> None:
         from assistant.live.announcer import Announcer
@@ -55,8 +57,7 @@ class AppContext:
             self.reader, self.reader_problem = open_reader()
         if self.reader is not None:
             from assistant.reading.reader import labels_of
-            meta = getattr(getattr(self.classifier, "checkpoint", None), "meta", None)
-            self.reader.labels, self.reader.names = labels_of(meta)
+            self.reader.labels, self.reader.names = labels_of(self.classifier.checkpoint.meta)
         return self.reader
 
     def start(self) -> None:

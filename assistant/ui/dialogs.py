@@ -12,9 +12,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from assistant.catalog import phrase, plain
 from assistant.ui import accessibility as a11y
 from assistant.ui.commands import help_rows
-from assistant.ui.texts import file_chooser, plain, text
+from assistant.ui.qt_language import file_chooser
 
 
 class HelpDialog(QDialog):
@@ -24,13 +25,13 @@ class HelpDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("help_dialog")
         self.setStyleSheet(a11y.FOCUS_STYLE)
-        self.setWindowTitle(text("help_title", language))
+        self.setWindowTitle(phrase("help_title", language))
         layout = QVBoxLayout(self)
         self.list = QListWidget()
         self.list.setObjectName("help_list")
-        label = QLabel(text("help_list", language))
+        label = QLabel(phrase("help_list", language))
         label.setBuddy(self.list)
-        a11y.name(self.list, text("help_list", language), text("help_list_desc", language))
+        a11y.name(self.list, phrase("help_list", language), phrase("help_list_desc", language))
         for cid, key, description in help_rows(actions, language):
             item = QListWidgetItem(f"{key}: {description}")
             item.setData(Qt.ItemDataRole.UserRole, cid)
@@ -42,8 +43,8 @@ class HelpDialog(QDialog):
         self.list.setMinimumHeight(self.list.sizeHintForRow(0) * (self.list.count() + 1) + frame)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close = buttons.button(QDialogButtonBox.StandardButton.Close)
-        close.setText(text("dialog_close", language))
-        a11y.name(close, plain(text("dialog_close", language)), text("dialog_close_desc", language))
+        close.setText(phrase("dialog_close", language))
+        a11y.name(close, plain(phrase("dialog_close", language)), phrase("dialog_close_desc", language))
         buttons.rejected.connect(self.reject)
         layout.addWidget(label)
         layout.addWidget(self.list)
@@ -64,23 +65,23 @@ class CameraDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("camera_dialog")
         self.setStyleSheet(a11y.FOCUS_STYLE)
-        self.setWindowTitle(text("camera_title", language))
+        self.setWindowTitle(phrase("camera_title", language))
         self.language = language
         self.choice = None
         layout = QVBoxLayout(self)
         self.list = QListWidget()
         self.list.setObjectName("camera_list")
-        label = QLabel(text("camera_list", language))
+        label = QLabel(phrase("camera_list", language))
         label.setBuddy(self.list)
-        a11y.name(self.list, text("camera_list", language), text("camera_list_desc", language))
+        a11y.name(self.list, phrase("camera_list", language), phrase("camera_list_desc", language))
         if cameras is None:
             from assistant.live.camera import available_cameras
             cameras = available_cameras()
         self.cameras = list(cameras)
         # numbered as --source and the spoken "Camera: camera 0" number them
-        entries = [(text("webcam", language, n=i), i) for i in cameras]
-        entries += [(text("demo", language), "demo"), (text("video_file", language), "?video"),
-                    (text("photo_folder", language), "?folder")]
+        entries = [(phrase("webcam", language, n=i), i) for i in cameras]
+        entries += [(phrase("demo", language), "demo"), (phrase("video_file", language), "?video"),
+                    (phrase("photo_folder", language), "?folder")]
         for words, spec in entries:
             item = QListWidgetItem(words)
             item.setData(Qt.ItemDataRole.UserRole, spec)
@@ -95,8 +96,8 @@ class CameraDialog(QDialog):
         for which, key in ((QDialogButtonBox.StandardButton.Ok, "dialog_ok"),
                            (QDialogButtonBox.StandardButton.Cancel, "dialog_cancel")):
             button = buttons.button(which)
-            button.setText(text(key, language))
-            a11y.name(button, plain(text(key, language)), text(f"{key}_desc", language))
+            button.setText(phrase(key, language))
+            a11y.name(button, plain(phrase(key, language)), phrase(f"{key}_desc", language))
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(label)
@@ -109,7 +110,7 @@ class CameraDialog(QDialog):
         spec = item.data(Qt.ItemDataRole.UserRole) if item else None
         if spec in ("?video", "?folder"):
             video = spec == "?video"
-            chooser = file_chooser(self, plain(text("video_file" if video else "photo_folder",
+            chooser = file_chooser(self, plain(phrase("video_file" if video else "photo_folder",
                                                     self.language)), self.language,
                                    folders=not video,
                                    name_filter="Video (*.mp4 *.avi *.mkv *.mov *.webm)" if video else None)

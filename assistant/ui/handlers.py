@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import logging
 
-from assistant.live import catalog
+from assistant.catalog import next_language, phrase
 from assistant.live.settings import RATE_RANGE, VOLUME_RANGE
 from assistant.ui.commands import COMMANDS, effective_shortcuts, spoken_key
-from assistant.ui.texts import text
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +42,7 @@ class CommandHandlers:
         # the history and the transcript hold everything said
         last = self.context.speaker.last
         if not self.context.assistant.repeat():   # the core says and records "nothing to repeat"
-            self.show_status(catalog.phrase("nothing_to_repeat", self.language))
+            self.show_status(phrase("nothing_to_repeat", self.language))
             return
         self.show_status(last.text)
         self.context.assistant.record("repeated", last.text)
@@ -71,7 +70,7 @@ class CommandHandlers:
         self._change_volume(-VOLUME_STEP)
 
     def switch_language(self) -> None:
-        self.apply_language("es" if self.language == "en" else "en")
+        self.apply_language(next_language(self.language))
         self.say("language_changed")
 
     def choose_camera(self) -> None:
@@ -102,10 +101,10 @@ class CommandHandlers:
     def spoken_help(self) -> None:
         from assistant.ui.dialogs import HelpDialog
         lang = self.language
-        parts = [catalog.phrase("help_intro", lang)]
+        parts = [phrase("help_intro", lang)]
         for cmd in COMMANDS:
             key = spoken_key(self.actions_by_id[cmd.id].shortcut(), lang)
-            parts.append(catalog.phrase("help_item", lang, description=cmd.describe(lang),
+            parts.append(phrase("help_item", lang, description=cmd.describe(lang),
                                         shortcut=key))
         words = " ".join(parts)
         dialog = HelpDialog(self, self.actions_by_id, lang)
@@ -114,7 +113,7 @@ class CommandHandlers:
         self.context.speaker.say(words, lang, self._now(), kind="feedback", key="help")
         # the list is the help on screen; the status line and the history keep one short line,
         # the transcript what was said
-        self.show_status(text("help_title", lang))
+        self.show_status(phrase("help_title", lang))
         self.context.assistant.record("help_title", words)
 
     def quit_app(self) -> None:

@@ -19,14 +19,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from assistant.languages import LANGUAGES
-from assistant.live import catalog
+from assistant.catalog import phrase, plain
+from assistant.catalog.languages import LANGUAGES
 from assistant.live.speech import Priority
 from assistant.machine import process_age
 from assistant.ui import accessibility as a11y
 from assistant.ui.commands import BY_ID, build_actions, retranslate_actions, shown_key
 from assistant.ui.handlers import CommandHandlers
-from assistant.ui.texts import plain, text, use_qt_language
+from assistant.ui.qt_language import use_qt_language
 from assistant.ui.widgets import HistoryList, PreviewLabel, ProductLabel, StatusLabel
 
 log = logging.getLogger(__name__)
@@ -136,7 +136,7 @@ class MainWindow(CommandHandlers, QMainWindow):
         """Set every visible and accessible text in the current language."""
         lang = self.language
         use_qt_language(lang)  # Qt's own dialogs too
-        self.setWindowTitle(text("app_title", lang))
+        self.setWindowTitle(phrase("app_title", lang))
         retranslate_actions(self.actions_by_id, lang)
         for cid, button in self.buttons.items():
             action = self.actions_by_id[cid]
@@ -145,37 +145,37 @@ class MainWindow(CommandHandlers, QMainWindow):
             button.setText(f"{label} ({key})")
             description = BY_ID[cid].describe(lang)
             a11y.name(button, label, f"{description[:1].upper()}{description[1:]}. {key}")
-        a11y.name(self.preview, text("preview", lang), text("preview_desc", lang))
-        a11y.name(self.product, text("product_box", lang), text("product_box_desc", lang))
-        a11y.name(self.status_label, text("status", lang), text("status_desc", lang))
-        a11y.name(self.history, plain(text("history", lang)), text("history_desc", lang))
-        self.history_label.setText(text("history_label", lang))
-        self.menu.setTitle(text("commands_menu", lang))
+        a11y.name(self.preview, phrase("preview", lang), phrase("preview_desc", lang))
+        a11y.name(self.product, phrase("product_box", lang), phrase("product_box_desc", lang))
+        a11y.name(self.status_label, phrase("status", lang), phrase("status_desc", lang))
+        a11y.name(self.history, plain(phrase("history", lang)), phrase("history_desc", lang))
+        self.history_label.setText(phrase("history_label", lang))
+        self.menu.setTitle(phrase("commands_menu", lang))
         # the big label follows the language: the placeholder, and the product in view too
-        if self.product.text() in ("", *(text("waiting", other) for other in LANGUAGES)):
-            self.product.show_product(text("waiting", lang), maybe=self.product.maybe)
+        if self.product.text() in ("", *(phrase("waiting", other) for other in LANGUAGES)):
+            self.product.show_product(phrase("waiting", lang), maybe=self.product.maybe)
         elif self._shown is not None:
             words = self.context.assistant.words_for(self._shown, lang)
             self.product.show_product(words[:1].upper() + words[1:], maybe=self.product.maybe)
             self.product.setAccessibleDescription(words)
         for key in ("loading", "watching"):
-            if self.status_label.text() in ("", *(text(key, other) for other in LANGUAGES)):
-                self.status_label.setText(text(key, lang))
+            if self.status_label.text() in ("", *(phrase(key, other) for other in LANGUAGES)):
+                self.status_label.setText(phrase(key, lang))
                 break
         self._show_mode()
 
     def _show_mode(self) -> None:
         lang = self.language
         if self.settings.continuous:
-            mode = text("continuous_state_on", lang)
+            mode = phrase("continuous_state_on", lang)
         else:
             key = shown_key(self.actions_by_id["identify"].shortcut(), lang)
-            mode = text("continuous_state_off", lang, key=key)
-        speech = text("speech_state", lang, engine=self._engine_name(), rate=self.settings.rate,
+            mode = phrase("continuous_state_off", lang, key=key)
+        speech = phrase("speech_state", lang, engine=self._engine_name(), rate=self.settings.rate,
                       volume=round(self.settings.volume * 100))
         if self.speech_broken:  # the lasting problem stays in view after newer statuses, in
             # short: the whole sentence (with its reason) is on the status line and in the history
-            speech = text("speech_off_state", lang)
+            speech = phrase("speech_off_state", lang)
         self.mode_label.setText(f"{mode}\n{speech}")
         self.mode_label.setAccessibleName(f"{mode}. {speech}")
 
@@ -212,7 +212,7 @@ class MainWindow(CommandHandlers, QMainWindow):
             self.product.show_product(words[:1].upper() + words[1:], maybe=kind != "product")
             self._shown = utterance
             if self._status_is_hint:  # the hint ("too dark"...) is over: do not leave it up
-                self.status_label.setText(text("watching", self.language))
+                self.status_label.setText(phrase("watching", self.language))
             self._status_is_hint = False
             self.product.setAccessibleDescription(words)
         elif words:
@@ -220,13 +220,13 @@ class MainWindow(CommandHandlers, QMainWindow):
             self.status_label.setText(words)
             self._status_is_hint = True
             self._shown = None
-            self.product.show_product(text("waiting", self.language), maybe=True)
+            self.product.show_product(phrase("waiting", self.language), maybe=True)
         self.history.add(words, payload.get("time"))
         self.announce(words, assertive=False)
 
     def _on_status(self, payload: dict) -> None:
         status = payload.get("status", "")
-        words = payload.get("words") or catalog.phrase(status, self.language,
+        words = payload.get("words") or phrase(status, self.language,
                                                        detail=payload.get("detail", ""),
                                                        name=payload.get("detail", ""))
         if status == "speech_failed":
@@ -246,8 +246,8 @@ class MainWindow(CommandHandlers, QMainWindow):
 
     def _on_ready(self, payload: dict) -> None:
         # "ready" replaces "starting", never a problem reported meanwhile
-        if self.status_label.text() == text("loading", self.language):
-            self.status_label.setText(catalog.phrase("ready", self.language))
+        if self.status_label.text() == phrase("loading", self.language):
+            self.status_label.setText(phrase("ready", self.language))
         if payload.get("words"):  # said: the history and the screen reader hear it too
             self.history.add(payload["words"], payload.get("time"))
             self.announce(payload["words"])
@@ -260,7 +260,7 @@ class MainWindow(CommandHandlers, QMainWindow):
             return
         self.speech_broken = True
         self.speech_failure = detail
-        words = words or catalog.phrase("speech_failed", self.language, detail=detail)
+        words = words or phrase("speech_failed", self.language, detail=detail)
         self.show_status(words, assertive=True)
         self._show_mode()
 
@@ -282,7 +282,7 @@ class MainWindow(CommandHandlers, QMainWindow):
     def say(self, message_id: str, priority: Priority = Priority.NOW, **fields) -> str:
         """Answer a command: speak (interrupting), show, announce, and record it in the
         history and the transcript, which hold everything said."""
-        words = catalog.phrase(message_id, self.language, **fields)
+        words = phrase(message_id, self.language, **fields)
         try:
             self.context.speaker.say(words, self.language, priority, kind="feedback", key=message_id)
         except Exception as exc:  # the speaker is dead; the screen still works

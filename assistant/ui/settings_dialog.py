@@ -23,11 +23,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from assistant.catalog import LANGUAGES, autonym, phrase, plain
 from assistant.live.announcer import AnnouncerSettings
 from assistant.live.settings import RATE_RANGE
 from assistant.ui import accessibility as a11y
 from assistant.ui.commands import BY_ID, COMMANDS, effective_shortcuts, shown_key
-from assistant.ui.texts import plain, text
 
 
 class SettingsDialog(QDialog):
@@ -38,16 +38,16 @@ class SettingsDialog(QDialog):
         self.setObjectName("settings_dialog")
         self.lang = language
         self.original = settings
-        self.setWindowTitle(text("settings_title", language))
+        self.setWindowTitle(phrase("settings_title", language))
         self.setStyleSheet(a11y.FOCUS_STYLE)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("settings_tabs")
-        a11y.name(self.tabs, text("settings_title", language), text("settings_title", language))
-        a11y.name(self.tabs.tabBar(), text("settings_title", language),
-                  text("settings_tabs_desc", language))
-        self.tabs.addTab(self._speech_tab(settings, voices), text("tab_speech", language))
-        self.tabs.addTab(self._recognition_tab(settings), text("tab_recognition", language))
-        self.tabs.addTab(self._keys_tab(settings), text("tab_keys", language))
+        a11y.name(self.tabs, phrase("settings_title", language), phrase("settings_title", language))
+        a11y.name(self.tabs.tabBar(), phrase("settings_title", language),
+                  phrase("settings_tabs_desc", language))
+        self.tabs.addTab(self._speech_tab(settings, voices), phrase("tab_speech", language))
+        self.tabs.addTab(self._recognition_tab(settings), phrase("tab_recognition", language))
+        self.tabs.addTab(self._keys_tab(settings), phrase("tab_keys", language))
         self.error = QLabel()
         self.error.setObjectName("settings_error")
         self.error.setWordWrap(True)
@@ -58,8 +58,8 @@ class SettingsDialog(QDialog):
         for which, key in ((QDialogButtonBox.StandardButton.Ok, "dialog_ok"),
                            (QDialogButtonBox.StandardButton.Cancel, "dialog_cancel")):
             button = buttons.button(which)
-            button.setText(text(key, language))
-            a11y.name(button, plain(text(key, language)), text(f"{key}_desc", language))
+            button.setText(phrase(key, language))
+            a11y.name(button, plain(phrase(key, language)), phrase(f"{key}_desc", language))
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -72,18 +72,18 @@ class SettingsDialog(QDialog):
     # --- tabs ------------------------------------------------------------------------------
     def _row(self, form: QFormLayout, key: str, widget: QWidget) -> QWidget:
         widget.setObjectName(f"setting_{key}")
-        a11y.labelled_row(form, text(key, self.lang), widget, text(f"{key}_desc", self.lang))
+        a11y.labelled_row(form, phrase(key, self.lang), widget, phrase(f"{key}_desc", self.lang))
         return widget
 
     def _speech_tab(self, s, voices: list[str]) -> QWidget:
         page, form = QWidget(), QFormLayout()
         page.setLayout(form)
         self.language_box = self._row(form, "language", QComboBox())
-        for code, words in (("en", "English"), ("es", "Español")):
-            self.language_box.addItem(words, code)
+        for code in LANGUAGES:
+            self.language_box.addItem(autonym(code), code)
         self.language_box.setCurrentIndex(max(0, self.language_box.findData(s.language)))
         self.voice_box = self._row(form, "voice", QComboBox())
-        self.voice_box.addItem(text("voice_default", self.lang), None)
+        self.voice_box.addItem(phrase("voice_default", self.lang), None)
         for voice in voices:
             self.voice_box.addItem(voice, voice)
         if s.voice and self.voice_box.findData(s.voice) < 0:
@@ -92,7 +92,7 @@ class SettingsDialog(QDialog):
         self.rate_box = self._row(form, "rate", QSpinBox())
         self.rate_box.setRange(*RATE_RANGE)
         self.rate_box.setSingleStep(10)
-        self.rate_box.setSuffix(text("rate_suffix", self.lang))
+        self.rate_box.setSuffix(phrase("rate_suffix", self.lang))
         self.rate_box.setValue(int(s.rate))
         self.volume_box = self._row(form, "volume", QSpinBox())
         self.volume_box.setRange(0, 100)
@@ -101,18 +101,18 @@ class SettingsDialog(QDialog):
         self.volume_box.setValue(round(s.volume * 100))
         self.camera_box = self._row(form, "camera", QComboBox())
         self.camera_box.setEditable(True)  # a path may be typed; OK checks that it exists
-        self.camera_box.addItem(text("camera_auto", self.lang), None)
+        self.camera_box.addItem(phrase("camera_auto", self.lang), None)
         from assistant.live.camera import available_cameras
         for i in available_cameras():   # only cameras that open, numbered as --source does
-            self.camera_box.addItem(text("webcam", self.lang, n=i), i)
-        self.camera_box.addItem(text("demo", self.lang), "demo")
+            self.camera_box.addItem(phrase("webcam", self.lang, n=i), i)
+        self.camera_box.addItem(phrase("demo", self.lang), "demo")
         index = self.camera_box.findData(s.camera) if not isinstance(s.camera, str) or s.camera == "demo" else -1
         if index < 0 and s.camera is not None:
             self.camera_box.addItem(str(s.camera), str(s.camera))
             index = self.camera_box.count() - 1
         self.camera_box.setCurrentIndex(max(0, index))
-        a11y.name(self.camera_box.lineEdit(), plain(text("camera", self.lang)).rstrip(":"),
-                  text("camera_desc", self.lang))
+        a11y.name(self.camera_box.lineEdit(), plain(phrase("camera", self.lang)),
+                  phrase("camera_desc", self.lang))
         self.hold_box = self._row(form, "hold", QDoubleSpinBox())
         self.hold_box.setRange(0.1, 60.0)
         self.hold_box.setSingleStep(0.5)
@@ -121,9 +121,9 @@ class SettingsDialog(QDialog):
         return page
 
     def _check(self, form, key: str, checked: bool) -> QCheckBox:
-        box = QCheckBox(text(key, self.lang))
+        box = QCheckBox(phrase(key, self.lang))
         box.setObjectName(f"setting_{key}")
-        a11y.name(box, plain(text(key, self.lang)), text(f"{key}_desc", self.lang))
+        a11y.name(box, plain(phrase(key, self.lang)), phrase(f"{key}_desc", self.lang))
         box.setChecked(bool(checked))
         form.addRow(box)
         return box
@@ -131,10 +131,10 @@ class SettingsDialog(QDialog):
     def _recognition_tab(self, s) -> QWidget:
         page, form = QWidget(), QFormLayout()
         page.setLayout(form)
-        self.continuous_box = QCheckBox(text("continuous", self.lang))
+        self.continuous_box = QCheckBox(phrase("continuous", self.lang))
         self.continuous_box.setObjectName("setting_continuous")
-        a11y.name(self.continuous_box, plain(text("continuous", self.lang)),
-                  text("continuous_desc", self.lang))
+        a11y.name(self.continuous_box, plain(phrase("continuous", self.lang)),
+                  phrase("continuous_desc", self.lang))
         self.continuous_box.setChecked(bool(s.continuous))
         form.addRow(self.continuous_box)
         self.barcodes_box = self._check(form, "barcodes_on", s.barcodes)
@@ -172,11 +172,11 @@ class SettingsDialog(QDialog):
             edit.setMinimumWidth(edit.fontMetrics().horizontalAdvance("Ctrl+Shift+Down  ") * 3 // 2)
             label = cmd.describe(self.lang)
             a11y.labelled_row(form, label[:1].upper() + label[1:] + ":", edit,
-                              text("key_desc", self.lang, what=label))
+                              phrase("key_desc", self.lang, what=label))
             self.key_edits[cmd.id] = edit
-        reset = QPushButton(text("keys_reset", self.lang))
+        reset = QPushButton(phrase("keys_reset", self.lang))
         reset.setObjectName("keys_reset")
-        a11y.name(reset, plain(text("keys_reset", self.lang)), text("keys_reset_desc", self.lang))
+        a11y.name(reset, plain(phrase("keys_reset", self.lang)), phrase("keys_reset_desc", self.lang))
         reset.clicked.connect(self._reset_keys)
         form.addRow(reset)
         return page
@@ -234,7 +234,7 @@ class SettingsDialog(QDialog):
         if typed.lower() == "demo":
             return "demo"
         if not Path(typed).expanduser().exists():
-            raise ValueError(text("error_path", self.lang, path=typed))
+            raise ValueError(phrase("error_path", self.lang, path=typed))
         return str(Path(typed).expanduser())
 
     def _collect_keys(self) -> dict[str, str]:
@@ -242,11 +242,11 @@ class SettingsDialog(QDialog):
         for cmd in COMMANDS:
             seq = self.key_edits[cmd.id].keySequence()
             if seq.isEmpty():
-                raise ValueError(text("error_key_empty", self.lang, what=cmd.describe(self.lang)))
+                raise ValueError(phrase("error_key_empty", self.lang, what=cmd.describe(self.lang)))
             portable = seq.toString(QKeySequence.SequenceFormat.PortableText)
             for other, key in chosen.items():
                 if QKeySequence(key).matches(seq) == QKeySequence.SequenceMatch.ExactMatch:
-                    raise ValueError(text("error_key_twice", self.lang, key=shown_key(seq),
+                    raise ValueError(phrase("error_key_twice", self.lang, key=shown_key(seq),
                                           a=BY_ID[other].describe(self.lang), b=cmd.describe(self.lang)))
             chosen[cmd.id] = portable
         # only what differs from the defaults is an override

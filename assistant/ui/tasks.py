@@ -39,7 +39,7 @@ class BackgroundTask(QObject):
 
     @Slot()
     def run(self) -> None:
-        from assistant.live.catalog import error_text
+        from assistant.catalog import error_text
         try:
             result = self.fn()
         except Exception as exc:  # reaches the user, spoken and shown

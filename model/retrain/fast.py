@@ -14,21 +14,21 @@ from __future__ import annotations
 
 import torch
 
+from assistant.catalog.languages import LANGUAGES
 from assistant.inference.architectures import head_name
 from assistant.inference.checkpoint import save_checkpoint
-from assistant.languages import LANGUAGES
 from model.calibrate import calibrate
 from model.data import DataError
 from model.retrain.bank import Bank, add_to_user_bank, find_bank, rows_for
 from model.retrain.features import VIEWS, FeatureCache, crop_views, frozen_digest, split_network
 from model.retrain.head import fit_head, fit_upper, imprint, stand_ins
 from model.retrain.report import (
-           RetrainReport,
-           compare,
-           heldout_metrics,
-           independent_photos,
-           make_lookalikes,
-           write,
+    RetrainReport,
+    compare,
+    heldout_metrics,
+    independent_photos,
+    make_lookalikes,
+    write,
 )
 from model.train import pick_device
 

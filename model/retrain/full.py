@@ -21,19 +21,19 @@ from pathlib import Path
 import torch
 
 from assistant import paths
+from assistant.catalog.languages import LANGUAGES
 from assistant.inference.architectures import head_name
 from assistant.inference.checkpoint import load_checkpoint, save_checkpoint
-from assistant.languages import LANGUAGES
 from model.calibrate import calibrate
 from model.callbacks import TrainCallback
 from model.retrain.features import FeatureCache
 from model.retrain.report import (
-           RetrainReport,
-           compare,
-           heldout_metrics,
-           independent_photos,
-           make_lookalikes,
-           write,
+    RetrainReport,
+    compare,
+    heldout_metrics,
+    independent_photos,
+    make_lookalikes,
+    write,
 )
 from model.split_file import SplitFile
 from model.state import resume_path
@@ -82,7 +82,7 @@ class _MessagesOnly(TrainCallback):
         self.language = cb.language
 
     def on_message(self, text: str) -> None:
-        from assistant.live.catalog import phrase
+        from assistant.catalog import phrase
         self.cb.on_message(phrase("retrain_head_first", self.cb.language, text=text))
 
     def cancelled(self) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from assistant.live.catalog import phrase
+from assistant.catalog import phrase
 from model.evaluate import LOOKALIKE_MIN, lookalikes, metrics
 
 #: on the same photos, a difference counts when McNemar's exact test puts it below this chance

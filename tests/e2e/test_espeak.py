@@ -9,8 +9,8 @@ import wave
 import numpy as np
 import pytest
 
+from assistant.catalog import product_name
 from assistant.inference.checkpoint import load_checkpoint
-from assistant.live.catalog import product_name
 from assistant.live.speech import EspeakEngine, Pyttsx3Engine, Speaker, SpeechError
 from tests.conftest import unavailable
 

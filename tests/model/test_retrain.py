@@ -397,8 +397,8 @@ def test_a_full_retrain_killed_halfway_goes_on_from_its_last_epoch(base, new_dir
 def test_progress_is_told_in_the_callbacks_language(base, new_dir, tmp_path):
     """Maintainer mode in Spanish: every progress line of a retrain comes from the catalogue in
     Spanish (the English sentences of the catalogue never appear)."""
-    from assistant.live.catalog import PHRASES, phrase
-    from assistant.live.catalog.training import TRAINING
+    from assistant.catalog import PHRASES, phrase
+    from assistant.catalog.training import TRAINING
     cb = Recorder()
     cb.language = "es"
     retrain(RetrainConfig(data=str(new_dir), out=str(tmp_path / "new.safetensors"),

@@ -30,8 +30,8 @@ def test_fast_mode_can_adapt_the_upper_blocks(base, new_dir, tmp_path):
 
 def test_upper_adaptation_without_photos_of_the_old_products_says_so_in_the_users_language(
         tiny_checkpoint, new_dir, tmp_path):
+    from assistant.catalog import error_text
     from assistant.errors import DataError
-    from assistant.live.catalog import error_text
     with pytest.raises(DataError) as caught:
         retrain(RetrainConfig(data=str(new_dir), out=str(tmp_path / "u.safetensors"),
                               base=str(tiny_checkpoint), base_data=[str(tmp_path)], adapt="upper"))
@@ -114,9 +114,9 @@ def test_the_upper_blocks_start_from_imagenet_when_most_products_are_new(
 
 def test_without_imagenet_weights_the_upper_blocks_start_from_the_models_own(
         lite_base, new_dir, tmp_path, monkeypatch):
+    from assistant.catalog import error_text
     from assistant.errors import DataError
     from assistant.inference.architectures import EfficientNetLite, PretrainedError
-    from assistant.live.catalog import error_text
 
     def missing(self):
         raise PretrainedError("ImageNet weights for efficientnet-lite0 need the package ...")

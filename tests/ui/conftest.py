@@ -63,5 +63,5 @@ def qt_words_in_english():
     """Qt's own translation is process-wide (a Spanish window installs it): each test ends
     with Qt's words in English again, as a fresh process has them."""
     yield
-    from assistant.ui.texts import use_qt_language
+    from assistant.ui.qt_language import use_qt_language
     use_qt_language("en")

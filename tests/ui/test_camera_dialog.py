@@ -9,10 +9,10 @@ import pytest
 def test_the_chooser_lists_the_cameras_that_open_by_their_number(qtbot, language):
     from PySide6.QtCore import Qt
 
+    from assistant.catalog import phrase
+    from assistant.catalog import phrase as text
     from assistant.live.camera import WebcamSource
-    from assistant.live.catalog import phrase
     from assistant.ui.dialogs import CameraDialog
-    from assistant.ui.texts import text
     dialog = CameraDialog(None, None, language, cameras=[2])
     qtbot.addWidget(dialog)
     entries = [dialog.list.item(i) for i in range(dialog.list.count())]

@@ -22,8 +22,8 @@ def run_app(*args: str, home: Path, timeout: float = 240) -> subprocess.Complete
 
 def test_photo_folder_once_writes_the_transcript(tmp_path, photo_dir, tiny_checkpoint,
                                                  isolated_home):
+    from assistant import catalog
     from assistant.inference.checkpoint import load_checkpoint
-    from assistant.live import catalog
     transcript = tmp_path / "said.tsv"
     started = dt.datetime.now().astimezone()
     # one folder of 8 photos, each held 0.4 s: a few seconds of "video"
@@ -126,7 +126,7 @@ def test_a_missing_webcam_falls_back_to_the_demo(tmp_path, tiny_checkpoint, isol
     from assistant.live.camera import DEMO_DIR, list_photos
     if not DEMO_DIR.is_dir() or not list_photos(DEMO_DIR):
         pytest.skip("the demo pictures are not in assets/demo")
-    from assistant.ui.texts import text
+    from assistant.catalog import phrase as text
     transcript = tmp_path / "said.tsv"
     env_home = isolated_home
     (env_home / "config").mkdir(parents=True, exist_ok=True)

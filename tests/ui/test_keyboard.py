@@ -57,7 +57,7 @@ class Voice:
 
 def test_every_command_by_keyboard(make_window, qtbot, monkeypatch, isolated_home, photo_dir):
     import assistant.live.camera
-    from assistant.live import catalog
+    from assistant import catalog
     from assistant.live.speech import Priority, RecordingEngine
     from assistant.ui.commands import COMMANDS
 
@@ -189,7 +189,7 @@ def test_every_command_by_keyboard(make_window, qtbot, monkeypatch, isolated_hom
 
 
 def test_a_changed_key_works_and_the_old_one_does_not(make_window, qtbot, isolated_home):
-    from assistant.live import catalog
+    from assistant import catalog
     from assistant.live.settings import Settings
 
     Settings(shortcuts={"continuous": "Ctrl+J"}).save()
@@ -220,7 +220,7 @@ def test_the_product_in_view_changes_language_with_ctrl_l(make_window, qtbot):
 
 def test_command_feedback_is_in_the_history_and_the_transcript(make_window, qtbot, tmp_path):
     """Everything said is recorded: "Continuous mode off." and "Español." as well as products."""
-    from assistant.live import catalog
+    from assistant import catalog
     transcript = tmp_path / "said.tsv"
     window = make_window(continuous=True, transcript=str(transcript))
     press(qtbot, window, key_of(window, "continuous"))

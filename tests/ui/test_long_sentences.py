@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.live.catalog import PHRASES, fields_of, phrase
-from assistant.live.catalog.spoken import SPOKEN
+from assistant.catalog import PHRASES, fields_of, phrase
+from assistant.catalog.spoken import SPOKEN
 
 #: a folder where the test also saves the window at 100 %, for the README:
 #: SCREENSHOT_DIR=assets/screenshots xvfb-run -a .venv/bin/python -m pytest tests/ui/test_long_sentences.py

@@ -52,7 +52,7 @@ class UnpluggedCamera:
 
 def test_an_unplugged_camera_is_announced_and_retried(make_window, qtbot, monkeypatch):
     import assistant.live.camera
-    from assistant.live import catalog
+    from assistant import catalog
     camera = UnpluggedCamera()
     real_open = assistant.live.camera.open_source
     monkeypatch.setattr(assistant.live.camera, "open_source",
@@ -119,7 +119,7 @@ def test_a_broken_voice_is_shown_and_recognition_goes_on(make_window, qtbot):
 
 
 def test_a_recognition_error_is_said_and_the_app_keeps_running(make_window, qtbot):
-    from assistant.live import catalog
+    from assistant import catalog
     window = make_window()
     classifier = window.context.classifier
     real_predict = classifier.predict

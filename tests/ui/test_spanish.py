@@ -22,7 +22,7 @@ QT_ENGLISH = {"Cancel", "Open", "Choose", "Look in:", "File name:", "Directory:"
 def english_fragments() -> list[str]:
     """Pieces of every catalogue sentence whose English differs from its Spanish: the text
     between {fields}, long enough (two words, 12 characters) not to occur in Spanish by chance."""
-    from assistant.live.catalog import PHRASES
+    from assistant.catalog import PHRASES
     pieces = set()
     for entry in PHRASES.values():
         if entry["en"] == entry.get("es"):
@@ -75,7 +75,7 @@ def english_in(texts: list[str]) -> list[str]:
 
 
 def test_the_detector_sees_english():
-    from assistant.live.catalog import phrase
+    from assistant.catalog import phrase
     assert english_in([phrase("err_product_exists", "en", en="Rice", es="Arroz", pid="rice")])
     assert english_in(["Cancel"])
     assert not english_in([phrase("err_product_exists", "es", en="Rice", es="Arroz", pid="rice"),

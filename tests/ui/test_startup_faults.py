@@ -216,3 +216,29 @@ def test_a_model_that_cannot_be_loaded_falls_back_to_the_bundled_one_and_says_wh
     from assistant.ui.app import StartupError, build
     with pytest.raises(StartupError, match="cannot load the model"):
         build(app_args(source=str(photo_dir), model=str(tmp_path / "nowhere.safetensors")))
+
+
+@pytest.mark.fault("the ONNX file cannot be made: PyTorch answers on the CPU, and that is said")
+@pytest.mark.parametrize("backend, said", [("auto", True), ("torch", False)])
+def test_a_model_that_falls_back_to_pytorch_on_the_cpu_says_why_it_is_slow(
+        qtbot, monkeypatch, isolated_home, tiny_checkpoint, photo_dir, backend, said):
+    from assistant.inference import onnx_backend
+    from assistant.inference.onnx_files import ExportError
+    from assistant.inference.protocol import Classifier
+    from assistant.live.speech import RecordingEngine
+    from assistant.ui.app import build
+
+    def no_onnx(*_args, **_kwargs):
+        raise ExportError("the export failed")
+
+    monkeypatch.setattr(onnx_backend, "OnnxClassifier", no_onnx)
+    monkeypatch.setattr(onnx_backend, "nvidia_gpu_present", lambda: False)
+    context, notes = build(app_args(source=str(photo_dir), model=str(tiny_checkpoint), backend=backend),
+                           engine=RecordingEngine())
+    try:
+        assert isinstance(context.classifier, Classifier)
+        assert (context.classifier.backend, context.classifier.device) == ("torch", "cpu")
+        # asked for by name, PyTorch is no surprise; chosen because ONNX failed, it is said
+        assert (("model_slow_path", {}) in notes) is said, notes
+    finally:
+        context.stop()

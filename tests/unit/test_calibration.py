@@ -69,6 +69,7 @@ def test_calibration_entry_round_trips_through_the_metadata():
 
 def test_classifiers_apply_the_stored_temperature(tiny_checkpoint, photo_dir):
     """Fails if the temperature is ignored: the scores must be softmax(logits / T)."""
+    from assistant.inference import protocol
     from assistant.inference.checkpoint import load_checkpoint, save_checkpoint
     from assistant.inference.classifier import Classifier
     from assistant.inference.onnx_backend import OnnxClassifier
@@ -85,6 +86,9 @@ def test_classifiers_apply_the_stored_temperature(tiny_checkpoint, photo_dir):
         assert pred.score == pytest.approx(float(want.max()), abs=1e-4)
         assert pred.score != pytest.approx(float(softmax(logits)[0].max()), abs=1e-3)
         assert (clf.calibration.say, clf.calibration.maybe) == (0.9, 0.5)
+        # both runtimes answer the one interface the live flow and the window type them with
+        assert isinstance(clf, protocol.Classifier), type(clf)
+        assert clf.backend in ("torch", "onnx") and clf.device == "cpu"
 
 
 def pred(label: str, score: float, other: str | None = None, partner: str | None = None) -> Prediction:
@@ -105,7 +109,7 @@ def test_the_announcer_uses_the_models_own_bands_unless_switched_off():
 
 
 def test_a_lookalike_pair_is_said_with_both_names():
-    from assistant.live.catalog import phrase
+    from assistant.catalog import phrase
     a = Announcer(AnnouncerSettings(say_threshold=0.45, maybe_threshold=0.3))
     a.observe(pred("oil", 0.7, "vinegar", partner="vinegar"), 100, 100, 0.0)
     said = a.observe(pred("oil", 0.7, "vinegar", partner="vinegar"), 100, 100, 0.1)

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from assistant.live.catalog import LANGUAGES, PHRASES, fields_of, phrase
+from assistant.catalog import LANGUAGES, PHRASES, fields_of, phrase
 
 WRONG = re.compile(r"\b1 (photos|products|codes|files|are|fotos|productos|códigos|archivos)\b")
 

@@ -42,7 +42,8 @@ def test_the_floors_run_from_the_entry_points_down_to_the_base():
     assert floors[model + 1] == ["assistant.reading"]
     assert {"assistant.live", "assistant.store"} == set(floors[model + 2])
     assert floors[model + 3] == ["assistant.inference"]
-    assert {"assistant.paths", "assistant.files", "assistant.errors"} <= set(floors[model + 4])
+    # the catalogue of sentences and languages serves every floor above, so it is the base's
+    assert {"assistant.paths", "assistant.files", "assistant.errors", "assistant.catalog"} <= set(floors[model + 4])
 
 
 @pytest.mark.parametrize("package", ["service", "batch"])
@@ -63,6 +64,7 @@ def project_copy(tmp_path):
      "assistant.inference.calibration"),
     # nor the base the rooms above it
     ("assistant/errors.py", "from assistant.inference import checkpoint", "assistant.errors"),
+    ("assistant/catalog/spoken.py", "from assistant.live import announcer", "assistant.catalog.spoken"),
     # the user's store does not reach up into training
     ("assistant/store/models.py", "def bundled():\n    import model", "assistant.store.models"),
     # live and store are one floor whose rooms do not import each other

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from assistant.live.catalog import LANGUAGES, PHRASES
+from assistant.catalog import LANGUAGES, PHRASES
 
 #: the labelled controls of each window, by catalogue id
 WINDOWS = {

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from assistant.inference.calibration import Calibration
 from assistant.inference.checkpoint import load_checkpoint, save_checkpoint
 from assistant.inference.classifier import Classifier
 from assistant.inference.prediction import Prediction
@@ -130,6 +131,7 @@ class ColourClassifier:
     def __init__(self, checkpoint, delay=0.0, fail_on=()):
         self.checkpoint = checkpoint
         self.class_ids = checkpoint.class_ids          # blue_milk, green_tea, red_sauce
+        self.calibration = Calibration()               # no bands of its own: the settings' apply
         self.delay, self.fail_on, self.calls = delay, set(fail_on), 0
         self.seen: list[int] = []
 

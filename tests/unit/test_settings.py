@@ -6,9 +6,8 @@ import logging
 
 import pytest
 
-from assistant import paths
+from assistant import catalog, paths
 from assistant.inference.checkpoint import load_checkpoint
-from assistant.live import catalog
 from assistant.live.announcer import AnnouncerSettings
 from assistant.live.settings import Settings, load
 

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from assistant.catalog import phrase, plain
 from assistant.files import MIN_PHOTOS
 from assistant.store import models
 from assistant.store.library import Library
@@ -38,10 +39,9 @@ from assistant.ui import accessibility as a11y
 from assistant.ui.maintainer.dialogs import ChoiceDialog, NamesDialog
 from assistant.ui.maintainer.photos import PhotoActions
 from assistant.ui.maintainer.report import RetrainActions
-from assistant.ui.maintainer.texts import plain, tr
 from assistant.ui.maintainer.worker import CaptureController, RetrainWorker
+from assistant.ui.qt_language import use_qt_language
 from assistant.ui.tasks import BackgroundTask
-from assistant.ui.texts import use_qt_language
 
 log = logging.getLogger(__name__)
 #: unactivated candidate models kept in models/candidates
@@ -70,10 +70,10 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
         self.warmer = None
         self._warm_stop = None
         self._warm_again = self._retrain_pending = self._closing = False
-        self.setWindowTitle(tr("title", self.language))
+        self.setWindowTitle(phrase("title", self.language))
         self._build()
         self.refresh()
-        self.tell(tr("opened", self.language, n=len(self.library.products())))
+        self.tell(phrase("opened", self.language, n=len(self.library.products())))
         QTimer.singleShot(1000, self, self.start_warm)  # no call once the dialog is gone
         app = QApplication.instance()
         if app is not None:
@@ -81,9 +81,9 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
 
     # --- building ---------------------------------------------------------------------
     def _button(self, key: str, slot, layout) -> QPushButton:
-        button = QPushButton(tr(key, self.language))
+        button = QPushButton(phrase(key, self.language))
         button.setObjectName(key)
-        a11y.name(button, plain(tr(key, self.language)), tr(f"{key}_desc", self.language))
+        a11y.name(button, plain(phrase(key, self.language)), phrase(f"{key}_desc", self.language))
         button.setAutoDefault(False)
         # sized to its own text: Spanish labels are longer ("Activar el modelo nuevo")
         button.setMinimumWidth(button.sizeHint().width())
@@ -96,9 +96,9 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
         root = QVBoxLayout(self)
         self.products = QListWidget()
         self.products.setObjectName("products")
-        label = QLabel(tr("products", lang))
+        label = QLabel(phrase("products", lang))
         label.setBuddy(self.products)
-        a11y.name(self.products, plain(tr("products", lang)), tr("products_desc", lang))
+        a11y.name(self.products, plain(phrase("products", lang)), phrase("products_desc", lang))
         self.products.currentRowChanged.connect(lambda _row: self._update_buttons())
         root.addWidget(label)
         root.addWidget(self.products)
@@ -116,16 +116,16 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
         form = QFormLayout(box)
         self.mode = QComboBox()
         self.mode.setObjectName("mode")
-        self.mode.addItem(tr("mode_fast", lang), "fast")
-        self.mode.addItem(tr("mode_full", lang), "full")
+        self.mode.addItem(phrase("mode_fast", lang), "fast")
+        self.mode.addItem(phrase("mode_full", lang), "full")
         self.label_modes()
-        a11y.labelled_row(form, tr("mode", lang), self.mode, tr("mode_desc", lang))
-        self.only = QCheckBox(tr("only", lang))
+        a11y.labelled_row(form, phrase("mode", lang), self.mode, phrase("mode_desc", lang))
+        self.only = QCheckBox(phrase("only", lang))
         self.only.setObjectName("only")
-        a11y.name(self.only, plain(tr("only", lang)), tr("only_desc", lang))
-        self.block = QCheckBox(tr("block", lang))
+        a11y.name(self.only, plain(phrase("only", lang)), phrase("only_desc", lang))
+        self.block = QCheckBox(phrase("block", lang))
         self.block.setObjectName("block")
-        a11y.name(self.block, plain(tr("block", lang)), tr("block_desc", lang))
+        a11y.name(self.block, plain(phrase("block", lang)), phrase("block_desc", lang))
         form.addRow(self.only)
         form.addRow(self.block)
         row = QHBoxLayout()
@@ -136,7 +136,7 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(True)
         self.progress.setFormat("")
-        a11y.name(self.progress, tr("progress", lang), tr("progress_desc", lang))
+        a11y.name(self.progress, phrase("progress", lang), phrase("progress_desc", lang))
         # focus sits here while a retrain runs: a stray Enter must not cancel it
         self.progress.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         row.addWidget(self.progress, 1)
@@ -147,14 +147,14 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
         self.report = QTextBrowser()
         self.report.setObjectName("report")
         self.report.setMinimumHeight(150)
-        label = QLabel(tr("report", lang))
+        label = QLabel(phrase("report", lang))
         label.setBuddy(self.report)
-        a11y.name(self.report, plain(tr("report", lang)), tr("report_desc", lang))
+        a11y.name(self.report, plain(phrase("report", lang)), phrase("report_desc", lang))
         self.picture = QLabel()
         self.picture.setObjectName("picture")
         self.picture.setFixedSize(300, 300)
         self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        a11y.name(self.picture, tr("picture", lang), tr("picture_desc", lang))
+        a11y.name(self.picture, phrase("picture", lang), phrase("picture_desc", lang))
         grid.addWidget(label, 0, 0)
         grid.addWidget(self.report, 1, 0)
         grid.addWidget(self.picture, 1, 1)
@@ -171,7 +171,7 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
         self.status = QLabel()
         self.status.setObjectName("status")
         self.status.setWordWrap(True)
-        a11y.name(self.status, tr("status", self.language), tr("status_what", self.language))
+        a11y.name(self.status, phrase("status", self.language), phrase("status_what", self.language))
         root.addWidget(self.model_line)
         root.addWidget(self.status)
         self.resize(900, 700)
@@ -202,7 +202,7 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
         select = select or self.selected()
         self.products.clear()
         for p in self.library.products():
-            item = QListWidgetItem(tr("row", self.language, en=p.names["en"], es=p.names["es"], n=p.photos))
+            item = QListWidgetItem(phrase("row", self.language, en=p.names["en"], es=p.names["es"], n=p.photos))
             item.setData(Qt.ItemDataRole.UserRole, p.id)
             self.products.addItem(item)
             if p.id == select:
@@ -213,7 +213,7 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
         if clf is not None:
             ckpt = clf.checkpoint
             label = ckpt.meta.get("version") or (ckpt.path.stem if ckpt.path else ckpt.version)
-            self.model_line.setText(tr("in_use", self.language, label=label, n=len(clf.class_ids)))
+            self.model_line.setText(phrase("in_use", self.language, label=label, n=len(clf.class_ids)))
         self._update_buttons()
 
     def _update_buttons(self) -> None:
@@ -232,7 +232,7 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
     def _need_selection(self) -> str | None:
         pid = self.selected()
         if pid is None:
-            self.tell(tr("select_first", self.language))
+            self.tell(phrase("select_first", self.language))
         return pid
 
     def add_product(self) -> None:
@@ -243,7 +243,7 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
     def _added(self, english: str, spanish: str) -> None:
         product = self.library.add(english, spanish)
         self.refresh(select=product.id)
-        self.tell(tr("added", self.language, name=product.name(self.language)))
+        self.tell(phrase("added", self.language, name=product.name(self.language)))
 
     def rename_product(self) -> None:
         pid = self._need_selection()
@@ -255,7 +255,7 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
         def done() -> None:
             renamed = self.library.rename(pid, *dialog.names())
             self.refresh(select=pid)
-            self.tell(tr("renamed", self.language, name=renamed.name(self.language)))
+            self.tell(phrase("renamed", self.language, name=renamed.name(self.language)))
 
         dialog.accepted.connect(lambda: self._guard(done))
         self.open_child(dialog)
@@ -266,15 +266,15 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
             return
         others = [(p.name(self.language), p.id) for p in self.library.products() if p.id != pid]
         if not others:
-            self.tell(tr("no_other", self.language))
+            self.tell(phrase("no_other", self.language))
             return
-        dialog = ChoiceDialog(self, self.language, tr("merge_title", self.language), others,
-                              tr("merge_list", self.language), tr("merge_list_desc", self.language))
+        dialog = ChoiceDialog(self, self.language, phrase("merge_title", self.language), others,
+                              phrase("merge_list", self.language), phrase("merge_list_desc", self.language))
 
         def done() -> None:
             merged = self.library.merge([pid], into=dialog.choice)
             self.refresh(select=merged.id)
-            self.tell(tr("merged", self.language, name=merged.name(self.language), n=merged.photos))
+            self.tell(phrase("merged", self.language, name=merged.name(self.language), n=merged.photos))
 
         dialog.accepted.connect(lambda: self._guard(done))
         self.open_child(dialog)
@@ -284,7 +284,7 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
         if pid is None:
             return
         p = self.library.get(pid)
-        question = tr("confirm_remove", self.language, name=p.name(self.language), n=p.photos)
+        question = phrase("confirm_remove", self.language, name=p.name(self.language), n=p.photos)
         box = self._question(question)
         box.accepted.connect(lambda: self._guard(lambda: self._removed(p)))
         self.tell(question)
@@ -294,7 +294,7 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
         self.library.remove(p.id)
         self.barcode_book().remove_product(p.id)  # its codes go with it
         self.refresh()
-        self.tell(tr("removed", self.language, name=p.name(self.language)))
+        self.tell(phrase("removed", self.language, name=p.name(self.language)))
 
     def open_child(self, child) -> None:
         """Open a dialog of maintainer mode; when it closes, this window takes the keyboard back
@@ -324,7 +324,7 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
 
     def _guard(self, action) -> None:
         """Run a library or model action; its error is shown and spoken, nothing is lost."""
-        from assistant.live.catalog import error_text
+        from assistant.catalog import error_text
         try:
             action()
         except Exception as exc:
@@ -332,12 +332,12 @@ class MaintainerDialog(PhotoActions, RetrainActions, QDialog):
             if message is None:
                 log.exception("maintainer action failed")
                 message = f"{type(exc).__name__}: {exc}"
-            self.tell(tr("error", self.language, why=message), urgent=True)
+            self.tell(phrase("error", self.language, why=message), urgent=True)
 
     # --- retraining: the actions are in RetrainActions ---------------------------------
     def base_model(self) -> Path:
-        path = getattr(getattr(self.ctx, "classifier", None), "path", None)
-        return Path(path) if path else models.active_model_path()
+        clf = getattr(self.ctx, "classifier", None)  # a context without a model: the active one
+        return Path(clf.path) if clf is not None and clf.path else models.active_model_path()
 
     def candidate_path(self) -> Path:
         return models.new_candidate_path()

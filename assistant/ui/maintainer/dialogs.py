@@ -14,18 +14,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from assistant.catalog import phrase, plain
 from assistant.ui import accessibility as a11y
-from assistant.ui.maintainer.texts import plain, tr
 
 
 def _buttons(dialog: QDialog, language: str) -> QDialogButtonBox:
     box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
     ok = box.button(QDialogButtonBox.StandardButton.Ok)
-    ok.setText(tr("ok", language))
-    a11y.name(ok, tr("ok", language), tr("ok_desc", language))
+    ok.setText(phrase("ok", language))
+    a11y.name(ok, phrase("ok", language), phrase("ok_desc", language))
     cancel = box.button(QDialogButtonBox.StandardButton.Cancel)
-    cancel.setText(tr("cancel_button", language))
-    a11y.name(cancel, tr("cancel_button", language), tr("cancel_button_desc", language))
+    cancel.setText(phrase("cancel_button", language))
+    a11y.name(cancel, phrase("cancel_button", language), phrase("cancel_button_desc", language))
     box.accepted.connect(dialog.accept)
     box.rejected.connect(dialog.reject)
     return box
@@ -38,7 +38,7 @@ class NamesDialog(QDialog):
                  on_problem=None) -> None:
         super().__init__(parent)
         self.setObjectName("names_dialog")
-        self.setWindowTitle(tr("name_title", language))
+        self.setWindowTitle(phrase("name_title", language))
         self.language, self.on_problem = language, on_problem
         form = QFormLayout()
         self.english = QLineEdit(english)
@@ -46,9 +46,9 @@ class NamesDialog(QDialog):
         self.spanish = QLineEdit(spanish)
         self.spanish.setObjectName("spanish")
         for key, edit in (("english", self.english), ("spanish", self.spanish)):
-            label = QLabel(tr(key, language))
+            label = QLabel(phrase(key, language))
             label.setBuddy(edit)
-            a11y.name(edit, plain(tr(key, language)), tr(f"{key}_desc", language))
+            a11y.name(edit, plain(phrase(key, language)), phrase(f"{key}_desc", language))
             form.addRow(label, edit)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -63,7 +63,7 @@ class NamesDialog(QDialog):
         if not english or not spanish:
             (self.spanish if english else self.english).setFocus()
             if self.on_problem is not None:
-                self.on_problem(tr("need_names", self.language))
+                self.on_problem(phrase("need_names", self.language))
             return
         super().accept()
 

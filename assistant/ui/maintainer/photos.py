@@ -7,10 +7,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from assistant.ui.maintainer.texts import tr
+from assistant.catalog import phrase
 from assistant.ui.maintainer.worker import CaptureController
+from assistant.ui.qt_language import file_chooser
 from assistant.ui.tasks import BackgroundTask
-from assistant.ui.texts import file_chooser
 
 
 class PhotoActions:
@@ -21,10 +21,10 @@ class PhotoActions:
         if pid is None:
             return
         name = self.library.get(pid).name(self.language)
-        dialog = file_chooser(self, tr("folder_title", self.language, name=name), self.language)
+        dialog = file_chooser(self, phrase("folder_title", self.language, name=name), self.language)
         dialog.setObjectName("folder_dialog")
         dialog.fileSelected.connect(lambda folder: self._import(pid, name, folder))
-        self.tell(tr("folder_title", self.language, name=name))
+        self.tell(phrase("folder_title", self.language, name=name))
         self.open_child(dialog)
 
     def _import(self, pid: str, name: str, folder: str) -> None:
@@ -40,16 +40,16 @@ class PhotoActions:
     def _import_failed(self, why: str) -> None:
         self.importer.thread.wait(5000)
         self.importer = None
-        self.tell(tr("error", self.language, why=why), urgent=True)
+        self.tell(phrase("error", self.language, why=why), urgent=True)
 
     def _imported(self, report) -> None:
         self.importer.thread.wait(5000)
         self.importer = None
         pid, name = self._importing
         self.refresh(select=pid)
-        lines = [tr("skipped_item", self.language, file=Path(f).name, why=why) for f, why in report.skipped]
+        lines = [phrase("skipped_item", self.language, file=Path(f).name, why=why) for f, why in report.skipped]
         self.report.setPlainText("\n".join(lines))
-        self.tell(tr("imported", self.language, n=len(report.added), name=name, d=report.duplicates,
+        self.tell(phrase("imported", self.language, n=len(report.added), name=name, d=report.duplicates,
                      s=len(report.skipped)))
         self.start_warm()
 
@@ -61,7 +61,7 @@ class PhotoActions:
         if source is not None and not getattr(source, "live", False):
             # photos of a folder or a video are not the product in the maintainer's hand: a
             # soda picture was once saved as avocado
-            self.tell(tr("capture_not_camera", self.language), urgent=True)
+            self.tell(phrase("capture_not_camera", self.language), urgent=True)
             return
         grab = self._frame_source()
         if grab is None:
@@ -74,7 +74,7 @@ class PhotoActions:
             assistant.set_continuous(False)  # it would name the product at every turn
             # said in the same utterance as the start of the countdown: a separate, queued
             # sentence was dropped when the urgent countdown interrupted it
-            preface = tr("capture_paused", self.language)
+            preface = phrase("capture_paused", self.language)
         name = self.library.get(pid).name(self.language)
         self.capture = CaptureController(self.library, pid, name, grab, self.language, parent=self,
                                          preface=preface)
@@ -98,7 +98,7 @@ class PhotoActions:
             self._own_camera.start()
             return lambda: self._own_camera.latest()[0]
         except Exception as exc:
-            self.tell(tr("error", self.language, why=exc), urgent=True)
+            self.tell(phrase("error", self.language, why=exc), urgent=True)
             return None
 
     def _release_own_camera(self) -> None:
@@ -139,7 +139,7 @@ class PhotoActions:
         if grab is None:
             return
         name = self.library.get(pid).name(self.language)
-        self.tell(tr("scan_looking", self.language, name=name), urgent=True)
+        self.tell(phrase("scan_looking", self.language, name=name), urgent=True)
         started = time.monotonic()
         timer = self.scan_timer = QTimer(self)
 
@@ -152,7 +152,7 @@ class PhotoActions:
                 self._guard(lambda: self._scanned(pid, codes[0]))
             elif time.monotonic() - started > self.scan_seconds:
                 self._stop_scan()
-                self.tell(tr("scan_none", self.language), urgent=True)
+                self.tell(phrase("scan_none", self.language), urgent=True)
         timer.timeout.connect(look)
         timer.start(150)
 
@@ -167,5 +167,5 @@ class PhotoActions:
         book = self.barcode_book()
         entry = book.add(code.text, product.names.get("en"), product.names.get("es"), product=pid)
         digits = " ".join(entry.code) if code.retail else entry.code
-        self.tell(tr("scan_done", self.language, digits=digits, name=product.name(self.language),
+        self.tell(phrase("scan_done", self.language, digits=digits, name=product.name(self.language),
                      n=len(book.codes_of(pid))), urgent=True)

@@ -12,8 +12,8 @@ from PySide6.QtCore import Qt, QThread
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QLabel
 
+from assistant.catalog import phrase
 from assistant.store import models
-from assistant.ui.maintainer.texts import tr
 from assistant.ui.maintainer.worker import RetrainWorker
 from assistant.ui.tasks import BackgroundTask
 
@@ -32,8 +32,8 @@ def set_picture(label: QLabel, path: Path | None) -> None:
 
 def duration(seconds: float, language: str) -> str:
     if seconds < 90:
-        return tr("seconds", language, n=max(int(round(seconds)), 1))
-    return tr("minutes", language, n=int(round(seconds / 60)))
+        return phrase("seconds", language, n=max(int(round(seconds)), 1))
+    return phrase("minutes", language, n=int(round(seconds / 60)))
 
 
 class RetrainActions:
@@ -87,8 +87,8 @@ class RetrainActions:
         took = timings.last_seconds()
         for index in range(self.mode.count()):
             mode = self.mode.itemData(index)
-            words = (tr(f"mode_{mode}_timed", self.language, t=duration(took[mode], self.language))
-                     if mode in took else tr(f"mode_{mode}", self.language))
+            words = (phrase(f"mode_{mode}_timed", self.language, t=duration(took[mode], self.language))
+                     if mode in took else phrase(f"mode_{mode}", self.language))
             self.mode.setItemText(index, words)
 
     def start_retrain(self) -> None:
@@ -97,12 +97,12 @@ class RetrainActions:
         if self.worker is not None:
             return
         if not self.library.products():
-            self.tell(tr("empty_library", lang))
+            self.tell(phrase("empty_library", lang))
             return
         few = self.too_few()
         if few:
             from assistant.files import MIN_PHOTOS
-            self.tell(tr("too_few", lang, names=", ".join(few), n=MIN_PHOTOS))
+            self.tell(phrase("too_few", lang, names=", ".join(few), n=MIN_PHOTOS))
             return
         if self.warmer is not None:  # it stops at its next batch; then we start (and reuse its work)
             self._retrain_pending = True
@@ -125,7 +125,7 @@ class RetrainActions:
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
         self._update_buttons()
-        self.tell(tr("retrain_started", lang, mode=self.mode.currentText().split(" (")[0]))
+        self.tell(phrase("retrain_started", lang, mode=self.mode.currentText().split(" (")[0]))
         self._started_at = (mode, time.monotonic())
         self.worker.start()
         self.progress.setFocus()   # not on "Stop": a stray Enter would cancel minutes of work
@@ -133,7 +133,7 @@ class RetrainActions:
     def cancel_retrain(self) -> None:
         if self.worker is not None:
             self.worker.cancel()
-            self.tell(tr("cancelling", self.language), urgent=True)
+            self.tell(phrase("cancelling", self.language), urgent=True)
 
     def _on_message(self, text: str) -> None:
         self.report.append(text)
@@ -141,14 +141,14 @@ class RetrainActions:
     def _on_progress(self, fraction: float, eta: float) -> None:
         self.progress.setValue(int(fraction * 1000))
         pct = int(fraction * 100)
-        text = (tr("eta", self.language, p=pct, t=duration(eta, self.language)) if eta >= 0
+        text = (phrase("eta", self.language, p=pct, t=duration(eta, self.language)) if eta >= 0
                 else f"{pct}%")
         self.progress.setFormat(text)
         self.progress.setAccessibleDescription(text)
         for mark in MILESTONES:
             if fraction >= mark and mark not in self._spoken:
                 self._spoken.add(mark)
-                self.tell(tr("percent", self.language, p=int(mark * 100)))
+                self.tell(phrase("percent", self.language, p=int(mark * 100)))
 
     def _finish_worker(self) -> None:
         if self.worker is not None:
@@ -159,7 +159,7 @@ class RetrainActions:
     def _on_failed(self, message: str) -> None:
         self._finish_worker()
         self.progress.setFormat("")
-        self.tell(tr("failed", self.language, why=message), urgent=True)
+        self.tell(phrase("failed", self.language, why=message), urgent=True)
         self.retrain_button.setFocus()   # focus back on a control that works, not lost
 
     def _on_finished(self, result) -> None:
@@ -168,7 +168,7 @@ class RetrainActions:
         if result.cancelled:
             self.progress.setValue(0)
             self.progress.setFormat("")
-            self.tell(tr("cancelled", self.language), urgent=True)
+            self.tell(phrase("cancelled", self.language), urgent=True)
             self.retrain_button.setFocus()
             return
         mode, started = getattr(self, "_started_at", (None, None))
@@ -181,8 +181,8 @@ class RetrainActions:
         self._update_buttons()
         self.show_report(result.report)
         acc = result.report.heldout.get("top1")
-        words = tr("done", self.language, acc="-" if acc is None else f"{acc:.0%}")
-        words += " " + tr(f"verdict_{result.report.comparison.verdict}", self.language)
+        words = phrase("done", self.language, acc="-" if acc is None else f"{acc:.0%}")
+        words += " " + phrase(f"verdict_{result.report.comparison.verdict}", self.language)
         for sentence in result.report.lookalike_sentences(self.language)[:3]:
             words += " " + sentence
         self.tell(words, urgent=True)
@@ -190,10 +190,10 @@ class RetrainActions:
 
     def show_report(self, report) -> None:
         lines = report.summary_lines(self.language) + [""] + report.per_product_lines(self.language)
-        lines += [tr("skipped_item", self.language, file=p, why=why) for p, why in report.skipped]
+        lines += [phrase("skipped_item", self.language, file=p, why=why) for p, why in report.skipped]
         self.report.setPlainText("\n".join(lines))
         set_picture(self.picture, report.confusion_picture)
-        pairs = " ".join(report.lookalike_sentences(self.language)) or tr("picture_desc", self.language)
+        pairs = " ".join(report.lookalike_sentences(self.language)) or phrase("picture_desc", self.language)
         self.picture.setAccessibleDescription(pairs)
 
     def activate_model(self) -> None:
@@ -201,10 +201,10 @@ class RetrainActions:
             return
         c = self.result.report.comparison
         if c.worse:
-            question = tr("confirm_worse", self.language, new=f"{c.new_top1:.0%}", cur=f"{c.current_top1:.0%}")
+            question = phrase("confirm_worse", self.language, new=f"{c.new_top1:.0%}", cur=f"{c.current_top1:.0%}")
             box = self._question(question)
             box.accepted.connect(lambda: self._guard(self._activate))
-            box.rejected.connect(lambda: self.tell(tr("not_activated", self.language)))
+            box.rejected.connect(lambda: self.tell(phrase("not_activated", self.language)))
             self.tell(question, urgent=True)
             self.open_child(box)
             return
@@ -215,18 +215,18 @@ class RetrainActions:
         clf = self.ctx.reload_model(stored)
         self.result = None
         self.refresh()
-        self.tell(tr("activated", self.language, n=len(clf.class_ids)), urgent=True)
+        self.tell(phrase("activated", self.language, n=len(clf.class_ids)), urgent=True)
 
     def rollback_model(self) -> None:
         def go() -> None:
             clf = self.ctx.reload_model(models.rollback())
             self.refresh()
-            self.tell(tr("rolled_back", self.language, n=len(clf.class_ids)), urgent=True)
+            self.tell(phrase("rolled_back", self.language, n=len(clf.class_ids)), urgent=True)
         self._guard(go)
 
     def restore_bundled(self) -> None:
         def go() -> None:
             clf = self.ctx.reload_model(models.restore_bundled())
             self.refresh()
-            self.tell(tr("restored", self.language, n=len(clf.class_ids)), urgent=True)
+            self.tell(phrase("restored", self.language, n=len(clf.class_ids)), urgent=True)
         self._guard(go)

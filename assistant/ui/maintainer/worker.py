@@ -10,8 +10,8 @@ from collections.abc import Callable
 import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
+from assistant.catalog import phrase
 from assistant.store.library import CaptureSession, Library
-from assistant.ui.maintainer.texts import tr
 from assistant.ui.tasks import BackgroundTask
 from model.callbacks import ProgressEstimator, TrainCallback
 
@@ -97,7 +97,7 @@ class CaptureController(QObject):
 
     def start(self, countdown_ms: int = 1000) -> None:
         self.running = True
-        start = tr("capture_start", self.language, name=self.name)
+        start = phrase("capture_start", self.language, name=self.name)
         self.said.emit(f"{self.preface} {start}" if self.preface else start, True)
         self._timer.start(countdown_ms)
 
@@ -108,7 +108,7 @@ class CaptureController(QObject):
         self._timer.stop()
         s = self.session
         rejected = sum(s.rejected.values())
-        self.said.emit(tr("capture_done", self.language, n=len(s.kept), r=rejected), True)
+        self.said.emit(phrase("capture_done", self.language, n=len(s.kept), r=rejected), True)
         self.finished.emit(len(s.kept), rejected)
 
     def _tick(self) -> None:
@@ -117,22 +117,22 @@ class CaptureController(QObject):
             return
         if not self._started:
             self._started = self._last_seen = time.monotonic()
-            self.said.emit(tr("capture_go", self.language), True)
+            self.said.emit(phrase("capture_go", self.language), True)
             self._timer.setInterval(int(self.session.interval * 1000))
             return
         now = time.monotonic()
         frame = self.grab()
         if frame is None:
             if now - self._last_seen > 3.0:
-                self.said.emit(tr("capture_no_camera", self.language), True)
+                self.said.emit(phrase("capture_no_camera", self.language), True)
                 self.stop()
             return
         self._last_seen = now
         verdict = self.session.offer(frame)
         if verdict.ok and self.session.milestone():
-            self.said.emit(tr("capture_count", self.language, n=len(self.session.kept)), False)
+            self.said.emit(phrase("capture_count", self.language, n=len(self.session.kept)), False)
         elif verdict.reason in ("dark", "bright", "blurred") and now - self._last_complaint >= self.complaint_gap:
             self._last_complaint = now
-            self.said.emit(tr(f"capture_{verdict.reason}", self.language), False)
+            self.said.emit(phrase(f"capture_{verdict.reason}", self.language), False)
         if self.session.done or now - self._started > self.session.limit:
             self.stop()

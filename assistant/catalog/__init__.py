@@ -1,10 +1,13 @@
-"""The one catalogue of sentences, in every language of assistant.languages, and its one lookup.
+"""The one catalogue of sentences, in every language of its language list, and its one lookup.
 
 Product names live in each checkpoint's metadata (so a retrained model brings its own);
 everything else the assistant says or shows is here, keyed by a message id that also goes
 into the history and the transcript: what it says (spoken.py), the window's words
-(window.py), maintainer mode's (maintainer.py), the label reader's (reading.py), the errors a user can mend (errors.py) and the
-progress of training (training.py). An id lives in one table only.
+(window.py), maintainer mode's (maintainer.py), the label reader's (reading.py), the errors a
+user can mend (errors.py), the progress of training (training.py) and the commands' words and
+spoken key names (commands.py). An id lives in one table only. The language list, the
+languages' names and the one "this language, else English" rule are in languages.py. It stands
+on the base floor: the live flow, the store, training and the window all speak through it.
 """
 from __future__ import annotations
 
@@ -12,14 +15,22 @@ import logging
 import re
 import string
 
+from assistant.catalog.commands import COMMAND_WORDS, SPOKEN_KEYS
+from assistant.catalog.errors import ERRORS
+from assistant.catalog.languages import (
+    DEFAULT_LANGUAGE,
+    LANGUAGE_NAMES,
+    LANGUAGES,
+    autonym,
+    localized,
+    next_language,
+)
+from assistant.catalog.maintainer import MAINTAINER
+from assistant.catalog.reading import READING
+from assistant.catalog.spoken import SPOKEN
+from assistant.catalog.training import TRAINING
+from assistant.catalog.window import WINDOW
 from assistant.errors import user_message
-from assistant.languages import LANGUAGES
-from assistant.live.catalog.errors import ERRORS
-from assistant.live.catalog.maintainer import MAINTAINER
-from assistant.live.catalog.reading import READING
-from assistant.live.catalog.spoken import SPOKEN
-from assistant.live.catalog.training import TRAINING
-from assistant.live.catalog.window import WINDOW
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +46,11 @@ def _merge(*tables: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
 
 
 #: every message id -> {language: template}
-PHRASES: dict[str, dict[str, str]] = _merge(SPOKEN, WINDOW, MAINTAINER, ERRORS, TRAINING, READING)
+PHRASES: dict[str, dict[str, str]] = _merge(SPOKEN, WINDOW, MAINTAINER, ERRORS, TRAINING, READING,
+                                           COMMAND_WORDS)
 
-__all__ = ["LANGUAGES", "LANGUAGE_NAMES", "PHRASES", "error_text", "fields_in", "fields_of", "phrase",
-           "product_name"]
-
-LANGUAGE_NAMES = {"en": {"en": "English", "es": "inglés"}, "es": {"en": "Spanish", "es": "español"}}
-
+__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "LANGUAGE_NAMES", "PHRASES", "SPOKEN_KEYS", "autonym", "error_text",
+           "fields_in", "fields_of", "localized", "next_language", "phrase", "plain", "product_name"]
 
 
 def phrase(message_id: str, language: str = "en", /, **fields: object) -> str:
@@ -55,7 +64,7 @@ def phrase(message_id: str, language: str = "en", /, **fields: object) -> str:
     if entry is None:
         log.error("no phrase for message id %r", message_id)
         return message_id.replace("_", " ")
-    template = entry.get(language) or entry["en"]
+    template = localized(entry, language)
     try:
         return _plurals(template, fields).format(**fields)
     except (KeyError, IndexError, ValueError) as exc:
@@ -74,6 +83,12 @@ def _plurals(template: str, fields: dict) -> str:
         count = fields[match.group(1)]
         return match.group(2) if count == 1 else match.group(3)
     return _PLURAL.sub(choose, template)
+
+
+def plain(label: str) -> str:
+    """A label's accessible name: no & mnemonic, no trailing ellipsis or colon (a screen
+    reader would read them out)."""
+    return label.replace("&", "").replace("…", "").rstrip(":").strip()
 
 
 def error_text(exc: BaseException, language: str = "en") -> str | None:

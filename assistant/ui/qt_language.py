@@ -1,16 +1,8 @@
-"""The window's words come from the one catalogue (assistant.live.catalog): `text` is its one
-lookup (the same function), and `plain` turns a label into its accessible name."""
+"""Qt's own words (its dialogs' buttons and labels) in the user's language; the window's own
+words are the catalogue's (assistant.catalog.phrase)."""
 from __future__ import annotations
 
-from assistant.live.catalog import phrase as text
-
-__all__ = ["plain", "text"]
-
-
-def plain(label: str) -> str:
-    """A label without its & mnemonic marker (for accessible names)."""
-    return label.replace("&", "")
-
+from assistant.catalog import phrase
 
 _qt_translator = None  # the one installed translator of Qt's own words (file dialogs, Yes/No)
 
@@ -54,5 +46,5 @@ def file_chooser(parent, title: str, language: str, folders: bool = True,
     for name, message_id in (("lookInLabel", "file_look_in"), ("fileTypeLabel", "file_types")):
         label = dialog.findChild(QLabel, name)
         if label is not None:
-            label.setText(text(message_id, language))
+            label.setText(phrase(message_id, language))
     return dialog

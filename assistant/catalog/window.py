@@ -1,5 +1,5 @@
 """The window's own words: control labels and descriptions, and the replies to window
-commands (labels keep their & mnemonic; assistant.ui.texts.plain strips it)."""
+commands (labels keep their & mnemonic; assistant.catalog.plain strips it)."""
 
 WINDOW: dict[str, dict[str, str]] = {
     "app_title": {"en": "Grocery assistant", "es": "Asistente de compras"},
