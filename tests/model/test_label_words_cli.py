@@ -40,7 +40,8 @@ def test_set_words_rewrites_the_metadata_and_keeps_the_weights(tiny_checkpoint, 
     assert read_metadata(model)["label_words"]["red_sauce"] == {}
 
 
-def test_bad_words_unknown_products_and_the_bundled_model_are_refused(tiny_checkpoint, capsys):
+def test_bad_words_unknown_products_and_the_bundled_model_are_refused(tiny_checkpoint, tmp_path,
+                                                                     monkeypatch, capsys):
     model = with_words(tiny_checkpoint)
     assert main(["models", "words", "blue_milk", "--set", "ok", "--model", str(model)]) == 2
     assert "cannot be matched" in capsys.readouterr().err
@@ -48,8 +49,14 @@ def test_bad_words_unknown_products_and_the_bundled_model_are_refused(tiny_check
     assert main(["models", "words", "yellow_oil", "--set", "olivia", "--model", str(model)]) == 2
     assert "no product 'yellow_oil'" in capsys.readouterr().err
     assert read_metadata(model)["label_words"] == WORDS          # nothing was lost
-    from assistant.store.models import bundled_models
-    bundled = bundled_models()[0]
-    pid = read_metadata(bundled)["classes"][0]["id"]
-    assert main(["models", "words", pid, "--set", "word", "--model", str(bundled)]) == 2
+    # a bundled model (a copy in a bundled folder of the test's own: a broken check must not
+    # rewrite the real one)
+    from assistant.store import models
+    shipped = tmp_path / "bundled"
+    shipped.mkdir()
+    bundled = shipped / "lite.safetensors"
+    bundled.write_bytes(model.read_bytes())
+    monkeypatch.setattr(models, "bundled_dir", lambda: shipped)
+    assert main(["models", "words", "blue_milk", "--set", "word", "--model", str(bundled)]) == 2
     assert "bundled model is not changed" in capsys.readouterr().err
+    assert read_metadata(bundled)["label_words"] == WORDS
