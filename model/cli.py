@@ -90,6 +90,9 @@ def _evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true",
                    help='print {"top1", "top3", "per_class", "n", "bands", "ece"} as JSON')
     p.add_argument("--report-dir", metavar="DIR", help="also write confusion matrix pictures here")
+    p.add_argument("--text", action="store_true",
+                   help="also read each photo's label (offline text engine) and report top-1 with "
+                        "the model's label words fused in (top1_text)")
     p.add_argument("--record", nargs="?", const="heldout", choices=["heldout", "val"],
                    help="store the figures in the checkpoint's metadata, as the model answers "
                         "now (mirror averaging included): as its held-out accuracy (only for "
@@ -154,6 +157,10 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+#: what `evaluate --text` adds to the figures
+TEXT_FIGURES = ("top1_text", "text_photos", "text_ms_median", "label_words")
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -164,8 +171,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise SystemExit("--mirror changes the model's answers: give it with --calibrate, which "
                          "fits the calibration to them")
     path = Path(args.model) if args.model else active_model_path()
-    read_metadata(path)  # a missing or damaged model file is said before torch is imported
+    meta = read_metadata(path)  # a missing or damaged model file is said before torch is imported
     check_inputs(args.data)
+    if args.text:  # a model without label words is said before its photos are looked at
+        from model.evaluate_text import label_words_of
+        label_words_of(meta)
 
     import torch
 
@@ -191,6 +201,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     res["precision"] = "fp32"
     res["skipped"] = [{"path": p, "reason": r} for p, r in photos.skipped]
     res["model"] = str(path)
+    if args.text:
+        from model.evaluate_text import text_figures
+        probabilities = clf.calibration.probabilities(logits.numpy())
+        res.update(text_figures(clf.checkpoint.meta, probabilities, photos.labels.numpy(), photos.paths))
     if args.report_dir:
         write_report(Path(args.report_dir), [], {"heldout": res}, clf.class_ids)
     if args.record:
@@ -198,9 +212,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         out = {k: res[k] for k in ("top1", "top3", "per_class", "n", "skipped", "model", "bands", "ece",
                                    "temperature", "thresholds", "precision")}
+        out.update({k: res[k] for k in TEXT_FIGURES if k in res})
         print(json.dumps(out))
     else:
         print(f"{res['model']}: top-1 {res['top1']:.1%}, top-3 {res['top3']:.1%} on {res['n']} photos")
+        if "top1_text" in res:
+            print(f"  with the label words read: top-1 {res['top1_text']:.1%} (text read on "
+                  f"{res['text_photos']} photos, median {res['text_ms_median']} ms a read)")
         b = res["bands"]
         print(f"  said as sure (>= {res['thresholds']['say']:.2f}): {b['say']['coverage']:.1%} of photos, "
               f"{_pct(b['say']['right'])} right; 'not sure, maybe': {b['maybe']['coverage']:.1%}, "

@@ -1,5 +1,5 @@
-"""`python main.py models [list | activate FILE | rollback | restore-bundled]`: the model
-versions of maintainer mode, one command each."""
+"""`python main.py models [list | activate FILE | rollback | restore-bundled | words]`: the
+model versions of maintainer mode, one command each, and their products' label words."""
 from __future__ import annotations
 
 import argparse
@@ -8,11 +8,17 @@ import sys
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", nargs="?", default="list",
-                   choices=["list", "activate", "rollback", "restore-bundled", "bank"],
+                   choices=["list", "activate", "rollback", "restore-bundled", "bank", "words"],
                    help="list the models; activate FILE; go back to the previous model; use "
-                        "the bundled model again; or write FILE's feature bank from --data")
-    p.add_argument("file", nargs="?", metavar="FILE",
-                   help="with activate: the model to use; with bank: the model (default: in use)")
+                        "the bundled model again; write FILE's feature bank from --data; or "
+                        "show (and with --set change) the label words of PRODUCT")
+    p.add_argument("file", nargs="?", metavar="FILE|PRODUCT",
+                   help="with activate: the model to use; with bank: the model (default: in use); "
+                        "with words: the product (default: all of them)")
+    p.add_argument("--set", nargs="*", metavar="WORD", dest="set_words",
+                   help="with words PRODUCT: its label words from now on (none: it has none)")
+    p.add_argument("--model", metavar="FILE",
+                   help="with words: the model whose words are shown or changed (default: in use)")
     p.add_argument("--data", metavar="DIR", help="with bank: photos of the model's products, one "
                                                  "sub-folder each (its recorded test split is held out)")
     p.add_argument("--yes", action="store_true",
@@ -27,6 +33,9 @@ def run(args: argparse.Namespace) -> int:
         return list_models(models.list_versions())
     if args.action == "bank":
         return make_bank(args)
+    if args.action == "words":
+        from model.label_words_cli import run_words
+        return run_words(args.file, args.set_words, args.model)
     if args.action == "activate":
         if not args.file:
             print("models activate: say which model file to activate", file=sys.stderr)

@@ -66,6 +66,10 @@ class Assistant:
         self.barcode_names = barcode_names or (lambda code: None)
         self.ticker = ticker  # guidance ticks (assistant.live.ticks.Ticker) or None
         self.barcodes: BarcodeWatch | None = None
+        #: the label words read on the pack in view (assistant.reading.watch.LabelWatch, set
+        #: by whoever has a text engine: this floor does not read), fused into each answer
+        self.label_watch = None
+        self.fuse_ms: deque[float] = deque(maxlen=200)
         self.history: list[tuple[float, str, str]] = []
         self.last_prediction = None
         self.frames_classified = 0
@@ -99,6 +103,8 @@ class Assistant:
         self._worker = threading.Thread(target=self._run, name="assistant", daemon=True)
         self._worker.start()
         self.set_barcodes(self.settings.barcodes)
+        if self.label_watch is not None:
+            self.label_watch.start(self._newest, self._showing)
         if self.speaker.failed:     # it failed before we were listening
             self._status("speech_failed", self.speaker.failed)
 
@@ -107,6 +113,8 @@ class Assistant:
         self._stop.set()
         if self.barcodes is not None:
             self.barcodes.stop()
+        if self.label_watch is not None:
+            self.label_watch.stop()
         if self._grabber is not None:
             self._grabber.stop()
         if self._worker is not None and self._worker is not threading.current_thread():
@@ -168,6 +176,15 @@ class Assistant:
         elif not on and self.barcodes is not None:
             self.barcodes.stop()
             self.barcodes = None
+
+    def set_label_watch(self, watch) -> None:
+        """Fuse the label words read by watch (None: none) into the answers from the next
+        frame on; it reads while recognition runs."""
+        old, self.label_watch = self.label_watch, watch
+        if old is not None:
+            old.stop()
+        if watch is not None and self._worker is not None:
+            watch.start(self._newest, self._showing)
 
     def _showing(self, seq: int):
         grabber = self._grabber
@@ -339,7 +356,7 @@ class Assistant:
             self.announcer.settings = new_settings
             self.announcer.reset()
         classifier = self.classifier
-        prediction = classifier.predict(frame)
+        prediction = self._predict(classifier, frame, seq)
         if classifier is not self._banded_by:  # a new model brings its own calibrated bands
             self._banded_by = classifier
             self.announcer.set_model_bands(classifier.calibration.say, classifier.calibration.maybe)
@@ -375,6 +392,18 @@ class Assistant:
                 ready["time"] = self._record("ready", words)  # everything said is recorded
                 ready["words"] = words
             self._emit("ready", ready)
+
+    def _predict(self, classifier, frame, seq: int):
+        """The classifier's answer, with the label words read on the pack fused in."""
+        watch = self.label_watch
+        if watch is None:
+            return classifier.predict(frame)
+        prediction = classifier.predict(frame, watch.k)
+        t0 = time.perf_counter()
+        grabber = self._grabber
+        prediction = watch.fuse(prediction, grabber.showing(seq) if grabber is not None else None)
+        self.fuse_ms.append((time.perf_counter() - t0) * 1000.0)
+        return prediction
 
     def _announce(self, utterance: Utterance, priority: Priority) -> None:
         lang = self.settings.language

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
@@ -23,6 +24,8 @@ MIN_SHARE = 0.3
 MAX_PRODUCT_SHARE = 0.5
 #: the most label words kept per product
 MAX_WORDS = 12
+#: words of at least this many letters match one letter off
+NEAR_LETTERS = 5
 #: a product is named from its label alone when at least this share of its words is read and
 #: no other product comes within MARGIN of it
 MIN_MATCH, MARGIN = 0.5, 0.25
@@ -44,9 +47,33 @@ class LabelWords:
                     for pid, ws in (data or {}).items()})
 
 
+#: digits the recogniser reads for letters inside a word ("0atly", "A1pro", "Va1io")
+_LOOKALIKE_DIGITS = str.maketrans("0156", "olsg")
+
+
+def fold(text: str) -> str:
+    """Lower case without accents ("MJÖLK" and the "MJOLK" read off a glossy pack are one
+    word), with the digits of a word that has letters read as the letters they look like."""
+    text = unicodedata.normalize("NFKD", text.lower())
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return " ".join(w.translate(_LOOKALIKE_DIGITS) if sum(c.isalpha() for c in w) >= 2 else w
+                    for w in text.split())
+
+
 def tokens(lines: list[str]) -> set[str]:
-    """The words of the lines, lower case, letters only, three letters or more."""
-    return {t for t in re.findall(r"[^\W\d_]{3,}", " ".join(lines).lower())}
+    """The words of the lines, folded, letters only, three letters or more."""
+    return set(re.findall(r"[^\W\d_]{3,}", fold(" ".join(lines))))
+
+
+def joined(lines: list[str]) -> set[str]:
+    """Two or three neighbouring words run together, within a line and across lines: a name
+    printed over two or three lines or split by a logo ("OAT" / "LY!", "GOD" / "MOR" / "GON")
+    is read as separate boxes."""
+    words = re.findall(r"[^\W\d_]+", fold(" ".join(lines)))
+    out = set()
+    for size in (2, 3):
+        out.update("".join(words[i:i + size]) for i in range(len(words) - size + 1))
+    return {w for w in out if len(w) >= 4}
 
 
 def learn(readings: dict[str, list[list[str]]]) -> LabelWords:
@@ -66,11 +93,19 @@ def learn(readings: dict[str, list[list[str]]]) -> LabelWords:
     return LabelWords(words)
 
 
+def read_in(word: str, lines: list[str]) -> bool:
+    """Whether word (a brand, a label word) is among what was read, as match() counts it."""
+    key = "".join(re.findall(r"[^\W\d_]+", fold(word)))  # "God-Morgon" is read "GOD MORGON"
+    return near(key, tokens(lines) | joined(lines))
+
+
 def near(word: str, found: set[str]) -> bool:
-    """word among found, or one letter off for words of five letters or more ("Arlo")."""
-    if word in found:
+    """word among found, at the start of a word found (Swedish runs words together:
+    "ARLAGÅRDAR", "HAVREDRYCK"), or one letter off for words of NEAR_LETTERS letters or more
+    ("Arlo")."""
+    if word in found or (len(word) >= 4 and any(f.startswith(word) for f in found)):
         return True
-    return len(word) >= 5 and any(abs(len(f) - len(word)) <= 1 and distance(word, f) <= 1
+    return len(word) >= NEAR_LETTERS and any(abs(len(f) - len(word)) <= 1 and distance(word, f) <= 1
                                   for f in found)
 
 
@@ -86,7 +121,7 @@ def distance(a: str, b: str) -> int:
 
 def match(lines: list[str], label_words: LabelWords) -> dict[str, float]:
     """product id -> the weighted share (0-1) of its label words found in the lines."""
-    found = tokens(lines)
+    found = tokens(lines) | joined(lines)
     out = {}
     for pid, ws in label_words.words.items():
         total = sum(ws.values())

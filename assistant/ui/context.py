@@ -48,6 +48,7 @@ class AppContext:
         self.reader = None
         self.reader_problem: str | None = None
         self.started = False
+        self.watch_labels(classifier)
 
     def label_reader(self):
         """The LabelReader, opened once, with the label words of the model in use (they name
@@ -59,6 +60,13 @@ class AppContext:
             from assistant.reading.reader import labels_of
             self.reader.labels, self.reader.names = labels_of(self.classifier.checkpoint.meta)
         return self.reader
+
+    def watch_labels(self, classifier) -> None:
+        """While a model with label words is in use, read the pack in view in the background
+        and fuse its words into recognition (assistant.reading.watch); nothing otherwise."""
+        from assistant.reading.watch import open_watch
+        meta = getattr(getattr(classifier, "checkpoint", None), "meta", None)
+        self.assistant.set_label_watch(open_watch(meta))
 
     def start(self) -> None:
         self.assistant.start()
@@ -101,6 +109,7 @@ class AppContext:
         from assistant.inference.onnx_backend import open_classifier
         classifier = open_classifier(path, "auto")
         self.assistant.set_classifier(classifier)
+        self.watch_labels(classifier)
         self.classifier = classifier
         log.info("model %s loaded (%d products)", path, len(classifier.class_ids))
         if self.on_model_changed is not None:

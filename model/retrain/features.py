@@ -82,7 +82,7 @@ class FeatureCache:
         features in float32 (the head is fitted on them as they are); the lower blocks' maps,
         stored as float16 anyway, in bf16 autocast where the device computes bf16 natively
         (model.evaluate.use_bf16: 2.1-2.5x faster on such a CPU by
-        scripts/bench_feature_cache.py; emulated, and slower, elsewhere)."""
+        docs/experiments.md; emulated, and slower, elsewhere)."""
         x = self.prep.normalize(batch.to(self.device)).contiguous(memory_format=torch.channels_last)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             out = self.lower(x)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.reading.labels import LabelWords, fuse, learn, match, named_product
+from assistant.reading.labels import LabelWords, fold, fuse, learn, match, named_product, read_in
 
 READINGS = {
     "arla_standard": [["Arla", "Standardmjölk 3%"], ["ARLA", "STANDARDMJÖLK"], ["Arla", "mjölk"]],
@@ -20,7 +20,7 @@ def words() -> LabelWords:
 
 
 def test_learnt_words_tell_each_product_from_the_others(words):
-    assert "standardmjölk" in words.words["arla_standard"]
+    assert "standardmjolk" in words.words["arla_standard"]  # "Standardmjölk" and "STANDARDMJOLK" are one
     assert "oatly" in words.words["oatly"]
     assert "garant" in words.words["garant"]
     # "arla" is on half the products: it cannot tell them apart
@@ -54,3 +54,24 @@ def test_two_products_read_alike_are_not_named(words):
     matches = {"arla_eco": 0.6, "garant": 0.5}
     assert named_product(matches) is None
     assert named_product({"arla_eco": 0.3}) is None
+
+
+def test_accents_and_digits_read_for_letters_match_as_the_word():
+    assert fold("MJÖLK 0ATLY A1pro Va1io 3.0% 1850") == "mjolk oatly alpro valio 3.0% 1850"
+    assert read_in("Oatly", ["0ATLY"]) and read_in("Valio", ["VA1IO vanilj"])
+
+
+@pytest.mark.parametrize("brand, lines", [
+    ("Oatly", ["OAT", "LY!", "HAVRE"]),            # the logo's two lines
+    ("God-Morgon", ["GOD", "MOR", "GON orange"]),  # three lines on the carton's corner
+    ("Arla", ["FRAN SVENSKA ARLAGARDAR"]),          # run together with the next word
+    ("Oatly", ["AT LY!"]),                          # one letter lost from the joined name
+])
+def test_a_brand_split_over_boxes_or_run_together_is_read(brand, lines):
+    assert read_in(brand, lines)
+
+
+@pytest.mark.parametrize("brand, lines", [("Arla", ["KARLA", "ARGA"]), ("Garant", ["GARDAR"]),
+                                           ("Oatly", ["HAVRE DRYCK"]), ("Valio", [])])
+def test_other_words_are_not_taken_for_the_brand(brand, lines):
+    assert not read_in(brand, lines)
