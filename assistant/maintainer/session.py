@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.errors import UserError
@@ -74,12 +72,6 @@ def check_verdict(path: str | Path, yes: bool = False) -> None:
         raise Worse(verdict.get("new_top1"), verdict.get("current_top1"))
 
 
-@dataclass
-class Warming:
-    job: ChildJob | None = None
-    again: bool = False
-
-
 class MaintainerSession:
     """One maintainer's work on the library and the models. model_in_use() names the model the
     app runs (its retrains start from it); None: the active one."""
@@ -90,8 +82,7 @@ class MaintainerSession:
         self.language = language
         self.model_in_use = model_in_use or (lambda: None)
         self.retrain_job: ChildJob | None = None
-        self.warming = Warming()
-        self._lock = threading.Lock()
+        self.warm_job: ChildJob | None = None
 
     # --- the library --------------------------------------------------------------------
     def base_model(self) -> Path:
@@ -101,28 +92,24 @@ class MaintainerSession:
         return [p.name(self.language) for p in self.library.too_few(MIN_PHOTOS)]
 
     # --- features ahead of a retrain ----------------------------------------------------
-    def start_warm(self, on_ended: Callable[[dict], None]) -> bool:
-        """Compute, in a child at low priority, the features a fast retrain will need; False
-        when one already runs (it is asked to run again after, for the photos added since)."""
-        if self.warming.job is not None and self.warming.job.running:
-            self.warming.again = True
-            return False
+    def start_warm(self, on_ended: Callable[[dict], None]) -> None:
+        """Compute, in a child, the features a fast retrain will need. One already running is
+        ended first: the new one covers its photos and the ones added since (what it cached
+        stays), and only the new one's end is told."""
+        if self.warm_job is not None:
+            self.warm_job.cancel()
         task = {"kind": "warm", "base": str(self.base_model()), "data": str(self.library.folder)}
+        job: ChildJob | None = None
 
         def ended(event: dict) -> None:
-            if event["event"] == "ended":
+            if event["event"] == "ended" and self.warm_job is job:
+                self.warm_job = None
                 on_ended(event)
-        self.warming = Warming(ChildJob(task, ended, self.language))
-        self.warming.job.start()
-        return True
-
-    def warm_again(self) -> bool:
-        """Whether photos came while the warm-up ran (it should run again); asks once."""
-        again, self.warming.again = self.warming.again, False
-        return again
+        job = self.warm_job = ChildJob(task, ended, self.language)
+        job.start()
 
     def stop_warm(self, wait_s: float | None = None) -> None:
-        job, self.warming.again = self.warming.job, False
+        job = self.warm_job
         if job is not None:
             job.cancel()
             if wait_s is not None:

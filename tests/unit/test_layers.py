@@ -23,6 +23,8 @@ def test_every_room_of_the_assistant_stands_on_a_floor():
 def test_the_floors_run_from_the_entry_points_down_to_the_base():
     floors = layers()
     assert "assistant.ui" in floors[0] and "assistant.cli" in floors[0]
+    # the maintainer session (no Qt) below the window and the commands, above training
+    assert floors.pop(1) == ["assistant.maintainer"]
     assert floors[1] == ["model"]
     # the label reader serves training (label words), the app and the service alike
     assert floors[2] == ["assistant.reading"]

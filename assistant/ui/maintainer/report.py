@@ -153,7 +153,7 @@ class RetrainView(QWidget):
         if self.worker is not None or not self.idle():
             return
         self.warming = True
-        self.warm_bridge.start()  # when one runs already, it runs again after, for the new photos
+        self.warm_bridge.start()  # one running already is ended: this one covers all the photos
 
     @property
     def warmer(self) -> WarmBridge | None:
@@ -166,13 +166,10 @@ class RetrainView(QWidget):
     def _warm_ended(self, event: dict) -> None:
         if event.get("message"):  # a retrain will say it, if real
             log.warning("preparing features failed: %s", event["message"])
-        again = self.session.warm_again()
         self.warming = False
         if self._retrain_pending:
             self._retrain_pending = False
             self.start_retrain()
-        elif again:
-            self.start_warm()
 
     # --- retraining ------------------------------------------------------------------
     def label_modes(self) -> None:
