@@ -74,11 +74,13 @@ def check_verdict(path: str | Path, yes: bool = False) -> None:
 
 class MaintainerSession:
     """One maintainer's work on the library and the models. model_in_use() names the model the
-    app runs (its retrains start from it); None: the active one."""
+    app runs (its retrains start from it); None: the active one. lean: this process must not
+    load torch (the app's): activation's load checks run in a child too."""
 
     def __init__(self, library: Library | None = None, language: str = "en",
-                 model_in_use: Callable[[], Path | None] | None = None) -> None:
+                 model_in_use: Callable[[], Path | None] | None = None, lean: bool = False) -> None:
         self.library = library or Library()
+        self.lean = lean
         self.language = language
         self.model_in_use = model_in_use or (lambda: None)
         self.retrain_job: ChildJob | None = None
@@ -161,12 +163,12 @@ class MaintainerSession:
     # --- the models ---------------------------------------------------------------------
     def activate(self, path: str | Path, yes: bool = False) -> Path:
         """Make a model the app's (refused with Worse when its report says worse, unless yes).
-        Its load checks need torch: where this process has none (the window), they run in a
-        child, so the app stays lean."""
+        Its load checks need torch: in a lean session whose process has none (the window),
+        they run in a child."""
         check_verdict(path, yes)
-        if "torch" in sys.modules:
-            return models.activate(path)
-        return self._in_child({"kind": "activate", "path": str(path)})
+        if self.lean and "torch" not in sys.modules:
+            return self._in_child({"kind": "activate", "path": str(path)})
+        return models.activate(path)
 
     def rollback(self) -> Path:
         return models.rollback()

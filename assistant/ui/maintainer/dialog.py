@@ -49,7 +49,7 @@ class MaintainerDialog(QDialog):
         settings = getattr(app_context, "settings", None)
         self.language = getattr(settings, "language", "en") or "en"
         use_qt_language(self.language)  # the file chooser's own words too
-        self.session = MaintainerSession(library, self.language, self._model_in_use)
+        self.session = MaintainerSession(library, self.language, self._model_in_use, lean=True)
         self._closing = False
         self.setWindowTitle(tr("title", self.language))
         self._build()
