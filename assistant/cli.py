@@ -58,7 +58,7 @@ SUBCOMMANDS = [
      "Serve the model over HTTP on this machine; see /docs for the API."),
     ("bench", "assistant.bench.command:run", "measure speed: ms per frame, photos per second, start-up",
      "Print speed figures of this machine for the classifier and the pipeline."),
-    ("retrain", "model.retrain:run", "teach the assistant new products (maintainer)",
+    ("retrain", "assistant.maintainer.retrain_cli:run", "teach the assistant new products (maintainer)",
      "Start from the active model and add (or replace) the products found in a folder."),
     ("barcodes", "assistant.barcodes_cli:run", "list, add, remove or import the barcodes said by name",
      "The barcodes the assistant says by name when it sees one (EAN-13, EAN-8, UPC-A, UPC-E, "
@@ -66,7 +66,7 @@ SUBCOMMANDS = [
     ("desktop", "assistant.desktop:run", "add the assistant to the desktop menu, or remove it",
      "Install (or remove) the freedesktop menu entry and icon for this user, so that the "
      "assistant starts from the desktop menu or a launcher, named in English and Spanish."),
-    ("models", "model.models_cli:run", "list, activate, roll back or restore the product models",
+    ("models", "assistant.maintainer.models_cli:run", "list, activate, roll back or restore the product models",
      "The models maintainer mode made: list them, activate one, go back to the previous one, "
      "or use the bundled model again."),
 ]

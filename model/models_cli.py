@@ -1,5 +1,5 @@
-"""`python main.py models [list | activate FILE | rollback | restore-bundled | words]`: the
-model versions of maintainer mode, one command each, and their products' label words."""
+"""`python main.py models list`, `models bank` and `models words`; the command's activate,
+rollback and restore-bundled are assistant.maintainer.models_cli's (the maintainer session)."""
 from __future__ import annotations
 
 import argparse
@@ -26,7 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from assistant.inference.checkpoint import read_metadata
+    """list and bank; activate, rollback and restore-bundled are the maintainer session's
+    (assistant.maintainer.models_cli)."""
     from assistant.store import models
 
     if args.action == "list":
@@ -36,25 +37,7 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "words":
         from model.label_words_cli import run_words
         return run_words(args.file, args.set_words, args.model)
-    if args.action == "activate":
-        if not args.file:
-            print("models activate: say which model file to activate", file=sys.stderr)
-            return 2
-        verdict = read_metadata(args.file).get("retrain", {}).get("comparison", {})
-        if verdict.get("verdict") == "worse" and not args.yes:
-            print(f"NOT activated: its report says it is worse than the model it was made from "
-                  f"({verdict.get('new_top1', 0):.1%} vs {verdict.get('current_top1', 0):.1%}); "
-                  "add --yes to activate it anyway", file=sys.stderr)
-            return 3
-        path = models.activate(args.file)
-        from model.precision import make_ready
-        make_ready(path)  # measured once per CPU kind, where the model's photos are here
-    elif args.action == "rollback":
-        path = models.rollback()
-    else:
-        path = models.restore_bundled()
-    print(f"the app now uses {path}")
-    return 0
+    raise ValueError(f"models {args.action}: run it as python main.py models {args.action}")
 
 
 def list_models(versions: list, language: str | None = None) -> int:

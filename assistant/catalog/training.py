@@ -9,6 +9,13 @@ TRAINING: dict[str, dict[str, str]] = {
               "entrenamiento y {heldout} {heldout|apartada|apartadas} para comprobar"},
     "retrain_cancelled": {"en": "cancelled; the model in use is untouched",
                           "es": "cancelado; el modelo en uso no ha cambiado"},
+    "child_died": {"en": "the training process stopped unexpectedly (exit code {code}{why}); the model "
+                         "in use is unchanged",
+                   "es": "el proceso de entrenamiento se detuvo de improviso (código {code}{why}); el "
+                         "modelo en uso no ha cambiado"},
+    "child_not_started": {"en": "the training process could not start ({why}); the model in use is unchanged",
+                          "es": "el proceso de entrenamiento no pudo empezar ({why}); el modelo en uso "
+                                "no ha cambiado"},
     "retrain_preparing": {"en": "preparing the new model for the app",
                           "es": "preparando el modelo nuevo para la aplicación"},
     "retrain_head_first": {"en": "first the head alone: {text}",

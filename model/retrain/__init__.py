@@ -2,16 +2,15 @@
 
 plan (which photos, which products, the new metadata) -> fast (a head on cached features,
 features + bank) or full (the whole network through model.train) -> report (the verdict), with
-core running them and activating the result."""
+core running them (assistant.maintainer runs it for the window and the command line)."""
 from model.retrain.core import (
            REFUSED,
            RetrainConfig,
            RetrainResult,
            add_arguments,
            retrain,
-           run,
            warm_cache,
 )
 
-__all__ = ["REFUSED", "RetrainConfig", "RetrainResult", "add_arguments", "retrain", "run",
+__all__ = ["REFUSED", "RetrainConfig", "RetrainResult", "add_arguments", "retrain",
            "warm_cache"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +50,7 @@ class RetrainResult:
     report: object | None = None       # model.retrain.report.RetrainReport
     cancelled: bool = False
     seconds: float = 0.0
+    photos: tuple | None = None        # (training photos, [(held-out photo, product)]): precision
 
 
 def retrain(cfg: RetrainConfig, callback=None) -> RetrainResult:
@@ -110,18 +110,11 @@ def retrain(cfg: RetrainConfig, callback=None) -> RetrainResult:
         return RetrainResult(None, None, True, time.monotonic() - started)
     if report is None:
         return RetrainResult(None, None, True, time.monotonic() - started)
-    from assistant.inference.export import ensure_onnx
-    cb.note("retrain_preparing")
-    try:
-        ensure_onnx(out)  # ready before anyone activates it: the app never waits for an export
-    except Exception as exc:  # the model is fine; the app would fall back to PyTorch and say so
-        log.warning("%s: no ONNX file (%s)", out, exc)
-    else:  # its precision on this CPU kind, calibrated on what it learnt from, judged on the rest
-        from model.precision import make_ready
-        make_ready(out, train=[f for f, _ in plan.train],
-                   heldout=[(f, plan.classes[y]) for f, y in plan.heldout])
+    # its ONNX file and its precision are made once by whoever runs the retrain
+    # (assistant.maintainer.session.prepare), from the photos it learnt from and was judged on
+    photos = ([f for f, _ in plan.train], [(f, plan.classes[y]) for f, y in plan.heldout])
     report.seconds = round(time.monotonic() - started, 1)
-    return RetrainResult(out, report, False, report.seconds)
+    return RetrainResult(out, report, False, report.seconds, photos)
 
 
 def burst_features(cfg: RetrainConfig, base, cb):
@@ -231,50 +224,3 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="read N teaching photos of each product and keep the words that tell it "
                         "from the others with the model: the read key then names the exact "
                         "product (a second or two a photo; default: none)")
-
-
-def run(args: argparse.Namespace) -> int:
-    import shlex
-
-    from assistant.store.models import activate
-    from model.callbacks import TerminalProgress
-
-    cfg = RetrainConfig(data=args.data, out=args.out, mode=args.mode, only=args.only,
-                        base=args.base, base_data=args.base_data or [], per_class=args.per_class,
-                        adapt=args.adapt, upper_start=args.upper_start, image_size=args.image_size,
-                        heldout=args.heldout, seed=args.seed, epochs=args.epochs,
-                        lr=args.lr, max_minutes=args.max_minutes, device=args.device,
-                        names=args.names, label_words=getattr(args, "label_words", 0),
-                        command="python main.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
-    bar = TerminalProgress()
-    try:
-        result = retrain(cfg, bar)
-    finally:
-        bar.close()
-    if result.cancelled:
-        print("cancelled; the model in use is untouched", file=sys.stderr)
-        return 130
-    report = result.report
-    for path, why in report.skipped:
-        print(f"skipped {path}: {why}", file=sys.stderr)
-    print(f"wrote {result.out} in {result.seconds:.0f} s")
-    for line in report.summary_lines():
-        print(line)
-    print("Per product (held out), worst first:")
-    for line in report.per_product_lines():
-        print("  " + line)
-    if report.confusion_picture:
-        print(f"confusion matrix: {report.confusion_picture}")
-    print(f"report: {report.folder}")
-    if not args.activate:
-        print(f"not activated; to use it: python main.py models activate {result.out}")
-        return 0
-    if report.comparison.worse and not args.yes:
-        print("NOT activated: the new model is worse than the one in use "
-              f"({report.comparison.new_top1:.1%} vs {report.comparison.current_top1:.1%}). "
-              "Run again with --yes to activate it anyway, or: "
-              f"python main.py models activate {result.out} --yes", file=sys.stderr)
-        return REFUSED
-    stored = activate(result.out)
-    print(f"activated: the app now uses {stored}")
-    return 0

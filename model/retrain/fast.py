@@ -12,6 +12,8 @@ section). It changes the network, so it needs photos of every product the model 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import torch
 
 from assistant.catalog.languages import LANGUAGES
@@ -40,9 +42,47 @@ UPPER_MAX_SIZE = 300
 UPPER_EPOCHS = 8
 
 
-def run_fast(cfg, base, plan, cb) -> RetrainReport:
-    from model.retrain.plan import new_metadata
+@dataclass
+class Bar:
+    """The one progress bar over reading, fitting and adapting."""
 
+    cb: object
+    total: int
+    done: int = 0
+
+    def tick(self, loss: float = 0.0) -> None:
+        self.done = min(self.done + 1, self.total)
+        self.cb.on_step(0, self.done, self.total, loss)
+
+    def skip(self, steps: int) -> None:
+        self.done = min(self.done + steps, self.total)
+
+
+@dataclass
+class TrainingSet:
+    """The features fitted on and checked on, with what was left out and why."""
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    held_x: torch.Tensor
+    held_y: torch.Tensor
+    held_files: list
+    skipped: list[tuple[str, str]]
+    old_checked: bool
+    n_real: int       # rows of real photos (the stand-ins come after)
+    n_mirrored: int   # new products' photos, each in VIEWS
+
+
+@dataclass
+class Fitted:
+    state: dict
+    new_logits: torch.Tensor
+    pooled_held: torch.Tensor
+    how: dict = field(default_factory=dict)
+
+
+def run_fast(cfg, base, plan, cb) -> RetrainReport:
+    """Read (cached) features, fit the head (and the upper blocks), judge and save."""
     device = pick_device(cfg.device)
     level = "lower" if cfg.adapt == "upper" else "pooled"
     cache = FeatureCache(base, device, level)
@@ -57,20 +97,22 @@ def run_fast(cfg, base, plan, cb) -> RetrainReport:
     epochs = (cfg.epochs or UPPER_EPOCHS) if level == "lower" else 0
     block_steps = epochs * max(-(-len(plan.train) // 32), 1)
     batches = sum(cache.batches_needed([f for f, _ in g], v) for g, v in groups)
-    total = batches + FIT_STEPS + block_steps
-    cb.on_start(1, total)
-    done = [0]
-
-    def tick(loss: float = 0.0) -> None:
-        done[0] = min(done[0] + 1, total)
-        cb.on_step(0, done[0], total, loss)
-
+    bar = Bar(cb, batches + FIT_STEPS + block_steps)
+    cb.on_start(1, bar.total)
     if batches:
         cb.note("retrain_reading", n=batches * 32)
+    data = training_set(cfg, base, plan, cb, cache, groups, level, new_rows, bar)
+    fitted = fit(cfg, base, plan, cb, cache, data, level, (len(new_ids), epochs), bar)
+    return judge_and_save(cfg, base, plan, cb, data, fitted, level)
+
+
+def training_set(cfg, base, plan, cb, cache, groups, level, new_rows, bar) -> TrainingSet:
+    """The groups' features (read or cached), the bank's rows, stand-ins for products with
+    neither photos nor bank rows; refuses a new product without one readable photo."""
     skipped: list[tuple[str, str]] = []
     sets, kept = [], []
     for group, views in groups:
-        feats, ok, reasons = cache.features([f for f, _ in group], views, tick, cb.cancelled)
+        feats, ok, reasons = cache.features([f for f, _ in group], views, bar.tick, cb.cancelled)
         skipped += [(str(f), r) for (f, _), good, r in zip(group, ok, reasons, strict=True) if not good]
         keep = torch.tensor([i for i, good in enumerate(ok) if good], dtype=torch.long)
         labels = torch.tensor([y for (_, y), good in zip(group, ok, strict=True) if good], dtype=torch.long)
@@ -95,17 +137,8 @@ def run_fast(cfg, base, plan, cb) -> RetrainReport:
     train_x = torch.cat([x for x, _ in chunks])
     train_y = torch.cat([y for _, y in chunks])
     taught = set(train_y.tolist())
-    guessed = [] if cfg.only or level != "pooled" else [
-        plan.classes.index(c) for c in plan.missing_old if plan.classes.index(c) not in taught]
     n_real = len(train_y)
-    if guessed:  # neither photos nor bank rows: stand-ins from the head itself
-        head_w = base.state_dict[f"{head_name(base.architecture)}.weight"].float()
-        head_b = base.state_dict[f"{head_name(base.architecture)}.bias"].float()
-        rows = [plan.base_rows[plan.classes[r]] for r in guessed]
-        fake = stand_ins(train_x, head_w, head_b, rows, seed=cfg.seed)
-        train_x = torch.cat([train_x, fake])
-        train_y = torch.cat([train_y, torch.tensor(guessed).repeat_interleave(len(fake) // len(guessed))])
-        cb.note("retrain_stand_ins", n=len(guessed))
+    train_x, train_y = _stand_ins(cfg, base, plan, cb, level, train_x, train_y, taught)
     lacking = [plan.classes[r] for r in sorted(new_rows) if r not in taught]
     if lacking:
         raise DataError(f"no readable training photo for: {', '.join(lacking)}",
@@ -115,21 +148,26 @@ def run_fast(cfg, base, plan, cb) -> RetrainReport:
     hy = torch.cat([y for _, y in held_chunks]) if held_chunks else hy
     old_checked = cfg.only or not [c for c in plan.missing_old
                                    if plan.classes.index(c) not in taught]  # real rows only
+    return TrainingSet(train_x, train_y, held_x, hy, kept[2], skipped, old_checked, n_real, len(my))
 
-    model, how, imagenet = None, {}, False
-    if level == "lower":
-        model = cache.model
-        _, upper_fn = split_network(model, base.architecture)
-        with torch.no_grad():  # what the model in use makes of the held-out photos (the comparison)
-            pooled_held = _pool(upper_fn, held_x, device)
-        imagenet = _start_from_imagenet(cfg, len(new_ids), len(plan.classes), base.architecture, model, cb)
-        how["upper_start"] = "imagenet" if imagenet else "model"
-        with torch.no_grad():  # the head starts from the photos' pooled features, as they are now
-            pooled_train = _pool(upper_fn, train_x[:, 0], device)
-        lowers_train, lowers_held = train_x, held_x
-    else:
-        pooled_train, pooled_held = train_x, held_x
 
+def _stand_ins(cfg, base, plan, cb, level, train_x, train_y, taught):
+    """Known products with neither photos nor bank rows: stand-ins from the head itself."""
+    guessed = [] if cfg.only or level != "pooled" else [
+        plan.classes.index(c) for c in plan.missing_old if plan.classes.index(c) not in taught]
+    if not guessed:
+        return train_x, train_y
+    head_w = base.state_dict[f"{head_name(base.architecture)}.weight"].float()
+    head_b = base.state_dict[f"{head_name(base.architecture)}.bias"].float()
+    rows = [plan.base_rows[plan.classes[r]] for r in guessed]
+    fake = stand_ins(train_x, head_w, head_b, rows, seed=cfg.seed)
+    cb.note("retrain_stand_ins", n=len(guessed))
+    return (torch.cat([train_x, fake]),
+            torch.cat([train_y, torch.tensor(guessed).repeat_interleave(len(fake) // len(guessed))]))
+
+
+def _base_head(base, plan):
+    """The head of the model in use, laid out in the new product order (known rows copied)."""
     head = head_name(base.architecture)
     bw = base.state_dict[f"{head}.weight"].float()
     bb = base.state_dict[f"{head}.bias"].float()
@@ -142,19 +180,43 @@ def run_fast(cfg, base, plan, cb) -> RetrainReport:
             weight[i], bias[i] = bw[plan.base_rows[cid]], bb[plan.base_rows[cid]]
             known[i] = True
             current[i] = plan.base_rows[cid]
+    return weight, bias, known, current
+
+
+def fit(cfg, base, plan, cb, cache, data: TrainingSet, level, counts, bar) -> Fitted:
+    """The head from an imprinted start (fitted, or alone from ImageNet's features), then with
+    --adapt upper the upper blocks too; the new model's answers on the held-out photos."""
+    new_count, epochs = counts
+    device = cache.device
+    train_x, train_y, held_x = data.train_x, data.train_y, data.held_x
+    model, how, imagenet = None, {}, False
+    if level == "lower":
+        model = cache.model
+        _, upper_fn = split_network(model, base.architecture)
+        with torch.no_grad():  # what the model in use makes of the held-out photos (the comparison)
+            pooled_held = _pool(upper_fn, held_x, device)
+        imagenet = _start_from_imagenet(cfg, new_count, len(plan.classes), base.architecture, model, cb)
+        how["upper_start"] = "imagenet" if imagenet else "model"
+        with torch.no_grad():  # the head starts from the photos' pooled features, as they are now
+            pooled_train = _pool(upper_fn, train_x[:, 0], device)
+    else:
+        pooled_train, pooled_held = train_x, held_x
+    weight, bias, known, _ = _base_head(base, plan)
+    c, d = weight.shape
     if imagenet:  # the old rows do not read ImageNet's features: every row starts afresh, from
         # its product's mean feature at unit length, and is not fitted: a head fitted to the
         # photos' ImageNet features already fits the training photos and leaves the blocks
         # little to learn (81 GroceryStore products, val: 82.4% so, 84.5% from this start)
         weight, bias = torch.zeros(c, d), torch.zeros(c)
         imprint(pooled_train, train_y, list(range(c)), weight, bias, torch.zeros(c, dtype=torch.bool))
-        done[0] = min(done[0] + FIT_STEPS, total)
+        bar.skip(FIT_STEPS)
     else:
         fresh = [i for i in range(c) if not known[i]]
         imprint(pooled_train, train_y, fresh, weight, bias, known)
         cb.note("retrain_fitting_head")
         weight, bias = fit_head(pooled_train, train_y, weight, bias, ~known, FIT_STEPS,
-                                step=lambda loss: tick(loss), cancelled=cb.cancelled)
+                                step=lambda loss: bar.tick(loss), cancelled=cb.cancelled)
+    head = head_name(base.architecture)
     state = dict(base.state_dict)
     if level == "lower":
         lin = torch.nn.Linear(d, c).to(device)
@@ -162,19 +224,32 @@ def run_fast(cfg, base, plan, cb) -> RetrainReport:
             lin.weight.copy_(weight)
             lin.bias.copy_(bias)
         cb.note("retrain_adapting")
-        fit_upper(model, base.architecture, lin, lowers_train, train_y, epochs=epochs,
-                  lr=cfg.lr or 1e-3, step=lambda e, s, loss: tick(loss), cancelled=cb.cancelled,
+        fit_upper(model, base.architecture, lin, train_x, train_y, epochs=epochs,
+                  lr=cfg.lr or 1e-3, step=lambda e, s, loss: bar.tick(loss), cancelled=cb.cancelled,
                   seed=cfg.seed)
         _, upper_new = split_network(model, base.architecture)
         with torch.no_grad():
-            new_logits = (lin(_pool(upper_new, lowers_held, device).to(device)).cpu()
-                          if len(lowers_held) else torch.zeros(0, c))
+            new_logits = (lin(_pool(upper_new, held_x, device).to(device)).cpu()
+                          if len(held_x) else torch.zeros(0, c))
         weight, bias = lin.weight.detach().cpu(), lin.bias.detach().cpu()
         state.update({k: v.cpu() for k, v in model.state_dict().items()
                       if not k.startswith(head + ".")})
     else:
         new_logits = held_x @ weight.T + bias
     state[f"{head}.weight"], state[f"{head}.bias"] = weight, bias
+    return Fitted(state, new_logits, pooled_held, how)
+
+
+def judge_and_save(cfg, base, plan, cb, data: TrainingSet, fitted: Fitted, level) -> RetrainReport:
+    """The new model against the model in use on the same held-out photos, the calibration,
+    the report; the checkpoint saved (atomically) with its report beside it."""
+    from model.retrain.plan import new_metadata
+    hy, new_logits, pooled_held = data.held_y, fitted.new_logits, fitted.pooled_held
+    head = head_name(base.architecture)
+    bw = base.state_dict[f"{head}.weight"].float()
+    bb = base.state_dict[f"{head}.bias"].float()
+    _, _, known, current = _base_head(base, plan)
+    c = len(plan.classes)
     # the model in use on the same photos (same frozen features), in the new product order
     old_logits = pooled_held @ bw.T + bb if len(pooled_held) else torch.zeros(0, len(bb))
     cur_logits = torch.full((len(hy), c), float("-inf"))
@@ -182,7 +257,7 @@ def run_fast(cfg, base, plan, cb) -> RetrainReport:
         if current[i] >= 0:
             cur_logits[:, i] = old_logits[:, current[i]]
     shared = known[hy] if len(hy) else torch.zeros(0, dtype=torch.bool)
-    bursts = independent_photos(kept[2], hy, pooled_held)
+    bursts = independent_photos(data.held_files, hy, pooled_held)
     held = heldout_metrics(new_logits, hy, plan.classes, bursts)
     calibration = calibrate(new_logits.numpy(), hy.numpy(), plan.classes, "retrain held-out",
                             groups=bursts) if len(hy) else None
@@ -191,18 +266,19 @@ def run_fast(cfg, base, plan, cb) -> RetrainReport:
     names = plan.spoken("en")
     report = RetrainReport("fast", plan.classes, names, plan.new, plan.replaced, held, comparison,
                            make_lookalikes(held["confusion"], plan.classes, names),
-                           len(train_y), skipped, old_checked,
+                           len(data.train_y), data.skipped, data.old_checked,
                            [(str(f), plan.classes[y]) for f, y in plan.heldout])
     report.old_heldout_unseen = plan.old_heldout_unseen
     report.twins_only = list(plan.twins_only)
     report.bands = calibration["bands"] if calibration else None
     report.spoken = {lang: plan.spoken(lang) for lang in LANGUAGES}
-    meta = new_metadata(base, plan, cfg, report, how)
+    meta = new_metadata(base, plan, cfg, report, fitted.how)
     if calibration is not None:  # every retrain recalibrates, on its own held-out photos
         meta["calibration"] = calibration
-    out = save_checkpoint(cfg.out, state, meta)
+    out = save_checkpoint(cfg.out, fitted.state, meta)
     if level == "pooled":  # real photos only, never the stand-ins
-        _remember(base, plan, train_x[:n_real], train_y[:n_real], held_x, hy, len(my))
+        _remember(base, plan, data.train_x[:data.n_real], data.train_y[:data.n_real], data.held_x,
+                  hy, data.n_mirrored)
     write(report, out.with_suffix(".report"), held["confusion"])
     cb.note("train_saved", path=out)
     return report

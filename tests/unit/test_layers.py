@@ -36,8 +36,10 @@ def test_the_floors_run_from_the_entry_points_down_to_the_base():
     assert set(floors[2]) == {"assistant.service", "assistant.batch"}
     # what the local and Ray engines of both share
     assert floors[3] == ["assistant.engines"]
+    # the maintainer session (no Qt) below the window and the commands, above training
+    assert floors[4] == ["assistant.maintainer"]
     model = floor_of("model", floors)
-    assert floors[model] == ["model"] and model > 3
+    assert floors[model] == ["model"] and model == 5
     # the label reader serves training (label words), the app and the service alike
     assert floors[model + 1] == ["assistant.reading"]
     assert {"assistant.live", "assistant.store"} == set(floors[model + 2])

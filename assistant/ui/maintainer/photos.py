@@ -5,27 +5,59 @@ view ("Scan barcode")."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+from PySide6.QtCore import QObject, QTimer
+
 from assistant.catalog import phrase
+from assistant.maintainer.session import MaintainerSession
+from assistant.ui.maintainer.products import Outlets, ProductsView
 from assistant.ui.maintainer.worker import CaptureController
 from assistant.ui.qt_language import file_chooser
 from assistant.ui.tasks import BackgroundTask
 
 
-class PhotoActions:
-    """Mixed into MaintainerDialog (which provides the widgets, tell() and the library)."""
+class PhotoDesk(QObject):
+    """Photos and barcodes for the selected product of `products`. ctx is the app's context
+    (.settings; .source, .assistant, .latest_frame() and .barcode_book when present);
+    changed() is called when a product's photos changed, busy() when a capture starts or ends,
+    show(lines) with an import's skipped files."""
+
+    #: how long "Assign barcode" looks at the camera before it says it found none
+    scan_seconds = 8.0
+
+    def __init__(self, session: MaintainerSession, ctx, out: Outlets, products: ProductsView | None,
+                 changed: Callable[[], None], busy: Callable[[], None],
+                 show: Callable[[list[str]], None], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session, self.ctx, self.out, self.products = session, ctx, out, products
+        self.language = session.language
+        self.changed, self.busy, self.show = changed, busy, show
+        self.importer: BackgroundTask | None = None
+        self.capture: CaptureController | None = None
+        self.scan_timer: QTimer | None = None   # looking for a barcode in the camera's view
+        self._own_camera = None
+        self._was_continuous: bool | None = None
+        self._importing: tuple[str, str] | None = None
+
+    @property
+    def library(self):
+        return self.session.library
+
+    def tell(self, text: str, urgent: bool = False) -> None:
+        self.out.tell(text, urgent)
 
     def import_photos(self) -> None:
-        pid = self._need_selection()
+        pid = self.products.need_selection()
         if pid is None:
             return
         name = self.library.get(pid).name(self.language)
-        dialog = file_chooser(self, phrase("folder_title", self.language, name=name), self.language)
+        dialog = file_chooser(self.products.window(), phrase("folder_title", self.language, name=name), self.language)
         dialog.setObjectName("folder_dialog")
         dialog.fileSelected.connect(lambda folder: self._import(pid, name, folder))
         self.tell(phrase("folder_title", self.language, name=name))
-        self.open_child(dialog)
+        self.out.open_child(dialog)
 
     def _import(self, pid: str, name: str, folder: str) -> None:
         # signals from the worker thread reach bound methods of this dialog (queued into the
@@ -46,15 +78,15 @@ class PhotoActions:
         self.importer.thread.wait(5000)
         self.importer = None
         pid, name = self._importing
-        self.refresh(select=pid)
+        self.products.refresh(select=pid)
         lines = [phrase("skipped_item", self.language, file=Path(f).name, why=why) for f, why in report.skipped]
-        self.report.setPlainText("\n".join(lines))
+        self.show(lines)
         self.tell(phrase("imported", self.language, n=len(report.added), name=name, d=report.duplicates,
                      s=len(report.skipped)))
-        self.start_warm()
+        self.changed()
 
     def capture_photos(self) -> None:
-        pid = self._need_selection()
+        pid = self.products.need_selection()
         if pid is None:
             return
         source = getattr(self.ctx, "source", None)
@@ -80,7 +112,7 @@ class PhotoActions:
                                          preface=preface)
         self.capture.said.connect(lambda words, urgent: self.tell(words, urgent))
         self.capture.finished.connect(lambda kept, rejected: self._captured(pid))
-        self._update_buttons()
+        self.busy()
         self.capture.start()
 
     def _frame_source(self):
@@ -112,9 +144,9 @@ class PhotoActions:
         assistant = getattr(self.ctx, "assistant", None)
         if assistant is not None and self._was_continuous is not None:
             assistant.set_continuous(self._was_continuous)
-        self.refresh(select=pid)
-        self.start_warm()
-
+        self.products.refresh(select=pid)
+        self.busy()
+        self.changed()
 
     # --- barcodes ---------------------------------------------------------------------
     def barcode_book(self):
@@ -125,14 +157,10 @@ class PhotoActions:
             book = self.ctx.barcode_book = BarcodeBook()
         return book
 
-    #: how long "Assign barcode" looks at the camera before it says it found none
-    scan_seconds = 8.0
-
     def scan_barcode(self) -> None:
         """Look at the camera for a few seconds; the first code seen goes to the selected
         product (said with its digits); a code of another product is refused."""
-        from PySide6.QtCore import QTimer
-        pid = self._need_selection()
+        pid = self.products.need_selection()
         if pid is None or self.scan_timer is not None:
             return
         grab = self._frame_source()
@@ -148,15 +176,15 @@ class PhotoActions:
             frame = grab()
             codes = read_codes(frame) if frame is not None else []
             if codes:
-                self._stop_scan()
-                self._guard(lambda: self._scanned(pid, codes[0]))
+                self.stop_scan()
+                self.out.guard(lambda: self._scanned(pid, codes[0]))
             elif time.monotonic() - started > self.scan_seconds:
-                self._stop_scan()
+                self.stop_scan()
                 self.tell(phrase("scan_none", self.language), urgent=True)
         timer.timeout.connect(look)
         timer.start(150)
 
-    def _stop_scan(self) -> None:
+    def stop_scan(self) -> None:
         if self.scan_timer is not None:
             self.scan_timer.stop()
             self.scan_timer = None

@@ -1,21 +1,35 @@
 """Maintainer mode's retraining half: start, progress (shown, and spoken at milestones),
 cancel, the report (accuracy, per product, confusion picture, look-alikes), activation with a
-confirmation when the new model is worse, rollback and the bundled model."""
+confirmation when the new model is worse, rollback and the bundled model. A view over the
+maintainer session: the retrain and the warm-up run in its child processes."""
 from __future__ import annotations
 
 import logging
-import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QThread
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
 
-from assistant.catalog import phrase
-from assistant.store import models
-from assistant.ui.maintainer.worker import RetrainWorker
-from assistant.ui.tasks import BackgroundTask
+from assistant.catalog import phrase, plain
+from assistant.maintainer.session import MaintainerSession
+from assistant.ui import accessibility as a11y
+from assistant.ui.maintainer.products import Outlets
+from assistant.ui.maintainer.worker import RetrainBridge, WarmBridge
 
 log = logging.getLogger(__name__)
 MILESTONES = (0.25, 0.5, 0.75)
@@ -36,48 +50,126 @@ def duration(seconds: float, language: str) -> str:
     return phrase("minutes", language, n=int(round(seconds / 60)))
 
 
-class RetrainActions:
-    """Mixed into MaintainerDialog (which provides the widgets, tell() and the library)."""
+def labelled_box(key: str, language: str) -> QCheckBox:
+    box = QCheckBox(phrase(key, language))
+    box.setObjectName(key)
+    a11y.name(box, plain(phrase(key, language)), phrase(f"{key}_desc", language))
+    return box
+
+
+class RetrainView(QWidget):
+    """The retrain options and progress, the report, and the model buttons. ctx.reload_model
+    (path) switches the app to a model; refresh() redraws the window around; idle() says
+    whether background work may start (no capture, the window open). ended: a retrain is over
+    (done, cancelled or failed), after the window has said so."""
+
+    ended = Signal()
+
+    def __init__(self, session: MaintainerSession, ctx, out: Outlets, refresh: Callable[[], None],
+                 idle: Callable[[], bool], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session, self.ctx, self.out = session, ctx, out
+        self.language = session.language
+        self.refresh_window, self.idle = refresh, idle
+        self.worker: RetrainBridge | None = None
+        self.warm_bridge = WarmBridge(session)
+        self.warm_bridge.ended.connect(self._warm_ended)
+        self.warming = False
+        self.result = None
+        self._spoken: set[float] = set()
+        self._retrain_pending = False
+        self._started_at: tuple[str, float] | None = None
+        root = QVBoxLayout(self)
+        root.setContentsMargins(0, 0, 0, 0)
+        root.addWidget(self._options())
+        root.addLayout(self._report_area(), 1)
+        row = QHBoxLayout()
+        self.activate_button = out.button("activate", self.activate_model, row)
+        self.rollback_button = out.button("rollback", self.rollback_model, row)
+        self.bundled_button = out.button("bundled", self.restore_bundled, row)
+        self.end_row = row  # the dialog adds Close at its end
+        root.addLayout(row)
+
+    def _options(self) -> QGroupBox:
+        lang = self.language
+        box = QGroupBox()
+        form = QFormLayout(box)
+        self.mode = QComboBox()
+        self.mode.setObjectName("mode")
+        self.mode.addItem(phrase("mode_fast", lang), "fast")
+        self.mode.addItem(phrase("mode_full", lang), "full")
+        self.label_modes()
+        a11y.labelled_row(form, phrase("mode", lang), self.mode, phrase("mode_desc", lang))
+        self.only, self.block = labelled_box("only", lang), labelled_box("block", lang)
+        form.addRow(self.only)
+        form.addRow(self.block)
+        row = QHBoxLayout()
+        self.retrain_button = self.out.button("retrain", self.start_retrain, row)
+        self.cancel_button = self.out.button("cancel", self.cancel_retrain, row)
+        self.progress = QProgressBar()
+        self.progress.setObjectName("progress")
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("")
+        a11y.name(self.progress, phrase("progress", lang), phrase("progress_desc", lang))
+        # focus sits here while a retrain runs: a stray Enter must not cancel it
+        self.progress.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        row.addWidget(self.progress, 1)
+        form.addRow(row)
+        return box
+
+    def _report_area(self) -> QGridLayout:
+        lang = self.language
+        grid = QGridLayout()
+        self.report = QTextBrowser()
+        self.report.setObjectName("report")
+        self.report.setMinimumHeight(150)
+        label = QLabel(phrase("report", lang))
+        label.setBuddy(self.report)
+        a11y.name(self.report, plain(phrase("report", lang)), phrase("report_desc", lang))
+        self.picture = QLabel()
+        self.picture.setObjectName("picture")
+        self.picture.setFixedSize(300, 300)
+        self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        a11y.name(self.picture, phrase("picture", lang), phrase("picture_desc", lang))
+        grid.addWidget(label, 0, 0)
+        grid.addWidget(self.report, 1, 0)
+        grid.addWidget(self.picture, 1, 1)
+        return grid
+
+    def update_buttons(self, capturing: bool) -> None:
+        busy = self.worker is not None
+        self.retrain_button.setEnabled(not busy and not capturing)
+        self.cancel_button.setEnabled(busy)
+        self.activate_button.setEnabled(self.result is not None and not busy)
+
+    def show_lines(self, lines: list[str]) -> None:
+        self.report.setPlainText("\n".join(lines))
 
     # --- features prepared in the background while the user adds photos ----------------
     def start_warm(self) -> None:
         """Compute the features a fast retrain will need (old products' photos, the library's
-        photos), at the lowest priority, so that Retrain later takes seconds."""
-        if self.worker is not None or self.capture is not None or self._closing or not self.isVisible():
+        photos) in the session's child, so that Retrain later takes seconds."""
+        if self.worker is not None or not self.idle():
             return
-        if self.warmer is not None:
-            self._warm_again = True
-            return
-        from model.retrain import warm_cache
-        stop = self._warm_stop = threading.Event()
-        base, data = str(self.base_model()), str(self.library.folder)
-        self.warmer = BackgroundTask(lambda: warm_cache(base, data, cancelled=stop.is_set),
-                                     QThread.Priority.LowestPriority, "warm features")
-        self.warmer.finished.connect(self._warm_done)
-        self.warmer.failed.connect(self._warm_failed)
-        self._warm_again = False
-        self.warmer.start()
+        self.warming = True
+        self.warm_bridge.start()  # one running already is ended: this one covers all the photos
 
-    def stop_warm(self, wait_ms: int = 0) -> None:
-        if self.warmer is not None:
-            self._warm_stop.set()
-            self._warm_again = False
-            if wait_ms:
-                self.warmer.thread.wait(wait_ms)
+    @property
+    def warmer(self) -> WarmBridge | None:
+        """The warm-up while it runs, else None."""
+        return self.warm_bridge if self.warming else None
 
-    def _warm_failed(self, message: str) -> None:
-        log.warning("preparing features failed: %s", message)  # a retrain will say it, if real
-        self._warm_done(None)
+    def stop_warm(self, wait_s: float | None = None) -> None:
+        self.warm_bridge.stop(wait_s)
 
-    def _warm_done(self, _read) -> None:
-        if self.warmer is not None:
-            self.warmer.thread.wait(5000)
-        self.warmer = None
+    def _warm_ended(self, event: dict) -> None:
+        if event.get("message"):  # a retrain will say it, if real
+            log.warning("preparing features failed: %s", event["message"])
+        self.warming = False
         if self._retrain_pending:
             self._retrain_pending = False
             self.start_retrain()
-        elif self._warm_again:
-            self.start_warm()
 
     # --- retraining ------------------------------------------------------------------
     def label_modes(self) -> None:
@@ -92,48 +184,48 @@ class RetrainActions:
             self.mode.setItemText(index, words)
 
     def start_retrain(self) -> None:
-        from model.retrain import RetrainConfig
         lang = self.language
         if self.worker is not None:
             return
-        if not self.library.products():
-            self.tell(phrase("empty_library", lang))
+        if not self.session.library.products():
+            self.out.tell(phrase("empty_library", lang))
             return
-        few = self.too_few()
+        few = self.session.too_few()
         if few:
             from assistant.files import MIN_PHOTOS
-            self.tell(phrase("too_few", lang, names=", ".join(few), n=MIN_PHOTOS))
+            self.out.tell(phrase("too_few", lang, names=", ".join(few), n=MIN_PHOTOS))
             return
-        if self.warmer is not None:  # it stops at its next batch; then we start (and reuse its work)
+        if self.warming:  # ended at once; then we start (and reuse what it cached)
             self._retrain_pending = True
             self.stop_warm()
             return
         mode = self.mode.currentData()
-        cfg = RetrainConfig(data=str(self.library.folder), out=str(self.candidate_path()), mode=mode,
-                            only=self.only.isChecked(), base=str(self.base_model()),
-                            adapt="upper" if self.block.isChecked() else "head",
-                            command="maintainer dialog")
+        cfg = self.session.config(mode, self.only.isChecked(), self.block.isChecked())
         self.result = None
         self._spoken = set()
         self.report.clear()
         set_picture(self.picture, None)
         self.progress.setValue(0)
         self.progress.setFormat("")
-        self.worker = RetrainWorker(cfg, lang)
+        self.worker = RetrainBridge(self.session, cfg)
         self.worker.progress.connect(self._on_progress)
         self.worker.message.connect(self._on_message)  # bound methods: queued to this thread
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
-        self._update_buttons()
-        self.tell(phrase("retrain_started", lang, mode=self.mode.currentText().split(" (")[0]))
+        self.refresh_window()
+        self.out.tell(phrase("retrain_started", lang, mode=self.mode.currentText().split(" (")[0]))
         self._started_at = (mode, time.monotonic())
-        self.worker.start()
+        try:
+            self.worker.start()
+        except RuntimeError as exc:  # the child could not start: said, nothing lost
+            self._on_failed(str(exc))
+            return
         self.progress.setFocus()   # not on "Stop": a stray Enter would cancel minutes of work
 
     def cancel_retrain(self) -> None:
         if self.worker is not None:
             self.worker.cancel()
-            self.tell(phrase("cancelling", self.language), urgent=True)
+            self.out.tell(phrase("cancelling", self.language), urgent=True)
 
     def _on_message(self, text: str) -> None:
         self.report.append(text)
@@ -148,19 +240,20 @@ class RetrainActions:
         for mark in MILESTONES:
             if fraction >= mark and mark not in self._spoken:
                 self._spoken.add(mark)
-                self.tell(phrase("percent", self.language, p=int(mark * 100)))
+                self.out.tell(phrase("percent", self.language, p=int(mark * 100)))
 
     def _finish_worker(self) -> None:
         if self.worker is not None:
             self.worker.wait(10_000)
         self.worker = None
-        self._update_buttons()
+        self.refresh_window()
 
     def _on_failed(self, message: str) -> None:
         self._finish_worker()
         self.progress.setFormat("")
-        self.tell(phrase("failed", self.language, why=message), urgent=True)
+        self.out.tell(phrase("failed", self.language, why=message), urgent=True)
         self.retrain_button.setFocus()   # focus back on a control that works, not lost
+        self.ended.emit()
 
     def _on_finished(self, result) -> None:
         from assistant.store import timings
@@ -168,25 +261,27 @@ class RetrainActions:
         if result.cancelled:
             self.progress.setValue(0)
             self.progress.setFormat("")
-            self.tell(phrase("cancelled", self.language), urgent=True)
+            self.out.tell(phrase("cancelled", self.language), urgent=True)
             self.retrain_button.setFocus()
+            self.ended.emit()
             return
-        mode, started = getattr(self, "_started_at", (None, None))
-        if mode is not None:
+        if self._started_at is not None:
+            mode, started = self._started_at
             timings.record(mode, time.monotonic() - started)
             self.label_modes()
         self.result = result
         self.progress.setValue(1000)
         self.progress.setFormat("100%")
-        self._update_buttons()
+        self.refresh_window()
         self.show_report(result.report)
         acc = result.report.heldout.get("top1")
         words = phrase("done", self.language, acc="-" if acc is None else f"{acc:.0%}")
         words += " " + phrase(f"verdict_{result.report.comparison.verdict}", self.language)
         for sentence in result.report.lookalike_sentences(self.language)[:3]:
             words += " " + sentence
-        self.tell(words, urgent=True)
+        self.out.tell(words, urgent=True)
         self.activate_button.setFocus()
+        self.ended.emit()
 
     def show_report(self, report) -> None:
         lines = report.summary_lines(self.language) + [""] + report.per_product_lines(self.language)
@@ -202,31 +297,27 @@ class RetrainActions:
         c = self.result.report.comparison
         if c.worse:
             question = phrase("confirm_worse", self.language, new=f"{c.new_top1:.0%}", cur=f"{c.current_top1:.0%}")
-            box = self._question(question)
-            box.accepted.connect(lambda: self._guard(self._activate))
-            box.rejected.connect(lambda: self.tell(phrase("not_activated", self.language)))
-            self.tell(question, urgent=True)
-            self.open_child(box)
+            box = self.out.question(question)
+            box.accepted.connect(lambda: self.out.guard(self._activate))
+            box.rejected.connect(lambda: self.out.tell(phrase("not_activated", self.language)))
+            self.out.tell(question, urgent=True)
+            self.out.open_child(box)
             return
-        self._guard(self._activate)
+        self.out.guard(self._activate)
 
     def _activate(self) -> None:
-        stored = models.activate(self.result.out)
-        clf = self.ctx.reload_model(stored)
+        # the maintainer saw the verdict (and confirmed a worse model): yes
+        self._switched(self.session.activate(self.result.out, yes=True), "activated")
         self.result = None
-        self.refresh()
-        self.tell(phrase("activated", self.language, n=len(clf.class_ids)), urgent=True)
+        self.refresh_window()
+
+    def _switched(self, path: Path, key: str) -> None:
+        clf = self.ctx.reload_model(path)
+        self.refresh_window()
+        self.out.tell(phrase(key, self.language, n=len(clf.class_ids)), urgent=True)
 
     def rollback_model(self) -> None:
-        def go() -> None:
-            clf = self.ctx.reload_model(models.rollback())
-            self.refresh()
-            self.tell(phrase("rolled_back", self.language, n=len(clf.class_ids)), urgent=True)
-        self._guard(go)
+        self.out.guard(lambda: self._switched(self.session.rollback(), "rolled_back"))
 
     def restore_bundled(self) -> None:
-        def go() -> None:
-            clf = self.ctx.reload_model(models.restore_bundled())
-            self.refresh()
-            self.tell(phrase("restored", self.language, n=len(clf.class_ids)), urgent=True)
-        self._guard(go)
+        self.out.guard(lambda: self._switched(self.session.restore_bundled(), "restored"))

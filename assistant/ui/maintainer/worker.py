@@ -1,74 +1,72 @@
-"""Maintainer mode's background work: retraining (a BackgroundTask) and webcam capture on a
-timer. Both talk to the dialog through signals only."""
+"""Maintainer mode's background work as signals: the session's retrain and warm-up (child
+processes) and webcam capture on a timer."""
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from assistant.catalog import phrase
+from assistant.maintainer.session import MaintainerSession
 from assistant.store.library import CaptureSession, Library
-from assistant.ui.tasks import BackgroundTask
-from model.callbacks import ProgressEstimator, TrainCallback
 
 log = logging.getLogger(__name__)
 
 
-class SignalProgress(TrainCallback):
-    """The training callback, forwarded as the worker's signals (called in the worker thread)."""
-
-    def __init__(self, worker: RetrainWorker) -> None:
-        self.worker = worker
-        self.stop = threading.Event()
-        self.estimator = ProgressEstimator()
-
-    def on_start(self, epochs: int, steps_per_epoch: int) -> None:
-        self.estimator.begin(epochs, steps_per_epoch)
-        self.worker.progress.emit(0.0, -1.0)
-
-    def on_step(self, epoch: int, step: int, steps: int, loss: float) -> None:
-        fraction = self.estimator.fraction(epoch, step)
-        eta = self.estimator.eta(epoch, step)
-        self.worker.progress.emit(float(fraction), -1.0 if eta is None else float(eta))
-
-    def on_epoch_end(self, epoch: int, row: dict) -> None:
-        acc = row.get("val_acc")
-        loss = f"{row['train_loss']:.3f}"
-        if acc is None:
-            self.note("retrain_epoch", epoch=epoch, loss=loss)
-        else:
-            self.note("retrain_epoch_val", epoch=epoch, loss=loss, acc=f"{acc:.0%}")
-
-    def on_message(self, text: str) -> None:
-        self.worker.message.emit(text)
-
-    def cancelled(self) -> bool:
-        return self.stop.is_set()
-
-
-class RetrainWorker(BackgroundTask):
-    """model.retrain.retrain(cfg) in its own thread, its progress forwarded as signals."""
+class RetrainBridge(QObject):
+    """A retrain in the maintainer session's child process, heard as signals (emitted from the
+    job's reader thread, delivered in the GUI thread). No training code runs in this process."""
 
     progress = Signal(float, float)   # fraction done, seconds left (-1: not known yet)
     message = Signal(str)
+    finished = Signal(object)         # a model.retrain.RetrainResult, cancelled or not
+    failed = Signal(str)
 
-    def __init__(self, cfg, language: str = "en") -> None:
-        # low priority: the assistant first
-        super().__init__(self._retrain, QThread.Priority.LowPriority, "retrain", language)
-        self.cfg = cfg
-        self.callback = SignalProgress(self)
-        self.callback.language = language
+    def __init__(self, session: MaintainerSession, cfg) -> None:
+        super().__init__()
+        self.session, self.cfg = session, cfg
+        self.job = None
 
-    def _retrain(self):
-        from model.retrain import retrain
-        return retrain(self.cfg, self.callback)  # a RetrainResult, cancelled or not
+    def start(self) -> None:
+        self.job = self.session.start_retrain(self.cfg, self)
+
+    # the session's RetrainListener, called in the reader thread: signals only
+    def on_progress(self, fraction: float, eta: float) -> None:
+        self.progress.emit(fraction, eta)
+
+    def on_message(self, text: str) -> None:
+        self.message.emit(text)
+
+    def on_finished(self, result) -> None:
+        self.finished.emit(result)
+
+    def on_failed(self, message: str) -> None:
+        self.failed.emit(message)
 
     def cancel(self) -> None:
-        self.callback.stop.set()
+        self.session.cancel_retrain()
+
+    def wait(self, ms: int) -> bool:
+        return self.job is None or self.job.wait(ms / 1000)
+
+
+class WarmBridge(QObject):
+    """The session's feature warm-up (a child process); ended(event) in the GUI thread."""
+
+    ended = Signal(object)
+
+    def __init__(self, session: MaintainerSession) -> None:
+        super().__init__()
+        self.session = session
+
+    def start(self) -> None:
+        self.session.start_warm(self.ended.emit)
+
+    def stop(self, wait_s: float | None = None) -> None:
+        self.session.stop_warm(wait_s)
 
 
 class CaptureController(QObject):
