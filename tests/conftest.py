@@ -5,8 +5,9 @@ import contextlib
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
+
+from tests.helpers import copy_project, make_photo, write_products  # noqa: F401  (make_photo: tests import it from here)
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -19,26 +20,10 @@ def isolated_home(tmp_path_factory, monkeypatch) -> Path:
     return home
 
 
-def make_photo(color: tuple[int, int, int], size: int = 96, seed: int = 0) -> np.ndarray:
-    """A textured synthetic 'product': a coloured box with a stripe pattern on a noisy shelf."""
-    rng = np.random.default_rng(seed)
-    img = rng.integers(60, 120, size=(size, size, 3), dtype=np.uint8)
-    a, b = size // 5, size - size // 5
-    img[a:b, a:b] = color
-    img[a:b:6, a:b] = 255 - np.array(color, dtype=np.uint8)
-    return img
-
-
 def write_photo_dir(root: Path) -> Path:
     """3 products x 8 photos, JPEG, in one sub-folder per product (the same photos each time)."""
-    from PIL import Image
     colors = {"red_sauce": (200, 30, 30), "green_tea": (30, 170, 60), "blue_milk": (40, 60, 200)}
-    for k, (name, color) in enumerate(colors.items()):
-        folder = root / name
-        folder.mkdir(parents=True)
-        for i in range(8):
-            Image.fromarray(make_photo(color, seed=100 * k + i)).save(folder / f"{i:02d}.jpg", quality=92)
-    return root
+    return write_products(root, colors, quality=92)
 
 
 @pytest.fixture
@@ -116,6 +101,12 @@ def trained_checkpoint(tmp_path, photo_dir) -> Path:
     meta = {"architecture": "resnet18", "classes": make_classes(ids, {}),
             "preprocessing": Preprocessing(size=64).to_dict(), "metrics": {}}
     return save_checkpoint(tmp_path / "trained.safetensors", model.state_dict(), meta)
+
+
+@pytest.fixture
+def project_copy(tmp_path) -> Path:
+    """The packages and pyproject.toml in a temp folder, to plant an import-linter violation in."""
+    return copy_project(tmp_path)
 
 
 @pytest.fixture

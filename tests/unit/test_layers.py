@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.test_qt_contract import ROOT, copy_project, importlinter_config, lint_imports, plant
+from tests.helpers import ROOT, importlinter_config, lint_imports, plant
 
 
 def layers() -> list[list[str]]:
@@ -29,11 +29,6 @@ def test_the_floors_run_from_the_entry_points_down_to_the_base():
     assert {"assistant.live", "assistant.store"} == set(floors[3])
     assert floors[4] == ["assistant.inference"]
     assert {"assistant.paths", "assistant.files", "assistant.errors"} <= set(floors[5])
-
-
-@pytest.fixture
-def project_copy(tmp_path):
-    return copy_project(tmp_path)
 
 
 @pytest.mark.parametrize("relative, code, culprit", [
