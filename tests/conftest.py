@@ -3,9 +3,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from pathlib import Path
 
-import pytest
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Two workers on two cores (the README's -n 2): each computes on one thread, and so do the
+    # processes it starts. With OpenMP's default of a thread per core, the threads of one worker
+    # spin while the other computes: a ResNet-18 batch cost 12-15 times the CPU time that way on
+    # the loaded 2-core development CPU (1.0 s against 16 s for 30 batches of 8 at 64 px).
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import pytest  # noqa: E402  (after the thread count: numpy and torch read it when imported)
 
 from tests.helpers import copy_project, make_photo, write_products  # noqa: F401  (make_photo: tests import it from here)
 
@@ -41,18 +49,48 @@ LEARNT = dict(arch="resnet18", pretrained=None, epochs=4, batch_size=4, image_si
 
 @pytest.fixture(scope="session")
 def learnt(tmp_path_factory):
-    """model.train run for real once a session on photo_dir's photos (a copy of them): (its
-    TrainResult, the photos). Tests that need a trained model share it; copy the checkpoint
-    (and its .report folder) before changing anything."""
-    from model.config import TrainConfig
-    from model.train import train
-    folder = tmp_path_factory.mktemp("learnt")
-    photos = write_photo_dir(folder / "photos")
-    with pytest.MonkeyPatch.context() as mp:  # its caches in a home of its own
-        mp.setenv("GROCERY_ASSISTANT_HOME", str(folder / "home"))
-        result = train(TrainConfig(data=str(photos), out=str(folder / "models" / "learnt.safetensors"),
-                                   **LEARNT), command="python main.py train ...")
-    return result, photos
+    """model.train run for real once a test run on photo_dir's photos (a copy of them): (its
+    TrainResult, the photos). Tests that need a trained model share it, across pytest-xdist's
+    workers too; copy the checkpoint (and its .report folder) before changing anything."""
+    def make(folder: Path):
+        from model.config import TrainConfig
+        from model.train import train
+        photos = write_photo_dir(folder / "photos")
+        with pytest.MonkeyPatch.context() as mp:  # its caches in a home of its own
+            mp.setenv("GROCERY_ASSISTANT_HOME", str(folder / "home"))
+            result = train(TrainConfig(data=str(photos), out=str(folder / "models" / "learnt.safetensors"),
+                                       **LEARNT), command="python main.py train ...")
+        return result, photos
+    return once_per_run(tmp_path_factory, "learnt", make)
+
+
+def once_per_run(tmp_path_factory, name: str, make):
+    """make(folder) -> a picklable value, made once for the whole test run. Under pytest-xdist
+    the first worker to ask makes it in a folder every worker shares; the others wait for it
+    (a file lock) and read it back, so two workers never pay for the same training run."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return make(tmp_path_factory.mktemp(name))
+    import fcntl
+    import pickle
+    shared = tmp_path_factory.getbasetemp().parent  # this run's, above each worker's own
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        made = shared / f"{name}.pickle"
+        if not made.exists():
+            folder = shared / name
+            shutil.rmtree(folder, ignore_errors=True)  # a worker that failed half-way
+            made.write_bytes(pickle.dumps(make(folder)))
+        return pickle.loads(made.read_bytes())
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """For pytest-xdist's --dist loadgroup (the README's command): a test file runs whole on one
+    worker, so its module fixtures (a server, a cluster) are made once, and every test on the
+    session's Ray cluster runs on one worker, so one cluster is started, not one per worker."""
+    for item in items:
+        on_ray = item.get_closest_marker("ray") or "ray_address" in getattr(item, "fixturenames", ())
+        item.add_marker(pytest.mark.xdist_group("ray" if on_ray else item.nodeid.split("::")[0]))
 
 
 @pytest.fixture
