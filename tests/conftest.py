@@ -83,14 +83,22 @@ def once_per_run(tmp_path_factory, name: str, make):
         return pickle.loads(made.read_bytes())
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items):
-    """For pytest-xdist's --dist loadgroup (the README's command): a test file runs whole on one
-    worker, so its module fixtures (a server, a cluster) are made once, and every test on the
-    session's Ray cluster runs on one worker, so one cluster is started, not one per worker."""
-    for item in items:
-        on_ray = item.get_closest_marker("ray") or "ray_address" in getattr(item, "fixturenames", ())
-        item.add_marker(pytest.mark.xdist_group("ray" if on_ray else item.nodeid.split("::")[0]))
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """The README's `-n 2 --dist loadgroup`: each test file runs whole on one worker, so its
+    module fixtures (a server, a window) are made once, and the files on the session's Ray
+    cluster (test_ray_*.py) run on one worker, so one cluster starts, not one per worker.
+    (xdist's own loadgroup reads xdist_group marks through item._nodeid, which pytest 9 no
+    longer uses for the node id, so it would hand out single tests.)"""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByFile(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "ray" if Path(path).name.startswith("test_ray_") else path
+    return ByFile(config, log)
 
 
 @pytest.fixture
