@@ -3,10 +3,19 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from pathlib import Path
 
-import numpy as np
-import pytest
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Two workers on two cores (the README's -n 2): each computes on one thread, and so do the
+    # processes it starts. With OpenMP's default of a thread per core, the threads of one worker
+    # spin while the other computes: a ResNet-18 batch cost 12-15 times the CPU time that way on
+    # the loaded 2-core development CPU (1.0 s against 16 s for 30 batches of 8 at 64 px).
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import pytest  # noqa: E402  (after the thread count: numpy and torch read it when imported)
+
+from tests.helpers import copy_project, make_photo, write_products  # noqa: F401  (make_photo: tests import it from here)
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -19,26 +28,10 @@ def isolated_home(tmp_path_factory, monkeypatch) -> Path:
     return home
 
 
-def make_photo(color: tuple[int, int, int], size: int = 96, seed: int = 0) -> np.ndarray:
-    """A textured synthetic 'product': a coloured box with a stripe pattern on a noisy shelf."""
-    rng = np.random.default_rng(seed)
-    img = rng.integers(60, 120, size=(size, size, 3), dtype=np.uint8)
-    a, b = size // 5, size - size // 5
-    img[a:b, a:b] = color
-    img[a:b:6, a:b] = 255 - np.array(color, dtype=np.uint8)
-    return img
-
-
 def write_photo_dir(root: Path) -> Path:
     """3 products x 8 photos, JPEG, in one sub-folder per product (the same photos each time)."""
-    from PIL import Image
     colors = {"red_sauce": (200, 30, 30), "green_tea": (30, 170, 60), "blue_milk": (40, 60, 200)}
-    for k, (name, color) in enumerate(colors.items()):
-        folder = root / name
-        folder.mkdir(parents=True)
-        for i in range(8):
-            Image.fromarray(make_photo(color, seed=100 * k + i)).save(folder / f"{i:02d}.jpg", quality=92)
-    return root
+    return write_products(root, colors, quality=92)
 
 
 @pytest.fixture
@@ -56,18 +49,66 @@ LEARNT = dict(arch="resnet18", pretrained=None, epochs=4, batch_size=4, image_si
 
 @pytest.fixture(scope="session")
 def learnt(tmp_path_factory):
-    """model.train run for real once a session on photo_dir's photos (a copy of them): (its
-    TrainResult, the photos). Tests that need a trained model share it; copy the checkpoint
-    (and its .report folder) before changing anything."""
-    from model.config import TrainConfig
-    from model.train import train
-    folder = tmp_path_factory.mktemp("learnt")
-    photos = write_photo_dir(folder / "photos")
-    with pytest.MonkeyPatch.context() as mp:  # its caches in a home of its own
-        mp.setenv("GROCERY_ASSISTANT_HOME", str(folder / "home"))
-        result = train(TrainConfig(data=str(photos), out=str(folder / "models" / "learnt.safetensors"),
-                                   **LEARNT), command="python main.py train ...")
-    return result, photos
+    """model.train run for real once a test run on photo_dir's photos (a copy of them): (its
+    TrainResult, the photos). Tests that need a trained model share it, across pytest-xdist's
+    workers too; copy the checkpoint (and its .report folder) before changing anything."""
+    def make(folder: Path):
+        import torch
+
+        from model.config import TrainConfig
+        from model.train import train
+        photos = write_photo_dir(folder / "photos")
+        threads = torch.get_num_threads()
+        # on two threads, as in a one-process run on the 2-core development CPU, whatever the
+        # worker's one: made on one thread, this model trains to a different point, from which
+        # test_train's one-epoch command-line run went to 0% (seen; see docs/tests.md)
+        torch.set_num_threads(2)
+        try:
+            with pytest.MonkeyPatch.context() as mp:  # its caches in a home of its own
+                mp.setenv("GROCERY_ASSISTANT_HOME", str(folder / "home"))
+                result = train(TrainConfig(data=str(photos), out=str(folder / "models" / "learnt.safetensors"),
+                                           **LEARNT), command="python main.py train ...")
+        finally:
+            torch.set_num_threads(threads)
+        return result, photos
+    return once_per_run(tmp_path_factory, "learnt", make)
+
+
+def once_per_run(tmp_path_factory, name: str, make):
+    """make(folder) -> a picklable value, made once for the whole test run. Under pytest-xdist
+    the first worker to ask makes it in a folder every worker shares; the others wait for it
+    (a file lock) and read it back, so two workers never pay for the same training run."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return make(tmp_path_factory.mktemp(name))
+    import fcntl
+    import pickle
+    shared = tmp_path_factory.getbasetemp().parent  # this run's, above each worker's own
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        made = shared / f"{name}.pickle"
+        if not made.exists():
+            folder = shared / name
+            shutil.rmtree(folder, ignore_errors=True)  # a worker that failed half-way
+            made.write_bytes(pickle.dumps(make(folder)))
+        return pickle.loads(made.read_bytes())
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """The README's `-n 2 --dist loadgroup`: each test file runs whole on one worker, so its
+    module fixtures (a server, a window) are made once, and the files on the session's Ray
+    cluster (test_ray_*.py) run on one worker, so one cluster starts, not one per worker.
+    (xdist's own loadgroup reads xdist_group marks through item._nodeid, which pytest 9 no
+    longer uses for the node id, so it would hand out single tests.)"""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByFile(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "ray" if Path(path).name.startswith("test_ray_") else path
+    return ByFile(config, log)
 
 
 @pytest.fixture
@@ -116,6 +157,12 @@ def trained_checkpoint(tmp_path, photo_dir) -> Path:
     meta = {"architecture": "resnet18", "classes": make_classes(ids, {}),
             "preprocessing": Preprocessing(size=64).to_dict(), "metrics": {}}
     return save_checkpoint(tmp_path / "trained.safetensors", model.state_dict(), meta)
+
+
+@pytest.fixture
+def project_copy(tmp_path) -> Path:
+    """The packages and pyproject.toml in a temp folder, to plant an import-linter violation in."""
+    return copy_project(tmp_path)
 
 
 @pytest.fixture

@@ -4,9 +4,7 @@ headless run that says a taught code by name (a real photo with a code pasted in
 from __future__ import annotations
 
 import io
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -15,6 +13,7 @@ from PIL import Image
 
 from tests.barcode_pictures import code_image, paste
 from tests.conftest import serve_in_thread
+from tests.helpers import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = sorted((ROOT / "assets" / "demo").glob("*.jpg"))
@@ -22,9 +21,8 @@ pytestmark = pytest.mark.timeout(300)
 
 
 def cli(*args: str, home: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, GROCERY_ASSISTANT_HOME=str(home), QT_QPA_PLATFORM="offscreen")
-    return subprocess.run([sys.executable, "main.py", *args], cwd=ROOT, env=env, text=True,
-                          capture_output=True, timeout=240, stdin=subprocess.DEVNULL)
+    return run_cli(*args, timeout=240,
+                   env_extra={"GROCERY_ASSISTANT_HOME": str(home), "QT_QPA_PLATFORM": "offscreen"})
 
 
 def photo_with(code: str, path: Path) -> Path:

@@ -4,22 +4,21 @@ figures and write coherent numbers (the figures themselves belong to the README,
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.timeout(400)
 
 
 def run(*command: str, home: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", GROCERY_ASSISTANT_HOME=str(home))
-    result = subprocess.run([sys.executable, *command], cwd=ROOT, env=env, capture_output=True,
-                            text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    result = run_python(*command, timeout=timeout,
+                        env_extra={"QT_QPA_PLATFORM": "offscreen", "GROCERY_ASSISTANT_HOME": str(home)})
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Traceback" not in result.stderr
     return result

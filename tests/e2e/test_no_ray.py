@@ -17,6 +17,7 @@ import pytest
 
 from tests.conftest import refusing_imports
 from tests.e2e.test_no_torch import truth
+from tests.helpers import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "assets" / "demo"
@@ -25,11 +26,6 @@ DEMO = ROOT / "assets" / "demo"
 @pytest.fixture
 def no_ray_env(tmp_path, isolated_home):
     return refusing_imports(tmp_path, ("ray",), "No module named 'ray' (refused by the test's hook): ")
-
-
-def run(args: list[str], env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "main.py", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=180)
 
 
 def test_the_hook_catches_an_import_of_ray(no_ray_env):
@@ -43,7 +39,7 @@ def test_the_hook_catches_an_import_of_ray(no_ray_env):
 def test_classify_with_the_local_engine_imports_no_ray(no_ray_env, tmp_path):
     env, marker = no_ray_env
     out = tmp_path / "results.csv"
-    done = run(["classify", str(DEMO), "--out", str(out), "--no-progress"], env)
+    done = run_cli("classify", str(DEMO), "--out", str(out), "--no-progress", env=env)
     assert done.returncode == 0, done.stderr
     with open(out, newline="") as fh:
         assert {r["path"]: r["label"] for r in csv.DictReader(fh)} == {
@@ -83,7 +79,7 @@ def test_serve_with_the_local_engine_imports_no_ray(no_ray_env):
 @pytest.mark.parametrize("command", [["classify", str(DEMO), "--no-progress"], ["serve"]])
 def test_without_ray_the_ray_engine_says_how_to_install_it(no_ray_env, command):
     env, _ = no_ray_env
-    done = run([*command, "--engine", "ray"], env)
+    done = run_cli(*command, "--engine", "ray", env=env)
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     last = done.stderr.strip().splitlines()[-1]

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import refusing_imports
+from tests.helpers import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "assets" / "demo"
@@ -34,11 +35,6 @@ def no_torch_env(tmp_path, isolated_home):
     assert not marker.exists(), "torch was imported:\n" + marker.read_text()
 
 
-def run(args: list[str], env: dict, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "main.py", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=timeout)
-
-
 def test_the_hook_catches_an_import_of_torch(no_torch_env, tmp_path):
     probe = subprocess.run([sys.executable, "-c", "import torch"], env=no_torch_env, capture_output=True,
                            text=True, timeout=60)
@@ -48,7 +44,7 @@ def test_the_hook_catches_an_import_of_torch(no_torch_env, tmp_path):
 
 def test_classify_runs_without_torch(no_torch_env, tmp_path):
     out = tmp_path / "results.csv"
-    done = run(["classify", str(DEMO), "--out", str(out), "--no-progress"], no_torch_env)
+    done = run_cli("classify", str(DEMO), "--out", str(out), "--no-progress", env=no_torch_env)
     assert done.returncode == 0, done.stderr
     with open(out, newline="") as fh:
         rows = {r["path"]: r["label"] for r in csv.DictReader(fh)}
@@ -58,8 +54,8 @@ def test_classify_runs_without_torch(no_torch_env, tmp_path):
 
 def test_the_app_speaks_each_product_without_torch(no_torch_env, tmp_path):
     transcript = tmp_path / "said.tsv"
-    done = run(["app", "--source", str(DEMO), "--hold", "1", "--once", "--transcript", str(transcript),
-                "--engine", "silent"], no_torch_env)
+    done = run_cli("app", "--source", str(DEMO), "--hold", "1", "--once", "--transcript", str(transcript),
+                   "--engine", "silent", env=no_torch_env)
     assert done.returncode == 0, done.stderr
     said = [line.split("\t")[2] for line in transcript.read_text().splitlines()]
     expected = [truth(p) for p in sorted(DEMO.glob("*.jpg"))]

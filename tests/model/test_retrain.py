@@ -22,21 +22,13 @@ from model.callbacks import TrainCallback
 from model.retrain import REFUSED, RetrainConfig, retrain
 from model.retrain.report import compare
 from tests.conftest import make_photo
+from tests.helpers import run_cli, write_products
 
 ROOT = Path(__file__).resolve().parents[2]
 NEW = {"yellow_oil": (220, 210, 40), "purple_jam": (130, 40, 150)}
 # retrains in this process skip the ONNX export (tests/e2e/test_export.py tests it); those run
 # through main.py below still make it
 pytestmark = pytest.mark.usefixtures("no_onnx_export")
-
-
-def write_products(root: Path, colors: dict, n: int = 8, seed: int = 500) -> Path:
-    for k, (name, color) in enumerate(colors.items()):
-        folder = root / name
-        folder.mkdir(parents=True, exist_ok=True)
-        for i in range(n):
-            Image.fromarray(make_photo(color, seed=seed + 100 * k + i)).save(folder / f"{i:02d}.jpg")
-    return root
 
 
 @pytest.fixture
@@ -49,7 +41,7 @@ def base(tmp_path, tiny_checkpoint, photo_dir) -> Path:
 
 @pytest.fixture
 def new_dir(tmp_path) -> Path:
-    return write_products(tmp_path / "new", NEW)
+    return write_products(tmp_path / "new", NEW, seed=500)
 
 
 def head(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
@@ -200,7 +192,7 @@ def test_a_feature_bank_stands_in_for_missing_photos_of_the_old_products(
     import shutil
     shutil.rmtree(new_dir)
     cb2 = Recorder()
-    more = write_products(tmp_path / "more", {"white_rice": (235, 235, 225)})
+    more = write_products(tmp_path / "more", {"white_rice": (235, 235, 225)}, seed=500)
     again = retrain(RetrainConfig(data=str(more), out=str(tmp_path / "m.safetensors"),
                                   base=str(tmp_path / "n.safetensors")), cb2)
     assert again.report.old_checked and any("5 known products" in m for m in cb2.messages)
@@ -213,7 +205,7 @@ def test_only_keeps_just_the_new_products(base, new_dir, tmp_path):
 
 
 def test_a_known_product_in_the_folder_is_replaced(base, tmp_path):
-    data = write_products(tmp_path / "data", {"red_sauce": (250, 120, 120), **NEW})
+    data = write_products(tmp_path / "data", {"red_sauce": (250, 120, 120), **NEW}, seed=500)
     result = retrain(RetrainConfig(data=str(data), out=str(tmp_path / "r.safetensors"), base=str(base)))
     assert result.report.replaced == ["red_sauce"]
     assert len(load_checkpoint(tmp_path / "r.safetensors").class_ids) == 5
@@ -252,14 +244,6 @@ def test_cancel_writes_nothing_and_leaves_the_model_in_use(base, new_dir, tmp_pa
     assert not out.exists()
     assert models.active_pointer().read_text() == before
     assert any("cancelled" in m for m in cb.messages)
-
-
-def run_cli(*args: str, check: bool = False) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "main.py", *args], cwd=ROOT, capture_output=True,
-                          text=True, env=dict(os.environ), timeout=300)
-    if check and proc.returncode != 0:
-        raise AssertionError(proc.stderr)
-    return proc
 
 
 def test_cli_lists_broken_photos_and_finishes(base, new_dir, tmp_path):

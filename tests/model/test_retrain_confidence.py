@@ -7,24 +7,15 @@ from pathlib import Path
 
 import pytest
 import torch
-from PIL import Image
 
 from assistant.inference.checkpoint import load_checkpoint, save_checkpoint
 from assistant.inference.classifier import Classifier
 from assistant.inference.vision import load_image
 from model.retrain import RetrainConfig, retrain
-from tests.conftest import make_photo
+from tests.helpers import write_products
 
 pytestmark = pytest.mark.usefixtures("no_onnx_export")  # not this file's subject
 OLD = {"red_sauce": (200, 30, 30), "green_tea": (30, 170, 60), "blue_milk": (40, 60, 200)}
-
-
-def photos(root: Path, colors: dict, n: int, seed: int) -> Path:
-    for k, (name, color) in enumerate(colors.items()):
-        (root / name).mkdir(parents=True, exist_ok=True)
-        for i in range(n):
-            Image.fromarray(make_photo(color, seed=seed + 100 * k + i)).save(root / name / f"{i:02d}.jpg")
-    return root
 
 
 def sure_wrong(model: Path, folder: Path) -> tuple[int, int]:
@@ -42,18 +33,18 @@ def sure_wrong(model: Path, folder: Path) -> tuple[int, int]:
 
 def test_adding_a_product_keeps_confident_mistakes_on_the_old_ones_flat(tmp_path, tiny_checkpoint):
     ckpt = load_checkpoint(tiny_checkpoint)
-    old_data = photos(tmp_path / "old", OLD, n=12, seed=1000)
+    old_data = write_products(tmp_path / "old", OLD, n=12, seed=1000)
     random_head = save_checkpoint(tmp_path / "random.safetensors", ckpt.state_dict,
                                   dict(ckpt.meta, training={"config": {"data": str(old_data)}}))
     base = tmp_path / "base.safetensors"  # the three products learnt, calibrated
     retrain(RetrainConfig(data=str(old_data), out=str(base), base=str(random_head)))
     assert "calibration" in load_checkpoint(base).meta
-    new = photos(tmp_path / "new", {"yellow_oil": (220, 210, 40)}, n=12, seed=5000)
+    new = write_products(tmp_path / "new", {"yellow_oil": (220, 210, 40)}, n=12, seed=5000)
     after = tmp_path / "after.safetensors"
     retrain(RetrainConfig(data=str(new), out=str(after), base=str(base), base_data=[str(old_data)]))
     meta = load_checkpoint(after).meta
     assert meta["calibration"]["n"] > 0 and meta["calibration"]["photos"] == "retrain held-out"
-    fresh = photos(tmp_path / "fresh", OLD, n=20, seed=9000)  # never seen by either model
+    fresh = write_products(tmp_path / "fresh", OLD, n=20, seed=9000)  # never seen by either model
     before_wrong, n = sure_wrong(base, fresh)
     after_wrong, _ = sure_wrong(after, fresh)
     assert n == 60

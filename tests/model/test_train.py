@@ -5,9 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +18,7 @@ from model.config import TrainConfig
 from model.data import DataError
 from model.train import train
 from tests.conftest import make_photo
+from tests.helpers import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 CLASSES = ["blue_milk", "green_tea", "red_sauce"]   # photo_dir's products, sorted
@@ -33,12 +31,6 @@ def config(data: Path, out: Path, **changes) -> TrainConfig:
                   batch_size=8, image_size=32, device="cpu", seed=0, warmup_epochs=0)
     values.update(changes)
     return TrainConfig(**values)
-
-
-def main_py(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], cwd=ROOT,
-                          env=dict(os.environ), capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
 
 
 class Recorder(TrainCallback):
@@ -136,7 +128,7 @@ def test_train_and_evaluate_through_the_command_line(photo_dir, tmp_path, learnt
     broken = add_broken_photos(photo_dir)
     out = tmp_path / "cli.safetensors"
     init = learnt[0].out
-    result = main_py("train", "--data", str(photo_dir), "--out", str(out), *FAST,
+    result = run_cli("train", "--data", str(photo_dir), "--out", str(out), *FAST,
                      "--init", str(init), "--lr", "1e-3", "--augment", "none")
     assert result.returncode == 0, result.stderr
     assert f"wrote {out}" in result.stdout
@@ -149,7 +141,7 @@ def test_train_and_evaluate_through_the_command_line(photo_dir, tmp_path, learnt
     before = load_checkpoint(init).state_dict
     assert not torch.equal(ck.state_dict["fc.weight"], before["fc.weight"])  # it learnt
 
-    evaluated = main_py("evaluate", "--data", str(photo_dir), "--model", str(out), "--json",
+    evaluated = run_cli("evaluate", "--data", str(photo_dir), "--model", str(out), "--json",
                         "--device", "cpu")
     assert evaluated.returncode == 0, evaluated.stderr
     res = json.loads(evaluated.stdout)
@@ -163,7 +155,7 @@ def test_train_and_evaluate_through_the_command_line(photo_dir, tmp_path, learnt
     # top-1 is the mean of the per-product figures here (8 photos each)
     assert abs(res["top1"] - sum(res["per_class"].values()) / 3) < 1e-3
 
-    human = main_py("evaluate", "--data", str(photo_dir), "--model", str(out), "--device", "cpu")
+    human = run_cli("evaluate", "--data", str(photo_dir), "--model", str(out), "--device", "cpu")
     assert human.returncode == 0, human.stderr
     assert "top-1" in human.stdout and "24 photos" in human.stdout
     assert all(f"skipped {path}: " in human.stderr for path in broken)
@@ -194,7 +186,7 @@ def test_a_product_with_too_few_photos_is_refused_by_name(photo_dir, tmp_path):
     with pytest.raises(DataError, match=r"lonely_salt \(2 photos\)"):
         train(config(photo_dir, out))
     assert not out.exists()
-    result = main_py("train", "--data", str(photo_dir), "--out", str(out), *FAST)
+    result = run_cli("train", "--data", str(photo_dir), "--out", str(out), *FAST)
     assert result.returncode != 0
     assert len(result.stderr.splitlines()) == 1 and "lonely_salt (2 photos)" in result.stderr
     assert not out.exists()
@@ -298,7 +290,7 @@ def test_cancel_leaves_the_current_model_untouched(photo_dir, tmp_path, tiny_che
 
 def test_distillation_from_a_teacher(photo_dir, tmp_path, tiny_checkpoint):
     out = tmp_path / "student.safetensors"
-    result = main_py("train", "--data", str(photo_dir), "--out", str(out), *FAST,
+    result = run_cli("train", "--data", str(photo_dir), "--out", str(out), *FAST,
                      "--teacher", str(tiny_checkpoint), "--temperature", "2",
                      "--distill-weight", "0.7")
     assert result.returncode == 0, result.stderr
@@ -360,7 +352,7 @@ def test_evaluating_into_a_training_report_keeps_its_curves_and_other_results(ph
     shutil.copytree(learnt[0].out.with_suffix(".report"), out.with_suffix(".report"))
     report = out.with_suffix(".report")
     curves = (report / "curves.png").read_bytes()
-    done = main_py("evaluate", "--data", str(photo_dir), "--model", str(out), "--device", "cpu",
+    done = run_cli("evaluate", "--data", str(photo_dir), "--model", str(out), "--device", "cpu",
                    "--report-dir", str(report))
     assert done.returncode == 0, done.stderr
     assert len(json.loads((report / "history.json").read_text())) == 4

@@ -10,14 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import run_cli
+
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.timeout(300)
 
 
 def run_app(*args: str, home: Path, timeout: float = 240) -> subprocess.CompletedProcess:
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", GROCERY_ASSISTANT_HOME=str(home))
-    return subprocess.run([sys.executable, "main.py", "app", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    return run_cli("app", *args, timeout=timeout,
+                   env_extra={"QT_QPA_PLATFORM": "offscreen", "GROCERY_ASSISTANT_HOME": str(home)})
 
 
 def test_photo_folder_once_writes_the_transcript(tmp_path, photo_dir, tiny_checkpoint,

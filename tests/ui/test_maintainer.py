@@ -8,11 +8,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
 
 from assistant.inference.checkpoint import load_checkpoint, save_checkpoint
 from assistant.store import models
 from tests.conftest import make_photo
+from tests.helpers import write_products
 from tests.ui.conftest import press
 
 pytest.importorskip("pytestqt")
@@ -52,10 +52,8 @@ class Context:
 
 
 def photos(folder: Path, color, n: int = 8, seed: int = 0) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for i in range(n):
-        Image.fromarray(make_photo(color, seed=seed + i)).save(folder / f"{i:02d}.jpg")
-    return folder
+    """n photos of one product, in folder itself."""
+    return write_products(folder.parent, {folder.name: color}, n, seed) / folder.name
 
 
 @pytest.fixture

@@ -12,31 +12,10 @@ from pathlib import Path
 import pytest
 
 from assistant.cli import PROG, SUBCOMMANDS, build_parser
+from tests.helpers import assert_one_line_error, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 NAMES = [name for name, *_ in SUBCOMMANDS]
-
-
-def run_cli(*args: str, env_extra: dict | None = None, timeout: float = 120,
-            code: str | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env.update(env_extra or {})
-    command = [sys.executable, "-c", code] if code else [sys.executable, str(ROOT / "main.py")]
-    return subprocess.run([*command, *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess, *needles: str) -> str:
-    """Non-zero exit, exactly one line on stderr, no traceback; returns that line."""
-    assert result.returncode != 0, result
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, f"expected one line on stderr, got:\n{result.stderr}"
-    assert "Traceback" not in result.stderr + result.stdout
-    line = lines[0]
-    assert line.startswith(PROG), line
-    for needle in needles:
-        assert needle in line, f"{needle!r} not in {line!r}"
-    return line
 
 
 def test_main_help_lists_every_subcommand():

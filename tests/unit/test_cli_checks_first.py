@@ -3,14 +3,12 @@ folder, split file or model file is answered at once, in one line. Each command 
 every import of torch refused (tests.conftest.refusing_imports)."""
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import refusing_imports
-from tests.unit.test_cli import assert_one_line_error
+from tests.helpers import assert_one_line_error, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,29 +20,26 @@ def no_torch(tmp_path, isolated_home):
     assert not marker.exists(), "torch was imported:\n" + marker.read_text()
 
 
-def run(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
-
-
 def test_train_on_a_missing_folder_is_answered_before_torch(no_torch, tmp_path):
     missing = tmp_path / "no-photos-here"
-    result = run(no_torch, "train", "--data", str(missing), "--out", str(tmp_path / "m.safetensors"))
+    result = run_cli("train", "--data", str(missing), "--out", str(tmp_path / "m.safetensors"),
+                     env=no_torch)
     assert_one_line_error(result, str(missing), "no such folder")
 
 
 def test_train_with_a_missing_split_file_is_answered_before_torch(no_torch, tmp_path, photo_dir):
     missing = tmp_path / "split.csv"
-    result = run(no_torch, "train", "--data", str(photo_dir), "--out", str(tmp_path / "m.safetensors"),
-                 "--split-file", str(missing))
+    result = run_cli("train", "--data", str(photo_dir), "--out", str(tmp_path / "m.safetensors"),
+                     "--split-file", str(missing), env=no_torch)
     assert_one_line_error(result, str(missing), "split file")
 
 
 def test_evaluate_with_a_missing_model_or_folder_is_answered_before_torch(no_torch, tmp_path,
                                                                           photo_dir):
     missing = tmp_path / "nothing.safetensors"
-    result = run(no_torch, "evaluate", "--data", str(photo_dir), "--model", str(missing))
+    result = run_cli("evaluate", "--data", str(photo_dir), "--model", str(missing), env=no_torch)
     assert_one_line_error(result, "evaluate", str(missing), "no such model file")
     model = next((ROOT / "model" / "bundled").glob("*.safetensors"))
-    result = run(no_torch, "evaluate", "--data", str(tmp_path / "gone"), "--model", str(model))
+    result = run_cli("evaluate", "--data", str(tmp_path / "gone"), "--model", str(model),
+                     env=no_torch)
     assert_one_line_error(result, "evaluate", str(tmp_path / "gone"), "no such folder")

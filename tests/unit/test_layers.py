@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.test_qt_contract import ROOT, copy_project, importlinter_config, lint_imports, plant
+from tests.helpers import ROOT, importlinter_config, lint_imports, plant
 
 
 def layers(container: str | None = None) -> list[list[str]]:
@@ -53,11 +53,6 @@ def test_every_room_of_an_entry_point_folder_stands_on_a_floor(package):
     placed = {m for layer in layers(f"assistant.{package}") for m in layer}
     rooms = {p.stem for p in (ROOT / "assistant" / package).glob("*.py") if p.stem != "__init__"}
     assert rooms == placed, f"a new room of assistant/{package}/ must be given a floor"
-
-
-@pytest.fixture
-def project_copy(tmp_path):
-    return copy_project(tmp_path)
 
 
 @pytest.mark.parametrize("relative, code, culprit", [

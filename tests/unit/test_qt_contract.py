@@ -4,14 +4,12 @@ planted violation."""
 from __future__ import annotations
 
 import ast
-import os
-import shutil
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import importlinter_config, lint_imports, plant
 
 ROOT = Path(__file__).resolve().parents[2]
 QT_MODULES = ("PySide6", "shiboken6", "PySide2", "PyQt5", "PyQt6", "qtpy")
@@ -78,18 +76,6 @@ def test_the_walk_lets_the_rest_pass(source):
 
 # --- import-linter ----------------------------------------------------------------------------
 
-def importlinter_config() -> dict:
-    return tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
-
-
-def lint_imports(cwd: Path) -> subprocess.CompletedProcess:
-    exe = Path(sys.executable).with_name("lint-imports")
-    command = [str(exe)] if exe.exists() else [shutil.which("lint-imports") or "lint-imports"]
-    env = dict(os.environ, PYTHONPATH=str(cwd), NO_COLOR="1")
-    return subprocess.run([*command, "--no-cache"], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=300, stdin=subprocess.DEVNULL)
-
-
 def test_import_linter_contracts_are_kept():
     result = lint_imports(ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -116,27 +102,6 @@ def test_the_contracts_cover_every_package_whole():
     assert protected["allowed_importers"] == ["assistant.ui"]
     setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     assert {p.rstrip("*") for p in setuptools["packages"]["find"]["include"]} == packages
-
-
-def copy_project(folder: Path) -> Path:
-    """The packages and pyproject.toml, copied so that a violation can be planted."""
-    for package in importlinter_config()["root_packages"]:
-        shutil.copytree(ROOT / package, folder / package,
-                        ignore=shutil.ignore_patterns("__pycache__", "bundled", "*.safetensors"))
-    shutil.copy(ROOT / "pyproject.toml", folder)
-    return folder
-
-
-@pytest.fixture
-def project_copy(tmp_path) -> Path:
-    return copy_project(tmp_path)
-
-
-def plant(root: Path, relative: str, code: str) -> None:
-    path = root / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write("\n" + code + "\n")
 
 
 @pytest.mark.parametrize("relative, code, culprit", [
