@@ -115,9 +115,8 @@ def test_each_standalone_part_takes_its_own_flags(isolated_home):
     for part in STANDALONE:
         result = run("main.py", "bench", "--only", part, "--", "--help", home=isolated_home, timeout=120)
         assert "usage:" in result.stdout and "--only PART" not in result.stdout, part
-    env = dict(os.environ, GROCERY_ASSISTANT_HOME=str(isolated_home))
-    both = subprocess.run([sys.executable, "main.py", "bench", "--only", "dates", "api"], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=120)
+    both = run_python("main.py", "bench", "--only", "dates", "api", timeout=120,
+                      env_extra={"GROCERY_ASSISTANT_HOME": str(isolated_home)})
     assert both.returncode != 0 and "runs alone" in both.stderr
 
 
