@@ -13,8 +13,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "the bundled model again; write FILE's feature bank from --data; or "
                         "show (and with --set change) the label words of PRODUCT")
     p.add_argument("file", nargs="?", metavar="FILE|PRODUCT",
-                   help="with activate: the model to use; with bank: the model (default: in use); "
-                        "with words: the product (default: all of them)")
+                   help="with activate: the model to use; with bank: the model (the one in use "
+                        "when not given); with words: the product (all of them when not given)")
     p.add_argument("--set", nargs="*", metavar="WORD", dest="set_words",
                    help="with words PRODUCT: its label words from now on (none: it has none)")
     p.add_argument("--model", metavar="FILE",

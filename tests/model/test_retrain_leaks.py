@@ -166,9 +166,10 @@ def test_fast_mode_never_fits_the_banks_held_out_rows(tiny_checkpoint, photo_dir
 @pytest.fixture
 def pictures_seen(monkeypatch):
     """The pictures full mode's fine-tuning learns from and chooses its epoch on, as bytes."""
+    import model.batches as batches
     import model.train as training
     seen = {"train": set(), "select": set()}
-    augment, evaluate_split = training.augment, training.evaluate_split
+    augment, evaluate_split = batches.augment, training.evaluate_split
 
     def traced_augment(images, *args, **kwargs):
         seen["train"].update(key_of_picture(p) for p in images)
@@ -179,7 +180,7 @@ def pictures_seen(monkeypatch):
             seen["select"].update(key_of_picture(p) for p in images)
         return evaluate_split(model, images, *args, **kwargs)
 
-    monkeypatch.setattr(training, "augment", traced_augment)
+    monkeypatch.setattr(batches, "augment", traced_augment)  # each training batch's views
     monkeypatch.setattr(training, "evaluate_split", traced_evaluate_split)
     return seen
 
