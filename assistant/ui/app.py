@@ -9,7 +9,6 @@ import argparse
 import logging
 import os
 import sys
-import threading
 
 from assistant.catalog import LANGUAGES
 from assistant.inference.protocol import Classifier
@@ -59,7 +58,6 @@ def _positive(text: str) -> float:
 
 def run(args: argparse.Namespace) -> int:
     """Build the app from settings and flags, show the window, run until it closes."""
-    early = _EarlyModel(args)  # settings and model, while Qt is imported and the window is made
     from PySide6.QtWidgets import QApplication
 
     _quiet_qt_noise()
@@ -67,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     app.setApplicationName("grocery-assistant")
     app.setApplicationDisplayName("Grocery assistant")
     try:
-        context, notes = build(args, early=early)
+        context, notes = build(args)
     except StartupError as exc:
         _fail(app, str(exc))
         return 1
@@ -140,60 +138,21 @@ class StartupError(Exception):
     """The app cannot start; str() is the sentence for the user."""
 
 
-class _EarlyModel:
-    """The saved settings and the classifier, read and opened in a thread from the start of
-    run(): numpy's and ONNX Runtime's imports and the session (built outside Python's lock)
-    overlap Qt's import and the window instead of following them. What fails there is raised
-    by result(), in build, as if it had happened there."""
-
-    def __init__(self, args: argparse.Namespace) -> None:
-        self.loaded, self.path, self.classifier, self.error = None, None, None, None
-        self.notes: list = []
-        self._thread = threading.Thread(target=self._open, args=(args,), name="model-loader",
-                                        daemon=True)
-        self._thread.start()
-
-    def _open(self, args: argparse.Namespace) -> None:
-        from assistant.live import settings as settings_mod
-        try:
-            self.loaded = settings_mod.load_checked()
-            self.path = args.model or self.loaded[0].model_path
-            self.classifier = _open_model(self.path, args.model is not None,
-                                          getattr(args, "backend", "auto"), self.notes)
-        except BaseException as exc:  # noqa: BLE001 - handed to the main thread as it is
-            self.error = exc
-
-    def settings(self):
-        """load_checked()'s answer (its damaged file is moved aside once, here)."""
-        self._thread.join()
-        if self.loaded is None:
-            raise self.error
-        return self.loaded
-
-    def result(self, notes: list):
-        self._thread.join()
-        if self.error is not None:
-            raise self.error
-        notes.extend(self.notes)
-        return self.classifier
-
-
-def build(args: argparse.Namespace, engine=None, bridge=None, early: _EarlyModel | None = None):
+def build(args: argparse.Namespace, engine=None, bridge=None):
     """(AppContext, [(message id, fields) to say once the window is up]) from the flags.
 
     engine: a SpeechEngine to use instead of the --engine one (tests pass a RecordingEngine).
-    early: the settings and model run() started to read and open (launch time).
     Raises StartupError with a user-facing message for a broken model or an unusable source.
     """
     from assistant.ui.bridge import EventBridge
     from assistant.ui.context import AppContext
 
-    settings, pinned, notes = _settings(args, early)
-    if early is not None and early.path == settings.model_path:
-        classifier = early.result(notes)
-    else:
-        classifier = _open_model(settings.model_path, "model_path" in pinned,
-                                 getattr(args, "backend", "auto"), notes)
+    # the model opens after Qt's import, never beside it: PySide6's signature module walks
+    # sys.modules while it starts, and an import in another thread then kills the process
+    # ("dictionary changed size during iteration"; seen at start under load)
+    settings, pinned, notes = _settings(args)
+    classifier = _open_model(settings.model_path, "model_path" in pinned,
+                             getattr(args, "backend", "auto"), notes)
     if getattr(args, "backend", "auto") == "auto" and classifier.backend == "torch" \
             and classifier.device == "cpu":
         notes.append(("model_slow_path", {}))  # the ONNX file could not be made: say why it is slow
@@ -208,12 +167,12 @@ def build(args: argparse.Namespace, engine=None, bridge=None, early: _EarlyModel
     return context, notes
 
 
-def _settings(args: argparse.Namespace, early: _EarlyModel | None = None):
+def _settings(args: argparse.Namespace):
     """The saved settings with this run's flags over them: (settings, {name: (saved value,
     flag value)} for the flags given, the notes on a damaged settings file)."""
     from assistant.live import settings as settings_mod
 
-    settings, settings_problem, settings_kept = early.settings() if early else settings_mod.load_checked()
+    settings, settings_problem, settings_kept = settings_mod.load_checked()
     pinned = {}  # flag values are for this run: remember what the settings file had
     for name, value in (("language", args.language), ("hold", args.hold),
                         ("camera", _source_spec(args.source)), ("model_path", args.model)):
