@@ -9,14 +9,27 @@ they are not on this machine nothing is measured and the model runs in fp32.
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import logging
+import os
 import sys
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
+from assistant import machine
 from assistant.inference.checkpoint import CheckpointError, read_metadata
-from assistant.inference.precision import PrecisionChoice, measure, read_choice
+from assistant.inference.precision import (
+    PrecisionChoice,
+    decide,
+    read_choice,
+    writable_folder,
+    write_choice,
+)
 
 log = logging.getLogger(__name__)
+
+BATCH = 32
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,6 +96,68 @@ def make_ready(checkpoint: str | Path, data: str | None = None, again: bool = Fa
         log.warning("%s: int8 not measured (%s: %s); it runs in fp32", checkpoint,
                     type(exc).__name__, exc)
         return None
+
+
+def measure(checkpoint: str | os.PathLike, calibration: Sequence[str | os.PathLike],
+            heldout: Sequence[tuple[str | os.PathLike, str]], kind: str | None = None,
+            folder: str | os.PathLike | None = None) -> PrecisionChoice:
+    """Build the int8 file (calibrated on `calibration`, the model's training photos), run both
+    precisions on `heldout` ((photo, product id) pairs the model never trained on), decide,
+    record the choice for this CPU kind and return it."""
+    from assistant.inference.export import ensure_onnx
+    from assistant.inference.onnx_backend import OnnxClassifier
+    from assistant.inference.onnx_files import ExportError, find_onnx
+
+    checkpoint = Path(checkpoint)
+    if folder is None:  # beside its fp32 file (a retrain's candidates leave theirs in the cache)
+        found = find_onnx(checkpoint)
+        folder = found.parent if found is not None else writable_folder(checkpoint)
+    folder = Path(folder)
+    ensure_onnx(checkpoint, folder=folder)
+    ensure_onnx(checkpoint, int8=True, calibration=list(calibration), folder=folder)
+    fp32, int8 = OnnxClassifier(checkpoint), OnnxClassifier(checkpoint, int8=True)
+    batches, truth = _heldout_batches(fp32, heldout)
+    if not truth:
+        raise ExportError(f"{checkpoint}: none of its held-out photos could be read, so int8 "
+                          "cannot be measured")
+    top_fp32, fp32_rate = _top1(fp32, batches)
+    top_int8, int8_rate = _top1(int8, batches)
+    n = len(truth)
+    agreement = sum(a == b for a, b in zip(top_fp32, top_int8, strict=True)) / n
+    acc32 = sum(a == t for a, t in zip(top_fp32, truth, strict=True)) / n
+    acc8 = sum(a == t for a, t in zip(top_int8, truth, strict=True)) / n
+    choice = PrecisionChoice(decide(agreement, acc32, acc8), kind or machine.cpu_kind(), round(agreement, 5),
+                             round(acc32, 5), round(acc8, 5), n, len(calibration),
+                             round(fp32_rate, 1), round(int8_rate, 1),
+                             _dt.datetime.now().replace(microsecond=0).isoformat())
+    write_choice(checkpoint, choice, folder)
+    log.info("%s: %s", checkpoint.name, choice.line())
+    return choice
+
+
+def _heldout_batches(clf, heldout):
+    """Normalised batches of the readable held-out photos of known products, and their truth."""
+    import numpy as np
+
+    from assistant.inference.vision import ImageError, load_image
+    known = set(clf.class_ids)
+    arrays, truth = [], []
+    for photo, product in heldout:
+        if product not in known:
+            continue
+        try:
+            arrays.append(clf.preprocessing.array(load_image(photo)))
+        except ImageError as exc:
+            log.info("precision: skipping %s", exc)
+            continue
+        truth.append(product)
+    return [np.concatenate(arrays[i:i + BATCH]) for i in range(0, len(arrays), BATCH)], truth
+
+
+def _top1(clf, batches) -> tuple[list[str], float]:
+    t0 = time.perf_counter()
+    ids = [clf.class_ids[i] for b in batches for i in clf.logits(b).argmax(1)]
+    return ids, len(ids) / max(time.perf_counter() - t0, 1e-9)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -145,15 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     model, what = (args.model, "given") if args.model else default_model()
     if args.photo.is_file():
         photo = args.photo.read_bytes()
-    else:
-        import io
-
-        from PIL import Image
-
-        from tests.conftest import make_photo
-        buf = io.BytesIO()
-        Image.fromarray(make_photo((200, 30, 30), size=480)).save(buf, "JPEG", quality=90)
-        photo = buf.getvalue()
+    else:  # the first demo photo: a real pack, shipped with the app
+        from assistant.live.camera import DEMO_DIR, list_photos
+        photo = list_photos(DEMO_DIR)[0].read_bytes()
     body, content_type = multipart(photo)
     body_file, lua = Path(home) / "body.bin", Path(home) / "post.lua"
     body_file.write_bytes(body)

@@ -18,8 +18,8 @@ import statistics
 import time
 from pathlib import Path
 
+from assistant.bench.barcode_pictures import code_image, paste
 from assistant.inference.barcodes import read_codes, read_codes_opencv, read_in_view
-from tests.barcode_pictures import code_image, paste
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,18 +9,15 @@ an AMX CPU says nothing of an AVX2 one. No torch, no Qt; numpy and ONNX Runtime 
 """
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import logging
 import os
-import time
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from assistant import machine
 from assistant.files import atomic_write_text
 from assistant.inference.onnx_files import ONNX_FOLDER, cache_folder, file_sha256
-from assistant.machine import cpu_kind
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +26,6 @@ AGREEMENT_MIN = 0.995
 #: ...and at most this many points of held-out top-1 lost
 LOSS_MAX_POINTS = 0.3
 RECORD_SUFFIX = ".precision.json"
-BATCH = 32
 
 
 @dataclass(frozen=True)
@@ -89,7 +85,7 @@ def read_choice(checkpoint: str | os.PathLike, kind: str | None = None,
                 sha256: str | None = None) -> PrecisionChoice | None:
     """The choice recorded for this model on this CPU kind (default: this machine's), or None."""
     checkpoint = Path(checkpoint)
-    kind = kind or cpu_kind()
+    kind = kind or machine.cpu_kind()
     try:
         sha256 = sha256 or file_sha256(checkpoint)
     except OSError:
@@ -110,7 +106,7 @@ def write_choice(checkpoint: str | os.PathLike, choice: PrecisionChoice,
     model's int8 file went: beside it when writable, else the cache)."""
     checkpoint = Path(checkpoint)
     sha256 = file_sha256(checkpoint)
-    path = (Path(folder) if folder else _writable_folder(checkpoint)) / (sha256 + RECORD_SUFFIX)
+    path = (Path(folder) if folder else writable_folder(checkpoint)) / (sha256 + RECORD_SUFFIX)
     kinds = _read(path, sha256)
     kinds[choice.cpu_kind] = asdict(choice)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -118,7 +114,7 @@ def write_choice(checkpoint: str | os.PathLike, choice: PrecisionChoice,
     return path
 
 
-def _writable_folder(checkpoint: Path) -> Path:
+def writable_folder(checkpoint: Path) -> Path:
     beside = checkpoint.parent / ONNX_FOLDER
     try:
         beside.mkdir(exist_ok=True)
@@ -127,68 +123,6 @@ def _writable_folder(checkpoint: Path) -> Path:
     except OSError:
         pass
     return cache_folder()
-
-
-def measure(checkpoint: str | os.PathLike, calibration: Sequence[str | os.PathLike],
-            heldout: Sequence[tuple[str | os.PathLike, str]], kind: str | None = None,
-            folder: str | os.PathLike | None = None) -> PrecisionChoice:
-    """Build the int8 file (calibrated on `calibration`, the model's training photos), run both
-    precisions on `heldout` ((photo, product id) pairs the model never trained on), decide,
-    record the choice for this CPU kind and return it."""
-    from assistant.inference.export import ensure_onnx
-    from assistant.inference.onnx_backend import OnnxClassifier
-    from assistant.inference.onnx_files import ExportError, find_onnx
-
-    checkpoint = Path(checkpoint)
-    if folder is None:  # beside its fp32 file (a retrain's candidates leave theirs in the cache)
-        found = find_onnx(checkpoint)
-        folder = found.parent if found is not None else _writable_folder(checkpoint)
-    folder = Path(folder)
-    ensure_onnx(checkpoint, folder=folder)
-    ensure_onnx(checkpoint, int8=True, calibration=list(calibration), folder=folder)
-    fp32, int8 = OnnxClassifier(checkpoint), OnnxClassifier(checkpoint, int8=True)
-    batches, truth = _heldout_batches(fp32, heldout)
-    if not truth:
-        raise ExportError(f"{checkpoint}: none of its held-out photos could be read, so int8 "
-                          "cannot be measured")
-    top_fp32, fp32_rate = _top1(fp32, batches)
-    top_int8, int8_rate = _top1(int8, batches)
-    n = len(truth)
-    agreement = sum(a == b for a, b in zip(top_fp32, top_int8, strict=True)) / n
-    acc32 = sum(a == t for a, t in zip(top_fp32, truth, strict=True)) / n
-    acc8 = sum(a == t for a, t in zip(top_int8, truth, strict=True)) / n
-    choice = PrecisionChoice(decide(agreement, acc32, acc8), kind or cpu_kind(), round(agreement, 5),
-                             round(acc32, 5), round(acc8, 5), n, len(calibration),
-                             round(fp32_rate, 1), round(int8_rate, 1),
-                             _dt.datetime.now().replace(microsecond=0).isoformat())
-    write_choice(checkpoint, choice, folder)
-    log.info("%s: %s", checkpoint.name, choice.line())
-    return choice
-
-
-def _heldout_batches(clf, heldout):
-    """Normalised batches of the readable held-out photos of known products, and their truth."""
-    import numpy as np
-
-    from assistant.inference.vision import ImageError, load_image
-    known = set(clf.class_ids)
-    arrays, truth = [], []
-    for photo, product in heldout:
-        if product not in known:
-            continue
-        try:
-            arrays.append(clf.preprocessing.array(load_image(photo)))
-        except ImageError as exc:
-            log.info("precision: skipping %s", exc)
-            continue
-        truth.append(product)
-    return [np.concatenate(arrays[i:i + BATCH]) for i in range(0, len(arrays), BATCH)], truth
-
-
-def _top1(clf, batches) -> tuple[list[str], float]:
-    t0 = time.perf_counter()
-    ids = [clf.class_ids[i] for b in batches for i in clf.logits(b).argmax(1)]
-    return ids, len(ids) / max(time.perf_counter() - t0, 1e-9)
 
 
 def chosen_precision(checkpoint: str | os.PathLike, sha256: str | None = None) -> str:

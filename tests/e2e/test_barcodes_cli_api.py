@@ -11,7 +11,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.barcode_pictures import code_image, paste
+from assistant.bench.barcode_pictures import code_image, paste
 from tests.conftest import serve_in_thread
 from tests.helpers import run_cli
 

@@ -89,7 +89,7 @@ def test_bench_limit_prints_each_figure_with_its_ratio(tmp_path, photo_dir, trai
                                                        isolated_home):
     """`bench --only limit`: the measured precision, one frame and `classify` in fp32 and int8,
     each precision's physical limit from the matrix-product peak of the same run."""
-    from assistant.inference.precision import measure
+    from model.precision import measure
     from tests.e2e.test_precision import _split
     measure(trained_checkpoint, *_split(photo_dir))
     out = tmp_path / "limit.json"

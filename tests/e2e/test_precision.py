@@ -1,4 +1,4 @@
-"""Precision chosen per model and per CPU kind by measurement (assistant.inference.precision):
+"""Precision chosen per model and per CPU kind by measurement (assistant.inference.precision, model.precision):
 int8 is the default only where it was measured free, the record is read back, and a choice
 made on one kind of CPU is not used on another. Tiny models, real ONNX files."""
 from __future__ import annotations
@@ -11,13 +11,9 @@ import pytest
 from assistant import machine
 from assistant.inference import precision
 from assistant.inference.onnx_backend import open_classifier
-from assistant.inference.precision import (
-    PrecisionChoice,
-    chosen_precision,
-    decide,
-    measure,
-    read_choice,
-)
+from assistant.inference.precision import PrecisionChoice, chosen_precision, decide, read_choice
+from model import precision as making
+from model.precision import measure
 
 
 def _split(photo_dir: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
@@ -51,7 +47,7 @@ def test_cpu_kind_from_flags(flags, kind):
 
 
 def test_lossless_int8_is_chosen_recorded_and_used(trained_checkpoint, photo_dir, monkeypatch):
-    monkeypatch.setattr(precision, "cpu_kind", lambda: "amx")
+    monkeypatch.setattr(machine, "cpu_kind", lambda: "amx")
     train, held = _split(photo_dir)
     choice = measure(trained_checkpoint, train, held)
     # the fitted tiny model names every photo right in both precisions
@@ -65,15 +61,15 @@ def test_lossless_int8_is_chosen_recorded_and_used(trained_checkpoint, photo_dir
 
 def test_lossy_int8_is_refused(trained_checkpoint, photo_dir, monkeypatch):
     """int8 answers one held-out photo in six differently: 83% agreement, 16.7 points lost."""
-    monkeypatch.setattr(precision, "cpu_kind", lambda: "amx")
-    real = precision._top1
+    monkeypatch.setattr(machine, "cpu_kind", lambda: "amx")
+    real = making._top1
 
     def lossy(clf, batches):
         ids, rate = real(clf, batches)
         if clf.precision == "int8":
             ids[0] = next(c for c in clf.class_ids if c != ids[0])
         return ids, rate
-    monkeypatch.setattr(precision, "_top1", lossy)
+    monkeypatch.setattr(making, "_top1", lossy)
     train, held = _split(photo_dir)
     choice = measure(trained_checkpoint, train, held)
     assert choice.agreement == pytest.approx(5 / 6, abs=1e-4)
@@ -95,7 +91,6 @@ def test_choice_is_kept_per_cpu_kind(trained_checkpoint, photo_dir, monkeypatch,
     """A choice measured on an AMX CPU is not used on an AVX2-only one, which measures its own;
     both stay in the record. `models list` shows the choice of the CPU at hand."""
     kind = {"now": "amx"}
-    monkeypatch.setattr(precision, "cpu_kind", lambda: kind["now"])
     monkeypatch.setattr(machine, "cpu_kind", lambda: kind["now"])
     train, held = _split(photo_dir)
     on_amx = measure(trained_checkpoint, train, held)
@@ -116,7 +111,7 @@ def test_record_of_another_model_is_not_trusted(trained_checkpoint, tiny_checkpo
                                                 monkeypatch):
     """A record is named and stamped with its checkpoint's SHA-256: copied beside another model
     under that model's name, it is ignored."""
-    monkeypatch.setattr(precision, "cpu_kind", lambda: "amx")
+    monkeypatch.setattr(machine, "cpu_kind", lambda: "amx")
     train, held = _split(photo_dir)
     measure(trained_checkpoint, train, held)
     from assistant.inference.onnx_files import file_sha256
@@ -130,7 +125,7 @@ def test_make_ready_finds_the_recorded_photos(tmp_path, photo_dir, monkeypatch):
     """model.precision reads a model's training record for its photos: calibrated on the
     training split, judged on the test split; without the photos, nothing is measured."""
     from model.precision import make_ready, recorded_photos
-    monkeypatch.setattr(precision, "cpu_kind", lambda: "amx")
+    monkeypatch.setattr(machine, "cpu_kind", lambda: "amx")
     meta = {"training": {"config": {"data": str(photo_dir), "split": "50/25/25", "seed": 0}}}
     train, held = recorded_photos(meta)
     assert len(train) == 12 and len(held) == 6

@@ -16,7 +16,7 @@ pytest.importorskip("pytestqt")
 def test_scan_barcode_gives_the_selected_product_its_codes(qtbot, open_dialog, base, tmp_path):
     """Scan barcode: the code in the camera's view goes to the selected product (several codes
     per product); a code of another product is refused, in the interface's words."""
-    from tests.barcode_pictures import code_image, paste, shelf_photo
+    from assistant.bench.barcode_pictures import code_image, paste, shelf_photo
     ctx = Context(base)
     dialog = open_dialog(ctx)
     dialog.library.add("Tea", "Té")

@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from assistant.bench.barcode_pictures import code_image, paste, shelf_photo
 from assistant.inference.barcodes import (
     Code,
     barcode_likeness,
@@ -16,7 +17,6 @@ from assistant.inference.barcodes import (
     upce_to_upca,
 )
 from assistant.store.barcodes import BarcodeBook, BarcodeError
-from tests.barcode_pictures import code_image, paste, shelf_photo
 
 CODES = [("EAN-13", "7310865004703"), ("EAN-8", "96385074"), ("UPC-A", "036000291452"),
          ("QR", "https://example.org/p/42")]

@@ -333,9 +333,9 @@ def test_barcodes_in_view_are_said_first_by_name_or_digits(tiny_checkpoint, tmp_
     barcodes off in the settings nothing is read."""
     from PIL import Image
 
+    from assistant.bench.barcode_pictures import code_image, paste, shelf_photo
     from assistant.live.speech import Priority
     from assistant.store.barcodes import BarcodeBook
-    from tests.barcode_pictures import code_image, paste, shelf_photo
     folder = tmp_path / "codes"
     folder.mkdir()
     for name, code in (("1_taught.jpg", "7310865004703"), ("2_unknown.jpg", "5000112546415")):
@@ -437,7 +437,7 @@ def test_an_unknown_barcode_is_said_once_tagged_with_its_own_photo(tiny_checkpoi
     again when it did."""
     from PIL import Image
 
-    from tests.barcode_pictures import code_image, paste, shelf_photo
+    from assistant.bench.barcode_pictures import code_image, paste, shelf_photo
     folder = tmp_path / "codes"
     folder.mkdir()
     Image.fromarray(textured("red")).save(folder / "1_plain.png")
@@ -462,8 +462,8 @@ def test_identify_now_with_a_taught_barcode_in_view_says_its_name(tiny_checkpoin
     barcode was in view; the exact product's name is the answer."""
     from PIL import Image
 
+    from assistant.bench.barcode_pictures import code_image, paste, shelf_photo
     from assistant.store.barcodes import BarcodeBook
-    from tests.barcode_pictures import code_image, paste, shelf_photo
     folder = tmp_path / "codes"
     folder.mkdir()
     Image.fromarray(paste(shelf_photo(), code_image("7310865004703"), width=0.6)).save(
