@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 from assistant.errors import UserError
 
@@ -98,10 +99,22 @@ def ray_cluster(address: str | None) -> Iterator:
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = f"the Ray cluster at {address}" if address else "a Ray cluster on this machine"
         raise UserError(f"could not reach {where}: {' '.join(str(exc).split())[:300]}") from None
+    private_token()
     try:
         yield ray
     finally:
         ray.shutdown()
+
+
+def private_token() -> None:
+    """Ray writes the cluster's token readable by every user of the machine (0644); it is the
+    key to the cluster, so only its owner may read it."""
+    token = Path.home() / ".ray" / "auth_token"
+    try:
+        if token.is_file() and token.stat().st_mode & 0o077:
+            token.chmod(0o600)
+    except OSError as exc:  # someone else's file: say so, it is theirs to fix
+        log.warning("cannot make %s private: %s", token, exc)
 
 
 def probe(address: str) -> None:

@@ -16,7 +16,7 @@ import threading
 
 from ray import serve
 
-from assistant.engines import ray_cluster, worker_env
+from assistant.engines import LOOPBACK_IP, ray_cluster, worker_env
 from assistant.errors import UserError
 from assistant.service.app import create_app
 from assistant.service.batcher import AsyncBatcher, predict_chws
@@ -31,12 +31,39 @@ APP_NAME = "grocery-assistant"
 PROXY_PATIENCE = {"RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S": "60",
                   "RAY_SERVE_PROXY_HEALTH_CHECK_TIMEOUT_S": "30"}
 #: seconds a replica's batch waits for more photos once the first has come
+log = logging.getLogger(__name__)
+
+
 BATCH_WAIT_S = 0.005
 #: seconds a request may take end to end before Ray's proxy answers 408 (the local engine's
 #: body deadline, plus time for the answer)
 REQUEST_TIMEOUT_S = 120.0
 #: requests held at a proxy while every replica is full; more get a 503
 MAX_QUEUED = 64
+
+
+def keep_on_loopback() -> None:
+    """In a replica of a cluster of this machine alone, its gRPC server for the other
+    deployments binds the loopback address, as every other Ray process here does. Ray 2.60
+    binds "[::]:0" there (ray/serve/_private/replica.py, with no setting for it), which put a
+    port on every interface; it is started after this constructor, through the function
+    patched here. On a real cluster (a node address other than loopback) nothing changes."""
+    import ray
+    from ray.serve._private import replica
+
+    if ray.util.get_node_ip_address() != LOOPBACK_IP:
+        return
+    add_port = getattr(replica, "add_port_to_grpc_server", None)
+    if add_port is None or getattr(add_port, "on_loopback", False):
+        if add_port is None:
+            log.warning("this Ray version starts its replica servers differently: not checked "
+                        "that they listen on the loopback address only")
+        return
+
+    def on_loopback(server, address: str):
+        return add_port(server, address.replace("[::]", LOOPBACK_IP, 1))
+    on_loopback.on_loopback = True
+    replica.add_port_to_grpc_server = on_loopback
 
 
 @serve.deployment(name="GroceryService", health_check_period_s=2, health_check_timeout_s=30,
@@ -46,6 +73,7 @@ class GroceryService:
     """One replica: the model loaded by create_app, its photos batched by @serve.batch."""
 
     def __init__(self, config: dict, replicas: int) -> None:
+        keep_on_loopback()
         self._config, self._replicas = dict(config), replicas
         self._classifier = None
         self.classify.set_max_batch_size(max(1, self._config.get("max_batch", 16)))

@@ -170,6 +170,36 @@ def test_bad_inputs_get_the_same_4xx_as_locally(ray_service, local_service):
     assert post_photo(ray_service, (DEMO / sorted(os.listdir(DEMO))[0]).read_bytes()).status_code == 200
 
 
+def test_nothing_of_the_local_cluster_listens_beyond_loopback(ray_service):
+    """A cluster of this machine alone (`--engine ray` without --address): every socket that a
+    Ray process listens on is bound to the loopback address (the replicas' gRPC servers bound
+    every interface before)."""
+    import ipaddress
+
+    import psutil
+    httpx.get(f"{ray_service}/api/health", timeout=30).raise_for_status()
+    listening = []
+    for conn in psutil.net_connections(kind="tcp"):
+        if conn.status != psutil.CONN_LISTEN or conn.pid is None:
+            continue
+        try:
+            name = " ".join(psutil.Process(conn.pid).cmdline()[:2])
+        except psutil.Error:
+            continue
+        if "ray" in name.lower() or "gcs_server" in name or "raylet" in name:
+            listening.append((conn.laddr.ip, conn.laddr.port, name))
+    assert any("ServeRepli" in name or "ServeReplica" in name for *_, name in listening), listening
+    def loopback(ip: str) -> bool:
+        address = ipaddress.ip_address(ip)
+        mapped = getattr(address, "ipv4_mapped", None)
+        return (mapped or address).is_loopback
+    assert [entry for entry in listening if not loopback(entry[0])] == []
+    # and the cluster's token (written 0644 by Ray) is its owner's alone once serve joined
+    token = Path.home() / ".ray" / "auth_token"
+    if token.is_file():
+        assert token.stat().st_mode & 0o077 == 0, oct(token.stat().st_mode)
+
+
 def replica_names(ray_module) -> set[str]:
     return {a["name"] for a in ray_module.util.list_named_actors(all_namespaces=True)
             if a["name"].startswith("SERVE_REPLICA::grocery-assistant#")}
