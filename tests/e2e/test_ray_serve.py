@@ -170,6 +170,8 @@ def test_bad_inputs_get_the_same_4xx_as_locally(ray_service, local_service):
     assert post_photo(ray_service, (DEMO / sorted(os.listdir(DEMO))[0]).read_bytes()).status_code == 200
 
 
+@pytest.mark.fault("serve --engine ray on this machine alone: every Ray socket on loopback (the "
+                   "replicas' gRPC servers bound every interface), ~/.ray/auth_token mode 0600")
 def test_nothing_of_the_local_cluster_listens_beyond_loopback(ray_service):
     """A cluster of this machine alone (`--engine ray` without --address): every socket that a
     Ray process listens on is bound to the loopback address (the replicas' gRPC servers bound
