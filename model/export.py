@@ -12,7 +12,13 @@ import argparse
 import sys
 
 from assistant.files import photos_in
-from assistant.inference.export import calibration_arrays, export_onnx, make_ready, quantize_int8
+from assistant.inference.export import (
+    calibration_arrays,
+    ensure_features_onnx,
+    export_onnx,
+    make_ready,
+    quantize_int8,
+)
 from assistant.inference.onnx_files import ONNX_FOLDER, ExportError, remove_orphans
 
 
@@ -24,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calibration", metavar="DIR", help="real photos to calibrate int8 on")
     parser.add_argument("--ready", action="store_true",
                         help="make the runtime's ONNX file of each model (onnx/<sha256>.onnx "
-                             "beside it), unless a valid one exists")
+                             "beside it) and its features file (<sha256>.features.onnx, what "
+                             "fast retraining reads photos through), unless valid ones exist")
     args = parser.parse_args(argv)
     from assistant.inference.checkpoint import CheckpointError, read_metadata
     if len(args.model) > 1 and not args.ready:
@@ -36,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
                 read_metadata(model)  # a damaged or foreign file is refused in one line
                 made.append(make_ready(model))
                 print(made[-1])
+                print(ensure_features_onnx(model))  # what fast retraining reads photos through
             for folder in {p.parent for p in made if p.parent.name == ONNX_FOLDER}:
                 # exports of models no longer beside it (earlier versions of these files)
                 remove_orphans(folder, list(folder.parent.glob("*.safetensors")))

@@ -36,6 +36,7 @@ EXPORT_TIMEOUT_S = 600
 
 INPUT = "input"
 OUTPUT = "logits"
+FEATURES = "features"
 OPSET = 17
 #: Calibration photos used at most (more add time, not accuracy).
 CALIBRATION_PHOTOS = 64
@@ -60,6 +61,109 @@ def export_onnx(checkpoint: str | os.PathLike, out: str | os.PathLike | None = N
                           opset_version=OPSET, dynamo=False)
         _stamp(tmp, checkpoint, clf.class_ids, "fp32")
     return out
+
+
+def export_features_onnx(checkpoint: str | os.PathLike, out: str | os.PathLike) -> Path:
+    """Checkpoint -> its network without the head, one picture at a time (no mirror averaging):
+    normalised N x 3 x S x S in, pooled features (N x D) out; written atomically, stamped."""
+    import torch
+
+    from assistant.inference.architectures import architecture
+    from assistant.inference.checkpoint import load_checkpoint
+
+    checkpoint, out = Path(checkpoint), Path(out)
+    ckpt = load_checkpoint(checkpoint)
+    network = ckpt.network().float().to(memory_format=torch.contiguous_format)
+    pooled = architecture(ckpt.architecture).features(network)
+
+    class Features(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.network = network
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return pooled(x)
+
+    size = ckpt.preprocessing.size
+    with atomic_write(out) as tmp, warnings.catch_warnings(), torch.inference_mode():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(Features().eval(), (torch.zeros(1, 3, size, size),), str(tmp),
+                          input_names=[INPUT], output_names=[FEATURES],
+                          dynamic_axes={INPUT: {0: "batch"}, FEATURES: {0: "batch"}},
+                          opset_version=OPSET, dynamo=False)
+        _stamp(tmp, checkpoint, ckpt.class_ids, "fp32 features")
+    return out
+
+
+def ensure_features_onnx(checkpoint: str | os.PathLike) -> Path:
+    """The features file of this checkpoint (export_features_onnx), made once: beside its
+    classifier file when that folder can be written (the bundled models' onnx/), else in the
+    user cache. Needs torch the first time."""
+    checkpoint = Path(checkpoint)
+    sha256 = file_sha256(checkpoint)
+    found = find_onnx(checkpoint, sha256=sha256, features=True)
+    if found is not None:
+        return found
+    folder = ready_folder(checkpoint) or cache_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    log.info("exporting %s's network without its head to ONNX (once per model)", checkpoint)
+    return export_features_onnx(checkpoint, folder / onnx_name(sha256, features=True))
+
+
+def head_onnx(features: Path, out: Path, checkpoint: Path, class_ids: list[str],
+              weight: np.ndarray, bias: np.ndarray) -> Path:
+    """A classifier file made without PyTorch: the frozen network's features file with a new
+    head (logits = features @ weight.T + bias) on top. What a head-only retrain runs: its
+    network is its base's, weight for weight (checked by the caller)."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(features))
+    del model.metadata_props[:]
+    graph = model.graph
+    graph.initializer.extend([numpy_helper.from_array(np.asarray(weight, np.float32), "head.weight"),
+                              numpy_helper.from_array(np.asarray(bias, np.float32), "head.bias")])
+    graph.node.append(helper.make_node("Gemm", [FEATURES, "head.weight", "head.bias"], [OUTPUT],
+                                       transB=1, name="head"))
+    del graph.output[:]
+    graph.output.append(helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["batch", len(class_ids)]))
+    with atomic_write(out) as tmp:
+        onnx.save(model, str(tmp))
+        _stamp(tmp, checkpoint, class_ids, "fp32 (its base's network, a new head)")
+    return out
+
+
+def _from_base(checkpoint: Path, out: Path) -> Path | None:
+    """The file of a head-only retrain built on its base's features file, without PyTorch; None
+    when the checkpoint is not one, or its base or the base's features file is not here."""
+    from safetensors import safe_open
+
+    from assistant.inference.architectures import architecture
+    from assistant.inference.checkpoint import read_metadata
+
+    meta = read_metadata(checkpoint)
+    retrain = meta.get("retrain") or {}
+    base = Path(retrain.get("base") or "")
+    if retrain.get("mode") != "fast" or retrain.get("adapt", "head") != "head" or not base.is_file() \
+            or meta["preprocessing"].get("mirror"):
+        return None
+    features = find_onnx(base, features=True)
+    if features is None:
+        return None
+    head = architecture(meta["architecture"]).head + "."
+    with safe_open(str(checkpoint), framework="np") as new, safe_open(str(base), framework="np") as old:
+        body = [k for k in new.keys() if not k.startswith(head)]
+        if sorted(body) != sorted(k for k in old.keys() if not k.startswith(head)) or any(
+                not _same(new.get_tensor(k), old.get_tensor(k)) for k in body):
+            return None  # not its base's network after all: exported instead
+        weight, bias = new.get_tensor(head + "weight"), new.get_tensor(head + "bias")
+    return head_onnx(features, out, checkpoint, [c["id"] for c in meta["classes"]], weight, bias)
+
+
+def _same(a, b) -> bool:
+    import numpy as np
+    return a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b))
 
 
 def quantize_int8(fp32_onnx: str | os.PathLike, out: str | os.PathLike,
@@ -161,6 +265,9 @@ def ensure_onnx(checkpoint: str | os.PathLike, int8: bool = False, calibration=N
                               "photos (--calibration DIR), or use the onnx or torch backend")
         log.info("quantising %s to int8 on %d photos", checkpoint, min(len(photos), CALIBRATION_PHOTOS))
         return quantize_int8(fp32, out, calibration_arrays(photos, checkpoint), checkpoint)
+    derived = _from_base(checkpoint, out)
+    if derived is not None:
+        return derived
     log.info("exporting %s to ONNX (once per model)", checkpoint)
     if "torch" in sys.modules:
         return export_onnx(checkpoint, out)
@@ -175,14 +282,17 @@ def ensure_onnx(checkpoint: str | os.PathLike, int8: bool = False, calibration=N
 def make_ready(checkpoint: str | os.PathLike) -> Path:
     """The runtime's ONNX file for this checkpoint: `onnx/<sha256>.onnx` beside it, or in the
     user cache where that folder cannot be written. Nothing is done when a valid one exists."""
-    checkpoint = Path(checkpoint)
+    return ensure_onnx(checkpoint, folder=ready_folder(Path(checkpoint)))
+
+
+def ready_folder(checkpoint: Path) -> Path | None:
+    """`onnx/` beside the checkpoint when it can be written, else None (the user cache)."""
     folder = checkpoint.parent / ONNX_FOLDER
     try:
         folder.mkdir(exist_ok=True)
-        writable = os.access(folder, os.W_OK)
+        return folder if os.access(folder, os.W_OK) else None
     except OSError:
-        writable = False
-    return ensure_onnx(checkpoint, folder=folder if writable else None)
+        return None
 
 
 if __name__ == "__main__":  # the runtime's child process: python -m assistant.inference.export CKPT OUT

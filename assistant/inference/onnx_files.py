@@ -28,7 +28,11 @@ def file_sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def onnx_name(sha256: str, int8: bool = False) -> str:
+def onnx_name(sha256: str, int8: bool = False, features: bool = False) -> str:
+    """features: the network without its head (pooled features out), what fast retraining
+    reads photos through and what a head-only retrain's file is built on."""
+    if features:
+        return f"{sha256}.features.onnx"
     return f"{sha256}.int8.onnx" if int8 else f"{sha256}.onnx"
 
 
@@ -37,9 +41,9 @@ def cache_folder() -> Path:
     return paths.cache_dir() / ONNX_FOLDER
 
 
-def candidates(checkpoint: Path, sha256: str, int8: bool = False) -> list[Path]:
+def candidates(checkpoint: Path, sha256: str, int8: bool = False, features: bool = False) -> list[Path]:
     """Where an ONNX file of this checkpoint may already lie, in the order they are tried."""
-    name = onnx_name(sha256, int8)
+    name = onnx_name(sha256, int8, features)
     return [checkpoint.parent / ONNX_FOLDER / name, cache_folder() / name]
 
 
@@ -112,12 +116,13 @@ def remove_orphans(folder: Path, checkpoints: list[Path]) -> list[Path]:
     return removed
 
 
-def find_onnx(checkpoint: str | os.PathLike, int8: bool = False, sha256: str | None = None) -> Path | None:
+def find_onnx(checkpoint: str | os.PathLike, int8: bool = False, sha256: str | None = None,
+              features: bool = False) -> Path | None:
     """An existing ONNX file made from exactly this checkpoint, else None (damaged or stale
     files in the cache are deleted so that they are rebuilt)."""
     checkpoint = Path(checkpoint)
     sha256 = sha256 or file_sha256(checkpoint)
-    for path in candidates(checkpoint, sha256, int8):
+    for path in candidates(checkpoint, sha256, int8, features):
         if not path.is_file():
             continue
         if stamped_sha(path) == sha256:
