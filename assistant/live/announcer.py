@@ -49,6 +49,7 @@ from __future__ import annotations
 from collections import Counter, deque
 from dataclasses import dataclass
 
+from assistant.catalog import phrase, product_name
 from assistant.inference.calibration import DEFAULT_MAYBE, DEFAULT_SAY
 from assistant.inference.prediction import Prediction
 
@@ -93,6 +94,19 @@ class Utterance:
     def ident(self) -> str:
         """The id that goes into the history: the product id (also for "maybe"), else the message id."""
         return self.class_id or self.message_id or ""
+
+
+def sentence(utterance: Utterance, checkpoint, language: str) -> str:
+    """The words of an utterance in language: a hint's catalogue sentence, or the product's
+    name from the checkpoint (the model's metadata), alone, as "not sure, maybe" or with its
+    look-alike."""
+    if utterance.kind == "hint":
+        return phrase(utterance.message_id or "nothing_in_view", language)
+    name = product_name(checkpoint, utterance.class_id, language)
+    if utterance.kind == "lookalike" and utterance.other:
+        return phrase("lookalike", language, name=name,
+                      other=product_name(checkpoint, utterance.other, language))
+    return phrase("not_sure_maybe", language, name=name) if utterance.kind == "maybe" else name
 
 
 class Announcer:
