@@ -371,7 +371,7 @@ class Assistant:
     def _status(self, status: str, detail: str = "") -> None:
         lang = self.settings.language
         # each source says its end in its own words (the status id stays source_ended)
-        sentence = getattr(self.source, "ended_message", status) if status == "source_ended" else status
+        sentence = self.source.ended_message if status == "source_ended" else status
         words = phrase(sentence, lang, detail=detail or "?")
         if status in ("source_ended", "source_failed", "camera_disconnected", "camera_failed"):
             self._item = ""  # nothing is in view any more
