@@ -20,7 +20,7 @@ the announcer answers with at most one Utterance:
 * Hints: while no product is in view, a problem that lasts `hint_after` seconds (too
   dark, too blurred, or nothing recognised) is spoken, at most once per `hint_interval`.
 
-Why these defaults (figures: scripts/calibrate_announcer.py on the bundled EfficientNet-
+Why these defaults (figures: `main.py bench --only calibrate` on the bundled EfficientNet-
 Lite0, Freiburg fold-0 validation split, 294 photos, top-1 88.4%; rerun it on a new model):
 * say_threshold 0.45: the name is said plainly for 82% of single photos and is right 95.0%
   of the time (0.6 would be 96.3% for 74%, 0.8 is 98.6% but covers only 48%).
