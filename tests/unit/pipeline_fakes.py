@@ -16,6 +16,7 @@ from assistant.live.camera import FrameSource
 from assistant.live.pipeline import Assistant
 from assistant.live.settings import Settings
 from assistant.live.speech import RecordingEngine, Speaker
+from tests.helpers import wait_until  # noqa: F401  (re-exported: the pipeline tests wait with it)
 
 FAST = AnnouncerSettings(leave_after=0.4, hint_after=30.0)
 
@@ -31,15 +32,6 @@ class Events:
     def of(self, name):
         with self.lock:
             return [p for n, p in self.items if n == name]
-
-
-def wait_until(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def run_to_end(assistant, speaker, timeout=30.0):
