@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -102,3 +103,14 @@ def plant(root: Path, relative: str, code: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", encoding="utf-8") as fh:
         fh.write("\n" + code + "\n")
+
+
+def wait_until(predicate, timeout: float = 20.0, step: float = 0.02) -> bool:
+    """Poll predicate until it holds (True) or timeout seconds pass (False): the timeout only
+    ends a wait for something that never happens."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(step)
+    return True

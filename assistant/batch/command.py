@@ -17,6 +17,7 @@ from pathlib import Path
 from assistant.batch.photos import Report
 from assistant.engines import add_engine_arguments, check_engine_arguments
 from assistant.files import atomic_write_text
+from assistant.inference.protocol import Classifier
 
 CSV_COLUMNS = ("path", "label", "score", "top3")
 #: with --text: the lines read on the pack (joined by " / ") and its dates (date:kind;...)
@@ -119,12 +120,12 @@ def _write_atomic(path: Path, header: tuple[str, ...], rows: list) -> None:
     atomic_write_text(path, buf.getvalue())
 
 
-def to_json(report: Report, classifier, folder: Path) -> dict:
+def to_json(report: Report, classifier: Classifier, folder: Path) -> dict:
     return {
         "folder": str(folder),
         "model": str(classifier.path),
         "model_version": classifier.checkpoint.version,
-        "backend": getattr(classifier, "backend", "torch"),
+        "backend": classifier.backend,
         "classified": len(report.results),
         "skipped_count": len(report.skipped),
         "seconds": round(report.seconds, 3),

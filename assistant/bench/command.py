@@ -14,6 +14,8 @@ Prints (a benchmark, not a test: it measures and reports, it does not fail):
   launch: `main.py app` to its first product word, warm, as a ratio to `python -c pass`;
   api, backends, barcodes, barcode-import, dates, engines, reading, retrain: the benchmarks of
      the other rooms (STANDALONE), one at a time: `bench --only api -- --seconds 8`;
+  calibrate: the figures behind the announcer's thresholds, for a model and a photo folder
+     (assistant/bench/calibrate.py), alone as well: `bench --only calibrate -- --data DIR`;
   limit (assistant/bench/limit.py, first): the default model's precision on this CPU kind, one
      frame, `classify` photos/s against the physical limit (fp32 and int8), OpenVINO as a peer.
 Parts 2-5 run the real pipeline with the classifier --backend names (auto by default, as
@@ -40,6 +42,7 @@ PARTS_ELSEWHERE = {"limit": "assistant.bench.limit:part", "launch": "assistant.b
 STANDALONE = {"api": "assistant.bench.api:main", "backends": "assistant.bench.backends:main",
               "barcodes": "assistant.bench.barcodes:main",
               "barcode-import": "assistant.bench.barcode_import:main",
+              "calibrate": "assistant.bench.calibrate:main",
               "dates": "assistant.bench.dates:main", "engines": "assistant.bench.engines:main",
               "reading": "assistant.bench.reading:main", "retrain": "assistant.bench.retrain:main"}
 GOAL_LATENCY_MS = 400

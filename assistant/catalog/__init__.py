@@ -115,10 +115,10 @@ def fields_in(template: str) -> set[str]:
     return names | {f for _, f, _, _ in string.Formatter().parse(plain) if f}
 
 
-def product_name(classifier_or_checkpoint: object, class_id: str, language: str = "en") -> str:
-    """The spoken name of class_id, from the checkpoint's metadata (a Classifier or a
-    Checkpoint); an id the model does not know is spoken as its words."""
-    ckpt = getattr(classifier_or_checkpoint, "checkpoint", classifier_or_checkpoint)
+def product_name(ckpt, class_id: str, language: str = "en") -> str:
+    """The spoken name of class_id, from the checkpoint's metadata (a classifier's .checkpoint:
+    the catalogue sits below the inference floor and takes it untyped); an id the model does
+    not know is spoken as its words."""
     try:
         return ckpt.name(ckpt.class_ids.index(class_id), language)
     except (ValueError, KeyError, IndexError, AttributeError):

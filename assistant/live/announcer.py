@@ -20,7 +20,7 @@ the announcer answers with at most one Utterance:
 * Hints: while no product is in view, a problem that lasts `hint_after` seconds (too
   dark, too blurred, or nothing recognised) is spoken, at most once per `hint_interval`.
 
-Why these defaults (figures: scripts/calibrate_announcer.py on the bundled EfficientNet-
+Why these defaults (figures: `main.py bench --only calibrate` on the bundled EfficientNet-
 Lite0, Freiburg fold-0 validation split, 294 photos, top-1 88.4%; rerun it on a new model):
 * say_threshold 0.45: the name is said plainly for 82% of single photos and is right 95.0%
   of the time (0.6 would be 96.3% for 74%, 0.8 is 98.6% but covers only 48%).
@@ -49,6 +49,7 @@ from __future__ import annotations
 from collections import Counter, deque
 from dataclasses import dataclass
 
+from assistant.catalog import phrase, product_name
 from assistant.inference.calibration import DEFAULT_MAYBE, DEFAULT_SAY
 from assistant.inference.prediction import Prediction
 
@@ -93,6 +94,19 @@ class Utterance:
     def ident(self) -> str:
         """The id that goes into the history: the product id (also for "maybe"), else the message id."""
         return self.class_id or self.message_id or ""
+
+
+def sentence(utterance: Utterance, checkpoint, language: str) -> str:
+    """The words of an utterance in language: a hint's catalogue sentence, or the product's
+    name from the checkpoint (the model's metadata), alone, as "not sure, maybe" or with its
+    look-alike."""
+    if utterance.kind == "hint":
+        return phrase(utterance.message_id or "nothing_in_view", language)
+    name = product_name(checkpoint, utterance.class_id, language)
+    if utterance.kind == "lookalike" and utterance.other:
+        return phrase("lookalike", language, name=name,
+                      other=product_name(checkpoint, utterance.other, language))
+    return phrase("not_sure_maybe", language, name=name) if utterance.kind == "maybe" else name
 
 
 class Announcer:

@@ -2,7 +2,8 @@
 is read for codes (zxing-cpp), so recognition never waits for it. A code is reported once
 when it comes into view and again only after it has been out of view for a while; when
 something barcode-like is in view but not readable yet, guidance() gets how close and sharp
-it is (0..1), for the ticks. No Qt."""
+it is (0..1), for the ticks. SpokenBarcodes is the running assistant's use of it: each code
+said at once, recorded and announced. No Qt."""
 from __future__ import annotations
 
 import logging
@@ -14,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from assistant.inference.barcodes import BAR_LIKE, Code, read_in_view
+from assistant.live.speech import Priority
 
 log = logging.getLogger(__name__)
 
@@ -122,3 +124,72 @@ def words_for_code(code: Code, entry, language: str) -> tuple[str, str]:
         return "barcode", phrase("barcode", language, name=entry.name(language))
     digits = " ".join(code.text) if code.retail else code.text[:80]
     return "barcode_unknown", phrase("barcode_unknown", language, digits=digits)
+
+
+class SpokenBarcodes:
+    """The barcode part of the running assistant (assistant.live.pipeline): while reading is on
+    and the assistant runs, a BarcodeWatch over its newest frame; each code coming into view is
+    said at once (NOW: ahead of the classifier's guess), recorded, and announced as the event
+    "barcode" {"code", "format", "id", "words", "time"}; guidance goes to the ticks.
+
+    names(code) -> the user's entry for it (with .name(language)) or None: the barcode list;
+    record(id, words, item) -> time, and emit(name, payload): the assistant's own."""
+
+    def __init__(self, speaker, settings, names: Callable[[str], object] | None, ticker,
+                 record: Callable[[str, str, str | None], float],
+                 emit: Callable[[str, dict], None]) -> None:
+        self.speaker, self.settings, self.ticker = speaker, settings, ticker
+        self.names = names or (lambda code: None)
+        self._record, self._emit = record, emit
+        self.watch: BarcodeWatch | None = None
+        #: (newest(), showing(seq), item(seq)) of the assistant, since its first start()
+        self._frames: tuple[Callable, Callable, Callable] | None = None
+        self._running = False
+
+    def start(self, newest: Callable, showing: Callable, item: Callable) -> None:
+        """The assistant runs: read codes when the settings say so."""
+        self._frames, self._running = (newest, showing, item), True
+        self.set(self.settings.barcodes)
+
+    def stop(self) -> None:
+        """The assistant stops (the last watch stays, with its figures)."""
+        self._running = False
+        if self.watch is not None:
+            self.watch.stop()
+
+    def set(self, on: bool) -> None:
+        """Read barcodes in view (its own thread: recognition never waits for it), or stop
+        reading them; takes effect while running, and at start()."""
+        self.settings.barcodes = bool(on)
+        frames = self._frames
+        if on and self.watch is None and self._running and frames is not None:
+            self.watch = BarcodeWatch(frames[0], self.say, self._guide, showing=frames[1])
+            self.watch.start()
+        elif not on and self.watch is not None:
+            self.watch.stop()
+            self.watch = None
+
+    def say(self, code: Code) -> None:
+        """A code came into view: said at once, ahead of the classifier's guess."""
+        language = self.settings.language
+        ident, words = words_for_code(code, self.names(code.text), language)
+        self.speaker.say(words, language, Priority.NOW, kind="barcode")
+        watch, frames = self.watch, self._frames
+        item = frames[2](watch.reading) if watch is not None and frames is not None else None
+        when = self._record(ident, words, item)  # the photo the code was read in
+        self._emit("barcode", {"code": code.text, "format": code.format, "id": ident,
+                               "words": words, "time": when})
+
+    def name_taught_code(self) -> bool:
+        """"Identify now" with a taught barcode in view: its name, the exact product, rather
+        than the classifier's guess of a kind. False when no taught code is in view."""
+        watch = self.watch
+        for code in watch.in_view() if watch is not None else []:
+            if self.names(code.text) is not None:
+                self.say(code)
+                return True
+        return False
+
+    def _guide(self, level: float) -> None:
+        if self.ticker is not None and self.settings.barcode_ticks:
+            self.ticker.guide(level)

@@ -42,7 +42,7 @@ class FrameGrabber:
                  retry_delays: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0),
                  min_looks: int = 0) -> None:
         self.source = source
-        self.min_looks = min_looks if getattr(source, "waits", False) else 0
+        self.min_looks = min_looks if source.waits else 0
         self.on_status, self.on_frame = on_status, on_frame
         self.retry_delays = retry_delays or (1.0,)
         self.error: str | None = None      # the last problem, for the status line
@@ -164,9 +164,9 @@ class FrameGrabber:
                     log.info("%s is back", src.name)
                     down, attempt, self.error = None, 0, None
                     self._status("camera_reconnected")
-                showing = getattr(src, "showing", None)
+                showing = src.showing
                 self._hold(showing)
-                self._publish(frame, getattr(src, "item", ""), showing)
+                self._publish(frame, src.item, showing)
         except Exception:   # a bug here must still reach the user, not kill silently
             log.exception("frame grabber crashed")
             self.error = "internal error in the camera reader"

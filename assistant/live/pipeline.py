@@ -14,6 +14,7 @@ signals):
   "ready"       {"seconds": from start() to the first classified frame, and, when the
                  ready sentence was said, "words" and "time"}
   "spoken"      {"words": str, "kind": str, "time": monotonic seconds}  speech began
+  "barcode"     a code came into view (assistant.live.barcode_watch.SpokenBarcodes)
 """
 from __future__ import annotations
 
@@ -23,23 +24,21 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from assistant.catalog import phrase, product_name
+from assistant.catalog import phrase
 from assistant.catalog.languages import LANGUAGES
 from assistant.inference.protocol import Classifier
 from assistant.inference.vision import brightness, sharpness
-from assistant.live.announcer import Announcer, Utterance
-from assistant.live.barcode_watch import BarcodeWatch, words_for_code
+from assistant.live.announcer import Announcer, Utterance, sentence
+from assistant.live.barcode_watch import BarcodeWatch, SpokenBarcodes
 from assistant.live.camera import FrameSource
 from assistant.live.grabber import FrameGrabber
+from assistant.live.label_fusion import LabelFusion
+from assistant.live.progress import Progress
 from assistant.live.settings import Settings
 from assistant.live.speech import Priority, Speaker, SpeechItem
 from assistant.live.transcript import Transcript
 
 log = logging.getLogger(__name__)
-
-#: seconds without a finished recognition, while pictures keep coming, before "Still
-#: looking…" is said (once per stall): a pause of a product's time in view
-STILL_LOOKING = 3.0
 
 
 class Assistant:
@@ -62,14 +61,11 @@ class Assistant:
         self.on_event = on_event or (lambda name, payload: None)
         self.transcript = transcript
         self.say_ready = say_ready
-        #: code -> the user's entry for it (with .name(language)) or None: the barcode list
-        self.barcode_names = barcode_names or (lambda code: None)
-        self.ticker = ticker  # guidance ticks (assistant.live.ticks.Ticker) or None
-        self.barcodes: BarcodeWatch | None = None
-        #: the label words read on the pack in view (assistant.reading.watch.LabelWatch, set
-        #: by whoever has a text engine: this floor does not read), fused into each answer
-        self.label_watch = None
-        self.fuse_ms: deque[float] = deque(maxlen=200)
+        #: barcode_names: code -> the user's entry for it or None (the barcode list); ticker:
+        #: guidance ticks (assistant.live.ticks.Ticker) or None
+        self.spoken_codes = SpokenBarcodes(speaker, settings, barcode_names, ticker,
+                                           self.record, self._emit)
+        self.labels = LabelFusion()
         self.history: list[tuple[float, str, str]] = []
         self.last_prediction = None
         self.frames_classified = 0
@@ -88,8 +84,7 @@ class Assistant:
         self._error_reported: str | None = None
         self._failing = False
         self._banded_by = None
-        self._progress = time.monotonic()  # when recognition last finished a picture
-        self._still_said = False
+        self._progress = Progress()  # "Still looking…" when recognition falls behind
         self._listen_to_speaker()
 
     # --- life cycle -----------------------------------------------------------------
@@ -102,19 +97,16 @@ class Assistant:
         self._grabber.start()
         self._worker = threading.Thread(target=self._run, name="assistant", daemon=True)
         self._worker.start()
-        self.set_barcodes(self.settings.barcodes)
-        if self.label_watch is not None:
-            self.label_watch.start(self._newest, self._showing)
+        self.spoken_codes.start(self._newest, self._showing, self._item_of)
+        self.labels.start(self._newest, self._showing)
         if self.speaker.failed:     # it failed before we were listening
             self._status("speech_failed", self.speaker.failed)
 
     def stop(self) -> None:
         """Stop the camera and the worker (the speaker and transcript stay usable)."""
         self._stop.set()
-        if self.barcodes is not None:
-            self.barcodes.stop()
-        if self.label_watch is not None:
-            self.label_watch.stop()
+        self.spoken_codes.stop()
+        self.labels.stop()
         if self._grabber is not None:
             self._grabber.stop()
         if self._worker is not None and self._worker is not threading.current_thread():
@@ -132,6 +124,11 @@ class Assistant:
     @property
     def frames_seen(self) -> int:
         return self._grabber.latest()[1] if self._grabber else 0
+
+    @property
+    def barcodes(self) -> BarcodeWatch | None:
+        """The barcode watch (None before barcodes were first read, or when turned off)."""
+        return self.spoken_codes.watch
 
     # --- commands -------------------------------------------------------------------
     def identify_now(self) -> None:
@@ -168,23 +165,12 @@ class Assistant:
     def set_barcodes(self, on: bool) -> None:
         """Read barcodes in view (its own thread: recognition never waits for it), or stop
         reading them; takes effect while running, and at start()."""
-        self.settings.barcodes = bool(on)
-        if on and self.barcodes is None and self._worker is not None:
-            self.barcodes = BarcodeWatch(self._newest, self._barcode, self._guide,
-                                         showing=self._showing)
-            self.barcodes.start()
-        elif not on and self.barcodes is not None:
-            self.barcodes.stop()
-            self.barcodes = None
+        self.spoken_codes.set(on)
 
     def set_label_watch(self, watch) -> None:
         """Fuse the label words read by watch (None: none) into the answers from the next
         frame on; it reads while recognition runs."""
-        old, self.label_watch = self.label_watch, watch
-        if old is not None:
-            old.stop()
-        if watch is not None and self._worker is not None:
-            watch.start(self._newest, self._showing)
+        self.labels.use(watch)
 
     def _showing(self, seq: int):
         grabber = self._grabber
@@ -194,30 +180,9 @@ class Assistant:
         grabber = self._grabber
         return grabber.latest() if grabber is not None else (None, 0)
 
-    def _barcode(self, code) -> None:
-        """A code came into view: said at once, ahead of the classifier's guess."""
-        ident, words = words_for_code(code, self.barcode_names(code.text), self.settings.language)
-        self.speaker.say(words, self.settings.language, Priority.NOW, kind="barcode")
-        watch, grabber = self.barcodes, self._grabber
-        item = grabber.item(watch.reading) if watch is not None and grabber is not None else None
-        when = self._record(ident, words, item)  # the photo the code was read in
-        self._emit("barcode", {"code": code.text, "format": code.format, "id": ident,
-                               "words": words, "time": when})
-
-    def _name_taught_code(self) -> bool:
-        """"Identify now" with a taught barcode in view: its name, the exact product, rather
-        than the classifier's guess of a kind. False when no taught code is in view."""
-        watch = self.barcodes
-        for code in watch.in_view() if watch is not None else []:
-            entry = self.barcode_names(code.text)
-            if entry is not None:
-                self._barcode(code)
-                return True
-        return False
-
-    def _guide(self, level: float) -> None:
-        if self.ticker is not None and self.settings.barcode_ticks:
-            self.ticker.guide(level)
+    def _item_of(self, seq: int) -> str | None:
+        grabber = self._grabber
+        return grabber.item(seq) if grabber is not None else None
 
     def latest_frame(self):
         """The newest camera picture (RGB array) or None."""
@@ -258,17 +223,15 @@ class Assistant:
         comes here too: everything said is recorded); returns its time. item: what was in
         view when it was seen, when that is not the frame classified last (a label read from
         an earlier frame)."""
-        return self._record(ident, words, item)
+        when = time.time()
+        self.history.append((when, ident, words))
+        if self.transcript is not None:
+            self.transcript.write(when, self._item if item is None else item, ident, words)
+        return when
 
     def words_for(self, utterance: Utterance, language: str | None = None) -> str:
         """The sentence for an utterance in language (default: the current one)."""
-        lang = language or self.settings.language
-        if utterance.kind == "hint":
-            return phrase(utterance.message_id or "nothing_in_view", lang)
-        name = product_name(self.classifier, utterance.class_id, lang)
-        if utterance.kind == "lookalike" and utterance.other:
-            return phrase("lookalike", lang, name=name, other=product_name(self.classifier, utterance.other, lang))
-        return phrase("not_sure_maybe", lang, name=name) if utterance.kind == "maybe" else name
+        return sentence(utterance, self.classifier.checkpoint, language or self.settings.language)
 
     # --- worker ---------------------------------------------------------------------
     def _make_grabber(self, source: FrameSource) -> FrameGrabber:
@@ -309,8 +272,7 @@ class Assistant:
             self._process(frame, seq)
             self._error_reported = None
             self._failing = False
-            self._progress = time.monotonic()
-            self._still_said = False
+            self._progress.done()
         except Exception as exc:
             log.exception("recognition failed on frame %d", seq)
             detail = f"{type(exc).__name__}: {exc}"
@@ -327,17 +289,9 @@ class Assistant:
 
     def _check_progress(self) -> None:
         """Called for every new camera frame: when recognition has not finished a picture for
-        STILL_LOOKING seconds (a busy computer), say so once, rather than stay silent."""
-        if self.ready_seconds is None or self._still_said or not self.settings.continuous:
-            return
-        if time.monotonic() - self._progress >= STILL_LOOKING:
-            self._still_said = True
-            lang = self.settings.language
-            words = phrase("still_looking", lang)
-            self.speaker.say(words, lang, Priority.NEXT, kind="hint", key="hint")
-            when = self._record("still_looking", words)
-            self._emit("utterance", {"utterance": Utterance("hint", None, "still_looking", 0.0),
-                                     "id": "still_looking", "words": words, "time": when})
+        a while (a busy computer: assistant.live.progress), say so once, rather than stay silent."""
+        if self.ready_seconds is not None and self.settings.continuous and self._progress.stalled():
+            self._announce(Utterance("hint", None, "still_looking", 0.0), Priority.NEXT)
 
     def _process(self, frame, seq: int) -> None:
         identify = self._identify.is_set()
@@ -356,7 +310,7 @@ class Assistant:
             self.announcer.settings = new_settings
             self.announcer.reset()
         classifier = self.classifier
-        prediction = self._predict(classifier, frame, seq)
+        prediction = self.labels.predict(classifier, frame, lambda: self._showing(seq))
         if classifier is not self._banded_by:  # a new model brings its own calibrated bands
             self._banded_by = classifier
             self.announcer.set_model_bands(classifier.calibration.say, classifier.calibration.maybe)
@@ -368,7 +322,7 @@ class Assistant:
                                   "sharpness": sharp, "ms": ms, "seq": seq})
         if identify:
             self._identify.clear()
-            if not self._name_taught_code():
+            if not self.spoken_codes.name_taught_code():
                 self._announce(self.announcer.identify(prediction, bright, sharp), Priority.NOW)
         elif self.settings.continuous:
             # each photo of a folder is a new appearance, even of the product the last one showed
@@ -389,21 +343,9 @@ class Assistant:
             if self.say_ready:
                 words = phrase("ready", self.settings.language)
                 self.speaker.say(words, kind="status")
-                ready["time"] = self._record("ready", words)  # everything said is recorded
+                ready["time"] = self.record("ready", words)  # everything said is recorded
                 ready["words"] = words
             self._emit("ready", ready)
-
-    def _predict(self, classifier, frame, seq: int):
-        """The classifier's answer, with the label words read on the pack fused in."""
-        watch = self.label_watch
-        if watch is None:
-            return classifier.predict(frame)
-        prediction = classifier.predict(frame, watch.k)
-        t0 = time.perf_counter()
-        grabber = self._grabber
-        prediction = watch.fuse(prediction, grabber.showing(seq) if grabber is not None else None)
-        self.fuse_ms.append((time.perf_counter() - t0) * 1000.0)
-        return prediction
 
     def _announce(self, utterance: Utterance, priority: Priority) -> None:
         lang = self.settings.language
@@ -412,7 +354,7 @@ class Assistant:
             self.speaker.say(words, lang, priority, kind="hint", key="hint")
         else:
             self.speaker.say(words, lang, priority, kind="product")
-        when = self._record(utterance.ident, words)
+        when = self.record(utterance.ident, words)
         self._emit("utterance", {"utterance": utterance, "id": utterance.ident,
                                  "words": words, "time": when})
 
@@ -429,21 +371,14 @@ class Assistant:
     def _status(self, status: str, detail: str = "") -> None:
         lang = self.settings.language
         # each source says its end in its own words (the status id stays source_ended)
-        sentence = getattr(self.source, "ended_message", status) if status == "source_ended" else status
+        sentence = self.source.ended_message if status == "source_ended" else status
         words = phrase(sentence, lang, detail=detail or "?")
         if status in ("source_ended", "source_failed", "camera_disconnected", "camera_failed"):
             self._item = ""  # nothing is in view any more
         if status != "speech_failed":      # no use saying that speech does not work
             self.speaker.say(words, lang, Priority.NEXT, kind="status", key=f"status:{status}")
-        self._record(sentence, words)
+        self.record(sentence, words)
         self._emit("status", {"status": status, "words": words, "detail": detail})
-
-    def _record(self, ident: str, words: str, item: str | None = None) -> float:
-        when = time.time()
-        self.history.append((when, ident, words))
-        if self.transcript is not None:
-            self.transcript.write(when, self._item if item is None else item, ident, words)
-        return when
 
     def _emit(self, name: str, payload: dict) -> None:
         try:

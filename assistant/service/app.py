@@ -17,6 +17,7 @@ import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from assistant.inference.protocol import Classifier
 from assistant.service.batcher import Batcher, Busy
 from assistant.service.guard import BODY_DEADLINE_S, MAX_BODY, READ_TIMEOUT_S, BodyLimit, Guard
 from assistant.service.upload import (
@@ -76,9 +77,10 @@ class Answers:
     a bounded pool of threads, classified by the batcher, its barcodes named) and the text on
     it (one reading at a time, the reader opened on the first)."""
 
-    def __init__(self, clf, batcher, *, max_pixels: int, max_decoded: int, decode_workers: int,
+    def __init__(self, clf: Classifier, batcher, *, max_pixels: int, max_decoded: int, decode_workers: int,
                  barcode_names, reader) -> None:
-        self.clf, self.batcher = clf, batcher
+        self.clf: Classifier = clf
+        self.batcher = batcher
         self.max_pixels, self.max_decoded = max_pixels, max_decoded
         self.barcode_names = barcode_names
         self.names = {cid: {"en": clf.name(cid, "en"), "es": clf.name(cid, "es")}
@@ -211,7 +213,7 @@ def add_routes(app, answers: Answers, *, engine: str, replicas: int) -> None:
     @app.get("/api/health", response_model=schema.Health, summary="Is the service up, and with which model")
     async def health():
         return {"status": "ok", "model": Path(str(clf.path)).name, "model_version": version,
-                "backend": getattr(clf, "backend", "torch"), "classes": len(clf.class_ids),
+                "backend": clf.backend, "classes": len(clf.class_ids),
                 "pending": answers.batcher.pending,
                 "uptime_s": round(time.monotonic() - answers.started, 1),
                 "engine": engine, "replicas": replicas}

@@ -98,14 +98,13 @@ def _transcript_failed(context) -> int:
 def _unreadable_photos(source) -> int:
     """After a photo folder: name the photos that could not be read on the terminal; when none
     could be read, that is a failure (exit status 1), as for an empty folder."""
-    skipped = getattr(source, "skipped", None)
-    photos = getattr(source, "photos", None)
-    if not skipped or not photos:
+    from assistant.live.camera import PhotoFolderSource
+    if not isinstance(source, PhotoFolderSource) or not source.skipped or not source.photos:
         return 0
-    for path, reason in skipped:
+    for path, reason in source.skipped:
         print(f"grocery-assistant app: skipped {reason}" if str(path) in reason
               else f"grocery-assistant app: skipped {path}: {reason}", file=sys.stderr)
-    if len({p for p, _ in skipped}) >= len(photos):
+    if len({p for p, _ in source.skipped}) >= len(source.photos):
         print(f"grocery-assistant app: no readable photos in {source.path}", file=sys.stderr)
         return 1
     return 0

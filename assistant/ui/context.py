@@ -61,12 +61,11 @@ class AppContext:
             self.reader.labels, self.reader.names = labels_of(self.classifier.checkpoint.meta)
         return self.reader
 
-    def watch_labels(self, classifier) -> None:
+    def watch_labels(self, classifier: Classifier) -> None:
         """While a model with label words is in use, read the pack in view in the background
         and fuse its words into recognition (assistant.reading.watch); nothing otherwise."""
         from assistant.reading.watch import open_watch
-        meta = getattr(getattr(classifier, "checkpoint", None), "meta", None)
-        self.assistant.set_label_watch(open_watch(meta))
+        self.assistant.set_label_watch(open_watch(classifier.checkpoint.meta))
 
     def start(self) -> None:
         self.assistant.start()

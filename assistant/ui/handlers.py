@@ -185,7 +185,7 @@ class CommandHandlers:
         except (CameraError, OSError, ValueError) as exc:
             self.say("camera_open_failed", detail=str(exc))
             return
-        self.say("camera_changed", name=getattr(source, "name", str(spec)))
+        self.say("camera_changed", name=source.name or str(spec))
 
     def apply_settings(self, new) -> None:
         """Take over what the settings dialog returned (a Settings object)."""

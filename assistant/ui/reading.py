@@ -45,7 +45,7 @@ class LabelReading(QObject):
             return
         if frame is None:
             frame = self.context.latest_frame()
-            item = getattr(self.context.source, "item", "") or ""
+            item = self.context.source.item or ""
         if frame is None:
             self.window.say("no_picture")
             return
@@ -64,7 +64,7 @@ class LabelReading(QObject):
         still be the last one's)."""
         if not self.auto:
             return
-        showing = getattr(self.context.source, "showing", None)
+        showing = self.context.source.showing
         if showing is None or showing == self._auto_showing:
             self._auto_seen = None
             return
@@ -73,7 +73,7 @@ class LabelReading(QObject):
             return
         self._auto_showing, self._auto_seen = showing, None
         self.request(frame=self.context.latest_frame(),
-                     item=getattr(self.context.source, "item", "") or str(showing))
+                     item=self.context.source.item or str(showing))
 
     # --- the thread ---------------------------------------------------------------------
     def _start_next(self) -> None:

@@ -15,6 +15,7 @@ import random
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,6 +29,9 @@ from model.names import read_names
 from model.retrain.bursts import centred, hold_out
 from model.retrain.features import VIEWS
 from model.split_file import SplitFile
+
+if TYPE_CHECKING:  # core imports this module
+    from model.retrain.core import RetrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -270,7 +274,7 @@ def make_plan(data: str | Path, base: Checkpoint, only: bool = False,
                 round(share, 4), twins + old.twins_only)
 
 
-def new_metadata(base, plan, cfg, report, extra: dict | None = None) -> dict:
+def new_metadata(base, plan, cfg: RetrainConfig, report, extra: dict | None = None) -> dict:
     """The new checkpoint's metadata: products, names, held-out metrics and how it was made."""
     from assistant.inference.checkpoint import make_classes
     stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
@@ -290,7 +294,7 @@ def new_metadata(base, plan, cfg, report, extra: dict | None = None) -> dict:
                         "split_file": split_file_of(base.meta),
                         "comparison": asdict(report.comparison), "command": cfg.command}}
     meta["retrain"].update(extra or {})
-    if getattr(cfg, "label_words", 0) > 0:  # the words printed on each product's packs
+    if cfg.label_words > 0:  # the words printed on each product's packs
         from model.retrain.labels import learn_label_words
         meta["label_words"] = learn_label_words(base, plan, cfg.label_words)
     elif base.meta.get("label_words"):

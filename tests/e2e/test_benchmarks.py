@@ -51,7 +51,7 @@ def test_bench_times_the_classifier_the_play_startup_and_memory(tmp_path, photo_
 def test_calibrate_announcer_measures_the_bands(photo_dir, trained_checkpoint, tiny_checkpoint,
                                                 isolated_home):
     def say_band(model: Path) -> tuple[float, float]:
-        result = run("scripts/calibrate_announcer.py", "--model", str(model), "--data",
+        result = run("main.py", "bench", "--only", "calibrate", "--", "--model", str(model), "--data",
                      str(photo_dir), "--no-degrade", home=isolated_home)
         assert "24 photos" in result.stdout and "Suggested: say_threshold=" in result.stdout
         coverage, accuracy = re.findall(r"say the name\s+([\d.]+)%\s+([\d.]+|-)%?",

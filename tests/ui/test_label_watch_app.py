@@ -20,7 +20,7 @@ def test_a_model_with_label_words_gets_a_watch_and_one_without_loses_it(
     text = NullOcrEngine([TextBox("Ekologisk mellanmjölk", 0.95, ((5, 5), (90, 5), (90, 25), (5, 25)))])
     monkeypatch.setattr(engine_mod, "open_engine", lambda name="auto": text)
     window = make_window()
-    watch = window.context.assistant.label_watch
+    watch = window.context.assistant.labels.watch
     assert watch is not None and watch.words.words == WORDS
     watch.period = 0.01
     qtbot.waitUntil(lambda: watch.frames_read >= 1, timeout=20000)
@@ -29,5 +29,5 @@ def test_a_model_with_label_words_gets_a_watch_and_one_without_loses_it(
     worker = threading.Thread(target=lambda: done.append(window.context.reload_model(plain)))
     worker.start()
     worker.join(60)
-    assert done and window.context.assistant.label_watch is None
+    assert done and window.context.assistant.labels.watch is None
     assert watch._thread is None   # the old model's watch was stopped

@@ -3,24 +3,28 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 
 import numpy as np
 import pytest
 import torch
 
-from assistant.inference.calibration import Calibration
 from assistant.inference.checkpoint import load_checkpoint, save_checkpoint
 from assistant.inference.classifier import Classifier
-from assistant.inference.prediction import Prediction
-from assistant.live.announcer import Announcer, AnnouncerSettings
-from assistant.live.camera import FrameSource, PhotoFolderSource
+from assistant.live.announcer import Announcer
+from assistant.live.camera import PhotoFolderSource
 from assistant.live.pipeline import Assistant
 from assistant.live.settings import Settings
 from assistant.live.speech import Priority, RecordingEngine, Speaker, SpeechEngine, SpeechError
 from assistant.live.transcript import Transcript
-
-FAST = AnnouncerSettings(leave_after=0.4, hint_after=30.0)
+from tests.unit.pipeline_fakes import (
+    FAST,
+    ColourClassifier,
+    Events,
+    make,
+    run_to_end,
+    textured,
+    wait_until,
+)
 
 
 def fitted_checkpoint(tiny_checkpoint, photo_dir, tmp_path):
@@ -54,37 +58,6 @@ def one_photo_each(photo_dir, tmp_path):
     for n, cid in enumerate(["green_tea", "red_sauce", "blue_milk"]):
         (folder / f"{n}_{cid}.jpg").write_bytes((photo_dir / cid / "03.jpg").read_bytes())
     return folder
-
-
-class Events:
-    def __init__(self):
-        self.items, self.lock = [], threading.Lock()
-
-    def __call__(self, name, payload):
-        with self.lock:
-            self.items.append((name, payload))
-
-    def of(self, name):
-        with self.lock:
-            return [p for n, p in self.items if n == name]
-
-
-def wait_until(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
-
-
-def run_to_end(assistant, speaker, timeout=30.0):
-    assistant.start()
-    try:
-        assert wait_until(lambda: assistant.source_ended, timeout)
-        assert speaker.wait_idle(10)
-    finally:
-        assistant.stop()
 
 
 def test_photo_folder_to_spoken_product_names_and_transcript(tiny_checkpoint, photo_dir, tmp_path):
@@ -122,73 +95,6 @@ def test_photo_folder_to_spoken_product_names_and_transcript(tiny_checkpoint, ph
     assert [u["id"] for u in events.of("utterance")] == ids[1:4]
     assert events.of("frame") and events.of("prediction")
     assert [s["status"] for s in events.of("status")] == ["source_ended"]
-
-
-# --- the rest uses a fake classifier that names the dominant colour, to test the wiring --------
-class ColourClassifier:
-    """Names the dominant colour channel; optionally slow, or failing on some calls."""
-
-    def __init__(self, checkpoint, delay=0.0, fail_on=()):
-        self.checkpoint = checkpoint
-        self.class_ids = checkpoint.class_ids          # blue_milk, green_tea, red_sauce
-        self.calibration = Calibration()               # no bands of its own: the settings' apply
-        self.delay, self.fail_on, self.calls = delay, set(fail_on), 0
-        self.seen: list[int] = []
-
-    def predict(self, rgb):
-        self.calls += 1
-        if self.calls in self.fail_on:
-            raise RuntimeError("model exploded")
-        time.sleep(self.delay)
-        self.seen.append(int(rgb[0, 0, 1]))
-        channel = int(np.argmax(rgb.reshape(-1, 3).mean(axis=0)))
-        label = {0: "red_sauce", 1: "green_tea", 2: "blue_milk"}[channel]
-        return Prediction([(label, 0.95)] + [(c, 0.025) for c in self.class_ids if c != label])
-
-
-def textured(colour, marker=0):
-    rng = np.random.default_rng(0)
-    frame = rng.integers(0, 60, (224, 224, 3), dtype=np.uint8)   # sharp: no upscaling
-    frame[..., ["red", "green", "blue"].index(colour)] += 150
-    frame[0, 0, 1] = marker
-    return frame
-
-
-class ScriptedSource(FrameSource):
-    """Plays a list of frames at fps; a frame given as an exception is raised (a lost camera);
-    one given as a threading.Event holds the source there until the test sets it."""
-
-    live = True
-
-    def __init__(self, frames, fps=50.0):
-        self.name, self.frames, self.fps, self.i = "scripted", list(frames), fps, 0
-
-    def open(self):
-        self.opened = True
-
-    def read(self):
-        time.sleep(1.0 / self.fps)
-        if self.i >= len(self.frames):
-            return None
-        frame = self.frames[self.i]
-        if isinstance(frame, threading.Event):
-            frame.wait(30)
-            self.i += 1
-            return self.read()
-        self.i += 1
-        if isinstance(frame, Exception):
-            raise frame
-        return frame
-
-
-def make(tiny_checkpoint, frames, engine=None, classifier=None, fps=50.0, **settings):
-    engine = engine or RecordingEngine()
-    speaker = Speaker(engine)
-    events = Events()
-    classifier = classifier or ColourClassifier(load_checkpoint(tiny_checkpoint))
-    assistant = Assistant(classifier, ScriptedSource(frames, fps), speaker, Announcer(FAST),
-                          Settings(**settings), on_event=events, say_ready=False)
-    return assistant, speaker, engine, events
 
 
 def test_identify_now_answers_even_with_continuous_mode_off(tiny_checkpoint):
@@ -327,47 +233,6 @@ def test_two_photos_of_the_same_product_in_a_row_are_said_twice(tiny_checkpoint,
     assert len(said) == 2 and said[0] == said[1], assistant.history
 
 
-def test_barcodes_in_view_are_said_first_by_name_or_digits(tiny_checkpoint, tmp_path):
-    """A taught code is said by its name at once (NOW, the priority of a user command), an
-    unknown one digit by digit, each once while it stays in view; both are recorded. With
-    barcodes off in the settings nothing is read."""
-    from PIL import Image
-
-    from assistant.bench.barcode_pictures import code_image, paste, shelf_photo
-    from assistant.live.speech import Priority
-    from assistant.store.barcodes import BarcodeBook
-    folder = tmp_path / "codes"
-    folder.mkdir()
-    for name, code in (("1_taught.jpg", "7310865004703"), ("2_unknown.jpg", "5000112546415")):
-        Image.fromarray(paste(shelf_photo(), code_image(code), width=0.6)).save(folder / name)
-    book = BarcodeBook(tmp_path / "barcodes.json")
-    book.add("7310865004703", "Garant organic milk", "Leche ecológica Garant")
-
-    def run(**settings):
-        engine = RecordingEngine()
-        speaker = Speaker(engine)
-        assistant = Assistant(ColourClassifier(load_checkpoint(tiny_checkpoint)),
-                              PhotoFolderSource(folder, hold_seconds=1.5, fps=10), speaker,
-                              Announcer(FAST), Settings(**settings), barcode_names=book.get,
-                              say_ready=False)
-        run_to_end(assistant, speaker)
-        speaker.close()
-        return assistant, engine
-
-    assistant, engine = run()
-    said = [(text, prio) for text, _, prio in engine.spoken]
-    assert ("Garant organic milk", Priority.NOW) in said
-    unknown = "Barcode 5 0 0 0 1 1 2 5 4 6 4 1 5, not in your list."
-    assert (unknown, Priority.NOW) in said
-    assert [t for t, _ in said].count("Garant organic milk") == 1  # once while in view
-    records = [(i, w) for _, i, w in assistant.history if i.startswith("barcode")]
-    assert records == [("barcode", "Garant organic milk"), ("barcode_unknown", unknown)]
-    assert assistant.barcodes is not None and assistant.barcodes.frames_read > 3
-    quiet, engine = run(barcodes=False)
-    assert quiet.barcodes is None
-    assert not any(i.startswith("barcode") for _, i, _ in quiet.history)
-
-
 def _coloured_folder(tmp_path, colours):
     from PIL import Image
     folder = tmp_path / "busy"
@@ -403,7 +268,7 @@ def test_a_busy_computer_still_names_every_photo_of_a_folder(tiny_checkpoint, tm
 def test_recognition_falling_behind_is_said_not_left_silent(tiny_checkpoint, monkeypatch):
     """Trial item 1: when no picture has been recognised for a while, though pictures keep
     coming, "Still looking…" is said once, and the product when recognition catches up."""
-    monkeypatch.setattr("assistant.live.pipeline.STILL_LOOKING", 0.05)
+    monkeypatch.setattr("assistant.live.progress.STILL_LOOKING", 0.05)
     stall = threading.Event()
 
     class Stalling(ColourClassifier):
@@ -429,59 +294,3 @@ def test_recognition_falling_behind_is_said_not_left_silent(tiny_checkpoint, mon
     assert "Still looking…" in engine.texts and "green tea" in engine.texts
     said = [u["id"] for u in events.of("utterance")]
     assert "still_looking" in said
-
-
-def test_an_unknown_barcode_is_said_once_tagged_with_its_own_photo(tiny_checkpoint, tmp_path):
-    """Trial item 5: with recognition slower than the barcode reader, the code of a new photo
-    was said before the classifier reached that photo (tagged with the previous one), and
-    again when it did."""
-    from PIL import Image
-
-    from assistant.bench.barcode_pictures import code_image, paste, shelf_photo
-    folder = tmp_path / "codes"
-    folder.mkdir()
-    Image.fromarray(textured("red")).save(folder / "1_plain.png")
-    Image.fromarray(paste(shelf_photo(), code_image("5000112546415"), width=0.6)).save(
-        folder / "2_unknown.jpg")
-    speaker = Speaker(RecordingEngine())
-    transcript = Transcript(tmp_path / "said.tsv")
-    source = PhotoFolderSource(folder, hold_seconds=1.5, fps=10)
-    assistant = Assistant(ColourClassifier(load_checkpoint(tiny_checkpoint), delay=0.4), source,
-                          speaker, Announcer(FAST), Settings(), transcript=transcript,
-                          say_ready=False)
-    run_to_end(assistant, speaker, timeout=60)
-    transcript.close()
-    speaker.close()
-    rows = [line.split("\t") for line in (tmp_path / "said.tsv").read_text().splitlines()]
-    assert [(row[1], row[2]) for row in rows if row[2].startswith("barcode")] == \
-        [("2_unknown.jpg", "barcode_unknown")]
-
-
-def test_identify_now_with_a_taught_barcode_in_view_says_its_name(tiny_checkpoint, tmp_path):
-    """Trial item 7: F5 said the classifier's guess of a kind ("Maybe candy") while a taught
-    barcode was in view; the exact product's name is the answer."""
-    from PIL import Image
-
-    from assistant.bench.barcode_pictures import code_image, paste, shelf_photo
-    from assistant.store.barcodes import BarcodeBook
-    folder = tmp_path / "codes"
-    folder.mkdir()
-    Image.fromarray(paste(shelf_photo(), code_image("7310865004703"), width=0.6)).save(
-        folder / "taught.jpg")
-    book = BarcodeBook(tmp_path / "barcodes.json")
-    book.add("7310865004703", "Garant organic milk", "Leche ecológica Garant")
-    engine = RecordingEngine()
-    speaker = Speaker(engine)
-    assistant = Assistant(ColourClassifier(load_checkpoint(tiny_checkpoint)),
-                          PhotoFolderSource(folder, hold_seconds=60, fps=10), speaker,
-                          Announcer(FAST), Settings(continuous=False), barcode_names=book.get,
-                          say_ready=False)
-    assistant.start()
-    try:
-        assert engine.wait_for(1, timeout=30) and engine.texts == ["Garant organic milk"]
-        assistant.identify_now()
-        assert engine.wait_for(2, timeout=30)
-        assert engine.spoken[1] == ("Garant organic milk", "en", Priority.NOW)
-    finally:
-        assistant.stop()
-        speaker.close()

@@ -8,7 +8,7 @@ from assistant.inference.prediction import Prediction
 from assistant.reading import LabelReader, NullOcrEngine, TextBox
 from assistant.reading.labels import LabelWords
 from assistant.reading.watch import LabelWatch, fuse_prediction, open_watch
-from tests.unit.test_pipeline import ColourClassifier, make, textured, wait_until
+from tests.unit.pipeline_fakes import ColourClassifier, make, textured, wait_until
 
 WORDS = LabelWords({"blue_milk": {"ekologisk": 1.0, "mellanmjolk": 1.0},
                     "red_sauce": {"tomat": 1.0, "krossade": 1.0},
@@ -70,7 +70,7 @@ def test_the_live_loop_names_the_product_whose_words_are_on_the_pack(tiny_checkp
         assert text.calls >= 1 and classifier.k == watch.k   # all candidates the text may move
         assert wait_until(lambda: "blue_milk" in [u["utterance"].class_id for u in events.of("utterance")
                                                   if u["utterance"].class_id])
-        assert len(assistant.fuse_ms) > 0
+        assert len(assistant.labels.ms) > 0
     finally:
         assistant.stop()
         speaker.close()

@@ -9,6 +9,7 @@ versions): the products (products.py), their photos (photos.py) and the retrain 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from assistant.catalog import phrase, plain
+from assistant.inference.protocol import Classifier
 from assistant.maintainer.session import MaintainerSession
 from assistant.store.library import Library
 from assistant.ui import accessibility as a11y
@@ -46,8 +48,7 @@ class MaintainerDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("maintainer_dialog")
         self.ctx = app_context
-        settings = getattr(app_context, "settings", None)
-        self.language = getattr(settings, "language", "en") or "en"
+        self.language = app_context.settings.language or "en"
         use_qt_language(self.language)  # the file chooser's own words too
         self.session = MaintainerSession(library, self.language, self._model_in_use, lean=True)
         self._closing = False
@@ -105,7 +106,7 @@ class MaintainerDialog(QDialog):
         same key replaces this one if it is still unspoken."""
         self.status.setText(text)
         a11y.announce(self, text, assertive=urgent)
-        speaker = getattr(self.ctx, "speaker", None)
+        speaker = self.ctx.speaker  # None: a context that does not speak
         if speaker is None:
             return
         try:
@@ -118,7 +119,7 @@ class MaintainerDialog(QDialog):
     # --- the window around the views ---------------------------------------------------
     def refresh(self, select: str | None = None) -> None:
         self.shelf.refresh(select)
-        clf = getattr(self.ctx, "classifier", None)
+        clf: Classifier | None = self.ctx.classifier
         if clf is not None:
             ckpt = clf.checkpoint
             label = ckpt.meta.get("version") or (ckpt.path.stem if ckpt.path else ckpt.version)
@@ -128,8 +129,9 @@ class MaintainerDialog(QDialog):
         self.shelf.update_buttons()
         self.views.update_buttons(capturing)
 
-    def _model_in_use(self):
-        return getattr(getattr(self.ctx, "classifier", None), "path", None)
+    def _model_in_use(self) -> Path | None:
+        clf: Classifier | None = self.ctx.classifier
+        return clf.path if clf is not None else None
 
     def _idle(self) -> bool:
         return self.photos.capture is None and not self._closing and self.isVisible()

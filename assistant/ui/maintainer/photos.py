@@ -89,8 +89,8 @@ class PhotoDesk(QObject):
         pid = self.products.need_selection()
         if pid is None:
             return
-        source = getattr(self.ctx, "source", None)
-        if source is not None and not getattr(source, "live", False):
+        source = getattr(self.ctx, "source", None)  # a context may have no camera at all
+        if source is not None and not source.live:
             # photos of a folder or a video are not the product in the maintainer's hand: a
             # soda picture was once saved as avocado
             self.tell(phrase("capture_not_camera", self.language), urgent=True)

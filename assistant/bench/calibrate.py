@@ -1,7 +1,7 @@
 """Figures behind the announcer's default thresholds, for a model and a validation folder.
 
-    python scripts/calibrate_announcer.py --model M.safetensors --data VAL_DIR [--limit 40]
-    python scripts/calibrate_announcer.py --data ../shared/data/freiburg/images \
+    python main.py bench --only calibrate -- --model M.safetensors --data VAL_DIR [--limit 40]
+    python main.py bench --only calibrate -- --data ../shared/data/freiburg/images \
         --split-file model/splits/freiburg-fold0.csv --split val
 
 VAL_DIR holds one sub-folder of photos per product (folder name = the model's product id);
@@ -20,8 +20,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[1]
 
 THRESHOLDS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 DARKEN = (1.0, 0.5, 0.3, 0.2, 0.15, 0.1, 0.05)
@@ -134,7 +132,8 @@ def degradation_table(classifier, pictures, labels) -> None:
 def main(argv: list[str] | None = None) -> int:
     from assistant.inference.classifier import Classifier
     from assistant.live.announcer import AnnouncerSettings
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="main.py bench --only calibrate --",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, help="checkpoint (default: the active model)")
     parser.add_argument("--data", type=Path, required=True, help="folder-per-product photos")
     parser.add_argument("--limit", type=int, default=1000, help="photos per product at most")
@@ -187,7 +186,3 @@ def main(argv: list[str] | None = None) -> int:
         keep = np.linspace(0, len(labels) - 1, min(len(labels), args.degrade_photos)).astype(int)
         degradation_table(classifier, [pictures[i] for i in keep], labels[keep])
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
