@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The window as people see it, for the README: each language at 100 % and 200 % scale, on a
-# virtual screen (Xvfb), the bundled demo playing, grabbed from the X server after a while.
+# virtual screen (Xvfb), the bundled demo playing, grabbed from the X server after a while;
+# then maintainer mode in each language (scripts/screenshot_maintainer.py).
 #   bash scripts/screenshots.sh [OUT_DIR]      (default: assets/screenshots)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -32,4 +33,12 @@ sys.exit(0 if app.primaryScreen().grabWindow(0).save(sys.argv[1]) else 1)" "$nam
         kill "$xvfb" 2>/dev/null || true
         wait "$xvfb" 2>/dev/null || true
     done
+done
+# maintainer mode, as Ctrl+Shift+M opens it, in each language (an empty home of its own)
+for lang in en es; do
+    suffix=$([ "$lang" = en ] && echo "" || echo "-$lang")
+    maint_home=$(mktemp -d)
+    GROCERY_ASSISTANT_HOME="$maint_home" xvfb-run -a -s "-screen 0 1280x900x24" \
+        .venv/bin/python scripts/screenshot_maintainer.py "$lang" "$OUT/maintainer$suffix.png"
+    rm -rf "$maint_home"
 done
