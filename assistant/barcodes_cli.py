@@ -11,9 +11,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="list the codes; add CODE with its names; remove CODE; import FILE (CSV "
                         "code,en,es, or an Open Food Facts CSV/TSV export)")
     p.add_argument("target", nargs="?", metavar="CODE|FILE",
-                   help="with add and remove: the code (digits of an EAN/UPC, or a QR code's "
-                        "text); with import: the file")
-    p.add_argument("--en", metavar="NAME", help="with add: the name said in English")
+                   help="with add and remove: the code (digits of an EAN/UPC, or qr:TEXT for a "
+                        "QR code's text); with import: the file")
+    p.add_argument("--en", metavar="NAME", help="with add: the name said in English (new "
+                   "names replace all the old ones of a taught code)")
     p.add_argument("--es", metavar="NAME", help="with add: the name said in Spanish")
     p.add_argument("--product", metavar="ID",
                    help="with add: the product (of the model or the library) the code belongs to")

@@ -133,8 +133,20 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _reader_gone()
     except Exception as exc:
         return _report(exc, args.command)
+
+
+def _reader_gone() -> int:
+    """The output's reader stopped reading (`models list | head -1`): not an error to report.
+    Python would fail again flushing stdout at exit, so stdout goes to /dev/null first; the
+    status is a shell's for a pipe closed early (128 + SIGPIPE)."""
+    import os
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 141
 
 
 def _report(exc: Exception, command: str) -> int:

@@ -47,6 +47,11 @@ ERRORS: dict[str, dict[str, str]] = {
     "err_barcode_check_digit": {
         "en": "{code}: the check digit is wrong (mistyped?), or it is not an EAN-13, UPC-A, EAN-8 or UPC-E code.",
         "es": "{code}: el dígito de control no cuadra (¿mal tecleado?), o no es un código EAN-13, UPC-A, EAN-8 ni UPC-E."},
+    "err_barcode_letter": {"en": "{code}: a barcode has only digits; is the {letter} a {digit}?",
+                           "es": "{code}: un código de barras solo tiene cifras; ¿la {letter} es un {digit}?"},
+    "err_barcode_not_digits": {
+        "en": "{code}: a barcode has only digits (EAN, UPC); write a QR code's text as {mark}TEXT.",
+        "es": "{code}: un código de barras solo tiene cifras (EAN, UPC); escriba el texto de un código QR como {mark}TEXTO."},
     "err_barcode_name_long": {"en": "{code}: the name is longer than {n} characters.",
                               "es": "{code}: el nombre tiene más de {n} caracteres."},
     "err_barcode_list_unreadable": {

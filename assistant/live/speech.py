@@ -213,8 +213,10 @@ class Speaker:
         return None
 
     def _fail(self, exc: Exception) -> None:
-        message = str(exc) or type(exc).__name__
-        log.error("speech engine %s failed: %s", getattr(self.engine, "name", "?"), message,
+        # the user hears why in their language; the log keeps the English
+        message = (exc.words(self.language) if isinstance(exc, SpeechError) else str(exc)) \
+            or type(exc).__name__
+        log.error("speech engine %s failed: %s", getattr(self.engine, "name", "?"), exc,
                   exc_info=not isinstance(exc, SpeechError))
         try:
             self.engine.close()

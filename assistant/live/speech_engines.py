@@ -28,6 +28,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.catalog import phrase
+from assistant.errors import UserError
+
 log = logging.getLogger(__name__)
 
 ENGINE_ENV = "GROCERY_ASSISTANT_SPEECH"    # force an engine: pyttsx3, espeak, silent
@@ -43,8 +46,23 @@ class Priority(enum.IntEnum):
     NORMAL = 2   # products and hints
 
 
-class SpeechError(Exception):
-    """The speech engine failed; str() says how."""
+class SpeechError(UserError):
+    """The speech engine failed; str() says how in English (for the log), words(language) in
+    the user's language: raised with a catalogue id (speech_err_*), the engine's own output
+    (stderr, an exception's text) goes in as a field, as it is."""
+
+    def __init__(self, *args: object, message_id: str | None = None, **fields: object) -> None:
+        super().__init__(*args, message_id=message_id, **fields)
+        if message_id and not args:
+            self.args = (self.words("en"),)
+
+    def words(self, language: str) -> str:
+        if not self.message_id:
+            return str(self)
+        # a field of several failures (one per engine tried) is said in the same language
+        fields = {k: "; ".join(e.words(language) for e in v) if isinstance(v, tuple) else v
+                  for k, v in self.fields.items()}
+        return phrase(self.message_id, language, **fields)
 
 
 @dataclass
@@ -177,7 +195,8 @@ def run_killable(cmd: list[str], cancel: threading.Event, timeout: float, stdin:
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     except OSError as exc:
-        raise SpeechError(f"cannot start {what}: {exc.strerror or exc}") from exc
+        raise SpeechError(message_id="speech_err_cannot_start", engine=what,
+                          detail=exc.strerror or str(exc)) from exc
     if stdin is not None:
         with contextlib.suppress(OSError):
             proc.stdin.write(stdin.encode("utf-8"))
@@ -193,7 +212,7 @@ def run_killable(cmd: list[str], cancel: threading.Event, timeout: float, stdin:
             proc.kill()
             proc.wait()
             proc.stderr.close()
-            raise SpeechError(f"{what} did not finish within {timeout:.0f} s")
+            raise SpeechError(message_id="speech_err_timeout", engine=what, seconds=f"{timeout:.0f}")
     err = proc.stderr.read().decode("utf-8", "replace")
     proc.stderr.close()
     return proc.returncode, err
@@ -204,12 +223,16 @@ def _max_seconds(text: str, rate: int) -> float:
     return 5.0 + 2.0 * 60.0 * max(1, len(text.split())) / max(rate, 60)
 
 
-def _sound_error(what: str, stderr: str, rc: int | None) -> SpeechError:
+def _sound_error(what: str, stderr: str, rc: int | None, path: Path | None = None) -> SpeechError:
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     detail = lines[-1] if lines else f"exit status {rc}"
+    log.warning("%s failed (exit status %s): %s", what, rc, " | ".join(lines[-3:]))
+    if path is not None:
+        return SpeechError(message_id="speech_err_write", engine=what, path=str(path), detail=detail)
     if any(word in stderr for word in ("ALSA", "No such file", "Connection refused", "pulse")):
-        detail = f"no sound output (is an audio device connected?): {detail}"
-    return SpeechError(f"{what}: {detail}")
+        # the sound system's own words are in the log; the user hears what to do
+        return SpeechError(message_id="speech_err_no_sound", engine=what)
+    return SpeechError(message_id="speech_err_failed", engine=what, detail=detail)
 
 
 class EspeakEngine(SpeechEngine):
@@ -220,7 +243,7 @@ class EspeakEngine(SpeechEngine):
     def __init__(self, executable: str | None = None) -> None:
         self.executable = executable or espeak_executable()
         if self.executable is None:
-            raise SpeechError("espeak-ng is not installed")
+            raise SpeechError(message_id="speech_err_no_espeak")
 
     def _cmd(self, language: str, rate: int, volume: float, voice: str | None) -> list[str]:
         return [self.executable, "-v", espeak_voice(language, voice), "-s", str(int(rate)),
@@ -244,7 +267,7 @@ class EspeakEngine(SpeechEngine):
         rc, err = run_killable(cmd, threading.Event(), _max_seconds(text, rate), stdin=text,
                                what="espeak-ng")
         if rc != 0 or not path.is_file() or path.stat().st_size <= WAV_HEADER:
-            raise _sound_error(f"espeak-ng could not write {path}", err, rc)
+            raise _sound_error("espeak-ng", err, rc, path)
         return path
 
     def voices(self, language: str | None = None) -> list[str]:
@@ -266,11 +289,11 @@ class Pyttsx3Engine(SpeechEngine):
             if sys.platform.startswith("linux"):
                 from pyttsx3.drivers import _espeak  # noqa: F401  (loads libespeak-ng)
         except Exception as exc:  # RuntimeError when libespeak-ng is missing
-            raise SpeechError(f"pyttsx3 cannot speak: {exc}") from exc
+            raise SpeechError(message_id="speech_err_pyttsx3", detail=str(exc)) from exc
         self.linux = sys.platform.startswith("linux")
         self.player = player or (find_player() if self.linux else [])
         if self.linux and not self.player:
-            raise SpeechError("no audio player found (pw-play, paplay or aplay)")
+            raise SpeechError(message_id="speech_err_no_player")
         self._engine = None
         self._thread: int | None = None
 
@@ -281,11 +304,11 @@ class Pyttsx3Engine(SpeechEngine):
             try:
                 self._engine = pyttsx3.init()
             except Exception as exc:
-                raise SpeechError(f"pyttsx3 cannot start: {exc}") from exc
+                raise SpeechError(message_id="speech_err_pyttsx3_start", detail=str(exc)) from exc
             _quiet_espeak_driver()
             self._thread = me
         elif self._thread != me:
-            raise SpeechError("pyttsx3 engine used from a second thread (it is not thread-safe)")
+            raise SpeechError(message_id="speech_err_second_thread")
         return self._engine
 
     def speak(self, text, language, rate, volume, voice, *, priority=Priority.NORMAL,
@@ -297,7 +320,7 @@ class Pyttsx3Engine(SpeechEngine):
             engine.setProperty("rate", int(rate))
             engine.setProperty("volume", float(volume))
         except (ValueError, KeyError) as exc:
-            raise SpeechError(f"pyttsx3 refused the voice settings: {exc}") from exc
+            raise SpeechError(message_id="speech_err_voice_settings", detail=str(exc)) from exc
         if not self.linux:
             engine.say(text)        # never mixed with save_to_file on this instance
             engine.runAndWait()
@@ -311,8 +334,8 @@ class Pyttsx3Engine(SpeechEngine):
             if event.is_set():
                 return
             if wav.stat().st_size <= WAV_HEADER:
-                raise SpeechError(f"pyttsx3 produced no sound for voice "
-                                  f"{espeak_voice(language, voice)!r}")
+                raise SpeechError(message_id="speech_err_silent_voice",
+                                  voice=espeak_voice(language, voice))
             rc, err = run_killable([*self.player, str(wav)], event, _max_seconds(text, rate),
                                    what=self.player[0])
             if rc is not None and rc != 0:
@@ -356,9 +379,9 @@ def make_engine(name: str = "auto") -> SpeechEngine:
             return maker()
         except SpeechError as exc:
             log.info("speech: %s unavailable (%s)", maker.name, exc)
-            reasons.append(f"{maker.name}: {exc}")
+            reasons.append(exc)
     log.warning("speech: no engine works here; the assistant will only show its results")
     silent = SilentEngine()
-    #: why there is no voice: the app says it once the window is up
-    silent.reason = "no speech engine works here (" + "; ".join(reasons) + ")"
+    #: why there is no voice (a SpeechError): the app says it once the window is up
+    silent.reason = SpeechError(message_id="speech_err_none_works", reasons=tuple(reasons))
     return silent

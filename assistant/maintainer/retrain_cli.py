@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from assistant.maintainer.session import MaintainerSession, Worse, retrain_here
-from model.retrain import REFUSED, add_arguments
+from model.retrain import REFUSED, add_arguments, check_inputs
 
 __all__ = ["add_arguments", "run"]
 
@@ -24,6 +24,7 @@ def run(args: argparse.Namespace) -> int:
                         lr=args.lr, max_minutes=args.max_minutes, device=args.device,
                         names=args.names, label_words=getattr(args, "label_words", 0),
                         command="python main.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+    check_inputs(cfg)       # before torch: a mistyped folder is answered at once
     bar = TerminalProgress()
     try:
         result = retrain_here(cfg, bar)

@@ -31,6 +31,7 @@ from assistant.store.barcode_import import ImportProblems, rows
 log = logging.getLogger(__name__)
 
 MAX_NAME = 200
+QR_MARK = "qr:"   # a typed code that is a QR code's text, not a retail code's digits
 
 
 class BarcodeError(UserError, ValueError):
@@ -75,25 +76,53 @@ def open_book(path: str | Path | None = None) -> tuple[BarcodeBook | None, str |
 
 
 def normalise(code: str) -> str:
-    """A code as stored: digits of a retail code without spaces; a 12-digit UPC-A stays 12."""
+    """A code as stored: digits of a retail code without spaces; a 12-digit UPC-A stays 12;
+    a QR code's text as it is (typed with its "qr:" mark, stored without it)."""
     text = str(code).strip()
+    if text[:len(QR_MARK)].lower() == QR_MARK:
+        return text[len(QR_MARK):]
     digits = text.replace(" ", "").replace("-", "")
     if not digits.isdigit():
         return text
     return digits[1:] if len(digits) == 13 and digits.startswith("0") else digits  # = its UPC-A
 
 
-def check(code: str) -> str:
+def check(code: str, scanned: bool = False) -> str:
     """The normalised code, or BarcodeError: digits must be a retail code with a right check
-    digit (EAN-13, UPC-A, EAN-8, UPC-E); anything else is taken as a QR code's text."""
+    digit (EAN-13, UPC-A, EAN-8, UPC-E). Other text is a QR code's only when it was scanned or
+    typed with its "qr:" mark: a typed code with a letter in it is a typo (O for 0), and stored
+    it would never be named."""
+    typed_qr = str(code).strip()[:len(QR_MARK)].lower() == QR_MARK
     code = normalise(code)
     if not code or len(code) > 500 or not code.isprintable():
         raise BarcodeError(f"{code!r} is not a barcode", message_id="err_barcode_bad", code=code)
-    if code.isdigit() and not retail_code_ok(code):
+    if scanned or typed_qr:
+        return code
+    if not code.isdigit():
+        raise _not_digits(code)
+    if not retail_code_ok(code):
         raise BarcodeError(f"{code}: the check digit is wrong (mistyped?), or it is not an "
                            "EAN-13, UPC-A, EAN-8 or UPC-E code",
                            message_id="err_barcode_check_digit", code=code)
     return code
+
+
+#: letters typed for the digits they look like
+LOOKALIKE_DIGITS = {"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "i": "1",
+                    "Z": "2", "S": "5", "s": "5", "B": "8", "G": "6", "b": "6", "g": "9"}
+
+
+def _not_digits(code: str) -> BarcodeError:
+    compact = code.replace(" ", "").replace("-", "")
+    letters = sorted({c for c in compact if not c.isdigit()})
+    if letters and all(c in LOOKALIKE_DIGITS for c in letters):
+        letter = letters[0]
+        return BarcodeError(f"{code}: a barcode has only digits; is the {letter} a "
+                            f"{LOOKALIKE_DIGITS[letter]}?", message_id="err_barcode_letter",
+                            code=code, letter=letter, digit=LOOKALIKE_DIGITS[letter])
+    return BarcodeError(f"{code}: a barcode has only digits (EAN, UPC); write a QR code's text "
+                        f"as {QR_MARK}TEXT", message_id="err_barcode_not_digits", code=code,
+                        mark=QR_MARK)
 
 
 def _clean_name(name: str | None, code: str) -> str | None:
@@ -189,14 +218,18 @@ class BarcodeBook:
 
     # --- editing ----------------------------------------------------------------------
     def add(self, code: str, en: str | None = None, es: str | None = None,
-            product: str | None = None, names: dict[str, str] | None = None) -> Entry:
-        """Teach a code (or give a taught one new names). A code already assigned to another
-        product is refused: remove it first."""
+            product: str | None = None, names: dict[str, str] | None = None,
+            scanned: bool = False) -> Entry:
+        """Teach a code (or give a taught one new names: they replace all its old ones, so no
+        stale name of another language stays behind). A code already assigned to another
+        product is refused: remove it first. scanned: read by the camera (a QR code's text is
+        then taken as it is; a typed one needs its "qr:" mark)."""
         with self._write() as entries:
-            return self._merge(entries, code, en, es, product, names)
+            return self._merge(entries, code, en, es, product, names, scanned)
 
-    def _merge(self, entries: dict[str, Entry], code: str, en, es, product, names) -> Entry:
-        code = check(code)
+    def _merge(self, entries: dict[str, Entry], code: str, en, es, product, names,
+               scanned: bool = False) -> Entry:
+        code = check(code, scanned)
         names = dict(names or {})
         for lang, value in (("en", en), ("es", es)):
             value = _clean_name(value, code)
@@ -207,7 +240,7 @@ class BarcodeBook:
             raise BarcodeError(f"{code} already belongs to {old.product}; remove it first "
                                f"(barcodes remove {code})", message_id="err_barcode_taken",
                                code=code, product=old.product)
-        merged = {**(old.names if old else {}), **names}
+        merged = names or (dict(old.names) if old else {})  # new names replace all old ones
         if not merged and product is None:
             raise BarcodeError(f"{code}: give a name to say (--en NAME)",
                                message_id="err_barcode_no_name", code=code)

@@ -232,10 +232,14 @@ def _speaker(engine_name: str, engine, settings, bridge):
         try:
             engine = make_engine(engine_name)
         except (SpeechError, ValueError) as exc:
-            speech_failure = str(exc)
+            speech_failure = exc
             engine = SilentEngine()
         else:
             speech_failure = getattr(engine, "reason", None)  # auto found no engine that works
+        if isinstance(speech_failure, SpeechError):
+            speech_failure = speech_failure.words(settings.language)  # said in the user's language
+        elif speech_failure is not None:
+            speech_failure = str(speech_failure)
     speaker = Speaker(engine, on_error=bridge.on_speech_error, language=settings.language,
                       rate=settings.rate, volume=settings.volume, voice=settings.voice)
     if speech_failure:

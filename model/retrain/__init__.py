@@ -8,9 +8,10 @@ from model.retrain.core import (
            RetrainConfig,
            RetrainResult,
            add_arguments,
+           check_inputs,
            retrain,
            warm_cache,
 )
 
-__all__ = ["REFUSED", "RetrainConfig", "RetrainResult", "add_arguments", "retrain",
+__all__ = ["REFUSED", "RetrainConfig", "RetrainResult", "add_arguments", "check_inputs", "retrain",
            "warm_cache"]

@@ -53,6 +53,17 @@ class RetrainResult:
     photos: tuple | None = None        # (training photos, [(held-out photo, product)]): precision
 
 
+def check_inputs(cfg: RetrainConfig) -> None:
+    """The folders and the starting model named exist, checked before torch is imported: a
+    mistyped path is answered in a moment, not after seconds of start-up (DataError)."""
+    from assistant.errors import DataError
+    for folder in [cfg.data, *cfg.base_data]:
+        if not Path(folder).is_dir():
+            raise DataError(f"{folder}: no such folder", message_id="err_no_folder", folder=str(folder))
+    if cfg.base and not Path(cfg.base).is_file():
+        raise DataError(f"{cfg.base}: no such model file")
+
+
 def retrain(cfg: RetrainConfig, callback=None) -> RetrainResult:
     """Build the new model into cfg.out (atomically) and its report into <out>.report/."""
     from assistant.inference.checkpoint import load_checkpoint

@@ -17,12 +17,13 @@ from assistant.catalog.spoken import SPOKEN
 #: SCREENSHOT_DIR=assets/screenshots xvfb-run -a .venv/bin/python -m pytest tests/ui/test_long_sentences.py
 SCREENSHOT_DIR = "SCREENSHOT_DIR"
 DEMO = Path(__file__).resolve().parents[2] / "assets" / "demo"
-SAMPLE = {"digits": "5 0 0 0 1 1 2 5 4 6 4 1 5", "name": "tomato sauce", "other": "vinegar",
-          "detail": "no sound output (is an audio device connected?)"}
+SAMPLE = {"digits": "5 0 0 0 1 1 2 5 4 6 4 1 5", "name": "tomato sauce", "other": "vinegar"}
 
 
 def longest(language: str) -> str:
-    sentences = [phrase(m, language, **{f: SAMPLE.get(f, "12") for f in fields_of(m)})
+    # the speech failure's detail is the engine's reason, in the same language
+    sample = {**SAMPLE, "detail": phrase("speech_err_no_sound", language, engine="espeak-ng")}
+    sentences = [phrase(m, language, **{f: sample.get(f, "12") for f in fields_of(m)})
                  for m in SPOKEN if m in PHRASES]
     return max(sentences, key=len)
 

@@ -70,3 +70,22 @@ def test_the_window_on_a_real_screen_makes_the_readme_picture(language, scale, t
         assert img.size == (width, height)
         colours = img.convert("RGB").getcolors(maxcolors=1 << 20)
         assert colours is not None and len(colours) > 100, "an empty screen, not the window"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_maintainer_mode_on_a_real_screen_makes_the_readme_picture(language, tmp_path, isolated_home):
+    if shutil.which("xvfb-run") is None:
+        unavailable("xvfb-run is not installed (scripts/apt-packages.txt lists it)")
+    out = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
+    picture = out / ("maintainer.png" if language == "en" else f"maintainer-{language}.png")
+    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
+    run = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1280x900x24", sys.executable,
+                          str(Path(__file__).with_name("maintainer_picture.py")), language, str(picture)],
+                         cwd=ROOT, env=dict(env, GROCERY_ASSISTANT_HOME=str(isolated_home)),
+                         capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert run.returncode == 0, run.stdout + run.stderr[-3000:]
+    from PIL import Image
+    with Image.open(picture) as img:
+        colours = img.convert("RGB").getcolors(maxcolors=1 << 20)
+        assert colours is not None and len(colours) > 100, "an empty picture, not maintainer mode"

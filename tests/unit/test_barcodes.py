@@ -85,6 +85,42 @@ def test_bad_codes_are_refused_and_nothing_changes(tmp_path):
     assert list(BarcodeBook(tmp_path / "b.json").entries()) == before
 
 
+def test_a_typed_code_with_letters_is_refused_and_a_qr_text_needs_its_mark(tmp_path, capsys):
+    """Trial item 3: '73108650O4703' (letter O) and 'not-a-code' were stored and never named."""
+    book = BarcodeBook(tmp_path / "b.json")
+    with pytest.raises(BarcodeError, match="only digits; is the O a 0") as typo:
+        book.add("73108650O4703", "Milk", "Leche")
+    assert typo.value.message_id == "err_barcode_letter"
+    with pytest.raises(BarcodeError, match="qr:TEXT") as text:
+        book.add("not-a-code", "Broken", "Roto")
+    assert text.value.message_id == "err_barcode_not_digits"
+    listed = tmp_path / "list.csv"
+    listed.write_text("96385074,Tea,Té\nnot-a-code,Broken,Roto\n", encoding="utf-8")
+    with pytest.raises(BarcodeError, match="line 2: .*only digits.*nothing was imported"):
+        book.import_file(listed)
+    assert list(book.entries()) == []
+    # a QR code's text: typed with its mark, or read by the camera as it is
+    assert book.add("qr:https://example.org/p/42", "Tea").code == "https://example.org/p/42"
+    assert book.get("https://example.org/p/42").name() == "Tea"
+    assert book.add("SHOP-42", "Rice", scanned=True).code == "SHOP-42"
+    from assistant.cli import main
+    assert main(["barcodes", "add", "73108650O4703", "--en", "Milk"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is the O a 0" in err[0]
+
+
+def test_new_names_replace_all_the_old_ones(tmp_path):
+    """Trial item 3: a rename with --en only kept the stale Spanish name of the old product."""
+    book = BarcodeBook(tmp_path / "b.json")
+    book.add("7310865004703", "Milk A", "Leche A")
+    renamed = book.add("7310865004703", "Milk B")
+    assert renamed.names == {"en": "Milk B"} and renamed.name("es") == "Milk B"
+    assert BarcodeBook(tmp_path / "b.json").get("7310865004703").name("es") == "Milk B"
+    book.add("7310865004703", "Milk C", "Leche C")
+    tied = book.add("7310865004703", product="milk")   # a product, no names: the names stay
+    assert tied.names == {"en": "Milk C", "es": "Leche C"} and tied.product == "milk"
+
+
 def test_import_a_list_and_an_open_food_facts_export(tmp_path):
     book = BarcodeBook(tmp_path / "b.json")
     plain = tmp_path / "list.csv"

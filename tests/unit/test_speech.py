@@ -266,6 +266,37 @@ def test_espeak_without_sound_device_is_an_error_not_silence(tmp_path):
         EspeakEngine(executable=exe).speak("milk", "en", 175, 1.0, None)
 
 
+ENGLISH_WORDS = {"sound", "output", "device", "connected", "installed", "cannot", "works", "here"}
+
+
+def test_a_failure_is_said_in_the_users_language_whole(speakers, tmp_path, monkeypatch):
+    """Trial item 11: the Spanish speech-failure sentence carried the engine's English detail
+    ('La voz no funciona: espeak-ng: no sound output (is an audio device connected?)...')."""
+    from assistant.catalog import phrase
+    exe = fake_program(tmp_path, "espeak-ng",
+                       "import sys; sys.stderr.write('ALSA lib pcm.c: Unknown PCM default\\n"
+                       "error: No such file or directory\\n')")
+    errors = []
+    s = speakers(EspeakEngine(executable=exe), on_error=errors.append, language="es")
+    s.say("leche")
+    assert s.wait_idle(30)
+    said = phrase("speech_failed", "es", detail=errors[0])
+    assert said == ("La voz no funciona: espeak-ng: no hay salida de sonido (¿hay altavoces o "
+                    "auriculares conectados?). Los resultados se muestran en pantalla.")
+    assert s.failed == errors[0]
+    # the English stays for the log and an English speaker
+    with pytest.raises(SpeechError, match="no sound output") as english:
+        EspeakEngine(executable=exe).speak("milk", "en", 175, 1.0, None)
+    assert english.value.words("es") == errors[0]
+    # no engine at all: each engine's reason in Spanish too
+    monkeypatch.delenv("GROCERY_ASSISTANT_SPEECH", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing-here"))
+    reason = make_engine().reason.words("es")
+    assert reason.startswith("ningún motor de voz funciona en este equipo (")
+    assert "espeak-ng no está instalado" in reason
+    assert not ENGLISH_WORDS & set(reason.replace("(", " ").replace(")", " ").split())
+
+
 def test_make_engine_names_and_environment(monkeypatch):
     monkeypatch.setenv("GROCERY_ASSISTANT_SPEECH", "silent")
     assert isinstance(make_engine(), SilentEngine)

@@ -193,7 +193,8 @@ class PhotoDesk(QObject):
     def _scanned(self, pid: str, code) -> None:
         product = self.library.get(pid)
         book = self.barcode_book()
-        entry = book.add(code.text, product.names.get("en"), product.names.get("es"), product=pid)
+        entry = book.add(code.text, product.names.get("en"), product.names.get("es"), product=pid,
+                         scanned=True)
         digits = " ".join(entry.code) if code.retail else entry.code
         self.tell(phrase("scan_done", self.language, digits=digits, name=product.name(self.language),
                      n=len(book.codes_of(pid))), urgent=True)
