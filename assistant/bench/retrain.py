@@ -138,19 +138,20 @@ def old_check(model_path: Path, photos: list[tuple[Path, str]]) -> dict:
 
 
 def live(cfg) -> tuple[float, object, Path]:
-    """retrain -> activate -> a Classifier loaded from the activated file: (seconds, result, path)."""
-    from assistant.inference.classifier import Classifier
+    """retrain (and its one export, as maintainer mode) -> activate -> the app's runtime on the
+    activated file, answering: (seconds, result, path)."""
+    from assistant.inference.onnx_backend import open_classifier
+    from assistant.maintainer.session import retrain_here
     from assistant.store.models import activate
     from model.callbacks import TerminalProgress
-    from model.retrain import retrain
     bar = TerminalProgress()
     start, cpu = time.perf_counter(), time.process_time()
     try:
-        result = retrain(cfg, bar)
+        result = retrain_here(cfg, bar)
     finally:
         bar.close()
     stored = activate(result.out)
-    clf = Classifier(stored)
+    clf = open_classifier(stored)
     clf.predict_batch([__import__("numpy").zeros((224, 224, 3), "uint8")])  # answering
     result.cpu_seconds = round(time.process_time() - cpu, 1)  # all threads: what a busy machine hides
     return time.perf_counter() - start, result, stored
@@ -298,7 +299,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="with --without-old-photos: no feature bank either (stand-ins only)")
     p.add_argument("--without-old-photos", action="store_true",
                    help="as on a user's machine: no photos of the model's products, only the "
-                        "feature bank shipped beside it (built here first from the Freiburg photos)")
+                        "feature bank shipped beside it (built here first from the Freiburg "
+                        "photos when the model ships none)")
     p.add_argument("--epochs", type=int)
     p.add_argument("--max-minutes", type=float)
     p.add_argument("--device", default="auto")
@@ -319,7 +321,12 @@ def main(argv: list[str] | None = None) -> int:
         args.model = str(bundled_default())
     import torch
     bank_seconds = None
-    if args.without_old_photos:
+    from model.retrain.bank import beside
+    shipped = args.without_old_photos and not args.no_bank and beside(args.model).is_file()
+    if shipped:  # as on a user's machine: the bank and the ONNX files that ship with the model
+        (work / "no-photos" / "none").mkdir(parents=True)
+        args.base_data = [str(work / "no-photos")]
+    elif args.without_old_photos:
         import shutil
         from argparse import Namespace
 
@@ -338,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     figures = scenario_one(args, work) if args.scenario == "one" else scenario_grocery(args, work)
     figures["without_old_photos"] = args.without_old_photos
     figures["bank_built_seconds"] = bank_seconds
-    figures["bank"] = args.without_old_photos and not args.no_bank
+    figures["bank"] = "shipped" if shipped else args.without_old_photos and not args.no_bank
     figures.update(machine={"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                             "cuda": torch.cuda.is_available(), "load_average": os.getloadavg()})
     print(json.dumps(figures, indent=1))

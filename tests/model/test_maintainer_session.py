@@ -13,13 +13,18 @@ from tests.model.test_retrain import base, new_dir  # noqa: F401  (fixtures)
 def counted_exports(monkeypatch):
     from assistant.inference import export
     calls: list = []
-    real = export.export_onnx
+    real, built = export.export_onnx, export.head_onnx
 
     def counting(checkpoint, out=None):
         calls.append(checkpoint)
         return real(checkpoint, out)
 
+    def counting_head(features, out, checkpoint, *args):  # the base's network, a new head
+        calls.append(checkpoint)
+        return built(features, out, checkpoint, *args)
+
     monkeypatch.setattr(export, "export_onnx", counting)
+    monkeypatch.setattr(export, "head_onnx", counting_head)
     return calls
 
 
@@ -63,3 +68,24 @@ def test_a_worse_model_is_refused_unless_yes(tmp_path, tiny_checkpoint):
         session.activate(worse)
     assert models.is_bundled_active()
     assert session.activate(worse, yes=True).resolve() == models.active_model_path().resolve()
+
+
+@pytest.mark.parametrize("base_runs, measured", [("int8", True), ("fp32", False), (None, False)])
+def test_a_new_head_is_measured_for_int8_only_where_its_base_runs_int8(
+        base, new_dir, tmp_path, monkeypatch, base_runs, measured):  # noqa: F811
+    """A head-only retrain's network is its base's: where the base runs fp32 here, the new
+    model does too, without the int8 build and measurement (most of a product's time to live)."""
+    from assistant.inference import precision
+    from assistant.maintainer import session
+    from model import precision as making
+    from model.retrain import RetrainConfig
+    asked: list = []
+    monkeypatch.setattr(making, "make_ready", lambda out, **kw: asked.append(out))
+    recorded = None if base_runs is None else precision.PrecisionChoice(
+        base_runs, "amx", 1.0, 0.9, 0.9, 6, 12)
+    real = precision.read_choice
+    monkeypatch.setattr(precision, "read_choice",
+                        lambda path, *a, **k: recorded if str(path) == str(base) else real(path, *a, **k))
+    result = session.retrain_here(RetrainConfig(data=str(new_dir), out=str(tmp_path / "new.safetensors"),
+                                                base=str(base)))
+    assert (asked == [result.out]) is measured, asked
