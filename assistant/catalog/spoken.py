@@ -30,6 +30,8 @@ SPOKEN: dict[str, dict[str, str]] = {
     "camera_changed": {"en": "Camera: {name}.", "es": "Cámara: {name}."},
     "source_ended": {"en": "End of the video.", "es": "Fin del vídeo."},
     "photos_ended": {"en": "No more photos in the folder.", "es": "No hay más fotos en la carpeta."},
+    "label_words_failed": {"en": "Reading the pack's words stopped: {detail}. Products are still named from the picture.",
+                           "es": "Se dejó de leer las palabras del envase: {detail}. Los productos se siguen nombrando por la imagen."},
     "speech_failed": {"en": "Speech does not work: {detail}. Results are shown on screen.",
                       "es": "La voz no funciona: {detail}. Los resultados se muestran en pantalla."},
     # why the voice failed ({detail}: the engine's own output, as it is)

@@ -14,7 +14,8 @@ from assistant.inference.protocol import Classifier
 class LabelFusion:
     """.watch: the label watch in use or None; .ms: how long each fusion took (ms)."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_failure: Callable[[str], None] | None = None) -> None:
+        self.on_failure = on_failure  # the watch's engine failed: why (said by the owner)
         self.watch = None
         self.ms: deque[float] = deque(maxlen=200)
         self._frames: tuple[Callable, Callable] | None = None  # (newest(), showing(seq)) while running
@@ -35,6 +36,8 @@ class LabelFusion:
         old, self.watch = self.watch, watch
         if old is not None:
             old.stop()
+        if watch is not None:
+            watch.on_failure = self.on_failure
         if watch is not None and self._frames is not None:
             watch.start(*self._frames)
 

@@ -65,7 +65,7 @@ class Assistant:
         #: guidance ticks (assistant.live.ticks.Ticker) or None
         self.spoken_codes = SpokenBarcodes(speaker, settings, barcode_names, ticker,
                                            self.record, self._emit)
-        self.labels = LabelFusion()
+        self.labels = LabelFusion(lambda why: self._status("label_words_failed", why))
         self.history: list[tuple[float, str, str]] = []
         self.last_prediction = None
         self.frames_classified = 0

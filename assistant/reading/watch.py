@@ -51,7 +51,9 @@ class LabelWatch:
         self.k = FUSE_K
         self.read_ms: deque[float] = deque(maxlen=200)
         self.frames_read = 0
-        self.failed: str | None = None  # why the engine cannot read (said once by the owner)
+        self.failed: str | None = None  # why the engine cannot read
+        #: told once why, from the watch's thread, when the engine fails (the owner says it)
+        self.on_failure: Callable[[str], None] | None = None
         self._latest: tuple[dict[str, float], float, object] = ({}, -1e9, None)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -106,6 +108,8 @@ class LabelWatch:
             except Exception as exc:  # no engine, a damaged model file: stop reading, say why
                 self.failed = f"{type(exc).__name__}: {exc}"
                 log.error("label words: the text engine failed: %s", self.failed)
+                if self.on_failure is not None:
+                    self.on_failure(self.failed)
                 return
 
 

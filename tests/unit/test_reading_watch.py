@@ -107,6 +107,11 @@ def test_an_engine_that_fails_while_watching_stops_the_watch_and_says_why(tiny_c
         seen = assistant.frames_classified
         assert wait_until(lambda: assistant.frames_classified > seen + 5)  # recognition goes on
         assert all(p["prediction"].label == "red_sauce" for p in events.of("prediction"))
+        # the shopper hears why the pack's words are no longer read, once
+        assert wait_until(lambda: [e for e in events.of("status") if e["status"] == "label_words_failed"])
+        said = [e for e in events.of("status") if e["status"] == "label_words_failed"]
+        assert len(said) == 1 and "model file damaged" in said[0]["words"]
+        assert wait_until(lambda: any("model file damaged" in text for text, *_ in engine.spoken))
     finally:
         assistant.stop()
         speaker.close()
