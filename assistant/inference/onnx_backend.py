@@ -24,8 +24,9 @@ log = logging.getLogger(__name__)
 #: auto: ONNX Runtime on a CPU (no torch in the process) in the precision measured for this
 #: model on this CPU kind (int8 only where measured free: assistant.inference.precision; fp32,
 #: the same answers as PyTorch, otherwise), PyTorch on an NVIDIA GPU; torch: eager PyTorch;
-#: onnx: ONNX Runtime fp32; onnx-int8: ONNX Runtime, static int8, whatever was measured.
-BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
+#: onnx: ONNX Runtime fp32; onnx-int8: ONNX Runtime, static int8, whatever was measured;
+#: openvino-bf16: OpenVINO with bf16 products (a CPU with bf16 units only).
+BACKENDS = ("auto", "torch", "onnx", "onnx-int8", "openvino-bf16")
 DEFAULT_BACKEND = "auto"
 class OnnxClassifier:
     """A checkpoint's ONNX file run by ONNX Runtime; thread-safe, and answers like Classifier."""
@@ -171,19 +172,27 @@ def open_classifier(model: str | os.PathLike, backend: str = DEFAULT_BACKEND, de
             return _torch_classifier(model, "cpu", threads)
     if backend == "torch":
         return _torch_classifier(model, device, threads)
+    if backend == "openvino-bf16":
+        from assistant.inference.openvino_backend import OpenVinoClassifier
+        return OpenVinoClassifier(model, threads=threads)
     return OnnxClassifier(model, int8=backend == "onnx-int8", threads=threads,
                           calibration=calibration, device=device)
 
 
-def _measured_onnx(model, threads: int | None) -> OnnxClassifier:
-    """ONNX Runtime in the precision chosen for this model on this CPU kind; fp32 when int8
-    was chosen but its file cannot be had (it is never made without calibration photos)."""
+def _measured_onnx(model, threads: int | None):
+    """The precision chosen for this model on this CPU kind (int8: ONNX Runtime; bf16:
+    OpenVINO); fp32 when the chosen one cannot be had (an int8 file is never made without
+    calibration photos; OpenVINO may have been uninstalled since)."""
     from assistant.inference.precision import chosen_precision
-    if chosen_precision(model) == "int8":
-        try:
+    chosen = chosen_precision(model)
+    try:
+        if chosen == "int8":
             return OnnxClassifier(model, int8=True, threads=threads, device="cpu")
-        except ExportError as exc:
-            log.warning("%s: its measured int8 file is missing (%s); using fp32", model, exc)
+        if chosen == "bf16":
+            from assistant.inference.openvino_backend import OpenVinoClassifier
+            return OpenVinoClassifier(model, threads=threads)
+    except ExportError as exc:
+        log.warning("%s: its measured %s cannot be had (%s); using fp32", model, chosen, exc)
     return OnnxClassifier(model, threads=threads, device="cpu")
 
 
@@ -202,7 +211,8 @@ def add_backend_arguments(parser) -> None:
                         help="auto: ONNX Runtime on a CPU (int8 where measured as accurate as fp32 "
                              "for this model on this CPU kind: `models list` shows it), PyTorch on "
                              "an NVIDIA GPU; torch: PyTorch; onnx: ONNX Runtime fp32; onnx-int8: "
-                             "ONNX Runtime int8 (made once, calibrated on real photos)")
+                             "ONNX Runtime int8 (made once, calibrated on real photos); "
+                             "openvino-bf16: OpenVINO, bf16 products (CPUs with bf16 units)")
     parser.add_argument("--threads", type=int, metavar="N",
                         help="compute threads for the model (default: one per core)")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda")
