@@ -15,7 +15,8 @@ Prints (a benchmark, not a test: it measures and reports, it does not fail):
   api, backends, barcodes, barcode-import, dates, engines, reading, retrain: the benchmarks of
      the other rooms (STANDALONE), one at a time: `bench --only api -- --seconds 8`;
   limit (assistant/bench/limit.py, first): the default model's precision on this CPU kind, one
-     frame, `classify` photos/s against the physical limit (fp32 and int8), OpenVINO as a peer.
+     frame, `classify` photos/s against the physical limit (fp32, int8, and bf16 where the CPU
+     has bf16 units), OpenVINO as a peer.
 Parts 2-5 run the real pipeline with the classifier --backend names (auto by default, as
 the window: ONNX Runtime on a CPU). Heavy imports live inside the functions so `--help`
 stays instant.
