@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
 
 from assistant import machine
 from assistant.inference.export import ensure_onnx
+from assistant.inference.onnx_backend import ExportedModel
 from assistant.inference.onnx_files import ExportError, cache_folder
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ def openvino_available() -> bool:
     return True
 
 
-class OpenVinoClassifier:
+class OpenVinoClassifier(ExportedModel):
     """A checkpoint's fp32 ONNX file compiled by OpenVINO with bf16 products; answers like
     OnnxClassifier (thread-safe: each call makes its own inference request)."""
 
@@ -35,8 +35,6 @@ class OpenVinoClassifier:
     device = "cpu"
 
     def __init__(self, source: str | os.PathLike, threads: int | None = None) -> None:
-        from assistant.inference.calibration import Calibration
-        from assistant.inference.checkpoint import Checkpoint, read_metadata
         from assistant.inference.prediction import check_finite_answers, probe_batch
         if not machine.has_bf16():
             raise ExportError("this CPU has no bf16 units (amx_bf16 or avx512_bf16): bf16 would "
@@ -45,12 +43,7 @@ class OpenVinoClassifier:
             import openvino as ov
         except ImportError as exc:
             raise ExportError("OpenVINO is not installed (pip install -e '.[openvino]')") from exc
-        self.path = Path(source)
-        meta = read_metadata(self.path)
-        self.checkpoint = Checkpoint({}, meta, self.path)
-        self.class_ids = self.checkpoint.class_ids
-        self.preprocessing = self.checkpoint.preprocessing
-        self.calibration = Calibration.from_meta(meta)
+        self._read(source)
         self.onnx_path = ensure_onnx(self.path)
         core = ov.Core()
         # compiled blobs kept per model and CPU by OpenVINO itself: later launches skip the compile
@@ -66,25 +59,9 @@ class OpenVinoClassifier:
             raise ExportError(f"{self.path}: OpenVINO cannot run its ONNX file ({exc})") from exc
         check_finite_answers(self.logits(probe_batch(self.preprocessing.size)), self.path)
 
-    def name(self, class_id: str, language: str = "en") -> str:
-        return self.checkpoint.name(self.class_ids.index(class_id), language)
-
     def logits(self, batch):
         """Normalised N x 3 x S x S float32 array -> N x C array."""
         import numpy as np
         x = np.ascontiguousarray(batch, dtype=np.float32)
         request = self._compiled.create_infer_request()
         return np.array(request.infer({0: x})[0])
-
-    def predict(self, rgb, k: int = 3):
-        return self.predict_batch([rgb], k)[0]
-
-    def predict_batch(self, pictures: list, k: int = 3) -> list:
-        if not pictures:
-            return []
-        return self.predict_array(self.preprocessing.batch_array(pictures), k)
-
-    def predict_array(self, batch, k: int = 3) -> list:
-        return self.calibration.predictions(self.logits(batch), self.class_ids, k)
-
-    predict_tensor = predict_array

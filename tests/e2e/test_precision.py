@@ -42,6 +42,18 @@ def _split(photo_dir: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
     return train, held
 
 
+def _int8_misnames_one(monkeypatch) -> None:
+    """int8 answers the first held-out photo with another product: lossy by any measure."""
+    real = making._top1
+
+    def lossy(clf, batches):
+        ids, rate = real(clf, batches)
+        if clf.precision == "int8":
+            ids[0] = next(c for c in clf.class_ids if c != ids[0])
+        return ids, rate
+    monkeypatch.setattr(making, "_top1", lossy)
+
+
 def test_decide_follows_the_bounds():
     assert decide(1.0, 0.90, 0.90) == "int8"
     assert decide(0.995, 0.90, 0.897) == "int8"       # exactly on both bounds
@@ -78,14 +90,7 @@ def test_lossless_int8_is_chosen_recorded_and_used(trained_checkpoint, photo_dir
 def test_lossy_int8_is_refused(trained_checkpoint, photo_dir, monkeypatch):
     """int8 answers one held-out photo in six differently: 83% agreement, 16.7 points lost."""
     monkeypatch.setattr(machine, "cpu_kind", lambda: "amx")
-    real = making._top1
-
-    def lossy(clf, batches):
-        ids, rate = real(clf, batches)
-        if clf.precision == "int8":
-            ids[0] = next(c for c in clf.class_ids if c != ids[0])
-        return ids, rate
-    monkeypatch.setattr(making, "_top1", lossy)
+    _int8_misnames_one(monkeypatch)
     train, held = _split(photo_dir)
     choice = measure(trained_checkpoint, train, held)
     assert choice.agreement == pytest.approx(5 / 6, abs=1e-4)
@@ -179,14 +184,7 @@ def test_lossless_bf16_is_measured_chosen_and_run(trained_checkpoint, photo_dir,
     and bf16 naming every photo as fp32 does, bf16 is chosen, recorded and run."""
     monkeypatch.setattr(machine, "has_bf16", REAL_HAS_BF16)
     monkeypatch.setattr(machine, "cpu_kind", lambda flags=None: "amx")
-    real = making._top1
-
-    def lossy_int8(clf, batches):
-        ids, rate = real(clf, batches)
-        if clf.precision == "int8":
-            ids[0] = next(c for c in clf.class_ids if c != ids[0])
-        return ids, rate
-    monkeypatch.setattr(making, "_top1", lossy_int8)
+    _int8_misnames_one(monkeypatch)
     train, held = _split(photo_dir)
     choice = measure(trained_checkpoint, train, held)
     assert (choice.bf16_agreement, choice.bf16_top1) == (1.0, 1.0) and choice.bf16_per_s > 0
@@ -195,15 +193,11 @@ def test_lossless_bf16_is_measured_chosen_and_run(trained_checkpoint, photo_dir,
     assert read_choice(trained_checkpoint) == choice
     clf = open_classifier(trained_checkpoint, "auto", device="cpu")
     assert (clf.precision, clf.backend) == ("bf16", "openvino-bf16")
-    rgb = (next(iter(photo_dir.rglob("*.jpg"))))
+    fp32 = open_classifier(trained_checkpoint, "onnx", device="cpu")  # --backend overrides
+    assert fp32.precision == "fp32"
     from assistant.inference.vision import load_image
-    assert clf.predict(load_image(rgb)).label == choice_label(trained_checkpoint, rgb)
-    assert open_classifier(trained_checkpoint, "onnx", device="cpu").precision == "fp32"
-
-
-def choice_label(checkpoint: Path, photo: Path) -> str:
-    from assistant.inference.vision import load_image
-    return open_classifier(checkpoint, "onnx", device="cpu").predict(load_image(photo)).label
+    rgb = load_image(held[0][0])
+    assert clf.predict(rgb).label == fp32.predict(rgb).label == held[0][1]
 
 
 def test_the_fastest_lossless_precision_is_chosen():
