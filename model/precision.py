@@ -128,19 +128,18 @@ def measure(checkpoint: str | os.PathLike, calibration: Sequence[str | os.PathLi
     acc32 = sum(a == t for a, t in zip(top_fp32, truth, strict=True)) / n
     acc8 = sum(a == t for a, t in zip(top_int8, truth, strict=True)) / n
     measured = {"int8": (agreement, acc8, int8_rate)}
-    bf16 = _bf16(checkpoint, batches)
-    if bf16 is not None:
-        top_bf16, bf16_rate = bf16
-        measured["bf16"] = (sum(a == b for a, b in zip(top_fp32, top_bf16, strict=True)) / n,
-                            sum(a == t for a, t in zip(top_bf16, truth, strict=True)) / n, bf16_rate)
-    agree16, acc16, _ = measured.get("bf16", (None, None, 0.0))
+    bf16 = {}  # the record's bf16 fields, where bf16 was measured
+    if (found := _bf16(checkpoint, batches)) is not None:
+        top16, rate16 = found
+        agree16 = sum(a == b for a, b in zip(top_fp32, top16, strict=True)) / n
+        acc16 = sum(a == t for a, t in zip(top16, truth, strict=True)) / n
+        measured["bf16"] = (agree16, acc16, rate16)
+        bf16 = {"bf16_agreement": round(agree16, 5), "bf16_top1": round(acc16, 5),
+                "bf16_per_s": round(rate16, 1)}
     choice = PrecisionChoice(fastest_lossless(acc32, measured), kind or machine.cpu_kind(),
                              round(agreement, 5), round(acc32, 5), round(acc8, 5), n, len(calibration),
                              round(fp32_rate, 1), round(int8_rate, 1),
-                             _dt.datetime.now().replace(microsecond=0).isoformat(),
-                             None if agree16 is None else round(agree16, 5),
-                             None if acc16 is None else round(acc16, 5),
-                             round(bf16[1], 1) if bf16 else 0.0)
+                             _dt.datetime.now().replace(microsecond=0).isoformat(), **bf16)
     write_choice(checkpoint, choice, folder)
     log.info("%s: %s", checkpoint.name, choice.line())
     return choice

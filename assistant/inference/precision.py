@@ -1,12 +1,13 @@
-"""Which precision a model runs in on this CPU kind: int8 only where it was measured free.
+"""Which precision a model runs in on this CPU kind: int8 or bf16 only where measured free.
 
 When a model is made ready its int8 ONNX file is built (static QDQ, per-channel weights,
 calibrated on the model's own training photos), both files answer the model's held-out photos,
 and int8 becomes the default only where it keeps >= 99.5% top-1 agreement with fp32 and loses
 <= 0.3 points of top-1. Where the CPU has bf16 units and OpenVINO is installed, bf16 (OpenVINO
-on the fp32 file) is measured by the same rule; of the lossless ones the fastest is chosen. The decision and its figures are kept in `<sha256>.precision.json`
-beside the ONNX files, one entry per CPU kind (assistant.machine.cpu_kind): a choice measured on
-an AMX CPU says nothing of an AVX2 one. No torch, no Qt; numpy and ONNX Runtime on use.
+on the fp32 file) is measured by the same rule; of the lossless ones the fastest is chosen.
+The decision and its figures are kept in `<sha256>.precision.json` beside the ONNX files, one
+entry per CPU kind (assistant.machine.cpu_kind): a choice measured on an AMX CPU says nothing
+of an AVX2 one. No torch, no Qt; numpy and ONNX Runtime on use.
 """
 from __future__ import annotations
 
