@@ -25,6 +25,17 @@ def cpu_flags() -> set[str]:
     return set(line.partition(":")[2].split())
 
 
+#: flags that make bf16 matrix products native (either is enough): OpenVINO's bf16 needs them,
+#: and falls back to f32 quietly without them
+BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
+def has_bf16(flags: set[str] | None = None) -> bool:
+    """Whether this CPU computes bf16 products natively, from what it reports (no torch)."""
+    flags = cpu_flags() if flags is None else flags
+    return any(f in flags for f in BF16_FLAGS)
+
+
 def cpu_kind(flags: set[str] | None = None) -> str:
     """'amx', 'avx512-vnni', 'avx-vnni', 'avx512', 'avx2' or 'baseline' (none of them)."""
     flags = cpu_flags() if flags is None else flags

@@ -21,7 +21,7 @@ from assistant import machine
 from assistant.inference.checkpoint import CheckpointError, read_metadata
 from assistant.inference.precision import (
     PrecisionChoice,
-    decide,
+    fastest_lossless,
     read_choice,
     writable_folder,
     write_choice,
@@ -101,8 +101,9 @@ def make_ready(checkpoint: str | Path, data: str | None = None, again: bool = Fa
 def measure(checkpoint: str | os.PathLike, calibration: Sequence[str | os.PathLike],
             heldout: Sequence[tuple[str | os.PathLike, str]], kind: str | None = None,
             folder: str | os.PathLike | None = None) -> PrecisionChoice:
-    """Build the int8 file (calibrated on `calibration`, the model's training photos), run both
-    precisions on `heldout` ((photo, product id) pairs the model never trained on), decide,
+    """Build the int8 file (calibrated on `calibration`, the model's training photos), run fp32,
+    int8 and, where this CPU has bf16 units and OpenVINO is here, bf16 on `heldout` ((photo,
+    product id) pairs the model never trained on), choose the fastest lossless (else fp32),
     record the choice for this CPU kind and return it."""
     from assistant.inference.export import ensure_onnx
     from assistant.inference.onnx_backend import OnnxClassifier
@@ -126,13 +127,35 @@ def measure(checkpoint: str | os.PathLike, calibration: Sequence[str | os.PathLi
     agreement = sum(a == b for a, b in zip(top_fp32, top_int8, strict=True)) / n
     acc32 = sum(a == t for a, t in zip(top_fp32, truth, strict=True)) / n
     acc8 = sum(a == t for a, t in zip(top_int8, truth, strict=True)) / n
-    choice = PrecisionChoice(decide(agreement, acc32, acc8), kind or machine.cpu_kind(), round(agreement, 5),
-                             round(acc32, 5), round(acc8, 5), n, len(calibration),
+    measured = {"int8": (agreement, acc8, int8_rate)}
+    bf16 = {}  # the record's bf16 fields, where bf16 was measured
+    if (found := _bf16(checkpoint, batches)) is not None:
+        top16, rate16 = found
+        agree16 = sum(a == b for a, b in zip(top_fp32, top16, strict=True)) / n
+        acc16 = sum(a == t for a, t in zip(top16, truth, strict=True)) / n
+        measured["bf16"] = (agree16, acc16, rate16)
+        bf16 = {"bf16_agreement": round(agree16, 5), "bf16_top1": round(acc16, 5),
+                "bf16_per_s": round(rate16, 1)}
+    choice = PrecisionChoice(fastest_lossless(acc32, measured), kind or machine.cpu_kind(),
+                             round(agreement, 5), round(acc32, 5), round(acc8, 5), n, len(calibration),
                              round(fp32_rate, 1), round(int8_rate, 1),
-                             _dt.datetime.now().replace(microsecond=0).isoformat())
+                             _dt.datetime.now().replace(microsecond=0).isoformat(), **bf16)
     write_choice(checkpoint, choice, folder)
     log.info("%s: %s", checkpoint.name, choice.line())
     return choice
+
+
+def _bf16(checkpoint: Path, batches) -> tuple[list[str], float] | None:
+    """(top-1 ids, photos/s) of OpenVINO bf16 on the batches; None where this CPU has no bf16
+    units or OpenVINO is not installed (nothing to measure), or it fails (logged)."""
+    from assistant.inference.openvino_backend import OpenVinoClassifier, openvino_available
+    if not machine.has_bf16() or not openvino_available():
+        return None
+    try:
+        return _top1(OpenVinoClassifier(checkpoint), batches)
+    except Exception as exc:  # noqa: BLE001 - bf16 is an option; fp32 and int8 stand without it
+        log.warning("%s: bf16 not measured (%s: %s)", checkpoint, type(exc).__name__, exc)
+        return None
 
 
 def _heldout_batches(clf, heldout):

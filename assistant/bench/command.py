@@ -17,7 +17,8 @@ Prints (a benchmark, not a test: it measures and reports, it does not fail):
   calibrate: the figures behind the announcer's thresholds, for a model and a photo folder
      (assistant/bench/calibrate.py), alone as well: `bench --only calibrate -- --data DIR`;
   limit (assistant/bench/limit.py, first): the default model's precision on this CPU kind, one
-     frame, `classify` photos/s against the physical limit (fp32 and int8), OpenVINO as a peer.
+     frame, `classify` photos/s against the physical limit (fp32, int8, and bf16 where the CPU
+     has bf16 units), OpenVINO as a peer.
 Parts 2-5 run the real pipeline with the classifier --backend names (auto by default, as
 the window: ONNX Runtime on a CPU). Heavy imports live inside the functions so `--help`
 stays instant.

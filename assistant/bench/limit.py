@@ -3,9 +3,11 @@
 Prints, all measured in one run on the same photos (the model's held-out photos when they are
 on this machine, else --source's photo folder):
   1. the precision chosen for the model on this CPU kind and the figures it rests on;
-  2. one 640x480 frame through predict(), median / p90 ms, fp32 and int8;
+  2. one 640x480 frame through predict(), median / p90 ms, fp32, int8 and (a CPU with bf16
+     units and OpenVINO installed) bf16;
   3. the matrix-product peak of this CPU measured now through ONNX Runtime (fp32 MatMul, int8
-     MatMulInteger), the model's GFLOP a photo, and the photos/s limit they allow;
+     MatMulInteger) and OpenVINO (bf16), the model's GFLOP a photo, and the photos/s limit
+     they allow;
   4. `classify` of the photos end to end, photos/s per precision, and each as a ratio to its limit;
   5. OpenVINO as a peer on the same photos and ONNX files (model only, fp32 held to f32), clearly
      better only at CLEARLY_BETTER times ONNX Runtime's rate with the same answers (AGREEMENT_MIN);
@@ -20,7 +22,7 @@ import time
 from pathlib import Path
 
 from assistant.inference.precision import AGREEMENT_MIN
-from assistant.machine import cpu_kind, cpu_name
+from assistant.machine import cpu_kind, cpu_name, has_bf16
 
 #: OpenVINO replaces ONNX Runtime only when this many times faster on the same photos
 CLEARLY_BETTER = 1.3
@@ -31,14 +33,16 @@ DEMO = Path(__file__).resolve().parents[2] / "assets" / "demo"
 PHOTOS = 300
 
 
-def matmul_peak(int8: bool, n: int = MATMUL_N, repeats: int = 40) -> float:
-    """Giga-operations/s of an n x n matrix product on all cores, through ONNX Runtime (the
-    kernels that run the model): fp32 MatMul or u8 x s8 MatMulInteger; best of repeats."""
+def matmul_peak(precision: str, n: int = MATMUL_N, repeats: int = 40) -> float:
+    """Giga-operations/s of an n x n matrix product on all cores, through the runtime that runs
+    the model in that precision: ONNX Runtime's fp32 MatMul or u8 x s8 MatMulInteger, or
+    OpenVINO's MatMul with bf16 products; best of repeats."""
     import numpy as np
     import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(0)
+    int8 = precision == "int8"
     if int8:
         b = rng.integers(-127, 127, (n, n), dtype=np.int8)
         node = helper.make_node("MatMulInteger", ["a", "b"], ["c"])
@@ -54,12 +58,19 @@ def matmul_peak(int8: bool, n: int = MATMUL_N, repeats: int = 40) -> float:
                               [numpy_helper.from_array(b, "b")])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    session.run(None, {"a": a})
+    if precision == "bf16":
+        import openvino as ov
+        compiled = ov.Core().compile_model(ov.Core().read_model(model.SerializeToString(), b""), "CPU",
+                                           {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "bf16"})
+        run = lambda: compiled({0: a})  # noqa: E731
+    else:
+        session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+        run = lambda: session.run(None, {"a": a})  # noqa: E731
+    run()
     best = float("inf")
     for _ in range(repeats):
         t0 = time.perf_counter()
-        session.run(None, {"a": a})
+        run()
         best = min(best, time.perf_counter() - t0)
     return 2 * n ** 3 / best / 1e9
 
@@ -106,6 +117,7 @@ def run(model: Path, source: Path, frames: int = 20) -> dict:
     """Measure and print every figure; returns them."""
     from assistant.bench.runtime import classify_folder, model_gflop
     from assistant.inference.onnx_files import find_onnx
+    from assistant.inference.openvino_backend import openvino_available
     from assistant.inference.precision import read_choice
     out: dict = {"cpu": cpu_name(), "cpu_kind": cpu_kind(), "model": str(model),
                  "load_before": os.getloadavg()}
@@ -114,12 +126,13 @@ def run(model: Path, source: Path, frames: int = 20) -> dict:
     out["precision"] = choice.__dict__ if choice else None
     print("   precision: " + (choice.line() if choice else
                               f"fp32 (int8 not measured on {cpu_kind()} CPUs: python -m model.precision)"))
-    backends = {"fp32": "onnx"} | ({"int8": "onnx-int8"} if find_onnx(model, True) else {})
+    backends = ({"fp32": "onnx"} | ({"int8": "onnx-int8"} if find_onnx(model, True) else {})
+                | ({"bf16": "openvino-bf16"} if has_bf16() and openvino_available() else {}))
     out["frame_ms"] = {p: frame_ms(model, b, frames) for p, b in backends.items()}
     for p, s in out["frame_ms"].items():
         print(f"   one 640x480 frame, {p}: {s['median_ms']:.1f} ms median, {s['p90_ms']:.1f} ms p90")
     gflop = model_gflop(model)
-    peaks = {p: matmul_peak(p == "int8") for p in backends}
+    peaks = {p: matmul_peak(p) for p in backends}
     limits = {p: peaks[p] / gflop for p in backends}
     out.update(gflop_per_photo=round(gflop, 3), peak_gops={p: round(v, 1) for p, v in peaks.items()},
                limit_photos_per_s={p: round(v, 1) for p, v in limits.items()})
@@ -140,13 +153,14 @@ def run(model: Path, source: Path, frames: int = 20) -> dict:
                   f"{c['ratio_to_limit']:.0%} of its limit (top-1 {c['top1']:.1%} if folders are products)")
         if "int8" in rates:
             print(f"   int8 / fp32 speed: {rates['int8'] / rates['fp32']:.2f}")
-        out["openvino"] = openvino_peer(model, sorted(folder.rglob("*.jpg"))[:256], backends)
+        out["openvino"] = openvino_peer(model, sorted(folder.rglob("*.jpg"))[:256],
+                                        [p for p in backends if p != "bf16"])
     out["load_after"] = os.getloadavg()
     print(f"   load average at the end {out['load_after'][0]:.1f}")
     return out
 
 
-def openvino_peer(model: Path, photos: list[Path], backends: dict) -> dict | None:
+def openvino_peer(model: Path, photos: list[Path], backends: list[str]) -> dict | None:
     """OpenVINO and ONNX Runtime on the same ONNX files and photos, model only, batches of 32."""
     try:
         import openvino as ov
@@ -165,7 +179,9 @@ def openvino_peer(model: Path, photos: list[Path], backends: dict) -> dict | Non
         batches = [np.concatenate(arrays[i:i + 32]) for i in range(0, len(arrays), 32)]
         # f32 said outright: on a CPU with bf16 units OpenVINO otherwise computes fp32 graphs in
         # bf16 (measured here: 98.4% top-1 agreement with fp32, so not the same model)
-        config = {"PERFORMANCE_HINT": "THROUGHPUT"} | ({} if p == "int8" else {"INFERENCE_PRECISION_HINT": "f32"})
+        # LATENCY: one stream on all cores; THROUGHPUT makes a stream per core, and the one
+        # blocking call a batch here makes then runs on one of them
+        config = {"PERFORMANCE_HINT": "LATENCY"} | ({} if p == "int8" else {"INFERENCE_PRECISION_HINT": "f32"})
         compiled = core.compile_model(str(clf.onnx_path), "CPU", config)
         rate, ov_top = {}, {}
         for name, fn in (("onnxruntime", clf.logits), ("openvino", lambda b, c=compiled: c(b)[0])):

@@ -24,26 +24,56 @@ log = logging.getLogger(__name__)
 #: auto: ONNX Runtime on a CPU (no torch in the process) in the precision measured for this
 #: model on this CPU kind (int8 only where measured free: assistant.inference.precision; fp32,
 #: the same answers as PyTorch, otherwise), PyTorch on an NVIDIA GPU; torch: eager PyTorch;
-#: onnx: ONNX Runtime fp32; onnx-int8: ONNX Runtime, static int8, whatever was measured.
-BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
+#: onnx: ONNX Runtime fp32; onnx-int8: ONNX Runtime, static int8, whatever was measured;
+#: openvino-bf16: OpenVINO with bf16 products (a CPU with bf16 units only).
+BACKENDS = ("auto", "torch", "onnx", "onnx-int8", "openvino-bf16")
 DEFAULT_BACKEND = "auto"
-class OnnxClassifier:
-    """A checkpoint's ONNX file run by ONNX Runtime; thread-safe, and answers like Classifier."""
+class ExportedModel:
+    """What a runtime of a checkpoint's exported graph shares: the checkpoint's names,
+    preprocessing and calibration, and answers from its logits() (ONNX Runtime here, OpenVINO
+    in openvino_backend)."""
 
-    def __init__(self, source: str | os.PathLike, int8: bool = False, threads: int | None = None,
-                 calibration: list[str | os.PathLike] | None = None, device: str = "cpu") -> None:
-        import onnxruntime as ort
-
+    def _read(self, source: str | os.PathLike) -> None:
         from assistant.inference.calibration import Calibration
         from assistant.inference.checkpoint import Checkpoint, read_metadata
-        from assistant.inference.prediction import check_finite_answers, probe_batch
-
         self.path = Path(source)
         meta = read_metadata(self.path)
         self.checkpoint = Checkpoint({}, meta, self.path)
         self.class_ids = self.checkpoint.class_ids
         self.preprocessing = self.checkpoint.preprocessing
         self.calibration = Calibration.from_meta(meta)
+
+    def logits(self, batch):
+        raise NotImplementedError
+
+    def name(self, class_id: str, language: str = "en") -> str:
+        return self.checkpoint.name(self.class_ids.index(class_id), language)
+
+    def predict(self, rgb, k: int = 3):
+        return self.predict_batch([rgb], k)[0]
+
+    def predict_batch(self, pictures: list, k: int = 3) -> list:
+        if not pictures:
+            return []
+        return self.predict_array(self.preprocessing.batch_array(pictures), k)
+
+    def predict_array(self, batch, k: int = 3) -> list:
+        return self.calibration.predictions(self.logits(batch), self.class_ids, k)
+
+    def predict_tensor(self, batch, k: int = 3) -> list:
+        return self.predict_array(batch, k)
+
+
+class OnnxClassifier(ExportedModel):
+    """A checkpoint's ONNX file run by ONNX Runtime; thread-safe, and answers like Classifier."""
+
+    def __init__(self, source: str | os.PathLike, int8: bool = False, threads: int | None = None,
+                 calibration: list[str | os.PathLike] | None = None, device: str = "cpu") -> None:
+        import onnxruntime as ort
+
+        from assistant.inference.prediction import check_finite_answers, probe_batch
+
+        self._read(source)
         self.onnx_path = ensure_onnx(self.path, int8=int8, calibration=calibration)
         self.backend = "onnx-int8" if int8 else "onnx"
         self.precision = "int8" if int8 else "fp32"
@@ -73,9 +103,6 @@ class OnnxClassifier:
                 if fresh is not None:
                     fresh.unlink(missing_ok=True)
 
-    def name(self, class_id: str, language: str = "en") -> str:
-        return self.checkpoint.name(self.class_ids.index(class_id), language)
-
     def logits(self, batch):
         """Normalised N x 3 x S x S float32 array (a torch tensor is accepted) -> N x C array."""
         import numpy as np
@@ -86,19 +113,6 @@ class OnnxClassifier:
         # batches of 16 left the service at 4.6x its idle memory): past one picture, the arena
         # gives them back at the end of the run. One picture (the app) keeps its arena.
         return self.session.run(None, {self._input: x}, self._shrink if len(x) > 1 else None)[0]
-
-    def predict(self, rgb, k: int = 3):
-        return self.predict_batch([rgb], k)[0]
-
-    def predict_batch(self, pictures: list, k: int = 3) -> list:
-        if not pictures:
-            return []
-        return self.predict_array(self.preprocessing.batch_array(pictures), k)
-
-    def predict_array(self, batch, k: int = 3) -> list:
-        return self.calibration.predictions(self.logits(batch), self.class_ids, k)
-
-    predict_tensor = predict_array
 
 
 def optimized_path(onnx_path: Path) -> Path:
@@ -171,19 +185,27 @@ def open_classifier(model: str | os.PathLike, backend: str = DEFAULT_BACKEND, de
             return _torch_classifier(model, "cpu", threads)
     if backend == "torch":
         return _torch_classifier(model, device, threads)
+    if backend == "openvino-bf16":
+        from assistant.inference.openvino_backend import OpenVinoClassifier
+        return OpenVinoClassifier(model, threads=threads)
     return OnnxClassifier(model, int8=backend == "onnx-int8", threads=threads,
                           calibration=calibration, device=device)
 
 
-def _measured_onnx(model, threads: int | None) -> OnnxClassifier:
-    """ONNX Runtime in the precision chosen for this model on this CPU kind; fp32 when int8
-    was chosen but its file cannot be had (it is never made without calibration photos)."""
+def _measured_onnx(model, threads: int | None):
+    """The precision chosen for this model on this CPU kind (int8: ONNX Runtime; bf16:
+    OpenVINO); fp32 when the chosen one cannot be had (an int8 file is never made without
+    calibration photos; OpenVINO may have been uninstalled since)."""
     from assistant.inference.precision import chosen_precision
-    if chosen_precision(model) == "int8":
-        try:
+    chosen = chosen_precision(model)
+    try:
+        if chosen == "int8":
             return OnnxClassifier(model, int8=True, threads=threads, device="cpu")
-        except ExportError as exc:
-            log.warning("%s: its measured int8 file is missing (%s); using fp32", model, exc)
+        if chosen == "bf16":
+            from assistant.inference.openvino_backend import OpenVinoClassifier
+            return OpenVinoClassifier(model, threads=threads)
+    except ExportError as exc:
+        log.warning("%s: its measured %s cannot be had (%s); using fp32", model, chosen, exc)
     return OnnxClassifier(model, threads=threads, device="cpu")
 
 
@@ -202,7 +224,8 @@ def add_backend_arguments(parser) -> None:
                         help="auto: ONNX Runtime on a CPU (int8 where measured as accurate as fp32 "
                              "for this model on this CPU kind: `models list` shows it), PyTorch on "
                              "an NVIDIA GPU; torch: PyTorch; onnx: ONNX Runtime fp32; onnx-int8: "
-                             "ONNX Runtime int8 (made once, calibrated on real photos)")
+                             "ONNX Runtime int8 (made once, calibrated on real photos); "
+                             "openvino-bf16: OpenVINO, bf16 products (CPUs with bf16 units)")
     parser.add_argument("--threads", type=int, metavar="N",
                         help="compute threads for the model (default: one per core)")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda")

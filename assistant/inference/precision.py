@@ -1,11 +1,13 @@
-"""Which precision a model runs in on this CPU kind: int8 only where it was measured free.
+"""Which precision a model runs in on this CPU kind: int8 or bf16 only where measured free.
 
 When a model is made ready its int8 ONNX file is built (static QDQ, per-channel weights,
 calibrated on the model's own training photos), both files answer the model's held-out photos,
 and int8 becomes the default only where it keeps >= 99.5% top-1 agreement with fp32 and loses
-<= 0.3 points of top-1. The decision and its figures are kept in `<sha256>.precision.json`
-beside the ONNX files, one entry per CPU kind (assistant.machine.cpu_kind): a choice measured on
-an AMX CPU says nothing of an AVX2 one. No torch, no Qt; numpy and ONNX Runtime on use.
+<= 0.3 points of top-1. Where the CPU has bf16 units and OpenVINO is installed, bf16 (OpenVINO
+on the fp32 file) is measured by the same rule; of the lossless ones the fastest is chosen.
+The decision and its figures are kept in `<sha256>.precision.json` beside the ONNX files, one
+entry per CPU kind (assistant.machine.cpu_kind): a choice measured on an AMX CPU says nothing
+of an AVX2 one. No torch, no Qt; numpy and ONNX Runtime on use.
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ RECORD_SUFFIX = ".precision.json"
 class PrecisionChoice:
     """The decision for one model on one CPU kind, with the figures it rests on."""
 
-    precision: str            # "int8" or "fp32"
+    precision: str            # "fp32", "int8" or "bf16"
     cpu_kind: str
     agreement: float          # share of held-out photos where int8's top-1 equals fp32's
     fp32_top1: float
@@ -42,6 +44,10 @@ class PrecisionChoice:
     fp32_per_s: float = 0.0   # model only, batches of 32, this run
     int8_per_s: float = 0.0
     measured: str = ""
+    # bf16 (OpenVINO), measured only on a CPU with bf16 units and OpenVINO installed
+    bf16_agreement: float | None = None
+    bf16_top1: float | None = None
+    bf16_per_s: float = 0.0
 
     @property
     def loss_points(self) -> float:
@@ -50,16 +56,31 @@ class PrecisionChoice:
     def line(self) -> str:
         speed = (f"; int8 {self.int8_per_s / self.fp32_per_s:.2f}x the speed of fp32"
                  if self.fp32_per_s > 0 and self.int8_per_s > 0 else "")
+        bf16 = ""
+        if self.bf16_agreement is not None and self.bf16_top1 is not None:
+            bf16 = (f"; bf16 (OpenVINO) agrees on {self.bf16_agreement:.1%}, top-1 {self.bf16_top1:.2%}"
+                    + (f", {self.bf16_per_s / self.fp32_per_s:.2f}x" if self.fp32_per_s > 0 else ""))
         return (f"{self.precision} on {self.cpu_kind} CPUs: int8 agrees with fp32 on "
                 f"{self.agreement:.1%} of {self.photos} held-out photos, top-1 {self.int8_top1:.2%} "
-                f"vs {self.fp32_top1:.2%} ({-self.loss_points:+.2f} points){speed} "
-                f"[int8 needs >= {AGREEMENT_MIN:.1%} and <= {LOSS_MAX_POINTS} points lost]")
+                f"vs {self.fp32_top1:.2%} ({-self.loss_points:+.2f} points){speed}{bf16} "
+                f"[each needs >= {AGREEMENT_MIN:.1%} and <= {LOSS_MAX_POINTS} points lost]")
+
+
+def lossless(agreement: float, fp32_top1: float, top1: float) -> bool:
+    """Whether a faster precision was measured free: agreement and accuracy both within bounds."""
+    return agreement >= AGREEMENT_MIN and (fp32_top1 - top1) * 100 <= LOSS_MAX_POINTS + 1e-9
 
 
 def decide(agreement: float, fp32_top1: float, int8_top1: float) -> str:
-    """'int8' where it was measured free (agreement and accuracy both within bounds), else 'fp32'."""
-    lost = (fp32_top1 - int8_top1) * 100
-    return "int8" if agreement >= AGREEMENT_MIN and lost <= LOSS_MAX_POINTS + 1e-9 else "fp32"
+    """'int8' where it was measured free, else 'fp32'."""
+    return "int8" if lossless(agreement, fp32_top1, int8_top1) else "fp32"
+
+
+def fastest_lossless(fp32_top1: float, candidates: dict[str, tuple[float, float, float]]) -> str:
+    """Of {precision: (agreement, top-1, photos/s)}, the fastest measured free; else 'fp32'."""
+    free = {p: rate for p, (agreement, top1, rate) in candidates.items()
+            if lossless(agreement, fp32_top1, top1)}
+    return max(free, key=free.__getitem__) if free else "fp32"
 
 
 def record_paths(checkpoint: Path, sha256: str) -> list[Path]:
@@ -126,7 +147,10 @@ def writable_folder(checkpoint: Path) -> Path:
 
 
 def chosen_precision(checkpoint: str | os.PathLike, sha256: str | None = None) -> str:
-    """'int8' where this model was measured free on this CPU kind, else 'fp32' (never measured,
-    measured lossy, or measured on another kind of CPU)."""
+    """'int8' or 'bf16' where this model was measured free on this CPU kind, else 'fp32' (never
+    measured, measured lossy, or measured on another kind of CPU). bf16 also needs this CPU's
+    bf16 units: a CPU kind is named by its int8 instructions, and some VNNI CPUs lack bf16."""
     choice = read_choice(checkpoint, sha256=sha256)
-    return choice.precision if choice is not None else "fp32"
+    if choice is None or (choice.precision == "bf16" and not machine.has_bf16()):
+        return "fp32"
+    return choice.precision

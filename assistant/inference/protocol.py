@@ -18,8 +18,8 @@ if TYPE_CHECKING:  # numpy and the checkpoint only for the annotations: this sta
 @runtime_checkable
 class Classifier(Protocol):
     """A model ready to answer: its checkpoint (names, metadata), its calibration (temperature,
-    the announcer's bands), and how it runs (backend "torch", "onnx" or "onnx-int8"; device;
-    precision)."""
+    the announcer's bands), and how it runs (backend "torch", "onnx", "onnx-int8" or
+    "openvino-bf16"; device; precision)."""
 
     path: Path | None
     checkpoint: Checkpoint

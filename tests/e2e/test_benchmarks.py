@@ -87,18 +87,24 @@ def test_p90_is_never_below_the_median():
 
 def test_bench_limit_prints_each_figure_with_its_ratio(tmp_path, photo_dir, trained_checkpoint,
                                                        isolated_home):
-    """`bench --only limit`: the measured precision, one frame and `classify` in fp32 and int8,
-    each precision's physical limit from the matrix-product peak of the same run."""
+    """`bench --only limit`: the measured precision, one frame and `classify` in fp32, int8 and
+    (on a CPU with bf16 units and OpenVINO) bf16, each precision's physical limit from the
+    matrix-product peak of the same run."""
+    from assistant.inference.openvino_backend import openvino_available
+    from assistant.machine import has_bf16
     from model.precision import measure
     from tests.e2e.test_precision import _split
-    measure(trained_checkpoint, *_split(photo_dir))
+    chosen = measure(trained_checkpoint, *_split(photo_dir)).precision
+    precisions = ("fp32", "int8") + (("bf16",) if has_bf16() and openvino_available() else ())
     out = tmp_path / "limit.json"
     result = run("main.py", "bench", "--model", str(trained_checkpoint), "--source", str(photo_dir),
                  "--frames", "3", "--only", "limit", "--json", str(out), home=isolated_home)
     figures = json.loads(out.read_text())["limit"]
-    assert figures["precision"]["precision"] == "int8"
-    assert "precision: int8 on" in result.stdout
-    for p in ("fp32", "int8"):
+    assert chosen in ("int8", "bf16")  # the fitted tiny model is answered alike in each
+    assert figures["precision"]["precision"] == chosen
+    assert f"precision: {chosen} on" in result.stdout
+    assert set(figures["frame_ms"]) == set(precisions)
+    for p in precisions:
         coherent(figures["frame_ms"][p], n=3)
         limit = figures["limit_photos_per_s"][p]
         assert limit == pytest.approx(figures["peak_gops"][p] / figures["gflop_per_photo"], rel=0.01)

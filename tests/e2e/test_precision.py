@@ -1,6 +1,7 @@
 """Precision chosen per model and per CPU kind by measurement (assistant.inference.precision, model.precision):
-int8 is the default only where it was measured free, the record is read back, and a choice
-made on one kind of CPU is not used on another. Tiny models, real ONNX files."""
+int8 (or bf16, on a CPU with bf16 units) is the default only where it was measured free, the
+record is read back, and a choice made on one kind of CPU is not used on another. Tiny models,
+real ONNX files."""
 from __future__ import annotations
 
 import json
@@ -15,6 +16,21 @@ from assistant.inference.precision import PrecisionChoice, chosen_precision, dec
 from model import precision as making
 from model.precision import measure
 
+REAL_HAS_BF16 = machine.has_bf16
+AVX2_FLAGS = {"avx2", "fma", "avx512f"}  # an AVX2/AVX-512 CPU without bf16 units or AMX
+
+
+@pytest.fixture(autouse=True)
+def _no_bf16(monkeypatch):
+    """The int8 tests as on a CPU without bf16 units, so that bf16 does not compete with int8
+    where this machine has them; the bf16 tests below put the real test back."""
+    monkeypatch.setattr(machine, "has_bf16", lambda flags=None: False)
+
+
+def _openvino_here() -> bool:
+    from assistant.inference.openvino_backend import openvino_available
+    return openvino_available()
+
 
 def _split(photo_dir: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Six photos of each product to calibrate on, the other two held out."""
@@ -24,6 +40,18 @@ def _split(photo_dir: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
         train += photos[:6]
         held += [(p, folder.name) for p in photos[6:]]
     return train, held
+
+
+def _int8_misnames_one(monkeypatch) -> None:
+    """int8 answers the first held-out photo with another product: lossy by any measure."""
+    real = making._top1
+
+    def lossy(clf, batches):
+        ids, rate = real(clf, batches)
+        if clf.precision == "int8":
+            ids[0] = next(c for c in clf.class_ids if c != ids[0])
+        return ids, rate
+    monkeypatch.setattr(making, "_top1", lossy)
 
 
 def test_decide_follows_the_bounds():
@@ -62,14 +90,7 @@ def test_lossless_int8_is_chosen_recorded_and_used(trained_checkpoint, photo_dir
 def test_lossy_int8_is_refused(trained_checkpoint, photo_dir, monkeypatch):
     """int8 answers one held-out photo in six differently: 83% agreement, 16.7 points lost."""
     monkeypatch.setattr(machine, "cpu_kind", lambda: "amx")
-    real = making._top1
-
-    def lossy(clf, batches):
-        ids, rate = real(clf, batches)
-        if clf.precision == "int8":
-            ids[0] = next(c for c in clf.class_ids if c != ids[0])
-        return ids, rate
-    monkeypatch.setattr(making, "_top1", lossy)
+    _int8_misnames_one(monkeypatch)
     train, held = _split(photo_dir)
     choice = measure(trained_checkpoint, train, held)
     assert choice.agreement == pytest.approx(5 / 6, abs=1e-4)
@@ -133,3 +154,56 @@ def test_make_ready_finds_the_recorded_photos(tmp_path, photo_dir, monkeypatch):
     assert all(p.parent.name == c for p, c in held)
     assert recorded_photos({"training": {"config": {"data": str(tmp_path / "gone")}}}) == ([], [])
     assert make_ready(tmp_path / "missing.safetensors", train=[], heldout=[]) is None
+
+
+def test_bf16_is_neither_measured_nor_run_on_a_cpu_without_bf16(trained_checkpoint, photo_dir, monkeypatch):
+    """On a CPU that reports AVX2 (no amx_bf16, no avx512_bf16) bf16 is not measured, a record
+    that says bf16 (made on another CPU of the same kind) is not followed, and OpenVINO bf16
+    asked for by name is refused in one line."""
+    from assistant.inference.onnx_files import ExportError
+    monkeypatch.setattr(machine, "has_bf16", REAL_HAS_BF16)
+    monkeypatch.setattr(machine, "cpu_flags", lambda: set(AVX2_FLAGS))
+    monkeypatch.setattr(machine, "cpu_kind", lambda flags=None: "avx2")
+    train, held = _split(photo_dir)
+    choice = measure(trained_checkpoint, train, held)
+    assert choice.bf16_agreement is None and choice.bf16_per_s == 0.0
+    assert choice.precision in ("int8", "fp32")
+    said_bf16 = PrecisionChoice("bf16", "avx2", 1.0, 1.0, 1.0, 6, 18, 10.0, 20.0, "", 1.0, 1.0, 40.0)
+    precision.write_choice(trained_checkpoint, said_bf16)
+    assert read_choice(trained_checkpoint) == said_bf16
+    assert chosen_precision(trained_checkpoint) == "fp32"
+    assert open_classifier(trained_checkpoint, "auto", device="cpu").precision == "fp32"
+    with pytest.raises(ExportError, match="no bf16 units"):
+        open_classifier(trained_checkpoint, "openvino-bf16", device="cpu")
+
+
+@pytest.mark.skipif(not REAL_HAS_BF16() or not _openvino_here(),
+                    reason="needs a CPU with bf16 units and OpenVINO (pip install -e '.[openvino]')")
+def test_lossless_bf16_is_measured_chosen_and_run(trained_checkpoint, photo_dir, monkeypatch):
+    """Where this CPU has bf16 units, bf16 (OpenVINO) is measured beside int8; with int8 lossy
+    and bf16 naming every photo as fp32 does, bf16 is chosen, recorded and run."""
+    monkeypatch.setattr(machine, "has_bf16", REAL_HAS_BF16)
+    monkeypatch.setattr(machine, "cpu_kind", lambda flags=None: "amx")
+    _int8_misnames_one(monkeypatch)
+    train, held = _split(photo_dir)
+    choice = measure(trained_checkpoint, train, held)
+    assert (choice.bf16_agreement, choice.bf16_top1) == (1.0, 1.0) and choice.bf16_per_s > 0
+    assert choice.precision == "bf16"
+    assert "bf16 (OpenVINO) agrees on 100.0%" in choice.line()
+    assert read_choice(trained_checkpoint) == choice
+    clf = open_classifier(trained_checkpoint, "auto", device="cpu")
+    assert (clf.precision, clf.backend) == ("bf16", "openvino-bf16")
+    fp32 = open_classifier(trained_checkpoint, "onnx", device="cpu")  # --backend overrides
+    assert fp32.precision == "fp32"
+    from assistant.inference.vision import load_image
+    rgb = load_image(held[0][0])
+    assert clf.predict(rgb).label == fp32.predict(rgb).label == held[0][1]
+
+
+def test_the_fastest_lossless_precision_is_chosen():
+    from assistant.inference.precision import fastest_lossless
+    both = {"int8": (1.0, 0.9, 200.0), "bf16": (1.0, 0.9, 150.0)}
+    assert fastest_lossless(0.9, both) == "int8"
+    assert fastest_lossless(0.9, both | {"int8": (0.99, 0.9, 200.0)}) == "bf16"   # int8 lossy
+    assert fastest_lossless(0.9, {"int8": (0.99, 0.9, 200.0), "bf16": (1.0, 0.896, 150.0)}) == "fp32"
+    assert fastest_lossless(0.9, {}) == "fp32"
