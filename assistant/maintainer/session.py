@@ -66,15 +66,15 @@ def prepare(out: Path, callback=None, photos: tuple | None = None) -> None:
 
 def fp32_like_its_base(out: Path) -> bool:
     """A head-only retrain of a model that runs in fp32 on this CPU kind (measured lossy in
-    int8, or never measured) runs in fp32 too, without building and measuring an int8 file of
-    its own (20-30 s of a one-product retrain's time to live, more than the retrain): its network
+    int8 and bf16, or never measured) runs in fp32 too, without building and measuring an int8
+    file of its own (20-30 s of a one-product retrain's time to live, more than the retrain): its network
     is the base's. `python -m model.precision FILE` measures it whenever wanted."""
     from assistant.inference.precision import read_choice
     retrain = read_metadata(out).get("retrain") or {}
     if retrain.get("mode") != "fast" or retrain.get("adapt", "head") != "head" or not retrain.get("base"):
         return False
     choice = read_choice(retrain["base"])
-    if choice is not None and choice.precision == "int8":
+    if choice is not None and choice.precision != "fp32":  # int8 or bf16: the new head is measured
         return False
     log.info("%s: fp32, as its base on this CPU kind (int8 not measured for a new head)", out)
     return True

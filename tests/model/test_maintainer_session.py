@@ -70,8 +70,9 @@ def test_a_worse_model_is_refused_unless_yes(tmp_path, tiny_checkpoint):
     assert session.activate(worse, yes=True).resolve() == models.active_model_path().resolve()
 
 
-@pytest.mark.parametrize("base_runs, measured", [("int8", True), ("fp32", False), (None, False)])
-def test_a_new_head_is_measured_for_int8_only_where_its_base_runs_int8(
+@pytest.mark.parametrize("base_runs, measured", [("int8", True), ("bf16", True), ("fp32", False),
+                                                 (None, False)])
+def test_a_new_head_is_measured_only_where_its_base_runs_int8_or_bf16(
         base, new_dir, tmp_path, monkeypatch, base_runs, measured):  # noqa: F811
     """A head-only retrain's network is its base's: where the base runs fp32 here, the new
     model does too, without the int8 build and measurement (most of a product's time to live)."""
