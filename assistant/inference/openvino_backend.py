@@ -13,10 +13,11 @@ import os
 
 from assistant import machine
 from assistant.inference.export import ensure_onnx
-from assistant.inference.onnx_backend import ExportedModel
+from assistant.inference.exported import ExportedModel
 from assistant.inference.onnx_files import ExportError, cache_folder
 
 log = logging.getLogger(__name__)
+
 
 def openvino_available() -> bool:
     try:

@@ -31,7 +31,7 @@ from model.retrain.features import VIEWS
 from model.split_file import SplitFile
 
 if TYPE_CHECKING:  # core imports this module
-    from model.retrain.core import RetrainConfig
+    from model.retrain.config import RetrainConfig
 
 log = logging.getLogger(__name__)
 
