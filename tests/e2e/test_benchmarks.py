@@ -104,7 +104,9 @@ def test_bench_limit_prints_each_figure_with_its_ratio(tmp_path, photo_dir, trai
         assert limit == pytest.approx(figures["peak_gops"][p] / figures["gflop_per_photo"], rel=0.01)
         c = figures["classify"][p]
         assert c["photos_per_s"] > 0 and c["top1"] == 1.0
-        assert c["ratio_to_limit"] == pytest.approx(c["photos_per_s"] / limit, rel=0.02)
+        # the file keeps the ratio to 3 decimals: at 1.2% of the limit (seen under load) that
+        # rounding alone is 2-4%, so half its last digit is allowed besides
+        assert c["ratio_to_limit"] == pytest.approx(c["photos_per_s"] / limit, rel=0.02, abs=0.0005)
         assert f"classify 24 photos end to end, {p}" in result.stdout
 
 
