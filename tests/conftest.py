@@ -20,12 +20,29 @@ from tests.helpers import copy_project, make_photo, write_products  # noqa: F401
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
+#: whether a test's setup or call failed (its report), read by isolated_home's teardown
+FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.failed:
+        item.stash[FAILED] = True
+    return report
+
+
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory, monkeypatch) -> Path:
-    """Settings, user models, caches and logs go to a temp dir, never the real home."""
+def isolated_home(request, tmp_path_factory, monkeypatch):
+    """Settings, user models, caches and logs go to a temp dir, never the real home. It is
+    deleted after a test that passed, as pyproject's tmp_path_retention_policy = "failed" does
+    for tmp_path: a retrain's home keeps ~200 MB of ONNX, int8 and stored versions, and the
+    homes of one run came to 11 GB under /tmp/pytest-of-$USER. A failed test's stays to look at."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("GROCERY_ASSISTANT_HOME", str(home))
-    return home
+    yield home
+    if not request.node.stash.get(FAILED, False):
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def write_photo_dir(root: Path) -> Path:
@@ -41,8 +58,9 @@ def photo_dir(tmp_path) -> Path:
 
 
 #: how the session's learnt model is trained: enough for a tiny ResNet-18 from scratch to
-#: separate photo_dir's three products (32 px, 4 epochs of 5 steps, the default 80/10/10 split)
-LEARNT = dict(arch="resnet18", pretrained=None, epochs=4, batch_size=4, image_size=32,
+#: separate photo_dir's three products (32 px, 6 epochs of 5 steps, the default 80/10/10 split;
+#: on one thread it names all 24 photos right, where 4 epochs named 16)
+LEARNT = dict(arch="resnet18", pretrained=None, epochs=6, batch_size=4, image_size=32,
               device="cpu", seed=0, warmup_epochs=0, lr=3e-3, augment="none",
               label_smoothing=0.0, select="last")
 
@@ -59,10 +77,10 @@ def learnt(tmp_path_factory):
         from model.train import train
         photos = write_photo_dir(folder / "photos")
         threads = torch.get_num_threads()
-        # on two threads, as in a one-process run on the 2-core development CPU, whatever the
-        # worker's one: made on one thread, this model trains to a different point, from which
-        # test_train's one-epoch command-line run went to 0% (seen; see docs/tests.md)
-        torch.set_num_threads(2)
+        # on one thread, whatever the process's count, so every run trains the same model: on
+        # two threads of the loaded 2-core CPU the threads spin while the other worker computes
+        # (4 epochs cost 32.6 CPU-s on two threads, 5.1 on one; 2026-12-07, docs/tests.md)
+        torch.set_num_threads(1)
         try:
             with pytest.MonkeyPatch.context() as mp:  # its caches in a home of its own
                 mp.setenv("GROCERY_ASSISTANT_HOME", str(folder / "home"))
@@ -108,7 +126,28 @@ def pytest_xdist_make_scheduler(config, log):
         def _split_scope(self, nodeid: str) -> str:
             path = nodeid.split("::", 1)[0]
             return "ray" if Path(path).name.startswith("test_ray_") else path
+
+        def _assign_work_unit(self, node) -> None:
+            # longest first: a long file handed out last would leave the other worker idle
+            # while it runs (xdist's own order is by number of tests: test_api_guard's 408
+            # quick cases came first, the maintainer dialog's minutes near the end)
+            for scope in LONGEST_FIRST:
+                if scope in self.workqueue:
+                    self.workqueue.move_to_end(scope, last=False)
+                    break
+            super()._assign_work_unit(node)
     return ByFile(config, log)
+
+
+#: the test files (or groups) that take longest, longest first, from the default run's
+#: --durations on the 2-core Xeon (2026-12-07); the others follow in xdist's order
+LONGEST_FIRST = ("tests/ui/test_headless.py", "tests/ui/test_maintainer.py",
+                 "tests/model/test_retrain.py", "ray", "tests/e2e/test_export.py",
+                 "tests/e2e/test_benchmarks.py", "tests/ui/test_accessibility.py",
+                 "tests/ui/test_maintainer_child.py", "tests/model/test_retrain_upper.py",
+                 "tests/model/test_train.py", "tests/unit/test_model_sanity.py",
+                 "tests/e2e/test_install.py", "tests/ui/test_retrain_modes.py",
+                 "tests/ui/test_maintainer_retrain_options.py", "tests/e2e/test_api.py")
 
 
 @pytest.fixture

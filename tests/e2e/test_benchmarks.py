@@ -110,7 +110,10 @@ def test_bench_limit_prints_each_figure_with_its_ratio(tmp_path, photo_dir, trai
         assert limit == pytest.approx(figures["peak_gops"][p] / figures["gflop_per_photo"], rel=0.01)
         c = figures["classify"][p]
         assert c["photos_per_s"] > 0 and c["top1"] == 1.0
-        assert c["ratio_to_limit"] == pytest.approx(c["photos_per_s"] / limit, rel=0.02)
+        # the file keeps the ratio to 3 decimals (and both rates to 1): at 1-2% of the limit,
+        # as under load, that rounding alone is 2-4% (0.012 for 0.01175, 0.023 for 0.02252
+        # seen), so one unit of its last digit is allowed besides
+        assert c["ratio_to_limit"] == pytest.approx(c["photos_per_s"] / limit, rel=0.02, abs=0.001)
         assert f"classify 24 photos end to end, {p}" in result.stdout
 
 

@@ -93,7 +93,7 @@ def test_train_in_process_learns_and_writes_a_usable_checkpoint_and_report(learn
     result, photos = learnt
     out = result.out
     assert out.is_file() and not result.cancelled
-    assert [row["epoch"] for row in result.history] == [1, 2, 3, 4]
+    assert [row["epoch"] for row in result.history] == [1, 2, 3, 4, 5, 6]
     losses = [row["train_loss"] for row in result.history]
     assert losses[-1] < 0.7 * losses[0], losses
     assert accuracy(out, photos) >= 0.6
@@ -102,15 +102,15 @@ def test_train_in_process_learns_and_writes_a_usable_checkpoint_and_report(learn
     assert ck.architecture == "resnet18"
     assert ck.preprocessing.size == 32
     assert ck.meta["training"]["command"] == "python main.py train ..."
-    assert ck.meta["training"]["config"]["epochs"] == 4
-    assert ck.meta["training"]["epochs_run"] == 4
+    assert ck.meta["training"]["config"]["epochs"] == 6
+    assert ck.meta["training"]["epochs_run"] == 6
     # default split 80/10/10 of 8 photos a product
     assert result.results["val"]["n"] + result.results["test"]["n"] + \
         ck.meta["training"]["train_photos"] == 24
     report = out.with_suffix(".report")
     for name in ("history.json", "metrics.json", "curves.png"):
         assert (report / name).is_file(), name
-    assert [row["epoch"] for row in json.loads((report / "history.json").read_text())] == [1, 2, 3, 4]
+    assert [row["epoch"] for row in json.loads((report / "history.json").read_text())] == [1, 2, 3, 4, 5, 6]
     assert not out.with_name(out.name + ".resume").exists()
     assert no_temp_files(out.parent)
     # and the app's classifier takes it
@@ -123,13 +123,14 @@ def test_train_in_process_learns_and_writes_a_usable_checkpoint_and_report(learn
 
 def test_train_and_evaluate_through_the_command_line(photo_dir, tmp_path, learnt):
     """One run of each (torch's start-up is most of their cost), with broken photos about. The
-    command goes on from the session's learnt model (--init) for one epoch: its weights move,
+    command goes on from the session's learnt model (--init) for one epoch at a gentle rate (at
+    1e-3 that epoch took it from 100% to 67% of the photos): its weights move,
     and what evaluate measures is what that model does."""
     broken = add_broken_photos(photo_dir)
     out = tmp_path / "cli.safetensors"
     init = learnt[0].out
     result = run_cli("train", "--data", str(photo_dir), "--out", str(out), *FAST,
-                     "--init", str(init), "--lr", "1e-3", "--augment", "none")
+                     "--init", str(init), "--lr", "3e-4", "--augment", "none")
     assert result.returncode == 0, result.stderr
     assert f"wrote {out}" in result.stdout
     assert "Traceback" not in result.stderr
@@ -355,7 +356,7 @@ def test_evaluating_into_a_training_report_keeps_its_curves_and_other_results(ph
     done = run_cli("evaluate", "--data", str(photo_dir), "--model", str(out), "--device", "cpu",
                    "--report-dir", str(report))
     assert done.returncode == 0, done.stderr
-    assert len(json.loads((report / "history.json").read_text())) == 4
+    assert len(json.loads((report / "history.json").read_text())) == 6
     assert (report / "curves.png").read_bytes() == curves
     results = json.loads((report / "metrics.json").read_text())["results"]
     assert {"val", "heldout"} <= set(results) and results["heldout"]["n"] == 24
