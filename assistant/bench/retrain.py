@@ -272,6 +272,34 @@ def scenario_grocery(args, work: Path) -> dict:
     return out
 
 
+def without_old_photos(args, work: Path, freiburg: Path) -> tuple[bool, float | None]:
+    """--without-old-photos, as on a user's machine: no photo of the model's products; the
+    bank shipped beside the model (shipped: True), else one built here first (its seconds)
+    and its features dropped from the cache. Sets args.model and args.base_data."""
+    from model.retrain.bank import beside
+    if not args.without_old_photos:
+        return False, None
+    (work / "no-photos" / "none").mkdir(parents=True)  # a photo folder without the model's products
+    shipped = not args.no_bank and beside(args.model).is_file()
+    args.base_data = [str(work / "no-photos")]
+    if shipped:  # the bank and the ONNX files that ship with the model
+        return True, None
+    import shutil
+    from argparse import Namespace
+
+    from model.models_cli import make_bank
+    copy = work / "model" / Path(args.model).name
+    copy.parent.mkdir(parents=True)
+    shutil.copy(args.model, copy)
+    t = time.perf_counter()
+    if not args.no_bank:
+        make_bank(Namespace(file=str(copy), data=str(freiburg)))
+    args.model = str(copy)
+    # the bank's features are in the cache now; a user machine would not have them
+    shutil.rmtree(Path(os.environ["GROCERY_ASSISTANT_HOME"]) / "cache", ignore_errors=True)
+    return False, round(time.perf_counter() - t, 1)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("scenario", choices=["one", "grocery"])
@@ -320,28 +348,7 @@ def main(argv: list[str] | None = None) -> int:
         from assistant.store.models import bundled_default
         args.model = str(bundled_default())
     import torch
-    bank_seconds = None
-    from model.retrain.bank import beside
-    shipped = args.without_old_photos and not args.no_bank and beside(args.model).is_file()
-    if shipped:  # as on a user's machine: the bank and the ONNX files that ship with the model
-        (work / "no-photos" / "none").mkdir(parents=True)
-        args.base_data = [str(work / "no-photos")]
-    elif args.without_old_photos:
-        import shutil
-        from argparse import Namespace
-
-        from model.models_cli import make_bank
-        copy = work / "model" / Path(args.model).name
-        copy.parent.mkdir(parents=True)
-        shutil.copy(args.model, copy)
-        t = time.perf_counter()
-        if not args.no_bank:
-            make_bank(Namespace(file=str(copy), data=str(freiburg)))
-        bank_seconds = round(time.perf_counter() - t, 1)
-        (work / "no-photos" / "none").mkdir(parents=True)  # a photo folder without the model's products
-        args.model, args.base_data = str(copy), [str(work / "no-photos")]
-        # the bank's features are in the cache now; a user machine would not have them
-        shutil.rmtree(Path(os.environ["GROCERY_ASSISTANT_HOME"]) / "cache", ignore_errors=True)
+    shipped, bank_seconds = without_old_photos(args, work, freiburg)
     figures = scenario_one(args, work) if args.scenario == "one" else scenario_grocery(args, work)
     figures["without_old_photos"] = args.without_old_photos
     figures["bank_built_seconds"] = bank_seconds
