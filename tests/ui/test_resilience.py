@@ -7,13 +7,15 @@ import threading
 import numpy as np
 import pytest
 
+from assistant.live.camera import FrameSource
 from tests.conftest import make_photo
 
 pytestmark = pytest.mark.timeout(180)
 
 
-class UnpluggedCamera:
-    """A live camera that sends pictures, is unplugged mid-stream, and comes back."""
+class UnpluggedCamera(FrameSource):
+    """A live camera that sends pictures, is unplugged mid-stream, and comes back (a
+    FrameSource, as every source the assistant is given: what it declares is read as it is)."""
 
     live = True
     name = "test camera"
