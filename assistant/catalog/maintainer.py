@@ -57,6 +57,30 @@ MAINTAINER: dict[str, dict[str, str]] = {
                          "each photo, not only its last layer",
                    "es": "Modo rápido: ajustar también la mitad superior de la red, con varias vistas de "
                          "cada foto, no solo la última capa"},
+    "words": {"en": "Learn the words on eac&h pack (reads 4 photos of each new product)",
+              "es": "Aprender las palabras que &hay en cada envase (lee 4 fotos de cada producto nuevo)"},
+    "words_desc": {"en": "The retrain reads the text on a few photos of each new product and keeps the words "
+                         "that tell it from the others, so the assistant can name it from its pack",
+                   "es": "El reentrenamiento lee el texto de unas fotos de cada producto nuevo y guarda las "
+                         "palabras que lo distinguen, para que el asistente lo nombre por su envase"},
+    "words_edit": {"en": "Te&xt of the packs…", "es": "Te&xto de los envases…"},
+    "words_edit_desc": {"en": "See and change the words read on each product's pack (of the new model, "
+                              "else of the model in use)",
+                        "es": "Ver y cambiar las palabras que se leen en el envase de cada producto (del "
+                              "modelo nuevo, si no del modelo en uso)"},
+    "words_pick": {"en": "Products and the words on their packs", "es": "Productos y las palabras de sus envases"},
+    "words_field": {"en": "&Words on {name}'s packs:", "es": "&Palabras en los envases de {name}:"},
+    "words_field_desc": {"en": "Words of three letters or more, separated by spaces; empty: none",
+                         "es": "Palabras de tres letras o más, separadas por espacios; vacío: ninguna"},
+    "words_none": {"en": "This model has learnt no pack words yet: retrain with “Learn the words on each pack”.",
+                   "es": "Este modelo aún no ha aprendido palabras de envases: reentrene con «Aprender las "
+                         "palabras que hay en cada envase»."},
+    "words_bundled": {"en": "The model that came with the assistant is not changed: retrain first, then edit "
+                            "the new model's words.",
+                      "es": "El modelo que vino con el asistente no se cambia: reentrene primero y luego "
+                            "edite las palabras del modelo nuevo."},
+    "words_saved": {"en": "Words for {name} saved: {words}.", "es": "Palabras de {name} guardadas: {words}."},
+    "words_empty": {"en": "none", "es": "ninguna"},
     "retrain": {"en": "Retrai&n", "es": "Ree&ntrenar"},
     "retrain_desc": {"en": "Teach the model your products; the assistant keeps working meanwhile",
                      "es": "Enseñar sus productos al modelo; el asistente sigue funcionando mientras tanto"},

@@ -12,8 +12,8 @@ from assistant.catalog import LANGUAGES, PHRASES
 #: the labelled controls of each window, by catalogue id
 WINDOWS = {
     "maintainer": ["products", "add", "import", "capture", "scan", "rename", "merge", "remove",
-                   "mode", "only", "block", "retrain", "cancel", "report", "activate",
-                   "rollback", "bundled"],
+                   "mode", "only", "block", "words", "retrain", "cancel", "report", "activate",
+                   "rollback", "bundled", "words_edit"],
     "settings": ["language", "voice", "rate", "volume", "camera", "hold", "continuous",
                  "barcodes_on", "barcode_ticks", "say_threshold", "maybe_threshold", "window",
                  "agreement", "keys_reset"],

@@ -18,7 +18,7 @@ from assistant.catalog import phrase, plain
 from assistant.ui import accessibility as a11y
 
 
-def _buttons(dialog: QDialog, language: str) -> QDialogButtonBox:
+def buttons(dialog: QDialog, language: str) -> QDialogButtonBox:
     box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
     ok = box.button(QDialogButtonBox.StandardButton.Ok)
     ok.setText(phrase("ok", language))
@@ -52,7 +52,7 @@ class NamesDialog(QDialog):
             form.addRow(label, edit)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(_buttons(self, language))
+        layout.addWidget(buttons(self, language))
         self.english.setFocus()
 
     def names(self) -> tuple[str, str]:
@@ -88,7 +88,7 @@ class ChoiceDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(label)
         layout.addWidget(self.list)
-        layout.addWidget(_buttons(self, language))
+        layout.addWidget(buttons(self, language))
         self.list.setFocus()
 
     @property

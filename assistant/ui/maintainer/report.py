@@ -29,6 +29,7 @@ from assistant.catalog import phrase, plain
 from assistant.maintainer.session import MaintainerSession
 from assistant.ui import accessibility as a11y
 from assistant.ui.maintainer.products import Outlets
+from assistant.ui.maintainer.words import WordsEditor
 from assistant.ui.maintainer.worker import RetrainBridge, WarmBridge
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,10 @@ class RetrainView(QWidget):
         self.activate_button = out.button("activate", self.activate_model, row)
         self.rollback_button = out.button("rollback", self.rollback_model, row)
         self.bundled_button = out.button("bundled", self.restore_bundled, row)
+        # the words of the model just retrained, else of the model in use
+        self.words_editor = WordsEditor(session, out, self, lambda: Path(
+            self.result.out if self.result is not None else self.session.base_model()))
+        self.words_button = out.button("words_edit", self.words_editor.open, row)
         self.end_row = row  # the dialog adds Close at its end
         root.addLayout(row)
 
@@ -101,8 +106,10 @@ class RetrainView(QWidget):
         self.label_modes()
         a11y.labelled_row(form, phrase("mode", lang), self.mode, phrase("mode_desc", lang))
         self.only, self.block = labelled_box("only", lang), labelled_box("block", lang)
+        self.words = labelled_box("words", lang)
         form.addRow(self.only)
         form.addRow(self.block)
+        form.addRow(self.words)
         row = QHBoxLayout()
         self.retrain_button = self.out.button("retrain", self.start_retrain, row)
         self.cancel_button = self.out.button("cancel", self.cancel_retrain, row)
@@ -142,6 +149,7 @@ class RetrainView(QWidget):
         self.retrain_button.setEnabled(not busy and not capturing)
         self.cancel_button.setEnabled(busy)
         self.activate_button.setEnabled(self.result is not None and not busy)
+        self.words_button.setEnabled(not busy)
 
     def show_lines(self, lines: list[str]) -> None:
         self.report.setPlainText("\n".join(lines))
@@ -200,7 +208,8 @@ class RetrainView(QWidget):
             self.stop_warm()
             return
         mode = self.mode.currentData()
-        cfg = self.session.config(mode, self.only.isChecked(), self.block.isChecked())
+        cfg = self.session.config(mode, self.only.isChecked(), self.block.isChecked(),
+                                  words=self.words.isChecked())
         self.result = None
         self._spoken = set()
         self.report.clear()
@@ -286,6 +295,8 @@ class RetrainView(QWidget):
     def show_report(self, report) -> None:
         lines = report.summary_lines(self.language) + [""] + report.per_product_lines(self.language)
         lines += [phrase("skipped_item", self.language, file=p, why=why) for p, why in report.skipped]
+        if self.result is not None:  # what the new model reads on each pack, when it learnt any
+            lines += self.words_editor.lines(Path(self.result.out))
         self.report.setPlainText("\n".join(lines))
         set_picture(self.picture, report.confusion_picture)
         pairs = " ".join(report.lookalike_sentences(self.language)) or phrase("picture_desc", self.language)
