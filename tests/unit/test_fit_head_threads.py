@@ -1,0 +1,26 @@
+"""The head's L-BFGS fit runs on one torch thread (thousands of tiny operations: on a busy CPU
+a two-thread pool made each one wait for a core, 20 s for one product's head instead of 2), and
+the process gets its thread count back."""
+from __future__ import annotations
+
+import torch
+
+from model.retrain import head
+
+
+def test_the_head_is_fitted_on_one_thread_and_the_count_comes_back(monkeypatch):
+    torch.set_num_threads(2)
+    seen = []
+    real = head.F.cross_entropy
+
+    def spying(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real(*args, **kwargs)
+    monkeypatch.setattr(head.F, "cross_entropy", spying)
+    torch.manual_seed(0)
+    feats, labels = torch.randn(40, 8), torch.arange(40) % 2
+    w, b = head.fit_head(feats, labels, torch.zeros(2, 8), torch.zeros(2), torch.zeros(2, dtype=torch.bool),
+                         iterations=5)
+    assert seen and set(seen) == {1}
+    assert torch.get_num_threads() == 2
+    assert (feats @ w.T + b).argmax(1).eq(labels).float().mean() > 0.5  # it still fits
