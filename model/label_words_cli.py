@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from assistant.reading.labels import tokens
+from assistant.reading.labels import ranked, tokens
 
 
 def run_words(product: str | None, new_words: list[str] | None, model: str | None) -> int:
@@ -70,4 +70,4 @@ def _save(path: Path, label_words: dict) -> None:
 def _shown(words: dict | None) -> str:
     if not words:
         return "(no label words)"
-    return ", ".join(w for w, _ in sorted(words.items(), key=lambda kv: (-kv[1], kv[0])))
+    return ", ".join(ranked(words))

@@ -235,3 +235,12 @@ def validate_meta(meta: dict, source: str = "model") -> None:
     for name in ("calibration", "training", "retrain"):
         if name in meta and not isinstance(meta[name], dict):
             fail(f"the model's {name} record is damaged")
+
+
+def head_only_base(meta: dict) -> Path | None:
+    """The model a fast, head-only retrain started from (its network is that model's, only the
+    head was fitted), or None for any other model."""
+    retrain = meta.get("retrain") or {}
+    if retrain.get("mode") != "fast" or retrain.get("adapt", "head") != "head" or not retrain.get("base"):
+        return None
+    return Path(retrain["base"])

@@ -140,13 +140,11 @@ def _from_base(checkpoint: Path, out: Path) -> Path | None:
     from safetensors import safe_open
 
     from assistant.inference.architectures import architecture
-    from assistant.inference.checkpoint import read_metadata
+    from assistant.inference.checkpoint import head_only_base, read_metadata
 
     meta = read_metadata(checkpoint)
-    retrain = meta.get("retrain") or {}
-    base = Path(retrain.get("base") or "")
-    if retrain.get("mode") != "fast" or retrain.get("adapt", "head") != "head" or not base.is_file() \
-            or meta["preprocessing"].get("mirror"):
+    base = head_only_base(meta)
+    if base is None or not base.is_file() or meta["preprocessing"].get("mirror"):
         return None
     features = find_onnx(base, features=True)
     if features is None:

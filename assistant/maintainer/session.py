@@ -75,11 +75,12 @@ def fp32_like_its_base(out: Path) -> bool:
     int8 and bf16, or never measured) runs in fp32 too, without building and measuring an int8
     file of its own (20-30 s of a one-product retrain's time to live, more than the retrain): its network
     is the base's. `python -m model.precision FILE` measures it whenever wanted."""
+    from assistant.inference.checkpoint import head_only_base
     from assistant.inference.precision import read_choice
-    retrain = read_metadata(out).get("retrain") or {}
-    if retrain.get("mode") != "fast" or retrain.get("adapt", "head") != "head" or not retrain.get("base"):
+    base = head_only_base(read_metadata(out))
+    if base is None:
         return False
-    choice = read_choice(retrain["base"])
+    choice = read_choice(base)
     if choice is not None and choice.precision != "fp32":  # int8 or bf16: the new head is measured
         return False
     log.info("%s: fp32, as its base on this CPU kind (int8 not measured for a new head)", out)
@@ -160,9 +161,9 @@ class MaintainerSession:
     # --- label words: what is read on each product's pack ----------------------------
     def label_words(self, path: Path) -> dict[str, list[str]]:
         """{product id: its label words, strongest first} of a model ({} when it has none)."""
+        from assistant.reading.labels import ranked
         words = read_metadata(path).get("label_words") or {}
-        return {pid: [w for w, _ in sorted(ws.items(), key=lambda kv: (-kv[1], kv[0]))]
-                for pid, ws in words.items()}
+        return {pid: ranked(ws) for pid, ws in words.items()}
 
     def set_label_words(self, path: Path, product: str, words: list[str]) -> None:
         """The product's words from now on, written into the model (`models words --set`, in a

@@ -119,6 +119,11 @@ def distance(a: str, b: str) -> int:
     return row[-1]
 
 
+def ranked(words: dict[str, float]) -> list[str]:
+    """A product's label words, the strongest first (ties in alphabetical order)."""
+    return [w for w, _ in sorted(words.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
 def match(lines: list[str], label_words: LabelWords) -> dict[str, float]:
     """product id -> the weighted share (0-1) of its label words found in the lines."""
     found = tokens(lines) | joined(lines)

@@ -78,13 +78,14 @@ class FeatureCache:
         self._session = None  # ONNX Runtime on the features file, made on first use
 
     def _onnx(self):
-        """ONNX Runtime on the checkpoint's features file, for pooled features on a CPU: 3.4x
-        PyTorch's eager network on the same batches here (bench `retrain_features`, docs/
-        retraining.md); made once per model (the bundled ones by set-up). False where it does
-        not apply (other levels, a GPU, a checkpoint resized in memory) or cannot be made."""
+        """ONNX Runtime on the checkpoint's features file, for pooled features on a CPU: 2.6x
+        PyTorch's eager network for 32 photos and their mirror images, decoding included
+        (docs/retraining.md, "One product live in seconds"); made once per model (the bundled
+        ones by set-up). False where it does not apply (other levels, a GPU, a checkpoint
+        resized in memory) or cannot be made."""
         if self._session is None:
             self._session = False
-            path = getattr(self.ckpt, "path", None)
+            path = self.ckpt.path
             if self.level == "pooled" and self.device.type == "cpu" and path is not None \
                     and Path(path).is_file() and self.prep.size == read_size(path):
                 try:

@@ -10,6 +10,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QComboBox, QDialog, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from assistant.catalog import phrase, plain
+from assistant.catalog.languages import localized
 from assistant.inference.checkpoint import read_metadata
 from assistant.maintainer.session import MaintainerSession
 from assistant.store import models
@@ -91,15 +92,17 @@ class WordsEditor:
         self.out.open_child(dialog)
 
     def names(self, path: Path) -> dict[str, str]:
-        return {c["id"]: c["names"].get(self.language) or c["names"].get("en") or c["id"]
+        return {c["id"]: localized(c["names"], self.language) or c["id"]
                 for c in read_metadata(path)["classes"]}
 
     def lines(self, path: Path) -> list[str]:
         """The report's lines for a model's pack words: a blank line, then "name: words" for
         each product that has some ([] when none has)."""
         words = {pid: ws for pid, ws in self.session.label_words(path).items() if ws}
-        names = self.names(path) if words else {}
-        return [""] + [f"{names.get(pid, pid)}: {', '.join(ws)}" for pid, ws in words.items()] if words else []
+        if not words:
+            return []
+        names = self.names(path)
+        return [""] + [f"{names.get(pid, pid)}: {', '.join(ws)}" for pid, ws in words.items()]
 
     def _save(self, path: Path, pid: str | None, names: dict[str, str], new: list[str]) -> None:
         if pid is None:
