@@ -102,6 +102,14 @@ class Run:
     images: torch.Tensor
     labels: torch.Tensor
 
+    #: seconds the run had trained in earlier processes before this one resumed it
+    before: float = 0.0
+
+    def elapsed(self) -> float:
+        """Seconds of training in all, the parts before a resume included (what the lineage's
+        CPU hours count)."""
+        return self.before + time.monotonic() - self.started
+
     def judge(self) -> torch.nn.Module:
         """The weights that are measured and kept: the EMA's when there is one."""
         return self.ema if self.ema is not None else self.model
@@ -127,7 +135,7 @@ def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str 
         if row is None:
             cb.note("train_cancelled")
             return TrainResult(None, cancelled=True, history=state.history, skipped=run.data.skipped,
-                               seconds=time.monotonic() - run.started)
+                               seconds=run.elapsed())
         if time.monotonic() - last_save >= RESUME_EVERY_S:
             save_resume(run.rpath, cfg, state, run.model, run.opt, run.ema)
             last_save = time.monotonic()
@@ -182,7 +190,8 @@ def load_run(cfg: TrainConfig, cb: TrainCallback) -> Run:
         cb.note("train_resumed", epoch=state.epoch)
     return Run(started, device, bf16, heldout, classes, prep, data, model, frozen, policy, teacher,
                cache, opt, ema, state, rpath, data.train_images.to(device),
-               data.train_labels.to(device))
+               data.train_labels.to(device),
+               before=state.history[-1].get("seconds", 0.0) if state.history else 0.0)
 
 
 def train_one_epoch(cfg: TrainConfig, run: Run, epoch: int, gen: torch.Generator, bs: int,
@@ -232,7 +241,7 @@ def train_one_epoch(cfg: TrainConfig, run: Run, epoch: int, gen: torch.Generator
            "train_loss": round(tot_loss / max(steps * bs, 1), 4),
            "train_acc": round(tot_correct / tot_seen, 4) if tot_seen else None,
            "val_loss": val["loss"], "val_acc": val["top1"],
-           "seconds": round(time.monotonic() - run.started, 1)}
+           "seconds": round(run.elapsed(), 1)}
     state.history.append(row)
     if is_better(cfg.select, row, state.best_row):
         state.best_row = row
@@ -290,7 +299,7 @@ def save_run(cfg: TrainConfig, run: Run, final: torch.nn.Module, results: dict[s
     """The checkpoint with its metadata (figures, calibration, how it was made) and the report;
     the resumable state goes, its work done."""
     state, data = run.state, run.data
-    seconds = time.monotonic() - run.started
+    seconds = run.elapsed()
     names = read_names(cfg.names, cfg.data)
     meta = {
         "architecture": cfg.arch,

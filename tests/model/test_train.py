@@ -246,6 +246,7 @@ def test_resume_continues_from_the_saved_epoch(photo_dir, tmp_path, monkeypatch)
     assert first.epochs == [1, 2]
     assert not out.exists()
     assert out.with_name(out.name + ".resume").is_file()
+    _pretend_the_first_part_took(out.with_name(out.name + ".resume"), 5000.0)
 
     second = Recorder()
     result = train(config(photo_dir, out, epochs=3, resume=True), second)
@@ -253,8 +254,27 @@ def test_resume_continues_from_the_saved_epoch(photo_dir, tmp_path, monkeypatch)
     assert second.epochs == [3], "only the epoch left should run"
     assert {epoch for epoch, _ in second.steps} == {2}
     assert [row["epoch"] for row in result.history] == [1, 2, 3]
-    assert load_checkpoint(out).meta["training"]["epochs_run"] == 3
+    training = load_checkpoint(out).meta["training"]
+    assert training["epochs_run"] == 3
+    # the time before the crash counts: the lineage's CPU hours are the whole run's
+    assert result.history[2]["seconds"] > 5000 and training["seconds"] > 5000
+    assert training["lineage"]["runs"][-1]["seconds"] > 5000
     assert not out.with_name(out.name + ".resume").exists()
+
+
+def _pretend_the_first_part_took(resume_file, seconds: float) -> None:
+    """Rewrite the resume file's history as if its epochs had taken `seconds` (a real crash
+    after hours, without the hours)."""
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+    with safe_open(str(resume_file), framework="pt") as f:
+        meta = json.loads(f.metadata()["resume"])
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    for row in meta["history"]:
+        row["seconds"] = row["seconds"] + seconds
+    save_file(tensors, str(resume_file), metadata={"resume": json.dumps(meta)})
 
 
 def test_resume_with_other_settings_is_refused(photo_dir, tmp_path, monkeypatch):
