@@ -241,6 +241,7 @@ def head_only_base(meta: dict) -> Path | None:
     """The model a fast, head-only retrain started from (its network is that model's, only the
     head was fitted), or None for any other model."""
     retrain = meta.get("retrain") or {}
-    if retrain.get("mode") != "fast" or retrain.get("adapt", "head") != "head" or not retrain.get("base"):
+    if retrain.get("mode") != "fast" or retrain.get("adapt", "head") != "head" or not retrain.get("base") \
+            or retrain.get("upper_start") == "imagenet":  # the head read ImageNet's upper blocks
         return None
     return Path(retrain["base"])

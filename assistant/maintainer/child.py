@@ -50,7 +50,7 @@ def run_task(task: dict, send) -> None:
              seconds=result.seconds, report=str(report.folder) if report is not None else None)
     elif kind == "warm":
         from model.retrain import warm_cache
-        send("done", read=warm_cache(task["base"], task["data"]))
+        send("done", read=warm_cache(task["base"], task["data"], only=task.get("only", False)))
     elif kind == "activate":
         from assistant.store import models
         send("done", path=str(models.activate(task["path"])))

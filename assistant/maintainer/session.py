@@ -125,13 +125,14 @@ class MaintainerSession:
         return [p.name(self.language) for p in self.library.too_few(MIN_PHOTOS)]
 
     # --- features ahead of a retrain ----------------------------------------------------
-    def start_warm(self, on_ended: Callable[[dict], None]) -> None:
-        """Compute, in a child, the features a fast retrain will need. One already running is
-        ended first: the new one covers its photos and the ones added since (what it cached
-        stays), and only the new one's end is told."""
+    def start_warm(self, on_ended: Callable[[dict], None], only: bool = False) -> None:
+        """Compute, in a child, the features a fast retrain will need (only: for a model of the
+        library's products alone). One already running is ended first: the new one covers its
+        photos and the ones added since (what it cached stays), and only the new one's end is told."""
         if self.warm_job is not None:
             self.warm_job.cancel()
-        task = {"kind": "warm", "base": str(self.base_model()), "data": str(self.library.folder)}
+        task = {"kind": "warm", "base": str(self.base_model()), "data": str(self.library.folder),
+                "only": only}
         job: ChildJob | None = None
 
         def ended(event: dict) -> None:

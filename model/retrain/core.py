@@ -53,7 +53,12 @@ def retrain(cfg: RetrainConfig, callback=None) -> RetrainResult:
     base = load_checkpoint(base_path)
     per_class = cfg.per_class if cfg.per_class is not None else (24 if cfg.mode == "fast" else 0)
     try:
-        plan_features = burst_features(cfg, base, cb)
+        features_of = base  # whose features the bursts are found in and a head-only fit reads
+        if cfg.mode == "fast" and cfg.adapt == "head":  # chosen on a draft of the plan (no features)
+            from model.retrain.fast import features_checkpoint
+            features_of = features_checkpoint(cfg, base, make_plan(
+                cfg.data, base, cfg.only, cfg.base_data, per_class, cfg.heldout, cfg.seed, cfg.names), cb)
+        plan_features = burst_features(cfg, features_of, cb)
         plan = make_plan(cfg.data, base, cfg.only, cfg.base_data, per_class, cfg.heldout, cfg.seed,
                          cfg.names, plan_features)
     except Cancelled:
@@ -81,7 +86,7 @@ def retrain(cfg: RetrainConfig, callback=None) -> RetrainResult:
     try:
         if cfg.mode == "fast":
             from model.retrain.fast import run_fast
-            report = run_fast(cfg, base, plan, cb)
+            report = run_fast(cfg, base, plan, cb, features_of)
         else:
             from model.retrain.full import run_full
             report = run_full(cfg, base, plan, cb)
@@ -128,9 +133,10 @@ def burst_features(cfg: RetrainConfig, base, cb):
 
 def warm_cache(base_path: str | Path | None = None, data: str | Path | None = None,
                per_class: int = 24, heldout: float | None = None, seed: int = 0, device: str = "auto",
-               cancelled=None, base_data: list[str] | None = None) -> int:
+               cancelled=None, base_data: list[str] | None = None, only: bool = False) -> int:
     """Compute (and cache) the features a fast retrain from data will need, ahead of it: the
-    photos of the products the model already knows, and data's photos (and mirror images).
+    photos of the products the model already knows, and data's photos (and mirror images);
+    only: for a model of data's products alone (the features a head reads may then be ImageNet's).
     Maintainer mode does this while the user adds photos. Returns how many photos it read;
     -1 when cancelled() said stop (what was done stays cached)."""
     from assistant.inference.checkpoint import load_checkpoint
@@ -144,7 +150,15 @@ def warm_cache(base_path: str | Path | None = None, data: str | Path | None = No
         new = [f for files in photos_by_class(Path(data)).values() for f in files]
     old = old_product_photos(base, base.class_ids, base_data, per_class, heldout, seed, skip=data)
     jobs = [(new, ("photo", "mirror")), ([f for f, _ in old.train + old.heldout], ("photo",))]
-    cache = FeatureCache(base, pick_device(device))
+    features_of = base
+    if new:  # the features the retrain will read (ImageNet's upper blocks when most are new)
+        from model.callbacks import TrainCallback
+        from model.retrain.fast import features_checkpoint
+        from model.retrain.plan import make_plan
+        cfg = RetrainConfig(data=str(data), only=only, base_data=list(base_data or []), heldout=heldout, seed=seed)
+        features_of = features_checkpoint(cfg, base, make_plan(data, base, only, base_data, per_class,
+                                                               heldout, seed), TrainCallback())
+    cache = FeatureCache(features_of, pick_device(device))
     done = 0
     try:
         for files, views in jobs:

@@ -95,7 +95,7 @@ def linear_probe(cfg, base, plan, cb, work: Path) -> Path:
     al., ICLR 2022). Returns a checkpoint of the plan's products in model.train's order (by name)."""
     from model.retrain.fast import run_fast
     probe_cfg = replace(cfg, out=str(work / "probe.safetensors"), mode="fast", adapt="head")
-    run_fast(probe_cfg, base, plan, _MessagesOnly(cb))
+    run_fast(probe_cfg, base, plan, _MessagesOnly(cb), base)  # the network it fine-tunes
     probe = load_checkpoint(work / "probe.safetensors")
     idx = [plan.classes.index(c) for c in sorted(plan.classes)]
     head = head_name(base.architecture)

@@ -161,7 +161,8 @@ class RetrainView(QWidget):
         if self.worker is not None or not self.idle():
             return
         self.warming = True
-        self.warm_bridge.start()  # one running already is ended: this one covers all the photos
+        # one running already is ended: this one covers all the photos
+        self.warm_bridge.start(only=self.only.isChecked())
 
     @property
     def warmer(self) -> WarmBridge | None:

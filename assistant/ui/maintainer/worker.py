@@ -62,8 +62,8 @@ class WarmBridge(QObject):
         super().__init__()
         self.session = session
 
-    def start(self) -> None:
-        self.session.start_warm(self.ended.emit)
+    def start(self, only: bool = False) -> None:
+        self.session.start_warm(self.ended.emit, only)
 
     def stop(self, wait_s: float | None = None) -> None:
         self.session.stop_warm(wait_s)

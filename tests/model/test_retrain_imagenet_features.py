@@ -1,0 +1,86 @@
+"""A head-only retrain where most products are new reads ImageNet's upper blocks, not the
+model's own (shaped for its old products): the new model carries them, every row is fitted
+afresh, and the report still compares with the model in use through its own features."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from assistant.inference.checkpoint import head_only_base, load_checkpoint
+from model.retrain import RetrainConfig, retrain
+from tests.model import test_retrain as retraining
+from tests.model import test_retrain_upper as upper_tests
+
+Recorder = retraining.Recorder
+pytestmark = pytest.mark.usefixtures("no_onnx_export")  # not this file's subject
+new_dir, lite_base = retraining.new_dir, upper_tests.lite_base
+UPPER_CONV, LOWER_CONV = upper_tests.UPPER_CONV, "_blocks.3._expand_conv.weight"
+
+
+@pytest.mark.parametrize("only, start", [(True, "imagenet"), (False, "model")])
+def test_a_head_for_mostly_new_products_reads_imagenets_upper_blocks(lite_base, new_dir, tmp_path, only, start):
+    """--only: every product is new, the head reads ImageNet's upper blocks; adding 2 products
+    to 3, it reads the model's own, as before."""
+    from assistant.inference.architectures import architecture
+    imagenet = architecture("efficientnet-lite0").imagenet_state()
+    own = load_checkpoint(lite_base).state_dict
+    out = tmp_path / "h.safetensors"
+    said = Recorder()
+    result = retrain(RetrainConfig(data=str(new_dir), out=str(out), base=str(lite_base), only=only), said)
+    new = load_checkpoint(out)
+    assert new.meta["retrain"].get("upper_start", "model") == start
+    reference = imagenet if start == "imagenet" else own
+    assert torch.allclose(new.state_dict[UPPER_CONV].float(), reference[UPPER_CONV].float(), atol=1e-3)
+    assert torch.equal(new.state_dict[LOWER_CONV], own[LOWER_CONV])  # the lower half as it was
+    assert any("ImageNet's upper blocks" in m for m in said.messages) == (start == "imagenet")
+    # a network that is not its base's is never exported or measured as "the base plus a head"
+    assert (head_only_base(new.meta) is None) == (start == "imagenet")
+    assert result.report.heldout["top1"] > 1 / len(new.class_ids)  # the head learnt them
+    # the bursts were found in the features the head read: each photo went through once
+    assert sum("reading" in m for m in said.messages) == 1, said.messages
+
+
+def test_reading_imagenets_features_the_report_compares_with_the_model_in_use(lite_base, photo_dir, tmp_path):
+    """The old products' held-out photos are judged by the model in use through its own upper
+    blocks and head, not through the features the new head read."""
+    from assistant.inference.checkpoint import save_checkpoint
+    from model.retrain.features import FeatureCache
+    ckpt = load_checkpoint(lite_base)
+    cache = FeatureCache(ckpt, torch.device("cpu"))
+
+    def pooled(photos):
+        feats, ok, _ = cache.features(photos, ("photo",))
+        assert all(ok)
+        return feats[:, 0]
+    state = dict(ckpt.state_dict)  # the model in use knows its products: rows = mean features
+    means = torch.stack([pooled(sorted((photo_dir / c).glob("*.jpg"))).mean(0) for c in ckpt.class_ids])
+    state["_fc.weight"], state["_fc.bias"] = 20 * means / means.norm(dim=1, keepdim=True), torch.zeros(3)
+    known = save_checkpoint(tmp_path / "known.safetensors", state, ckpt.meta)
+    # the model taught its own products again, alone: all of them new rows, all of them shared
+    result = retrain(RetrainConfig(data=str(photo_dir), out=str(tmp_path / "h.safetensors"), base=str(known),
+                                   only=True))
+    assert load_checkpoint(tmp_path / "h.safetensors").meta["retrain"]["upper_start"] == "imagenet"
+    shared = [(Path(f), c) for f, c in result.report.heldout_photos if c in ckpt.class_ids]
+    assert shared and result.report.comparison.n == len(shared)
+    logits = pooled([f for f, _ in shared]) @ state["_fc.weight"].float().T
+    truth = torch.tensor([ckpt.class_ids.index(c) for _, c in shared])
+    expected = float((logits.argmax(1) == truth).float().mean())
+    assert result.report.comparison.current_top1 == pytest.approx(expected, abs=1e-4)
+
+
+def test_features_prepared_while_photos_are_added_are_the_ones_the_retrain_reads(lite_base, tmp_path):
+    """Maintainer mode reads the library's photos ahead (warm_cache); for a model of the
+    library's products alone, those are ImageNet's features, so the retrain reads nothing again."""
+    from model.retrain.core import warm_cache
+    from tests.helpers import write_products
+    many = write_products(tmp_path / "many", {"purple_jam": (120, 40, 160), "yellow_oil": (230, 210, 40),
+                                              "white_rice": (235, 235, 230), "brown_bread": (140, 90, 50)},
+                          seed=900)
+    assert warm_cache(lite_base, many, only=True) > 0
+    said = Recorder()
+    retrain(RetrainConfig(data=str(many), out=str(tmp_path / "h.safetensors"), base=str(lite_base), only=True),
+            said)
+    assert load_checkpoint(tmp_path / "h.safetensors").meta["retrain"]["upper_start"] == "imagenet"
+    assert not any("reading" in m for m in said.messages), said.messages
