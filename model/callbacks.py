@@ -18,6 +18,19 @@ class TrainCallback:
 
     def on_message(self, text: str) -> None: ...
 
+    #: how long the run will take (an assistant.store.timings.Forecast), given at its start
+    forecast = None
+
+    def on_forecast(self, forecast) -> None:
+        """The run's estimate, before anything is read: kept, and said where it is known."""
+        self.forecast = forecast
+        seconds = forecast.total()
+        if seconds is None:
+            self.note("retrain_untimed")
+        else:
+            from assistant.catalog import duration
+            self.note("retrain_estimate", t=duration(seconds, self.language))
+
     #: the language of note()'s sentences (maintainer mode sets the interface's)
     language: str = "en"
 
