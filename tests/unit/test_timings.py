@@ -37,6 +37,15 @@ def test_no_estimate_without_a_measured_figure():
     assert timings.estimate({"view_s": 1.0, "fixed_s": 1.0}, timings.Job("full", photos=3)) is None
 
 
+def test_a_warm_up_alone_gives_an_estimate_from_its_start():
+    """Before any retrain here, the window's warm-up measured the rate and its own start."""
+    warm = {"view_s": 0.1, "start_s": 8.0}
+    assert timings.estimate(warm, timings.Job("fast", cold=100)) == pytest.approx(
+        timings.FIXED_PER_START * 8.0 + 10.0)
+    assert timings.estimate({**warm, "fixed_s": 30.0}, timings.Job("fast", cold=0)) == 30.0
+    assert timings.estimate(warm, timings.Job("upper", cold=0, photos=3)) is None
+
+
 def test_a_speed_is_kept_per_computer_and_network_and_follows_the_newest_run():
     key = timings.machine_key("efficientnet_lite2", 260)
     assert timings.speed(key) == {}
