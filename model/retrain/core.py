@@ -55,7 +55,7 @@ def retrain(cfg: RetrainConfig, callback=None, began: float | None = None) -> Re
     base = load_checkpoint(base_path)
     per_class = cfg.per_class if cfg.per_class is not None else (24 if cfg.mode == "fast" else 0)
     try:
-        cache = forecast(cfg, base, base_path, cb, began)
+        cache = forecast(cfg, base, base_path, cb, began, per_class)
         plan_features = burst_features(cfg, base, cb, cache)
         plan = make_plan(cfg.data, base, cfg.only, cfg.base_data, per_class, cfg.heldout, cfg.seed,
                          cfg.names, plan_features)
@@ -100,15 +100,14 @@ def retrain(cfg: RetrainConfig, callback=None, began: float | None = None) -> Re
     return RetrainResult(out, report, False, report.seconds, photos)
 
 
-def forecast(cfg: RetrainConfig, base, base_path: Path, cb, began: float):
+def forecast(cfg: RetrainConfig, base, base_path: Path, cb, began: float, per_class: int):
     """Tell the callback how long this retrain will take on this computer (its recorded speed
     times the photo views not cached yet: assistant.store.timings). Returns the pooled feature
     cache it counted in (None for `--adapt upper` and full mode), for the retrain to use."""
     from assistant.store import timings
     from model.retrain.features import FeatureCache, crop_views
     from model.train import pick_device
-    reads = fast_reads(base, cfg.data, None if cfg.only else cfg.base_data,
-                       cfg.per_class if cfg.per_class is not None else 24, cfg.heldout, cfg.seed,
+    reads = fast_reads(base, cfg.data, cfg.base_data, per_class, cfg.heldout, cfg.seed,
                        known=not cfg.only)
     photos = sum(len(files) for files, _ in reads)
     cache = None
