@@ -22,14 +22,9 @@ class TrainCallback:
     forecast = None
 
     def on_forecast(self, forecast) -> None:
-        """The run's estimate, before anything is read: kept, and said where it is known."""
+        """The run's estimate, before anything is read (the run says it in a sentence after
+        the one that says what it starts from)."""
         self.forecast = forecast
-        seconds = forecast.total()
-        if seconds is None:
-            self.note("retrain_untimed")
-        else:
-            from assistant.catalog import duration
-            self.note("retrain_estimate", t=duration(seconds, self.language))
 
     #: the language of note()'s sentences (maintainer mode sets the interface's)
     language: str = "en"

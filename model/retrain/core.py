@@ -64,6 +64,7 @@ def retrain(cfg: RetrainConfig, callback=None, began: float | None = None) -> Re
         return RetrainResult(None, None, True, time.monotonic() - started)
     cb.note("retrain_starting", base=base_path.name, n=len(plan.classes), new=len(plan.new),
             replaced=len(plan.replaced), train=len(plan.train), heldout=len(plan.heldout))
+    say_forecast(cb)
     if plan_features is not None and plan_features.batches_read:  # the bursts' features
         cb.note("retrain_reading", n=plan_features.batches_read * 32)
     if cfg.image_size and (cfg.mode != "fast" or cfg.adapt != "upper"):
@@ -122,6 +123,18 @@ def forecast(cfg: RetrainConfig, base, base_path: Path, cb, began: float, per_cl
                           photos=photos)
     cb.on_forecast(timings.Forecast(timings.speed(timings.model_key(base_path)), job, began))
     return cache
+
+
+def say_forecast(cb) -> None:
+    """The estimate given at the start, in a sentence: "about 40 s on this computer"."""
+    if cb.forecast is None:
+        return
+    seconds = cb.forecast.total()
+    if seconds is None:
+        cb.note("retrain_untimed")
+    else:
+        from assistant.catalog import duration
+        cb.note("retrain_estimate", t=duration(seconds, cb.language))
 
 
 def fast_reads(base, data, base_data, per_class: int, heldout, seed: int, known: bool = True
