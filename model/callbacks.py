@@ -18,6 +18,14 @@ class TrainCallback:
 
     def on_message(self, text: str) -> None: ...
 
+    #: how long the run will take (an assistant.store.timings.Forecast), given at its start
+    forecast = None
+
+    def on_forecast(self, forecast) -> None:
+        """The run's estimate, before anything is read (the run says it in a sentence after
+        the one that says what it starts from)."""
+        self.forecast = forecast
+
     #: the language of note()'s sentences (maintainer mode sets the interface's)
     language: str = "en"
 

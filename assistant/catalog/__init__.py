@@ -85,6 +85,16 @@ def _plurals(template: str, fields: dict) -> str:
     return _PLURAL.sub(choose, template)
 
 
+def duration(seconds: float, language: str = "en") -> str:
+    """A time as said: "40 s", "9 min", "1.5 h" (rounded as a person would say it)."""
+    if seconds < 90:
+        return phrase("seconds", language, n=max(int(round(seconds)), 1))
+    if seconds < 90 * 60:
+        return phrase("minutes", language, n=int(round(seconds / 60)))
+    hours = f"{seconds / 3600:.1f}".removesuffix(".0")
+    return phrase("hours", language, n=hours.replace(".", ",") if language == "es" else hours)
+
+
 def plain(label: str) -> str:
     """A label's accessible name: no & mnemonic, no trailing ellipsis or colon (a screen
     reader would read them out)."""

@@ -37,17 +37,20 @@ MAINTAINER: dict[str, dict[str, str]] = {
     "remove": {"en": "&Remove", "es": "Quita&r"},
     "remove_desc": {"en": "Delete the selected product and its photos", "es": "Borrar el producto seleccionado y sus fotos"},
     "mode": {"en": "Retraining mo&de:", "es": "Modo &de reentrenamiento:"},
-    "mode_desc": {"en": "Fast adapts the last layer; full retrains everything and takes far longer. Each shows how long it took on this computer last time",
-                  "es": "Rápido ajusta la última capa; completo reentrena todo y tarda mucho más. Cada uno muestra cuánto tardó en este ordenador la última vez"},
-    # the labels promise only what this computer measured (assistant.store.timings)
+    "mode_desc": {"en": "Fast adapts the last layer; full retrains everything and takes far longer. Each "
+                        "says how long it will take for your photos, by this computer's measured speed",
+                  "es": "Rápido ajusta la última capa; completo reentrena todo y tarda mucho más. Cada "
+                        "uno dice cuánto tardará con sus fotos, según la velocidad medida de este ordenador"},
+    # the labels promise only what this computer's measured speed makes of the library as it
+    # is now (assistant.store.timings): photos already read cost nothing again
     "mode_fast": {"en": "Fast (last layer; not yet timed on this computer)",
                   "es": "Rápido (última capa; aún sin medir en este ordenador)"},
     "mode_full": {"en": "Full (whole network; not yet timed on this computer)",
                   "es": "Completo (toda la red; aún sin medir en este ordenador)"},
-    "mode_fast_timed": {"en": "Fast (last layer; took {t} here last time)",
-                        "es": "Rápido (última capa; tardó {t} aquí la última vez)"},
-    "mode_full_timed": {"en": "Full (whole network; took {t} here last time)",
-                        "es": "Completo (toda la red; tardó {t} aquí la última vez)"},
+    "mode_fast_timed": {"en": "Fast (last layer): about {t} for your {n} {n|photo|photos}",
+                        "es": "Rápido (última capa): unos {t} para sus {n} {n|foto|fotos}"},
+    "mode_full_timed": {"en": "Full (whole network): about {t} for your {n} {n|photo|photos}",
+                        "es": "Completo (toda la red): unos {t} para sus {n} {n|foto|fotos}"},
     "only": {"en": "Know only my prod&ucts", "es": "Conocer solo mis prod&uctos"},
     "only_desc": {"en": "The new model forgets the products it knew and knows just your library",
                   "es": "El modelo nuevo olvida los productos que conocía y conoce solo su biblioteca"},
@@ -158,6 +161,13 @@ MAINTAINER: dict[str, dict[str, str]] = {
     "eta": {"en": "{p}% done, about {t} left", "es": "{p}% hecho, faltan unos {t}"},
     "seconds": {"en": "{n} s", "es": "{n} s"},
     "minutes": {"en": "{n} min", "es": "{n} min"},
+    "hours": {"en": "{n} h", "es": "{n} h"},
+    "progress_estimate": {"en": "Retraining started: about {t} on this computer. Tab reaches Stop; Escape stops",
+                          "es": "Reentrenamiento empezado: unos {t} en este ordenador. Tabulador llega a "
+                                "Detener; Escape lo detiene"},
+    "progress_untimed": {"en": "Retraining started; not yet timed on this computer. Tab reaches Stop; Escape stops",
+                         "es": "Reentrenamiento empezado; aún sin medir en este ordenador. Tabulador llega a "
+                               "Detener; Escape lo detiene"},
     "cancelling": {"en": "Cancelling…", "es": "Cancelando…"},
     "cancelled": {"en": "Retraining cancelled. The model in use is unchanged.",
                   "es": "Reentrenamiento cancelado. El modelo en uso no ha cambiado."},

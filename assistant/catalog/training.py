@@ -16,6 +16,12 @@ TRAINING: dict[str, dict[str, str]] = {
     "child_not_started": {"en": "the training process could not start ({why}); the model in use is unchanged",
                           "es": "el proceso de entrenamiento no pudo empezar ({why}); el modelo en uso "
                                 "no ha cambiado"},
+    "retrain_estimate": {"en": "about {t} on this computer, by its measured speed",
+                         "es": "unos {t} en este ordenador, según su velocidad medida"},
+    "retrain_untimed": {"en": "not yet timed on this computer: this retrain measures its speed",
+                        "es": "aún sin medir en este ordenador: este reentrenamiento mide su velocidad"},
+    "retrain_took": {"en": "took {seconds} s; estimated {estimate} s at the start (ratio {ratio})",
+                     "es": "tardó {seconds} s; estimado al empezar: {estimate} s (proporción {ratio})"},
     "retrain_preparing": {"en": "preparing the new model for the app",
                           "es": "preparando el modelo nuevo para la aplicación"},
     "retrain_head_first": {"en": "first the head alone: {text}",

@@ -13,20 +13,32 @@ from model.callbacks import ProgressEstimator, TrainCallback
 
 
 class PipeProgress(TrainCallback):
-    """The training callback as lines on the pipe."""
+    """The training callback as lines on the pipe. The seconds left come from the run's
+    forecast (this computer's recorded speed, then the reading rate this run measures), and
+    from the steps left where it has none or is overdue."""
 
     def __init__(self, send, language: str) -> None:
         self.send, self.language = send, language
         self.estimator = ProgressEstimator()
 
+    def on_forecast(self, forecast) -> None:
+        super().on_forecast(forecast)
+        self.send("progress", fraction=0.0, eta=self._left())
+
+    def _left(self, epoch: int | None = None, step: int = 0) -> float:
+        from model.retrain.features import METER
+        left = self.forecast.left(METER.views, METER.seconds) if self.forecast is not None else None
+        if left is None and epoch is not None:
+            left = self.estimator.eta(epoch, step)
+        return -1.0 if left is None else float(left)
+
     def on_start(self, epochs: int, steps_per_epoch: int) -> None:
         self.estimator.begin(epochs, steps_per_epoch)
-        self.send("progress", fraction=0.0, eta=-1.0)
+        self.send("progress", fraction=0.0, eta=self._left())
 
     def on_step(self, epoch: int, step: int, steps: int, loss: float) -> None:
-        eta = self.estimator.eta(epoch, step)
         self.send("progress", fraction=float(self.estimator.fraction(epoch, step)),
-                  eta=-1.0 if eta is None else float(eta))
+                  eta=self._left(epoch, step))
 
     def on_epoch_end(self, epoch: int, row: dict) -> None:
         acc, loss = row.get("val_acc"), f"{row['train_loss']:.3f}"
@@ -49,13 +61,33 @@ def run_task(task: dict, send) -> None:
         send("done", out=str(result.out) if result.out else None, cancelled=result.cancelled,
              seconds=result.seconds, report=str(report.folder) if report is not None else None)
     elif kind == "warm":
-        from model.retrain import warm_cache
-        send("done", read=warm_cache(task["base"], task["data"], only=task.get("only", False)))
+        warm(task, send)
     elif kind == "activate":
         from assistant.store import models
         send("done", path=str(models.activate(task["path"])))
     else:
         raise ValueError(f"unknown task {kind!r}")
+
+
+def warm(task: dict, send) -> None:
+    """The features a fast retrain will need, read ahead; what is left to read is told first
+    (the window's estimates), and the time it took is this computer's speed."""
+    import time
+
+    from assistant.maintainer import speed
+    from assistant.store import timings
+    from model.retrain import warm_cache
+    started = timings.process_started()
+    start_s = []
+
+    def counted(cold: int, photos: int) -> None:
+        start_s.append(time.time() - started)  # the process, its imports, the network loaded
+        send("counted", cold=cold, photos=photos)
+
+    read = warm_cache(task["base"], task["data"], counted=counted, only=task.get("only", False))
+    if read >= 0 and start_s:
+        speed.after_warm(task["base"], start_s[0])
+    send("done", read=read)
 
 
 def main(argv: list[str]) -> int:

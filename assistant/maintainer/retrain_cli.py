@@ -11,6 +11,21 @@ from model.retrain import REFUSED, add_arguments, check_inputs
 __all__ = ["add_arguments", "run"]
 
 
+def truth_line(forecast, language: str = "en") -> str | None:
+    """The whole command's time (from its process's start) against the estimate it said at the
+    start: how honest this computer's recorded speed was."""
+    import time
+
+    from assistant.catalog import phrase
+    from assistant.store import timings
+    estimate = forecast.total() if forecast is not None else None
+    if not estimate:
+        return None
+    seconds = time.time() - timings.process_started()
+    return phrase("retrain_took", language, seconds=f"{seconds:.1f}", estimate=f"{estimate:.1f}",
+                  ratio=f"{estimate / seconds:.2f}")
+
+
 def run(args: argparse.Namespace) -> int:
     import shlex
 
@@ -37,6 +52,9 @@ def run(args: argparse.Namespace) -> int:
     for path, why in report.skipped:
         print(f"skipped {path}: {why}", file=sys.stderr)
     print(f"wrote {result.out} in {result.seconds:.0f} s")
+    took = truth_line(bar.forecast)
+    if took:
+        print(took)
     for line in report.summary_lines():
         print(line)
     print("Per product (held out), worst first:")

@@ -87,12 +87,20 @@ def fp32_like_its_base(out: Path) -> bool:
     return True
 
 
-def retrain_here(cfg, callback=None):
-    """model.retrain.retrain in this process, then its one export and precision."""
+def retrain_here(cfg, callback=None, began: float | None = None):
+    """model.retrain.retrain in this process, then its one export and precision; what it
+    measured becomes this computer's speed (assistant.maintainer.speed). began: time.time()
+    when the work began (default: the process's start: a child's or a command's whole time)."""
+    from assistant.maintainer import speed
+    from assistant.store import timings
     from model.retrain import retrain
-    result = retrain(cfg, callback)
+    from model.retrain.features import METER
+    began = timings.process_started() if began is None else began
+    METER.reset()
+    result = retrain(cfg, callback, began)
     if result.out is not None and not result.cancelled:
         prepare(result.out, callback, result.photos)
+        speed.after_retrain(cfg, result, began)
     return result
 
 
@@ -125,10 +133,13 @@ class MaintainerSession:
         return [p.name(self.language) for p in self.library.too_few(MIN_PHOTOS)]
 
     # --- features ahead of a retrain ----------------------------------------------------
-    def start_warm(self, on_ended: Callable[[dict], None], only: bool = False) -> None:
+    def start_warm(self, on_ended: Callable[[dict], None],
+                   on_counted: Callable[[dict], None] | None = None, only: bool = False) -> None:
         """Compute, in a child, the features a fast retrain will need (only: for a model of the
         library's products alone). One already running is ended first: the new one covers its
-        photos and the ones added since (what it cached stays), and only the new one's end is told."""
+        photos and the ones added since (what it cached stays), and only the new one's events
+        are told: on_counted({"cold": photo views not cached yet, "photos": n}) before it
+        reads, on_ended at its end."""
         if self.warm_job is not None:
             self.warm_job.cancel()
         task = {"kind": "warm", "base": str(self.base_model()), "data": str(self.library.folder),
@@ -136,7 +147,11 @@ class MaintainerSession:
         job: ChildJob | None = None
 
         def ended(event: dict) -> None:
-            if event["event"] == "ended" and self.warm_job is job:
+            if self.warm_job is not job:
+                return
+            if event["event"] == "counted" and on_counted is not None:
+                on_counted(event)
+            elif event["event"] == "ended":
                 self.warm_job = None
                 on_ended(event)
         job = self.warm_job = ChildJob(task, ended, self.language)

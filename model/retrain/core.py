@@ -33,8 +33,9 @@ def check_inputs(cfg: RetrainConfig) -> None:
         raise DataError(f"{cfg.base}: no such model file")
 
 
-def retrain(cfg: RetrainConfig, callback=None) -> RetrainResult:
-    """Build the new model into cfg.out (atomically) and its report into <out>.report/."""
+def retrain(cfg: RetrainConfig, callback=None, began: float | None = None) -> RetrainResult:
+    """Build the new model into cfg.out (atomically) and its report into <out>.report/.
+    began: time.time() when the work began, for the callback's forecast (default: now)."""
     from assistant.inference.checkpoint import load_checkpoint
     from assistant.store.models import active_model_path, remove_stale_temp
     from model.callbacks import TrainCallback
@@ -43,6 +44,7 @@ def retrain(cfg: RetrainConfig, callback=None) -> RetrainResult:
 
     cb = callback or TrainCallback()
     started = time.monotonic()
+    began = time.time() if began is None else began
     if cfg.mode not in ("fast", "full"):
         raise ValueError(f"--mode must be fast or full, not {cfg.mode!r}")
     if not cfg.out:
@@ -58,7 +60,8 @@ def retrain(cfg: RetrainConfig, callback=None) -> RetrainResult:
             from model.retrain.fast import features_checkpoint
             features_of = features_checkpoint(cfg, base, make_plan(
                 cfg.data, base, cfg.only, cfg.base_data, per_class, cfg.heldout, cfg.seed, cfg.names), cb)
-        plan_features = burst_features(cfg, features_of, cb)
+        cache = forecast(cfg, base, base_path, cb, began, per_class, features_of)
+        plan_features = burst_features(cfg, features_of, cb, cache)
         plan = make_plan(cfg.data, base, cfg.only, cfg.base_data, per_class, cfg.heldout, cfg.seed,
                          cfg.names, plan_features)
     except Cancelled:
@@ -66,6 +69,7 @@ def retrain(cfg: RetrainConfig, callback=None) -> RetrainResult:
         return RetrainResult(None, None, True, time.monotonic() - started)
     cb.note("retrain_starting", base=base_path.name, n=len(plan.classes), new=len(plan.new),
             replaced=len(plan.replaced), train=len(plan.train), heldout=len(plan.heldout))
+    say_forecast(cb)
     if plan_features is not None and plan_features.batches_read:  # the bursts' features
         cb.note("retrain_reading", n=plan_features.batches_read * 32)
     if cfg.image_size and (cfg.mode != "fast" or cfg.adapt != "upper"):
@@ -102,7 +106,59 @@ def retrain(cfg: RetrainConfig, callback=None) -> RetrainResult:
     return RetrainResult(out, report, False, report.seconds, photos)
 
 
-def burst_features(cfg: RetrainConfig, base, cb):
+def forecast(cfg: RetrainConfig, base, base_path: Path, cb, began: float, per_class: int, features_of=None):
+    """Tell the callback how long this retrain will take on this computer (its recorded speed
+    times the photo views not cached yet: assistant.store.timings). Returns the pooled feature
+    cache it counted in (None for `--adapt upper` and full mode), for the retrain to use;
+    features_of: the network a head-only fit reads (default: base's)."""
+    from assistant.store import timings
+    from model.retrain.features import FeatureCache, crop_views
+    from model.train import pick_device
+    reads = fast_reads(base, cfg.data, cfg.base_data, per_class, cfg.heldout, cfg.seed,
+                       known=not cfg.only)
+    photos = sum(len(files) for files, _ in reads)
+    cache = None
+    if cfg.mode == "full":
+        job = timings.Job("full", photos=photos, epochs=cfg.epochs or 0)
+    elif cfg.adapt == "upper":  # its cache, at its own size, is counted when it is made: all cold
+        job = timings.Job("upper", cold=photos * len(crop_views()), photos=photos,
+                          epochs=cfg.epochs or 0)
+    else:
+        cache = FeatureCache(features_of or base, pick_device(cfg.device))
+        job = timings.Job("fast", cold=sum(cache.missing(f, v) * len(v) for f, v in reads),
+                          photos=photos)
+    cb.on_forecast(timings.Forecast(timings.speed(timings.model_key(base_path)), job, began))
+    return cache
+
+
+def say_forecast(cb) -> None:
+    """The estimate given at the start, in a sentence: "about 40 s on this computer"."""
+    if cb.forecast is None:
+        return
+    seconds = cb.forecast.total()
+    if seconds is None:
+        cb.note("retrain_untimed")
+    else:
+        from assistant.catalog import duration
+        cb.note("retrain_estimate", t=duration(seconds, cb.language))
+
+
+def fast_reads(base, data, base_data, per_class: int, heldout, seed: int, known: bool = True
+               ) -> list[tuple[list[Path], tuple[str, ...]]]:
+    """The photos a fast retrain from data reads through the network, with their views: data's
+    photos as the photo and its mirror image; the known products' photos found here (known) as
+    they are."""
+    from model.retrain.features import VIEWS
+    from model.retrain.plan import old_product_photos, photos_by_class
+    new: list[Path] = []
+    if data is not None and Path(data).is_dir():
+        new = [f for files in photos_by_class(Path(data)).values() for f in files]
+    old = old_product_photos(base, base.class_ids, base_data, per_class, heldout, seed,
+                             skip=data) if known else None
+    return [(new, VIEWS), ([f for f, _ in old.train + old.heldout] if old else [], ("photo",))]
+
+
+def burst_features(cfg: RetrainConfig, base, cb, cache=None):
     """What make_plan finds the bursts in: the pooled features of the new photos, computed
     here first (with progress; cached, in the views the fit reads, so nothing is computed
     twice). None for `--adapt upper`, which reads other features (the lower blocks', at its own
@@ -122,7 +178,7 @@ def burst_features(cfg: RetrainConfig, base, cb):
         features.batches_read = done[0]
         cb.on_step(0, min(done[0], total), total, 0.0)
 
-    features = pooled_features(base, pick_device(cfg.device), step, cb.cancelled)
+    features = pooled_features(base, pick_device(cfg.device), step, cb.cancelled, cache)
     features.batches_read = 0  # batches of photos computed (the plan's sentence tells them)
     total = features.cache.batches_needed(files, VIEWS)
     if total:  # no sentence: the first one says what the retrain starts from (the plan's)
@@ -133,25 +189,21 @@ def burst_features(cfg: RetrainConfig, base, cb):
 
 def warm_cache(base_path: str | Path | None = None, data: str | Path | None = None,
                per_class: int = 24, heldout: float | None = None, seed: int = 0, device: str = "auto",
-               cancelled=None, base_data: list[str] | None = None, only: bool = False) -> int:
+               cancelled=None, base_data: list[str] | None = None, counted=None, only: bool = False) -> int:
     """Compute (and cache) the features a fast retrain from data will need, ahead of it: the
     photos of the products the model already knows, and data's photos (and mirror images);
-    only: for a model of data's products alone (the features a head reads may then be ImageNet's).
-    Maintainer mode does this while the user adds photos. Returns how many photos it read;
-    -1 when cancelled() said stop (what was done stays cached)."""
+    only: for a model of data's products alone (the known products' photos are not read, and
+    the features a head reads may be ImageNet's). Maintainer mode does this while the user adds
+    photos. counted(cold views, photos) is told what is left to read before it is read. Returns
+    how many photos it read; -1 when cancelled() said stop (what was done stays cached)."""
     from assistant.inference.checkpoint import load_checkpoint
     from assistant.store.models import active_model_path
     from model.retrain.features import Cancelled, FeatureCache
-    from model.retrain.plan import old_product_photos, photos_by_class
     from model.train import pick_device
     base = load_checkpoint(base_path or active_model_path())
-    new: list[Path] = []
-    if data is not None and Path(data).is_dir():
-        new = [f for files in photos_by_class(Path(data)).values() for f in files]
-    old = old_product_photos(base, base.class_ids, base_data, per_class, heldout, seed, skip=data)
-    jobs = [(new, ("photo", "mirror")), ([f for f, _ in old.train + old.heldout], ("photo",))]
+    jobs = fast_reads(base, data, base_data, per_class, heldout, seed, known=not only)
     features_of = base
-    if new:  # the features the retrain will read (ImageNet's upper blocks when most are new)
+    if jobs[0][0]:  # the features the retrain will read (ImageNet's upper blocks when most are new)
         from model.callbacks import TrainCallback
         from model.retrain.fast import features_checkpoint
         from model.retrain.plan import make_plan
@@ -159,6 +211,8 @@ def warm_cache(base_path: str | Path | None = None, data: str | Path | None = No
         features_of = features_checkpoint(cfg, base, make_plan(data, base, only, base_data, per_class,
                                                                heldout, seed), TrainCallback())
     cache = FeatureCache(features_of, pick_device(device))
+    if counted is not None:
+        counted(sum(cache.missing(f, v) * len(v) for f, v in jobs), sum(len(f) for f, _ in jobs))
     done = 0
     try:
         for files, views in jobs:

@@ -12,6 +12,7 @@ section). It changes the network, so it needs photos of every product the model 
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import torch
@@ -22,7 +23,14 @@ from assistant.inference.checkpoint import save_checkpoint
 from model.calibrate import calibrate
 from model.data import DataError
 from model.retrain.bank import Bank, add_to_user_bank, find_bank, rows_for
-from model.retrain.features import VIEWS, FeatureCache, crop_views, frozen_digest, split_network
+from model.retrain.features import (
+    METER,
+    VIEWS,
+    FeatureCache,
+    crop_views,
+    frozen_digest,
+    split_network,
+)
 from model.retrain.head import fit_head, fit_upper, imprint, stand_ins
 from model.retrain.report import (
     RetrainReport,
@@ -233,9 +241,12 @@ def fit(cfg, base, plan, cb, cache, data: TrainingSet, level, counts, bar) -> Fi
             lin.weight.copy_(weight)
             lin.bias.copy_(bias)
         cb.note("retrain_adapting")
+        began = time.perf_counter()
         fit_upper(model, base.architecture, lin, train_x, train_y, epochs=epochs,
                   lr=cfg.lr or 1e-3, step=lambda e, s, loss: bar.tick(loss), cancelled=cb.cancelled,
                   seed=cfg.seed)
+        METER.upper_seconds += time.perf_counter() - began  # this computer's speed, per photo
+        METER.upper_photos += len(train_y)
         _, upper_new = split_network(model, base.architecture)
         with torch.no_grad():
             new_logits = (lin(_pool(upper_new, held_x, device).to(device)).cpu()

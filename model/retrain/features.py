@@ -16,7 +16,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +40,25 @@ CROPS = 4
 
 class Cancelled(Exception):
     """The user asked to stop; nothing was written in place of the model."""
+
+
+@dataclass
+class Meter:
+    """What this process has read through networks, and how long it took (decoding and the
+    cache's writes included), and the seconds of `--adapt upper`'s passes: the phases that
+    assistant.store.timings turns into this computer's speed. One process runs one retrain (the
+    maintainer's child, `main.py retrain`); whoever runs several resets it between them."""
+
+    views: int = 0
+    seconds: float = 0.0
+    upper_seconds: float = 0.0
+    upper_photos: int = 0
+
+    def reset(self) -> None:
+        self.views, self.seconds, self.upper_seconds, self.upper_photos = 0, 0.0, 0.0, 0
+
+
+METER = Meter()
 
 
 def crop_views(n: int = CROPS) -> tuple[str, ...]:
@@ -152,6 +173,7 @@ class FeatureCache:
             if cancelled is not None and cancelled():
                 raise Cancelled()
             chunk = todo[start:start + BATCH]
+            began = time.perf_counter()
             pictures, good = [], []
             for i in chunk:
                 try:
@@ -167,6 +189,8 @@ class FeatureCache:
                     for row, i in enumerate(good):
                         found[keys[i][v]] = out[row].numpy().astype(np.float16)
             self._save_some(files, keys, found, chunk)
+            METER.views += len(good) * len(views)
+            METER.seconds += time.perf_counter() - began
             if step is not None:
                 step()
         ok = [all(not isinstance(found.get(k), str) for k in ks) for ks in keys]
@@ -180,11 +204,14 @@ class FeatureCache:
         return out, ok, reasons
 
     def batches_needed(self, files: list[Path], views: tuple[str, ...]) -> int:
+        return -(-self.missing(files, views) // BATCH)
+
+    def missing(self, files: list[Path], views: tuple[str, ...]) -> int:
+        """How many of files are not cached in all views (each is read in all of them)."""
         found: set[str] = set()
         for folder in {Path(f).parent for f in files}:
             found.update(self._load(folder))
-        missing = sum(1 for f in files if any(_photo_key(f, v) not in found for v in views))
-        return -(-missing // BATCH)
+        return sum(1 for f in files if any(_photo_key(f, v) not in found for v in views))
 
     # --- the store: one .npz per photo folder -------------------------------------------
     def _store_path(self, folder: Path) -> Path:

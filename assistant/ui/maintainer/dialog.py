@@ -179,6 +179,9 @@ class MaintainerDialog(QDialog):
         if self.photos.capture is not None:  # Escape first stops a capture
             self.photos.capture.stop()
             return
+        if self.views.worker is not None:  # ...or a retrain, as "Stop retraining" would
+            self.views.cancel_retrain()
+            return
         self.shutdown()
         super().reject()
 

@@ -5,7 +5,6 @@ maintainer session: the retrain and the warm-up run in its child processes."""
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from assistant.catalog import phrase, plain
+from assistant.catalog import duration, phrase, plain
 from assistant.maintainer.session import MaintainerSession
 from assistant.ui import accessibility as a11y
 from assistant.ui.maintainer.products import Outlets
@@ -43,12 +42,6 @@ def set_picture(label: QLabel, path: Path | None) -> None:
         return
     label.setPixmap(pixmap.scaled(label.size(), Qt.AspectRatioMode.KeepAspectRatio,
                                   Qt.TransformationMode.SmoothTransformation))
-
-
-def duration(seconds: float, language: str) -> str:
-    if seconds < 90:
-        return phrase("seconds", language, n=max(int(round(seconds)), 1))
-    return phrase("minutes", language, n=int(round(seconds / 60)))
 
 
 def labelled_box(key: str, language: str) -> QCheckBox:
@@ -75,11 +68,13 @@ class RetrainView(QWidget):
         self.worker: RetrainBridge | None = None
         self.warm_bridge = WarmBridge(session)
         self.warm_bridge.ended.connect(self._warm_ended)
+        self.warm_bridge.counted.connect(self._warm_counted)
         self.warming = False
+        #: photo views of the library whose features are not cached (None: not counted yet)
+        self.cold: int | None = None
         self.result = None
         self._spoken: set[float] = set()
         self._retrain_pending = False
-        self._started_at: tuple[str, float] | None = None
         root = QVBoxLayout(self)
         root.setContentsMargins(0, 0, 0, 0)
         root.addWidget(self._options())
@@ -103,9 +98,10 @@ class RetrainView(QWidget):
         self.mode.setObjectName("mode")
         self.mode.addItem(phrase("mode_fast", lang), "fast")
         self.mode.addItem(phrase("mode_full", lang), "full")
-        self.label_modes()
         a11y.labelled_row(form, phrase("mode", lang), self.mode, phrase("mode_desc", lang))
         self.only, self.block = labelled_box("only", lang), labelled_box("block", lang)
+        self.block.toggled.connect(lambda _on: self.label_modes())  # fast mode's time changes
+        self.label_modes()
         self.words = labelled_box("words", lang)
         form.addRow(self.only)
         form.addRow(self.block)
@@ -172,9 +168,16 @@ class RetrainView(QWidget):
     def stop_warm(self, wait_s: float | None = None) -> None:
         self.warm_bridge.stop(wait_s)
 
+    def _warm_counted(self, event: dict) -> None:
+        self.cold = int(event.get("cold", 0))
+        self.label_modes()
+
     def _warm_ended(self, event: dict) -> None:
         if event.get("message"):  # a retrain will say it, if real
             log.warning("preparing features failed: %s", event["message"])
+        elif not event.get("cancelled") and event.get("code") == 0:
+            self.cold = 0  # all read: a fast retrain reads nothing again
+        self.label_modes()  # and the warm-up measured this computer's speed
         self.warming = False
         if self._retrain_pending:
             self._retrain_pending = False
@@ -182,15 +185,28 @@ class RetrainView(QWidget):
 
     # --- retraining ------------------------------------------------------------------
     def label_modes(self) -> None:
-        """Each mode's label says how long it took on this computer last time, or that it
-        has not been timed here: no promise of a speed this machine did not show."""
-        from assistant.store import timings
-        took = timings.last_seconds()
+        """Each mode's label says how long it will take for the library as it is now, by this
+        computer's measured speed, or that it has not been timed here: no promise of a speed
+        this machine did not show."""
         for index in range(self.mode.count()):
             mode = self.mode.itemData(index)
-            words = (phrase(f"mode_{mode}_timed", self.language, t=duration(took[mode], self.language))
-                     if mode in took else phrase(f"mode_{mode}", self.language))
+            seconds, photos = self.estimate(mode)
+            words = (phrase(f"mode_{mode}_timed", self.language, t=duration(seconds, self.language),
+                            n=photos) if seconds is not None else phrase(f"mode_{mode}", self.language))
             self.mode.setItemText(index, words)
+
+    def estimate(self, mode: str) -> tuple[float | None, int]:
+        """(seconds, photos in the library) of a retrain in mode now (None: not timed here)."""
+        from assistant.store import timings
+        photos = sum(self.session.library.counts().values())
+        if mode == "full":
+            job = timings.Job("full", photos=photos)
+        elif self.block.isChecked():  # six views of each photo, at the lower blocks' level
+            job = timings.Job("upper", cold=photos * 6, photos=photos)
+        else:  # uncounted yet: every photo and its mirror image
+            job = timings.Job("fast", cold=photos * 2 if self.cold is None else self.cold)
+        sp = timings.speed(timings.model_key(self.session.base_model()))
+        return timings.estimate(sp, job), photos
 
     def start_retrain(self) -> None:
         lang = self.language
@@ -217,6 +233,12 @@ class RetrainView(QWidget):
         set_picture(self.picture, None)
         self.progress.setValue(0)
         self.progress.setFormat("")
+        seconds, _ = self.estimate(mode)  # said on the progress, where the focus goes
+        self.progress.setAccessibleDescription(
+            phrase("progress_untimed", lang) if seconds is None
+            else phrase("progress_estimate", lang, t=duration(seconds, lang)))
+        if seconds is not None:
+            self.progress.setFormat(phrase("eta", lang, p=0, t=duration(seconds, lang)))
         self.worker = RetrainBridge(self.session, cfg)
         self.worker.progress.connect(self._on_progress)
         self.worker.message.connect(self._on_message)  # bound methods: queued to this thread
@@ -224,7 +246,6 @@ class RetrainView(QWidget):
         self.worker.failed.connect(self._on_failed)
         self.refresh_window()
         self.out.tell(phrase("retrain_started", lang, mode=self.mode.currentText().split(" (")[0]))
-        self._started_at = (mode, time.monotonic())
         try:
             self.worker.start()
         except RuntimeError as exc:  # the child could not start: said, nothing lost
@@ -266,7 +287,6 @@ class RetrainView(QWidget):
         self.ended.emit()
 
     def _on_finished(self, result) -> None:
-        from assistant.store import timings
         self._finish_worker()
         if result.cancelled:
             self.progress.setValue(0)
@@ -275,10 +295,9 @@ class RetrainView(QWidget):
             self.retrain_button.setFocus()
             self.ended.emit()
             return
-        if self._started_at is not None:
-            mode, started = self._started_at
-            timings.record(mode, time.monotonic() - started)
-            self.label_modes()
+        if self.mode.currentData() == "fast" and not self.block.isChecked():
+            self.cold = 0  # the retrain read (and cached) every photo of the library
+        self.label_modes()  # the child kept the speed it measured
         self.result = result
         self.progress.setValue(1000)
         self.progress.setFormat("100%")

@@ -54,16 +54,18 @@ class RetrainBridge(QObject):
 
 
 class WarmBridge(QObject):
-    """The session's feature warm-up (a child process); ended(event) in the GUI thread."""
+    """The session's feature warm-up (a child process); counted(event) and ended(event) in the
+    GUI thread."""
 
     ended = Signal(object)
+    counted = Signal(object)   # {"cold": photo views not cached yet, "photos": n}, before reading
 
     def __init__(self, session: MaintainerSession) -> None:
         super().__init__()
         self.session = session
 
     def start(self, only: bool = False) -> None:
-        self.session.start_warm(self.ended.emit, only)
+        self.session.start_warm(self.ended.emit, self.counted.emit, only)
 
     def stop(self, wait_s: float | None = None) -> None:
         self.session.stop_warm(wait_s)
