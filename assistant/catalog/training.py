@@ -42,9 +42,8 @@ TRAINING: dict[str, dict[str, str]] = {
     "retrain_adapting": {"en": "adapting the upper blocks", "es": "adaptando los bloques superiores"},
     "retrain_upper_imagenet": {"en": "the upper blocks start from ImageNet's weights",
                                "es": "los bloques superiores parten de los pesos de ImageNet"},
-    "retrain_features_imagenet": {"en": "most products are new: the new head reads ImageNet's upper blocks",
-                                  "es": "la mayoría de los productos son nuevos: la capa nueva lee los "
-                                        "bloques superiores de ImageNet"},
+    "retrain_features_imagenet": {"en": "as asked, the new head reads ImageNet's upper blocks",
+                                  "es": "como se pidió, la capa nueva lee los bloques superiores de ImageNet"},
     "retrain_upper_no_imagenet": {"en": "ImageNet's weights are not installed: the upper blocks start "
                                         "from the model's own",
                                   "es": "los pesos de ImageNet no están instalados: los bloques "

@@ -192,8 +192,8 @@ def warm_cache(base_path: str | Path | None = None, data: str | Path | None = No
                cancelled=None, base_data: list[str] | None = None, counted=None, only: bool = False) -> int:
     """Compute (and cache) the features a fast retrain from data will need, ahead of it: the
     photos of the products the model already knows, and data's photos (and mirror images);
-    only: for a model of data's products alone (the known products' photos are not read, and
-    the features a head reads may be ImageNet's). Maintainer mode does this while the user adds
+    only: for a model of data's products alone (the known products' photos are not read).
+    Maintainer mode does this while the user adds
     photos. counted(cold views, photos) is told what is left to read before it is read. Returns
     how many photos it read; -1 when cancelled() said stop (what was done stays cached)."""
     from assistant.inference.checkpoint import load_checkpoint
@@ -202,15 +202,7 @@ def warm_cache(base_path: str | Path | None = None, data: str | Path | None = No
     from model.train import pick_device
     base = load_checkpoint(base_path or active_model_path())
     jobs = fast_reads(base, data, base_data, per_class, heldout, seed, known=not only)
-    features_of = base
-    if jobs[0][0]:  # the features the retrain will read (ImageNet's upper blocks when most are new)
-        from model.callbacks import TrainCallback
-        from model.retrain.fast import features_checkpoint
-        from model.retrain.plan import make_plan
-        cfg = RetrainConfig(data=str(data), only=only, base_data=list(base_data or []), heldout=heldout, seed=seed)
-        features_of = features_checkpoint(cfg, base, make_plan(data, base, only, base_data, per_class,
-                                                               heldout, seed), TrainCallback())
-    cache = FeatureCache(features_of, pick_device(device))
+    cache = FeatureCache(base, pick_device(device))
     if counted is not None:
         counted(sum(cache.missing(f, v) * len(v) for f, v in jobs), sum(len(f) for f, _ in jobs))
     done = 0
@@ -253,7 +245,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--upper-start", choices=["auto", "model", "imagenet"], default="auto",
                    help="--adapt upper: start the upper blocks from the model's own weights or from "
                         "ImageNet's (auto: ImageNet's when most of the new model's products are new "
-                        "to it, and the weights are installed)")
+                        "to it, and the weights are installed); with --only and the head alone, "
+                        "imagenet makes the head read ImageNet's upper blocks (more often right for "
+                        "many new products, but its own check is too optimistic: docs/retraining.md)")
     p.add_argument("--image-size", type=int, metavar="PX",
                    help="--adapt upper: the new model's input size (default: the photos' own, up "
                         "to 300 px, never below the model's: more of their detail)")

@@ -1,6 +1,7 @@
-"""A head-only retrain where most products are new reads ImageNet's upper blocks, not the
-model's own (shaped for its old products): the new model carries them, every row is fitted
-afresh, and the report still compares with the model in use through its own features."""
+"""A head-only retrain of a model of the new products alone may read ImageNet's upper blocks
+when asked (`--only --upper-start imagenet`; not the default: its own check is too optimistic,
+docs/retraining.md): the new model carries them, every row is fitted afresh, the report still
+compares with the model in use through its own features, and every photo is read once."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,16 +20,19 @@ new_dir, lite_base = retraining.new_dir, upper_tests.lite_base
 UPPER_CONV, LOWER_CONV = upper_tests.UPPER_CONV, "_blocks.3._expand_conv.weight"
 
 
-@pytest.mark.parametrize("only, start", [(True, "imagenet"), (False, "model")])
-def test_a_head_for_mostly_new_products_reads_imagenets_upper_blocks(lite_base, new_dir, tmp_path, only, start):
-    """--only: every product is new, the head reads ImageNet's upper blocks; adding 2 products
-    to 3, it reads the model's own, as before."""
+@pytest.mark.parametrize("only, ask, start", [(True, "imagenet", "imagenet"), (True, "auto", "model"),
+                                              (False, "imagenet", "model")])
+def test_a_head_reads_imagenets_upper_blocks_only_when_asked_for_a_model_of_new_products(
+        lite_base, new_dir, tmp_path, only, ask, start):
+    """--only --upper-start imagenet: the head reads ImageNet's upper blocks; by default, or
+    with the old products kept, the model's own, as before."""
     from assistant.inference.architectures import architecture
     imagenet = architecture("efficientnet-lite0").imagenet_state()
     own = load_checkpoint(lite_base).state_dict
     out = tmp_path / "h.safetensors"
     said = Recorder()
-    result = retrain(RetrainConfig(data=str(new_dir), out=str(out), base=str(lite_base), only=only), said)
+    result = retrain(RetrainConfig(data=str(new_dir), out=str(out), base=str(lite_base), only=only,
+                                   upper_start=ask), said)
     new = load_checkpoint(out)
     assert new.meta["retrain"].get("upper_start", "model") == start
     reference = imagenet if start == "imagenet" else own
@@ -37,7 +41,8 @@ def test_a_head_for_mostly_new_products_reads_imagenets_upper_blocks(lite_base, 
     assert any("ImageNet's upper blocks" in m for m in said.messages) == (start == "imagenet")
     # a network that is not its base's is never exported or measured as "the base plus a head"
     assert (head_only_base(new.meta) is None) == (start == "imagenet")
-    assert result.report.heldout["top1"] > 1 / len(new.class_ids)  # the head learnt them
+    if start == "imagenet":  # (the fixture's own upper blocks are noise: nothing to learn from)
+        assert result.report.heldout["top1"] > 1 / len(new.class_ids)
     # the bursts were found in the features the head read: each photo went through once
     assert sum("reading" in m for m in said.messages) == 1, said.messages
 
@@ -60,7 +65,7 @@ def test_reading_imagenets_features_the_report_compares_with_the_model_in_use(li
     known = save_checkpoint(tmp_path / "known.safetensors", state, ckpt.meta)
     # the model taught its own products again, alone: all of them new rows, all of them shared
     result = retrain(RetrainConfig(data=str(photo_dir), out=str(tmp_path / "h.safetensors"), base=str(known),
-                                   only=True))
+                                   only=True, upper_start="imagenet"))
     assert load_checkpoint(tmp_path / "h.safetensors").meta["retrain"]["upper_start"] == "imagenet"
     shared = [(Path(f), c) for f, c in result.report.heldout_photos if c in ckpt.class_ids]
     assert shared and result.report.comparison.n == len(shared)
@@ -70,17 +75,17 @@ def test_reading_imagenets_features_the_report_compares_with_the_model_in_use(li
     assert result.report.comparison.current_top1 == pytest.approx(expected, abs=1e-4)
 
 
-def test_features_prepared_while_photos_are_added_are_the_ones_the_retrain_reads(lite_base, tmp_path):
-    """Maintainer mode reads the library's photos ahead (warm_cache); for a model of the
-    library's products alone, those are ImageNet's features, so the retrain reads nothing again."""
+def test_features_prepared_for_a_model_of_the_library_alone_skip_the_known_products(lite_base, photo_dir,
+                                                                                     tmp_path):
+    """Maintainer mode reads the library's photos ahead (warm_cache); with "Know only my
+    products" the known products' photos are not read, and the retrain reads nothing again."""
     from model.retrain.core import warm_cache
     from tests.helpers import write_products
-    many = write_products(tmp_path / "many", {"purple_jam": (120, 40, 160), "yellow_oil": (230, 210, 40),
-                                              "white_rice": (235, 235, 230), "brown_bread": (140, 90, 50)},
+    many = write_products(tmp_path / "many", {"purple_jam": (120, 40, 160), "yellow_oil": (230, 210, 40)},
                           seed=900)
-    assert warm_cache(lite_base, many, only=True) > 0
+    assert warm_cache(lite_base, many, only=True) == 32  # 2 products x 8 photos, and their mirror images
     said = Recorder()
     retrain(RetrainConfig(data=str(many), out=str(tmp_path / "h.safetensors"), base=str(lite_base), only=True),
             said)
-    assert load_checkpoint(tmp_path / "h.safetensors").meta["retrain"]["upper_start"] == "imagenet"
     assert not any("reading" in m for m in said.messages), said.messages
+    assert warm_cache(lite_base, many) > 0  # the known products' photos (photo_dir) were not read before
