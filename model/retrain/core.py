@@ -57,7 +57,7 @@ def retrain(cfg: RetrainConfig, callback=None, began: float | None = None) -> Re
     try:
         features_of = base  # whose features the bursts are found in and a head-only fit reads
         if cfg.mode == "fast" and cfg.adapt == "head":  # chosen on a draft of the plan (no features)
-            from model.retrain.fast import features_checkpoint
+            from model.retrain.imagenet import features_checkpoint
             features_of = features_checkpoint(cfg, base, make_plan(
                 cfg.data, base, cfg.only, cfg.base_data, per_class, cfg.heldout, cfg.seed, cfg.names), cb)
         cache = forecast(cfg, base, base_path, cb, began, per_class, features_of)
