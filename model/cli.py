@@ -123,19 +123,21 @@ def config_from_args(args: argparse.Namespace):
     return TrainConfig.from_dict(values)
 
 
-def check_inputs(data: str, split_file: str | None = None) -> None:
-    """The photo folder (and split file) exist and can be read, checked before torch is
-    imported: a mistyped path is answered in a moment, not after seconds of start-up."""
-    from model.data import scan_folder
+def check_inputs(data: str, split_file: str | None = None, min_photos: int = 0) -> None:
+    """The photo folder (and split file) exist and can be read, and no product has fewer than
+    min_photos photo files, checked before torch is imported: a mistyped path or a product
+    short of photos is answered in a moment, not after seconds of start-up."""
+    from model.data import check_photo_counts
     from model.split_file import SplitFile
-    scan_folder(data)
+    check_photo_counts(data, min_photos)
     if split_file:
         SplitFile.read(split_file)
 
 
 def run_train(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
-    check_inputs(cfg.data, cfg.split_file)
+    from assistant.files import MIN_PHOTOS
+    check_inputs(cfg.data, cfg.split_file, MIN_PHOTOS)
     from model.callbacks import TerminalProgress
     from model.train import train
     bar = TerminalProgress()

@@ -75,6 +75,24 @@ def scan_folder(root: str | os.PathLike) -> tuple[list[str], list[tuple[Path, st
     return [f.name for f in folders], samples
 
 
+def refuse_too_few(counts: dict[str, int], min_per_class: int, what: str = "readable photos",
+                   unit: str = "photos") -> None:
+    """DataError naming every product with fewer than min_per_class (counts: product -> how
+    many `unit`)."""
+    few = [f"{c} ({n} {unit})" for c, n in counts.items() if n < min_per_class]
+    if few:
+        raise DataError(f"too few {what} (at least {min_per_class} needed) for: {', '.join(few)}")
+
+
+def check_photo_counts(root: str | os.PathLike, min_per_class: int = MIN_PHOTOS) -> None:
+    """scan_folder's check, and no product with fewer than min_per_class files: what training
+    would refuse after reading them, said before torch is imported (a product with too few
+    files has too few readable photos; every file counts, so none is refused that could pass)."""
+    classes, samples = scan_folder(root)
+    files = Counter(c for _, c in samples)
+    refuse_too_few({c: files.get(c, 0) for c in classes}, min_per_class, "photos", "files")
+
+
 def load_photos(files: list[Path], size: int, workers: int | None = None
                 ) -> tuple[np.ndarray, list[bool], list[str]]:
     """Decode files to N x S x S x 3 uint8; (array, ok flags, reasons for failures)."""
@@ -125,10 +143,7 @@ def load_folder(root: str | os.PathLike, size: int = 224, classes: list[str] | N
     labels = [index[samples[i][1]] if labelled else -1 for i in keep]
     if labelled:
         counts = Counter(labels)
-        few = [f"{c} ({counts.get(index[c], 0)} photos)" for c in found
-               if counts.get(index[c], 0) < min_per_class]
-        if few:
-            raise DataError(f"too few readable photos (at least {min_per_class} needed) for: {', '.join(few)}")
+        refuse_too_few({c: counts.get(index[c], 0) for c in found}, min_per_class)
     import torch  # here, not above: `train` checks its folder with scan_folder before torch loads
     images = torch.from_numpy(arr[keep]).permute(0, 3, 1, 2).contiguous()
     return PhotoSet(images, torch.tensor(labels, dtype=torch.long), list(classes),

@@ -150,22 +150,52 @@ LONGEST_FIRST = ("tests/ui/test_headless.py", "tests/ui/test_maintainer.py",
                  "tests/ui/test_maintainer_retrain_options.py", "tests/e2e/test_api.py")
 
 
-@pytest.fixture
-def tiny_checkpoint(tmp_path) -> Path:
-    """A randomly initialised ResNet-18 checkpoint for 3 products at 64 px (fast on CPU)."""
-    import torch
+@pytest.fixture(scope="session")
+def tiny_made(tmp_path_factory) -> Path:
+    """The tiny checkpoint (see tiny_checkpoint), made once a run, with its fp32 ONNX file in
+    onnx/ beside it (where set-up puts the bundled models'). A checkpoint's file differs at
+    each save, and a new file is a new export (~2 CPU-s in the test's process, ~4 in a child
+    that imports torch for it); one file copied to each test is one export a run."""
+    def make(folder: Path) -> Path:
+        import torch
 
-    from assistant.inference.architectures import build_model
-    from assistant.inference.checkpoint import make_classes, save_checkpoint
-    from assistant.inference.vision import Preprocessing
-    torch.manual_seed(0)
-    ids = ["blue_milk", "green_tea", "red_sauce"]
-    model = build_model("resnet18", len(ids))
-    meta = {"architecture": "resnet18",
-            "classes": make_classes(ids, {"red_sauce": {"en": "tomato sauce", "es": "salsa de tomate"}}),
-            "preprocessing": Preprocessing(size=64).to_dict(),
-            "metrics": {"test": {"top1": 0.5}}}
-    return save_checkpoint(tmp_path / "tiny.safetensors", model.state_dict(), meta)
+        from assistant.inference.architectures import build_model
+        from assistant.inference.checkpoint import make_classes, save_checkpoint
+        from assistant.inference.export import ensure_onnx
+        from assistant.inference.onnx_files import ONNX_FOLDER
+        from assistant.inference.vision import Preprocessing
+        torch.manual_seed(0)
+        ids = ["blue_milk", "green_tea", "red_sauce"]
+        model = build_model("resnet18", len(ids))
+        meta = {"architecture": "resnet18",
+                "classes": make_classes(ids, {"red_sauce": {"en": "tomato sauce", "es": "salsa de tomate"}}),
+                "preprocessing": Preprocessing(size=64).to_dict(),
+                "metrics": {"test": {"top1": 0.5}}}
+        folder.mkdir(parents=True, exist_ok=True)
+        made = save_checkpoint(folder / "tiny.safetensors", model.state_dict(), meta)
+        with pytest.MonkeyPatch.context() as mp:  # no user cache of a test's home
+            mp.setenv("GROCERY_ASSISTANT_HOME", str(folder / "home"))
+            ensure_onnx(made, folder=folder / ONNX_FOLDER)
+        return made
+    return once_per_run(tmp_path_factory, "tiny", make)
+
+
+@pytest.fixture
+def tiny_checkpoint(tmp_path, tiny_made) -> Path:
+    """A randomly initialised ResNet-18 checkpoint for 3 products at 64 px (fast on CPU), the
+    same bytes in every test (tiny_made); no ONNX file of it is here until one is made."""
+    return Path(shutil.copy(tiny_made, tmp_path / "tiny.safetensors"))
+
+
+@pytest.fixture
+def ready_checkpoint(tiny_checkpoint, tiny_made) -> Path:
+    """tiny_checkpoint with its fp32 ONNX file in onnx/ beside it, as set-up leaves the bundled
+    models: an app, a window or a server on it starts without exporting it. For tests whose
+    subject is not the export (tests/e2e/test_export.py and test_onnx_files.py test it)."""
+    from assistant.inference.onnx_files import ONNX_FOLDER
+    shutil.copytree(tiny_made.parent / ONNX_FOLDER, tiny_checkpoint.parent / ONNX_FOLDER,
+                    dirs_exist_ok=True)
+    return tiny_checkpoint
 
 
 @pytest.fixture
@@ -217,6 +247,33 @@ def no_onnx_export(monkeypatch):
     monkeypatch.setattr(export, "ensure_features_onnx", not_here)  # features through PyTorch
 
 
+#: a sitecustomize for the processes a test starts (tests/child_stubs/sitecustomize.py)
+CHILD_STUBS = Path(__file__).resolve().parent / "child_stubs"
+
+
+def stub_in_children(monkeypatch, *what: str) -> None:
+    """The Python processes this test starts skip what (see tests/child_stubs)."""
+    monkeypatch.setenv("TESTS_STUBBED", ",".join(what))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(CHILD_STUBS), *filter(None, [os.environ.get("PYTHONPATH")])]))
+
+
+@pytest.fixture
+def no_export_in_children(monkeypatch):
+    """For tests of a retrain in a child process (maintainer mode, `main.py retrain`) whose
+    subject is not the new model's ONNX file: the child skips the export and the precision
+    measurement (~6 CPU-s of a tiny model's retrain: the features file, the fp32 file, int8 and
+    bf16 measured), as `no_onnx_export` does in this process; its model is written all the same."""
+    stub_in_children(monkeypatch, "export", "precision")
+
+
+@pytest.fixture
+def no_precision_in_children(monkeypatch):
+    """For `main.py train` in a child whose subject is not the precision: the fp32 ONNX file is
+    made (the command says where), int8 and bf16 are not measured (~3.4 CPU-s of a tiny model:
+    tests/e2e/test_precision.py measures them)."""
+    stub_in_children(monkeypatch, "precision")
+
+
 @contextlib.contextmanager
 def serve_in_thread(app, **server_options):
     """An ASGI app served on a free loopback port in a thread, with the server settings `serve`
@@ -245,25 +302,67 @@ def serve_in_thread(app, **server_options):
         thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def ray_address():
-    """One Ray cluster of this machine alone for the whole session (2 CPUs, a small object
-    store, no dashboard), shut down at the end; yields its address. The tests that need it are
-    marked `ray` and skip without Ray (the optional extra), except in CI, which installs it."""
-    import logging
+class RayCluster:
+    """One Ray cluster of this machine alone (2 CPUs, a small object store, no dashboard),
+    started by the first test that asks for its address and shut down after the last test of
+    a run of consecutive tests that need it (pytest_runtest_teardown below): idle, its daemons
+    (raylet, GCS, agents, actors) cost ~5 CPU-seconds a minute on the 2-core development CPU,
+    which the rest of the run paid for when it lived until the session's end. The tests that
+    need it are marked `ray` and skip without Ray (the optional extra), except in CI."""
 
-    from assistant.engines import import_ray
-    from assistant.errors import UserError
-    try:
-        ray = import_ray(local=True)  # on 127.0.0.1 only, as `--engine ray` without --address
-    except UserError as exc:
-        unavailable(str(exc))
-    ray.init(num_cpus=2, object_store_memory=200 * 2**20, include_dashboard=False,
-             logging_level=logging.WARNING, log_to_driver=False)
-    try:
-        yield ray.get_runtime_context().gcs_address
-    finally:
-        ray.shutdown()
+    def __init__(self) -> None:
+        self._address: str | None = None
+
+    def address(self) -> str:
+        if self._address is None:
+            import logging
+
+            from assistant.engines import import_ray
+            from assistant.errors import UserError
+            try:
+                ray = import_ray(local=True)  # on 127.0.0.1 only, as `--engine ray` without --address
+            except UserError as exc:
+                unavailable(str(exc))
+            ray.init(num_cpus=2, object_store_memory=200 * 2**20, include_dashboard=False,
+                     logging_level=logging.WARNING, log_to_driver=False)
+            self._address = ray.get_runtime_context().gcs_address
+        return self._address
+
+    def stop(self) -> None:
+        if self._address is not None:
+            import ray
+            ray.shutdown()
+            self._address = None
+
+
+RAY = RayCluster()
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> RayCluster:
+    """The Ray cluster, for a module fixture (a service on it); call .address() for its address."""
+    return RAY
+
+
+@pytest.fixture
+def ray_address(ray_cluster) -> str:
+    """The address of the Ray cluster (RayCluster), started if need be."""
+    return ray_cluster.address()
+
+
+def uses_ray(item) -> bool:
+    return "ray_cluster" in getattr(item, "fixturenames", ())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """After the last of consecutive tests on the Ray cluster (and their module fixtures), the
+    cluster stops; a later test that needs it starts it again. The scheduler above keeps the
+    Ray files together on one worker, and one process runs them in file order, together too."""
+    result = yield
+    if uses_ray(item) and (nextitem is None or not uses_ray(nextitem)):
+        RAY.stop()
+    return result
 
 
 def unavailable(reason: str):

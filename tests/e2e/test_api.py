@@ -59,7 +59,16 @@ def make_checkpoint(folder: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def model_file(tmp_path_factory) -> Path:
-    return make_checkpoint(tmp_path_factory.mktemp("model"))
+    """The tiny model with its fp32 ONNX file beside it (exported here, where torch is loaded):
+    the server starts without an export child of its own (~4 CPU-s: torch's import, then the
+    export; tests/e2e/test_export.py tests it)."""
+    from assistant.inference.export import ensure_onnx
+    from assistant.inference.onnx_files import ONNX_FOLDER
+    made = make_checkpoint(tmp_path_factory.mktemp("model"))
+    with pytest.MonkeyPatch.context() as mp:  # not into the first test's home
+        mp.setenv("GROCERY_ASSISTANT_HOME", str(made.parent / "home"))
+        ensure_onnx(made, folder=made.parent / ONNX_FOLDER)
+    return made
 
 
 @pytest.fixture(scope="module")

@@ -37,7 +37,7 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def ray_service(ray_address, tmp_path_factory):
+def ray_service(ray_cluster, tmp_path_factory):
     """`main.py serve --engine ray --replicas 2 --address ADDR` in a subprocess, with the
     bundled model."""
     from assistant.store.models import bundled_default
@@ -45,7 +45,7 @@ def ray_service(ray_address, tmp_path_factory):
     env = dict(os.environ, GROCERY_ASSISTANT_HOME=str(tmp_path_factory.mktemp("ray-home")))
     env.pop("PYTEST_CURRENT_TEST", None)
     proc = subprocess.Popen([sys.executable, "main.py", "serve", "--engine", "ray", "--replicas", "2",
-                             "--address", ray_address, "--port", str(port),
+                             "--address", ray_cluster.address(), "--port", str(port),
                              "--model", str(bundled_default()),
                              "--max-body-mb", str(MAX_BODY_MB)],
                             cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)

@@ -26,8 +26,8 @@ from tests.helpers import run_cli, write_products
 
 ROOT = Path(__file__).resolve().parents[2]
 NEW = {"yellow_oil": (220, 210, 40), "purple_jam": (130, 40, 150)}
-# retrains in this process skip the ONNX export (tests/e2e/test_export.py tests it); those run
-# through main.py below still make it
+# retrains in this process skip the ONNX export (tests/e2e/test_export.py tests it); the
+# command-line runs below skip it too (no_export_in_children), but the killed ones make it
 pytestmark = pytest.mark.usefixtures("no_onnx_export")
 
 
@@ -246,6 +246,7 @@ def test_cancel_writes_nothing_and_leaves_the_model_in_use(base, new_dir, tmp_pa
     assert any("cancelled" in m for m in cb.messages)
 
 
+@pytest.mark.usefixtures("no_export_in_children")
 def test_cli_lists_broken_photos_and_finishes(base, new_dir, tmp_path):
     (new_dir / "yellow_oil" / "broken.jpg").write_bytes(b"\xff\xd8garbage")
     (new_dir / "purple_jam" / "notes.txt").write_text("not a photo")
@@ -257,6 +258,7 @@ def test_cli_lists_broken_photos_and_finishes(base, new_dir, tmp_path):
     assert load_checkpoint(models.active_model_path()).class_ids[-1] == "yellow_oil"
 
 
+@pytest.mark.usefixtures("no_export_in_children")
 def test_a_worse_model_is_not_activated_without_yes(tmp_path, tiny_checkpoint):
     """Two products whose photos are the very same picture cannot be told apart (50 %), while
     the model in use records 95 %: refused without --yes, activated with it."""

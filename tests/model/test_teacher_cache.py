@@ -157,23 +157,24 @@ def test_a_resumed_cached_distillation_equals_an_unbroken_one(photo_dir, tmp_pat
                                                               monkeypatch):
     import model.train as train_module
     monkeypatch.setattr(train_module, "RESUME_EVERY_S", 0.0)  # a resumable state after every epoch
+    # two epochs, broken after the first (was three, broken after the second: 6 epochs of
+    # training in all, now 4; the resumed epoch still draws cached views and mixup after a break)
     common = dict(teacher=[str(trained_checkpoint)], cached_views=2, distill_weight=1.0, mixup=1.0,
-                  epochs=3, augment="strong", select="last", device="cpu",
+                  epochs=2, augment="strong", select="last", device="cpu",
                   teacher_cache=str(tmp_path / "answers.safetensors"))
     monkeypatch.setattr(train_module, "Teacher", torch_teacher(Teacher))
     unbroken = train(config(photo_dir, tmp_path / "a.safetensors", **common), Recorder())
     out = tmp_path / "b.safetensors"
     with pytest.raises(KeyboardInterrupt):
-        train(config(photo_dir, out, **common), Recorder(crash_after_epoch=2))
+        train(config(photo_dir, out, **common), Recorder(crash_after_epoch=1))
     rec = Recorder()
     resumed = train(config(photo_dir, out, resume=True, **common), rec)
-    assert any("resumed from epoch 2" in m for m in rec.messages), rec.messages
-    assert rec.epochs == [3]
+    assert any("resumed from epoch 1" in m for m in rec.messages), rec.messages
+    assert rec.epochs == [2]
     a, b = load_file(unbroken.out), load_file(resumed.out)
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a), "the resumed run ended elsewhere"
-    # and the student learnt something from the answers: its weights moved off the first epoch
-    assert [r["epoch"] for r in resumed.history] == [1, 2, 3]
+    assert [r["epoch"] for r in resumed.history] == [1, 2]
 
 
 def torch_teacher(cls):

@@ -24,7 +24,7 @@ def press(qtbot, widget, key_text: str) -> None:
 
 
 @pytest.fixture
-def make_window(qtbot, tiny_checkpoint, photo_dir):
+def make_window(qtbot, ready_checkpoint, photo_dir):
     """make_window(engine=..., **flags) -> the shown MainWindow of a started app.
 
     Photos are held 3 s each (24 photos: longer than any test), continuous mode as saved."""
@@ -37,7 +37,7 @@ def make_window(qtbot, tiny_checkpoint, photo_dir):
     def make(engine=None, source=None, **flags):
         engine = engine if engine is not None else RecordingEngine()
         args = app_args(source=str(source or photo_dir), hold=flags.pop("hold", 3.0),
-                        model=str(tiny_checkpoint), **flags)
+                        model=str(ready_checkpoint), **flags)
         context, notes = build(args, engine=engine)
         window = MainWindow(context)
         qtbot.addWidget(window)

@@ -101,7 +101,7 @@ def _screen_reader_bus_missing() -> str | None:
 
 
 @pytest.mark.timeout(240)
-def test_a_screen_reader_hears_everything_said(tmp_path, photo_dir, tiny_checkpoint,
+def test_a_screen_reader_hears_everything_said(tmp_path, photo_dir, ready_checkpoint,
                                                isolated_home):
     """The real path to Orca: the app on an X display with Qt's AT-SPI bridge, a listener on the
     accessibility bus registered for announcements. Every utterance of the transcript reaches the
@@ -117,7 +117,7 @@ def test_a_screen_reader_hears_everything_said(tmp_path, photo_dir, tiny_checkpo
          str(ROOT / "tests" / "ui" / "atspi_listener.py"), str(heard), "--",
          sys.executable, str(ROOT / "main.py"), "app", "--source", str(photo_dir / "red_sauce"),
          "--hold", "0.4", "--once", "--transcript", str(transcript),
-         "--model", str(tiny_checkpoint), "--engine", "silent"],
+         "--model", str(ready_checkpoint), "--engine", "silent"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=200, stdin=subprocess.DEVNULL)
     assert run.returncode == 0, run.stderr[-3000:]
     said = [line.split("\t")[-1] for line in transcript.read_text(encoding="utf-8").splitlines()]
@@ -183,11 +183,11 @@ context.stop()
 """
 
 
-def test_usable_at_200_percent_scale(tiny_checkpoint, photo_dir):
+def test_usable_at_200_percent_scale(ready_checkpoint, photo_dir):
     """At QT_SCALE_FACTOR=2 every button shows its whole label and the product name fits."""
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QT_SCALE_FACTOR="2",
                PYTHONPATH=str(ROOT))
-    out = subprocess.run([sys.executable, "-c", SCALED, str(photo_dir), str(tiny_checkpoint)],
+    out = subprocess.run([sys.executable, "-c", SCALED, str(photo_dir), str(ready_checkpoint)],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     lines = [line.split() for line in out.stdout.splitlines()]

@@ -21,7 +21,7 @@ def run_app(*args: str, home: Path, timeout: float = 240) -> subprocess.Complete
                    env_extra={"QT_QPA_PLATFORM": "offscreen", "GROCERY_ASSISTANT_HOME": str(home)})
 
 
-def test_photo_folder_once_writes_the_transcript(tmp_path, photo_dir, tiny_checkpoint,
+def test_photo_folder_once_writes_the_transcript(tmp_path, photo_dir, ready_checkpoint,
                                                  isolated_home):
     from assistant import catalog
     from assistant.inference.checkpoint import load_checkpoint
@@ -29,14 +29,14 @@ def test_photo_folder_once_writes_the_transcript(tmp_path, photo_dir, tiny_check
     started = dt.datetime.now().astimezone()
     # one folder of 8 photos, each held 0.4 s: a few seconds of "video"
     out = run_app("--source", str(photo_dir / "red_sauce"), "--hold", "0.4", "--once",
-                  "--transcript", str(transcript), "--model", str(tiny_checkpoint),
+                  "--transcript", str(transcript), "--model", str(ready_checkpoint),
                   "--engine", "silent", home=isolated_home)
     assert out.returncode == 0, out.stderr
     assert "Traceback" not in out.stderr
     assert "propagateSizeHints" not in out.stderr  # Qt's noise of every offscreen run
     lines = transcript.read_text(encoding="utf-8").splitlines()
     assert lines, "nothing was written"
-    ckpt = load_checkpoint(tiny_checkpoint)
+    ckpt = load_checkpoint(ready_checkpoint)
     names = {cid: ckpt.name(i, "en") for i, cid in enumerate(ckpt.class_ids)}
     previous = started - dt.timedelta(seconds=1)
     for line in lines:
@@ -60,10 +60,10 @@ def test_photo_folder_once_writes_the_transcript(tmp_path, photo_dir, tiny_check
     assert not settings.exists() or "red_sauce" not in settings.read_text()
 
 
-def test_spanish_transcript(tmp_path, photo_dir, tiny_checkpoint, isolated_home):
+def test_spanish_transcript(tmp_path, photo_dir, ready_checkpoint, isolated_home):
     transcript = tmp_path / "dicho.tsv"
     out = run_app("--source", str(photo_dir / "red_sauce" / "00.jpg"), "--hold", "1.5", "--once",
-                  "--transcript", str(transcript), "--model", str(tiny_checkpoint),
+                  "--transcript", str(transcript), "--model", str(ready_checkpoint),
                   "--engine", "silent", "--language", "es", home=isolated_home)
     assert out.returncode == 0, out.stderr
     assert transcript.read_text(encoding="utf-8").splitlines()[-1].endswith("No hay más fotos en la carpeta.")
@@ -103,8 +103,8 @@ def test_a_broken_model_is_one_clear_line(tmp_path, photo_dir, isolated_home):
     assert "cannot load the model" in out.stderr and str(broken) in out.stderr
 
 
-def test_a_missing_source_is_one_clear_line(tmp_path, tiny_checkpoint, isolated_home):
-    out = run_app("--source", str(tmp_path / "nowhere"), "--once", "--model", str(tiny_checkpoint),
+def test_a_missing_source_is_one_clear_line(tmp_path, ready_checkpoint, isolated_home):
+    out = run_app("--source", str(tmp_path / "nowhere"), "--once", "--model", str(ready_checkpoint),
                   "--engine", "silent", home=isolated_home, timeout=120)
     assert out.returncode == 1
     assert "Traceback" not in out.stderr
@@ -118,7 +118,7 @@ def test_bad_flags_are_refused_before_anything_starts(isolated_home):
     assert out.returncode == 2 and "--engine" in out.stderr
 
 
-def test_a_missing_webcam_falls_back_to_the_demo(tmp_path, tiny_checkpoint, isolated_home):
+def test_a_missing_webcam_falls_back_to_the_demo(tmp_path, ready_checkpoint, isolated_home):
     """The saved webcam, index 9, is not there: the demo plays instead, and that is said. (A
     camera asked for on the command line, --source 9, is refused in one line instead:
     tests/e2e/test_bad_input.py.)"""
@@ -134,7 +134,7 @@ def test_a_missing_webcam_falls_back_to_the_demo(tmp_path, tiny_checkpoint, isol
     (env_home / "config" / "settings.json").write_text(json.dumps({"camera": 9}))
     proc = subprocess.Popen(
         [sys.executable, "main.py", "app", "--transcript", str(transcript),
-         "--model", str(tiny_checkpoint), "--engine", "silent"],
+         "--model", str(ready_checkpoint), "--engine", "silent"],
         cwd=ROOT, env=dict(os.environ, QT_QPA_PLATFORM="offscreen",
                            GROCERY_ASSISTANT_HOME=str(env_home)),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -153,13 +153,13 @@ def test_a_missing_webcam_falls_back_to_the_demo(tmp_path, tiny_checkpoint, isol
         proc.wait(30)
 
 
-def test_a_folder_without_one_readable_photo_is_a_failure_in_one_clear_line(tmp_path, tiny_checkpoint,
+def test_a_folder_without_one_readable_photo_is_a_failure_in_one_clear_line(tmp_path, ready_checkpoint,
                                                                              isolated_home):
     notes = tmp_path / "not-photos"
     notes.mkdir()
     for i in range(3):
         (notes / f"list{i}.jpg").write_text("milk, tea, tomato sauce\n")
-    out = run_app("--source", str(notes), "--hold", "0.2", "--once", "--model", str(tiny_checkpoint),
+    out = run_app("--source", str(notes), "--hold", "0.2", "--once", "--model", str(ready_checkpoint),
                   "--engine", "silent", home=isolated_home)
     assert out.returncode == 1, out.stderr
     assert f"no readable photos in {notes}" in out.stderr
@@ -167,19 +167,19 @@ def test_a_folder_without_one_readable_photo_is_a_failure_in_one_clear_line(tmp_
 
 
 def test_a_few_unreadable_photos_among_good_ones_are_named_on_the_terminal(tmp_path, photo_dir,
-                                                                           tiny_checkpoint, isolated_home):
+                                                                           ready_checkpoint, isolated_home):
     folder = photo_dir / "red_sauce"
     (folder / "zz-broken.jpg").write_bytes(b"\xff\xd8\xff not really a photo")
-    out = run_app("--source", str(folder), "--hold", "0.2", "--once", "--model", str(tiny_checkpoint),
+    out = run_app("--source", str(folder), "--hold", "0.2", "--once", "--model", str(ready_checkpoint),
                   "--engine", "silent", home=isolated_home)
     assert out.returncode == 0, out.stderr
     assert "zz-broken.jpg" in out.stderr and "no readable photos" not in out.stderr
 
 
-def test_the_demo_with_once_plays_through_once_and_quits(tiny_checkpoint, isolated_home):
+def test_the_demo_with_once_plays_through_once_and_quits(ready_checkpoint, isolated_home):
     from assistant.live.camera import DEMO_DIR, list_photos
     if not DEMO_DIR.is_dir() or not list_photos(DEMO_DIR):
         pytest.skip("the demo pictures are not in assets/demo")
-    out = run_app("--source", "demo", "--hold", "0.2", "--once", "--model", str(tiny_checkpoint),
+    out = run_app("--source", "demo", "--hold", "0.2", "--once", "--model", str(ready_checkpoint),
                   "--engine", "silent", home=isolated_home, timeout=120)
     assert out.returncode == 0, out.stderr

@@ -21,14 +21,14 @@ ROOT = Path(__file__).resolve().parents[2]
 pytest.importorskip("pytestqt")
 
 
-def test_a_retrain_through_the_dialog_leaves_torch_out_of_the_app(tiny_checkpoint, tmp_path):
+def test_a_retrain_through_the_dialog_leaves_torch_out_of_the_app(ready_checkpoint, tmp_path):
     """A fresh app process (the memory benchmark: ONNX Runtime classifier, maintainer mode, the
     Retrain button, then Activate): torch never enters it; its resident memory is printed."""
     folder = tmp_path / "photos"
     for name, colour, seed in (("yellow_oil", (220, 210, 40), 700), ("jam", (130, 40, 150), 800)):
         photos(folder / name, colour, seed=seed)
     run = subprocess.run([sys.executable, "-m", "assistant.ui.maintainer.memory_bench",
-                          "--model", str(tiny_checkpoint), "--photos", str(folder), "--activate"],
+                          "--model", str(ready_checkpoint), "--photos", str(folder), "--activate"],
                          cwd=ROOT, capture_output=True, text=True, timeout=600)
     lines = [x for x in run.stdout.splitlines() if x.startswith("{")]
     assert lines, run.stderr[-2000:]

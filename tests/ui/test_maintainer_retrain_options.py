@@ -12,9 +12,11 @@ from tests.ui import test_maintainer as maintainer
 from tests.ui.conftest import press
 
 Context, photos, wait_retrained = maintainer.Context, maintainer.photos, maintainer.wait_retrained
+STARTS_MS = maintainer.STARTS_MS
 base, open_dialog = maintainer.base, maintainer.open_dialog  # the maintainer tests' fixtures
 
 pytest.importorskip("pytestqt")
+pytestmark = pytest.mark.usefixtures("no_export_in_children")  # as in test_maintainer.py
 
 
 def two_new_products_only(dialog, tmp_path) -> None:
@@ -33,7 +35,7 @@ def test_cancel_by_keyboard_leaves_the_model_in_use(qtbot, open_dialog, base, tm
     two_new_products_only(dialog, tmp_path)
     dialog.mode.setCurrentIndex(dialog.mode.findData("full"))  # minutes: time to cancel
     press(qtbot, dialog, "Alt+N")
-    qtbot.waitUntil(lambda: dialog.worker is not None)
+    qtbot.waitUntil(lambda: dialog.worker is not None, timeout=STARTS_MS)
     press(qtbot, dialog, "Alt+E")
     qtbot.waitUntil(lambda: ctx.speaker.heard("Cancelling"))
     wait_retrained(qtbot, dialog)
@@ -52,7 +54,7 @@ def test_the_upper_blocks_box_retrains_the_upper_half_too(qtbot, open_dialog, ba
     press(qtbot, dialog, "Alt+B")
     qtbot.waitUntil(dialog.block.isChecked)
     press(qtbot, dialog, "Alt+N")
-    qtbot.waitUntil(lambda: dialog.worker is not None)
+    qtbot.waitUntil(lambda: dialog.worker is not None, timeout=STARTS_MS)
     wait_retrained(qtbot, dialog)
     assert dialog.result is not None and not dialog.result.cancelled, (dialog.report.toPlainText(), dialog.status.text())
     new = load_checkpoint(dialog.result.out)

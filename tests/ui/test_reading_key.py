@@ -141,18 +141,18 @@ def run_app_read(qtbot, tiny_checkpoint, tmp_path, monkeypatch, engine) -> list[
     return [line.split("\t") for line in transcript.read_text(encoding="utf-8").splitlines()]
 
 
-def test_app_read_writes_what_was_read_per_photo(qtbot, tiny_checkpoint, tmp_path, monkeypatch):
+def test_app_read_writes_what_was_read_per_photo(qtbot, ready_checkpoint, tmp_path, monkeypatch):
     """One "read" row per photo, named."""
-    rows = run_app_read(qtbot, tiny_checkpoint, tmp_path, monkeypatch, reader_of(ARLA).engine)
+    rows = run_app_read(qtbot, ready_checkpoint, tmp_path, monkeypatch, reader_of(ARLA).engine)
     read = [(item, words) for _, item, ident, words in rows if ident == "read"]
     assert [item for item, _ in read] == ["p0.jpg", "p1.jpg"]
     assert all(words.endswith("Arla. Bäst före 01.02.2020.") for _, words in read)
 
 
-def test_app_read_without_an_engine_says_so_once(qtbot, tiny_checkpoint, tmp_path, monkeypatch):
+def test_app_read_without_an_engine_says_so_once(qtbot, ready_checkpoint, tmp_path, monkeypatch):
     from assistant.reading import OcrUnavailable
     engine = reader_of([], error=OcrUnavailable("no model files")).engine
-    rows = run_app_read(qtbot, tiny_checkpoint, tmp_path, monkeypatch, engine)
+    rows = run_app_read(qtbot, ready_checkpoint, tmp_path, monkeypatch, engine)
     idents = [ident for _, _, ident, _ in rows]
     assert idents.count("read_unavailable") == 1 and "read" not in idents
     assert any(ident not in ("ready", "read_unavailable", "photos_ended") for ident in idents), \

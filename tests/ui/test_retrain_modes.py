@@ -11,9 +11,11 @@ from tests.ui import test_maintainer as maintainer
 from tests.ui.conftest import press
 
 Context, photos, wait_retrained = maintainer.Context, maintainer.photos, maintainer.wait_retrained
+STARTS_MS = maintainer.STARTS_MS
 base, open_dialog = maintainer.base, maintainer.open_dialog  # the maintainer tests' fixtures
 
 pytest.importorskip("pytestqt")
+pytestmark = pytest.mark.usefixtures("no_export_in_children")  # as in test_maintainer.py
 
 
 def labels(dialog):
@@ -96,7 +98,7 @@ def test_the_focus_follows_the_progress_then_the_result(qtbot, open_dialog, base
     dialog.library.import_folder(product.id, photos(tmp_path / "oil", (220, 210, 40)))
     dialog.refresh()
     press(qtbot, dialog, "Alt+N")                    # Retrain
-    qtbot.waitUntil(lambda: dialog.worker is not None)
+    qtbot.waitUntil(lambda: dialog.worker is not None, timeout=STARTS_MS)
     assert dialog.focusWidget() is dialog.progress, dialog.focusWidget()
     press(qtbot, dialog.progress, "Return")           # a stray Enter cancels nothing
     wait_retrained(qtbot, dialog)

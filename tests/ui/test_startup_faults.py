@@ -39,9 +39,9 @@ def in_history(window, words: str) -> bool:
 
 @pytest.mark.fault("settings folder cannot be made: the app starts with defaults and says why")
 def test_a_settings_folder_that_cannot_be_made_gives_defaults_and_a_word(
-        qtbot, isolated_home, tiny_checkpoint, photo_dir):
+        qtbot, isolated_home, ready_checkpoint, photo_dir):
     (isolated_home / "config").write_text("a file where the settings folder should be")
-    window, context, notes = started(qtbot, app_args(source=str(photo_dir), model=str(tiny_checkpoint)))
+    window, context, notes = started(qtbot, app_args(source=str(photo_dir), model=str(ready_checkpoint)))
     try:
         assert [n for n, _ in notes] == ["settings_problem"]
         assert in_history(window, "Your settings could not be read")
@@ -53,10 +53,10 @@ def test_a_settings_folder_that_cannot_be_made_gives_defaults_and_a_word(
 
 
 @pytest.mark.fault("settings.json nested 100,000 deep: defaults, said")
-def test_settings_nested_without_end_give_defaults_and_a_word(qtbot, isolated_home, tiny_checkpoint, photo_dir):
+def test_settings_nested_without_end_give_defaults_and_a_word(qtbot, isolated_home, ready_checkpoint, photo_dir):
     from assistant import paths
     paths.settings_file().write_text('{"voice": ' + "[" * 100_000 + "]" * 100_000 + "}")
-    window, context, notes = started(qtbot, app_args(source=str(photo_dir), model=str(tiny_checkpoint)))
+    window, context, notes = started(qtbot, app_args(source=str(photo_dir), model=str(ready_checkpoint)))
     try:
         assert notes and notes[0][0] == "settings_kept_aside" and "nested too deeply" in notes[0][1]["detail"]
     finally:
@@ -64,11 +64,11 @@ def test_settings_nested_without_end_give_defaults_and_a_word(qtbot, isolated_ho
 
 
 @pytest.mark.fault("settings.json with a typo: kept aside, defaults, said in the user's language")
-def test_a_damaged_settings_file_is_kept_aside_and_said(qtbot, isolated_home, tiny_checkpoint, photo_dir):
+def test_a_damaged_settings_file_is_kept_aside_and_said(qtbot, isolated_home, ready_checkpoint, photo_dir):
     from assistant import paths
     typo = '{"language":"es","rate":250,"volume":0.4,}'
     paths.settings_file().write_text(typo)
-    window, context, notes = started(qtbot, app_args(source=str(photo_dir), model=str(tiny_checkpoint),
+    window, context, notes = started(qtbot, app_args(source=str(photo_dir), model=str(ready_checkpoint),
                                                      language="es"))
     try:
         assert [n for n, _ in notes] == ["settings_kept_aside"]
@@ -96,14 +96,14 @@ def test_a_voice_that_is_not_valid_text_is_dropped_and_the_settings_save_again(i
 
 
 @pytest.mark.fault("the saved source is gone: the demo plays and that is said")
-def test_a_saved_source_that_is_gone_plays_the_demo_and_says_so(qtbot, isolated_home, tiny_checkpoint):
+def test_a_saved_source_that_is_gone_plays_the_demo_and_says_so(qtbot, isolated_home, ready_checkpoint):
     from assistant.live.camera import DEMO_DIR, DemoSource, list_photos
     from assistant.live.settings import Settings
     if not DEMO_DIR.is_dir() or not list_photos(DEMO_DIR):
         pytest.skip("the demo pictures are not in assets/demo")
     gone = isolated_home / "usb-stick" / "shelf-photos"
     Settings(camera=str(gone)).save()
-    window, context, notes = started(qtbot, app_args(model=str(tiny_checkpoint)))
+    window, context, notes = started(qtbot, app_args(model=str(ready_checkpoint)))
     try:
         assert isinstance(context.source, DemoSource)
         assert notes == [("source_missing_demo", {"name": str(gone)})]
@@ -113,15 +113,15 @@ def test_a_saved_source_that_is_gone_plays_the_demo_and_says_so(qtbot, isolated_
     # asked for on the command line, a missing source is still an error said in one line
     from assistant.ui.app import StartupError, build
     with pytest.raises(StartupError, match="shelf-photos"):
-        build(app_args(model=str(tiny_checkpoint), source=str(gone)))
+        build(app_args(model=str(ready_checkpoint), source=str(gone)))
 
 
 @pytest.mark.fault("espeak-ng missing: shown, announced, in history and transcript")
 def test_a_speech_engine_that_cannot_start_is_shown_announced_and_written_down(
-        qtbot, isolated_home, tiny_checkpoint, photo_dir, tmp_path, monkeypatch):
+        qtbot, isolated_home, ready_checkpoint, photo_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "no-programs-here"))  # espeak-ng is not there
     transcript = tmp_path / "said.tsv"
-    window, context, _ = started(qtbot, app_args(source=str(photo_dir), model=str(tiny_checkpoint),
+    window, context, _ = started(qtbot, app_args(source=str(photo_dir), model=str(ready_checkpoint),
                                                  engine="espeak", transcript=str(transcript)),
                                  engine=None)
     try:
@@ -152,12 +152,12 @@ def test_a_log_file_that_cannot_be_written_says_so_once_without_tracebacks(tmp_p
 
 
 @pytest.mark.fault("the barcode list is damaged: the app starts, says so, codes are read unnamed")
-def test_a_damaged_barcode_list_is_said_and_left_alone(qtbot, isolated_home, tiny_checkpoint,
+def test_a_damaged_barcode_list_is_said_and_left_alone(qtbot, isolated_home, ready_checkpoint,
                                                        photo_dir):
     damaged = isolated_home / "data" / "barcodes.json"
     damaged.parent.mkdir(parents=True, exist_ok=True)
     damaged.write_text("{half a list", encoding="utf-8")
-    window, context, notes = started(qtbot, app_args(source=str(photo_dir), model=str(tiny_checkpoint)))
+    window, context, notes = started(qtbot, app_args(source=str(photo_dir), model=str(ready_checkpoint)))
     try:
         assert [n for n, _ in notes] == ["barcode_list_problem"]
         assert in_history(window, "Your barcode list could not be read")

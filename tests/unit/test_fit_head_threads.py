@@ -3,13 +3,23 @@ a two-thread pool made each one wait for a core, 20 s for one product's head ins
 the process gets its thread count back."""
 from __future__ import annotations
 
+import pytest
 import torch
 
 from model.retrain import head
 
 
-def test_the_head_is_fitted_on_one_thread_and_the_count_comes_back(monkeypatch):
+@pytest.fixture
+def two_threads():
+    """Two torch threads for the test, then the worker's own count again (its later tests, and
+    the OMP_NUM_THREADS=1 of tests/conftest.py's workers, must not inherit the test's 2)."""
+    before = torch.get_num_threads()
     torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_the_head_is_fitted_on_one_thread_and_the_count_comes_back(monkeypatch, two_threads):
     seen = []
     real = head.F.cross_entropy
 
