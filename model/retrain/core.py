@@ -56,7 +56,8 @@ def retrain(cfg: RetrainConfig, callback=None, began: float | None = None) -> Re
     per_class = cfg.per_class if cfg.per_class is not None else (24 if cfg.mode == "fast" else 0)
     try:
         features_of = base  # whose features the bursts are found in and a head-only fit reads
-        if cfg.mode == "fast" and cfg.adapt == "head":  # chosen on a draft of the plan (no features)
+        if cfg.mode == "fast" and cfg.adapt == "head" and cfg.only and cfg.upper_start == "imagenet":
+            # asked for by name (imagenet.features_checkpoint), chosen on a draft of the plan
             from model.retrain.imagenet import features_checkpoint
             features_of = features_checkpoint(cfg, base, make_plan(
                 cfg.data, base, cfg.only, cfg.base_data, per_class, cfg.heldout, cfg.seed, cfg.names), cb)
@@ -193,9 +194,9 @@ def warm_cache(base_path: str | Path | None = None, data: str | Path | None = No
     """Compute (and cache) the features a fast retrain from data will need, ahead of it: the
     photos of the products the model already knows, and data's photos (and mirror images);
     only: for a model of data's products alone (the known products' photos are not read).
-    Maintainer mode does this while the user adds
-    photos. counted(cold views, photos) is told what is left to read before it is read. Returns
-    how many photos it read; -1 when cancelled() said stop (what was done stays cached)."""
+    Maintainer mode does this while the user adds photos. counted(cold views, photos) is told
+    what is left to read before it is read. Returns how many photos it read; -1 when
+    cancelled() said stop (what was done stays cached)."""
     from assistant.inference.checkpoint import load_checkpoint
     from assistant.store.models import active_model_path
     from model.retrain.features import Cancelled, FeatureCache
