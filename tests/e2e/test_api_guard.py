@@ -36,6 +36,8 @@ def read_until_closed(s: socket.socket, limit_s: float = 60) -> bytes:
             reply += chunk
     except TimeoutError:
         pass
+    except ConnectionResetError:  # closed with the client's bytes unread: the kernel resets, not
+        pass                      # ends, the connection (what came before it is in reply)
     return reply
 
 
