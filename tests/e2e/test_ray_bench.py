@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import shared_data
+from tests.helpers import shared_data
 
 pytestmark = [pytest.mark.ray, pytest.mark.data]
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import freiburg_photos
+from tests.helpers import freiburg_photos
 
 pytestmark = pytest.mark.ray
 

@@ -21,8 +21,8 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.conftest import freiburg_photos, serve_in_thread
 from tests.e2e.test_api import png_bomb
+from tests.helpers import freiburg_photos, serve_in_thread
 
 pytestmark = pytest.mark.ray
 ROOT = Path(__file__).resolve().parents[2]

@@ -21,8 +21,7 @@ from assistant.store import models
 from model.callbacks import TrainCallback
 from model.retrain import REFUSED, RetrainConfig, retrain
 from model.retrain.report import compare
-from tests.conftest import make_photo
-from tests.helpers import run_cli, write_products
+from tests.helpers import make_photo, run_cli, write_products
 
 ROOT = Path(__file__).resolve().parents[2]
 NEW = {"yellow_oil": (220, 210, 40), "purple_jam": (130, 40, 150)}

@@ -17,8 +17,7 @@ from model.callbacks import TrainCallback
 from model.config import TrainConfig
 from model.data import DataError
 from model.train import train
-from tests.conftest import make_photo
-from tests.helpers import run_cli
+from tests.helpers import make_photo, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 CLASSES = ["blue_milk", "green_tea", "red_sauce"]   # photo_dir's products, sorted
@@ -90,7 +89,7 @@ def accuracy(checkpoint: Path, photos: Path) -> float:
 
 
 def test_train_in_process_learns_and_writes_a_usable_checkpoint_and_report(learnt):
-    """The session's one real training run (tests.conftest.learnt): the loss falls, the model
+    """The session's one real training run (tests/conftest.py's learnt): the loss falls, the model
     names the three products far better than chance (1/3), and it is written whole."""
     result, photos = learnt
     out = result.out

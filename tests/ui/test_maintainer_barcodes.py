@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.ui import test_maintainer as maintainer
-from tests.ui.conftest import press
+from tests.ui.helpers import press
 
 Context = maintainer.Context
 base, open_dialog = maintainer.base, maintainer.open_dialog  # the maintainer tests' fixtures

@@ -12,7 +12,7 @@ import pytest
 
 from assistant.store import models
 from tests.ui import test_maintainer as maintainer
-from tests.ui.conftest import press
+from tests.ui.helpers import press
 
 Context, photos, wait_retrained = maintainer.Context, maintainer.photos, maintainer.wait_retrained
 base, open_dialog = maintainer.base, maintainer.open_dialog  # the maintainer tests' fixtures

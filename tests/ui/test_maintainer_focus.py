@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.ui import test_maintainer as maintainer
-from tests.ui.conftest import press
+from tests.ui.helpers import press
 
 Context, base, open_dialog = maintainer.Context, maintainer.base, maintainer.open_dialog
 
