@@ -205,7 +205,7 @@ def no_onnx_export(monkeypatch):
     from assistant.inference import export
 
     def not_here(checkpoint, *args, **kwargs):
-        raise RuntimeError("the ONNX export is not this test's subject")
+        raise export.ExportError("the ONNX export is not this test's subject")
     monkeypatch.setattr(export, "ensure_onnx", not_here)
     monkeypatch.setattr(export, "ensure_features_onnx", not_here)  # features through PyTorch
 
