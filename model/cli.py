@@ -151,8 +151,12 @@ def run_train(args: argparse.Namespace) -> int:
     summary = {split: {k: res[k] for k in ("top1", "top3", "n")} for split, res in result.results.items()}
     print(f"wrote {result.out} in {result.seconds:.0f} s; {json.dumps(summary)}")
     if result.out is not None:
-        from assistant.inference.export import ensure_onnx
-        print(f"ONNX Runtime file ready: {ensure_onnx(result.out)}")  # the app starts without an export
+        from assistant.inference.export import ExportError, ensure_onnx
+        try:
+            print(f"ONNX Runtime file ready: {ensure_onnx(result.out)}")  # the app starts without an export
+        except ExportError as exc:  # the model is written: the app answers with PyTorch instead
+            print(f"no ONNX Runtime file ({exc}): the app will use PyTorch for this model", file=sys.stderr)
+            return 0
         from model.precision import make_ready
         choice = make_ready(result.out)  # int8 by default only where measured free on this CPU
         print("precision: " + (choice.line() if choice else "fp32 (int8 not measured)"))

@@ -1,7 +1,6 @@
 """Shared fixtures: an isolated home for settings/models/logs, tiny photos and a tiny model."""
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -15,9 +14,12 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 import pytest  # noqa: E402  (after the thread count: numpy and torch read it when imported)
 
-from tests.helpers import copy_project, make_photo, write_products  # noqa: F401  (make_photo: tests import it from here)
+from tests.helpers import copy_project, write_products  # noqa: E402
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+#: the hooks and fixtures that are not this file's: how xdist hands out files, the Ray cluster,
+#: the fault matrix
+pytest_plugins = ["tests.plugins.xdist_order", "tests.plugins.ray_cluster",
+                  "tests.plugins.fault_matrix"]
 
 
 #: whether a test's setup or call failed (its report), read by isolated_home's teardown
@@ -109,45 +111,6 @@ def once_per_run(tmp_path_factory, name: str, make):
             shutil.rmtree(folder, ignore_errors=True)  # a worker that failed half-way
             made.write_bytes(pickle.dumps(make(folder)))
         return pickle.loads(made.read_bytes())
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config, log):
-    """The README's `-n 2 --dist loadgroup`: each test file runs whole on one worker, so its
-    module fixtures (a server, a window) are made once, and the files on the session's Ray
-    cluster (test_ray_*.py) run on one worker, so one cluster starts, not one per worker.
-    (xdist's own loadgroup reads xdist_group marks through item._nodeid, which pytest 9 no
-    longer uses for the node id, so it would hand out single tests.)"""
-    if config.getvalue("dist") != "loadgroup":
-        return None
-    from xdist.scheduler import LoadScopeScheduling
-
-    class ByFile(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            path = nodeid.split("::", 1)[0]
-            return "ray" if Path(path).name.startswith("test_ray_") else path
-
-        def _assign_work_unit(self, node) -> None:
-            # longest first: a long file handed out last would leave the other worker idle
-            # while it runs (xdist's own order is by number of tests: test_api_guard's 408
-            # quick cases came first, the maintainer dialog's minutes near the end)
-            for scope in LONGEST_FIRST:
-                if scope in self.workqueue:
-                    self.workqueue.move_to_end(scope, last=False)
-                    break
-            super()._assign_work_unit(node)
-    return ByFile(config, log)
-
-
-#: the test files (or groups) that take longest, longest first, from the default run's
-#: --durations on the 2-core Xeon (2026-12-07); the others follow in xdist's order
-LONGEST_FIRST = ("tests/ui/test_headless.py", "tests/ui/test_maintainer.py",
-                 "tests/model/test_retrain.py", "ray", "tests/e2e/test_export.py",
-                 "tests/e2e/test_benchmarks.py", "tests/ui/test_accessibility.py",
-                 "tests/ui/test_maintainer_child.py", "tests/model/test_retrain_upper.py",
-                 "tests/model/test_train.py", "tests/unit/test_model_sanity.py",
-                 "tests/e2e/test_install.py", "tests/ui/test_retrain_modes.py",
-                 "tests/ui/test_maintainer_retrain_options.py", "tests/e2e/test_api.py")
 
 
 @pytest.fixture(scope="session")
@@ -242,7 +205,7 @@ def no_onnx_export(monkeypatch):
     from assistant.inference import export
 
     def not_here(checkpoint, *args, **kwargs):
-        raise RuntimeError("the ONNX export is not this test's subject")
+        raise export.ExportError("the ONNX export is not this test's subject")
     monkeypatch.setattr(export, "ensure_onnx", not_here)
     monkeypatch.setattr(export, "ensure_features_onnx", not_here)  # features through PyTorch
 
@@ -274,200 +237,6 @@ def no_precision_in_children(monkeypatch):
     stub_in_children(monkeypatch, "precision")
 
 
-@contextlib.contextmanager
-def serve_in_thread(app, **server_options):
-    """An ASGI app served on a free loopback port in a thread, with the server settings `serve`
-    uses (assistant.service.server; server_options override them); yields its base URL."""
-    import socket
-    import threading
-    import time
-
-    import uvicorn
-
-    from assistant.service.server import config
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(config(app, "127.0.0.1", port, log_level="warning", **server_options))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
-
-
-class RayCluster:
-    """One Ray cluster of this machine alone (2 CPUs, a small object store, no dashboard),
-    started by the first test that asks for its address and shut down after the last test of
-    a run of consecutive tests that need it (pytest_runtest_teardown below): idle, its daemons
-    (raylet, GCS, agents, actors) cost ~5 CPU-seconds a minute on the 2-core development CPU,
-    which the rest of the run paid for when it lived until the session's end. The tests that
-    need it are marked `ray` and skip without Ray (the optional extra), except in CI."""
-
-    def __init__(self) -> None:
-        self._address: str | None = None
-
-    def address(self) -> str:
-        if self._address is None:
-            import logging
-
-            from assistant.engines import import_ray
-            from assistant.errors import UserError
-            try:
-                ray = import_ray(local=True)  # on 127.0.0.1 only, as `--engine ray` without --address
-            except UserError as exc:
-                unavailable(str(exc))
-            ray.init(num_cpus=2, object_store_memory=200 * 2**20, include_dashboard=False,
-                     logging_level=logging.WARNING, log_to_driver=False)
-            self._address = ray.get_runtime_context().gcs_address
-        return self._address
-
-    def stop(self) -> None:
-        if self._address is not None:
-            import ray
-            ray.shutdown()
-            self._address = None
-
-
-RAY = RayCluster()
-
-
-@pytest.fixture(scope="session")
-def ray_cluster() -> RayCluster:
-    """The Ray cluster, for a module fixture (a service on it); call .address() for its address."""
-    return RAY
-
-
-@pytest.fixture
-def ray_address(ray_cluster) -> str:
-    """The address of the Ray cluster (RayCluster), started if need be."""
-    return ray_cluster.address()
-
-
-def uses_ray(item) -> bool:
-    return "ray_cluster" in getattr(item, "fixturenames", ())
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_teardown(item, nextitem):
-    """After the last of consecutive tests on the Ray cluster (and their module fixtures), the
-    cluster stops; a later test that needs it starts it again. The scheduler above keeps the
-    Ray files together on one worker, and one process runs them in file order, together too."""
-    result = yield
-    if uses_ray(item) and (nextitem is None or not uses_ray(nextitem)):
-        RAY.stop()
-    return result
-
-
-def unavailable(reason: str):
-    """Skip a test whose tool (a speech engine, the accessibility bus, Ray) is missing here;
-    in CI, whose set-up installs them all, fail instead: a skip there would hide breakage."""
-    if os.environ.get("CI"):
-        pytest.fail(f"CI must run this test, and {reason}")
-    pytest.skip(reason)
-
-
-def shared_data(*parts: str) -> Path:
-    path = SHARED_DATA.joinpath(*parts)
-    if not path.exists() and SHARED_DATA.is_dir():  # the data is here, but not these photos
-        unavailable(f"{path} is not in {SHARED_DATA}")
-    if not path.exists():
-        pytest.skip(f"{path} is not here (the shared photo data travels only with the workspace)")
-    return path
-
-
-def freiburg_photos(per_class: int) -> list[Path]:
-    """The first per_class photos of each Freiburg product, in name order (skips without data)."""
-    images = shared_data("freiburg", "images")
-    return [p for folder in sorted(images.iterdir()) if folder.is_dir()
-            for p in sorted(folder.glob("*.jpg"))[:per_class]]
-
-
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
-# --- the fault matrix: `pytest -m fault --fault-matrix` runs every case marked fault (hostile
-# model files, a damaged home, broken speech, greedy or foreign HTTP clients) and prints one row
-# per case: what it is, what is expected, what was observed, and whether it held.
-def pytest_addoption(parser):
-    parser.addoption("--fault-matrix", action="store_true",
-                     help="after the run, print a row per case marked fault (run with -m fault): "
-                          "expected, observed, held")
-
-
-def pytest_itemcollected(item):
-    """A fault-matrix case carries what it expects into its reports (a skipped one too)."""
-    marker = item.get_closest_marker("fault")
-    if marker is not None and marker.args:
-        item.user_properties.append(("expected", marker.args[0]))
-
-
-def fault_row(report) -> dict | None:
-    """The matrix row of one phase's report of a fault case, or None (another test, or a phase
-    that says nothing: a passed set-up or tear-down)."""
-    expected = dict(report.user_properties).get("expected")
-    if expected is None or (report.passed and report.when != "call"):
-        return None
-    case = report.nodeid.rpartition("::")[2].removeprefix("test_").replace("_", " ")
-    if report.passed:
-        observed, held = "as expected", "yes"
-    elif report.skipped:
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        observed, held = f"skipped: {reason.removeprefix('Skipped: ')[:120]}", "skipped"
-    else:
-        crash = getattr(report.longrepr, "reprcrash", None)  # absent in a plain-text longrepr
-        first = (crash.message if crash is not None else str(report.longrepr)).strip().splitlines()
-        observed, held = f"{report.when} failed: {first[0][:120] if first else ''}", "NO"
-    return {"case": case, "expected": expected, "observed": observed, "held": held}
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    if not config.getoption("--fault-matrix"):
-        return
-    rows = {}
-    for reports in terminalreporter.stats.values():
-        for report in reports:
-            row = fault_row(report) if hasattr(report, "user_properties") else None
-            if row is not None and rows.get(report.nodeid, {}).get("held") != "NO":
-                rows[report.nodeid] = row  # a failed phase outweighs a passed call
-    terminalreporter.write_sep("=", "fault matrix")
-    terminalreporter.write_line("| case | expected | observed | held |")
-    terminalreporter.write_line("| --- | --- | --- | --- |")
-    for r in rows.values():
-        terminalreporter.write_line(f"| {r['case']} | {r['expected']} | {r['observed']} | {r['held']} |")
-    bad = sum(r["held"] == "NO" for r in rows.values())
-    terminalreporter.write_line(f"{len(rows)} cases, {len(rows) - bad} held, {bad} did not")
-
-
-#: sitecustomize for a child process: records and refuses imports of the modules named in
-#: REFUSED_IMPORTS (tests/e2e/test_no_torch.py, test_no_ray.py)
-REFUSING_HOOK = '''
-import os, sys, traceback
-class _Refuse:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in os.environ["REFUSED_IMPORTS"].split(","):
-            with open(os.environ["REFUSED_MARKER"], "a") as fh:
-                fh.write(name + "\\n" + "".join(traceback.format_stack(limit=15)) + "\\n")
-            raise ImportError(os.environ["REFUSED_MESSAGE"] + name)
-        return None
-sys.meta_path.insert(0, _Refuse())
-'''
-
-
-def refusing_imports(folder: Path, modules: tuple[str, ...], message: str) -> tuple[dict, Path]:
-    """(environment, marker file) for a child process in which every import of these top-level
-    modules is refused (ImportError: message + the module's name) and recorded in the marker."""
-    hook = folder / "hook"
-    hook.mkdir()
-    (hook / "sitecustomize.py").write_text(REFUSING_HOOK)
-    marker = folder / f"{modules[0]}-imported.txt"
-    env = dict(os.environ, PYTHONPATH=str(hook), REFUSED_IMPORTS=",".join(modules),
-               REFUSED_MARKER=str(marker), REFUSED_MESSAGE=message)
-    env.pop("PYTEST_CURRENT_TEST", None)
-    return env, marker

@@ -1,7 +1,10 @@
-"""Helpers the test files share (fixtures live in conftest.py): one way to run the command line
-or Python in a new process, one photo-folder writer, one copy of the project for import-linter."""
+"""Helpers the test files share (fixtures live in conftest.py, hooks in tests/plugins/): one way to
+run the command line or Python in a new process, one photo-folder writer, one copy of the project
+for import-linter, the shared photo data or a clear skip, a server in a thread, a child process
+that refuses some imports."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -11,8 +14,10 @@ import tomllib
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
 def run_python(*argv: str, env: dict | None = None, env_extra: dict | None = None,
@@ -114,3 +119,83 @@ def wait_until(predicate, timeout: float = 20.0, step: float = 0.02) -> bool:
             return False
         time.sleep(step)
     return True
+
+
+def unavailable(reason: str):
+    """Skip a test whose tool (a speech engine, the accessibility bus, Ray) is missing here;
+    in CI, whose set-up installs them all, fail instead: a skip there would hide breakage."""
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run this test, and {reason}")
+    pytest.skip(reason)
+
+
+def shared_data(*parts: str) -> Path:
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists() and SHARED_DATA.is_dir():  # the data is here, but not these photos
+        unavailable(f"{path} is not in {SHARED_DATA}")
+    if not path.exists():
+        pytest.skip(f"{path} is not here (the shared photo data travels only with the workspace)")
+    return path
+
+
+def freiburg_photos(per_class: int) -> list[Path]:
+    """The first per_class photos of each Freiburg product, in name order (skips without data)."""
+    images = shared_data("freiburg", "images")
+    return [p for folder in sorted(images.iterdir()) if folder.is_dir()
+            for p in sorted(folder.glob("*.jpg"))[:per_class]]
+
+
+@contextlib.contextmanager
+def serve_in_thread(app, **server_options):
+    """An ASGI app served on a free loopback port in a thread, with the server settings `serve`
+    uses (assistant.service.server; server_options override them); yields its base URL."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from assistant.service.server import config
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(config(app, "127.0.0.1", port, log_level="warning", **server_options))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+
+
+#: sitecustomize for a child process: records and refuses imports of the modules named in
+#: REFUSED_IMPORTS (tests/e2e/test_no_torch.py, test_no_ray.py)
+REFUSING_HOOK = '''
+import os, sys, traceback
+class _Refuse:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in os.environ["REFUSED_IMPORTS"].split(","):
+            with open(os.environ["REFUSED_MARKER"], "a") as fh:
+                fh.write(name + "\\n" + "".join(traceback.format_stack(limit=15)) + "\\n")
+            raise ImportError(os.environ["REFUSED_MESSAGE"] + name)
+        return None
+sys.meta_path.insert(0, _Refuse())
+'''
+
+
+def refusing_imports(folder: Path, modules: tuple[str, ...], message: str) -> tuple[dict, Path]:
+    """(environment, marker file) for a child process in which every import of these top-level
+    modules is refused (ImportError: message + the module's name) and recorded in the marker."""
+    hook = folder / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(REFUSING_HOOK)
+    marker = folder / f"{modules[0]}-imported.txt"
+    env = dict(os.environ, PYTHONPATH=str(hook), REFUSED_IMPORTS=",".join(modules),
+               REFUSED_MARKER=str(marker), REFUSED_MESSAGE=message)
+    env.pop("PYTEST_CURRENT_TEST", None)
+    return env, marker

@@ -257,7 +257,7 @@ def scenario_grocery(args, work: Path) -> dict:
                         base_data=args.base_data, per_class=args.per_class,
                         epochs=args.epochs, max_minutes=args.max_minutes, device=args.device,
                         adapt=args.adapt, upper_start=args.upper_start,
-                        image_size=args.image_size, heldout=args.heldout)
+                        image_size=args.image_size, heldout=args.heldout, refit=args.refit)
     seconds, result, stored = live(cfg)
     c = result.report.comparison
     made = load_checkpoint(stored)
@@ -335,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="photos of the products the model knows (default: the shared Freiburg "
                         "photos when here, else the folders recorded in the model)")
     p.add_argument("--per-class", type=int, help="at most N photos per known product")
+    p.add_argument("--no-refit", dest="refit", action="store_false",
+                   help="grocery: save the head as checked (retrain's --no-refit)")
     p.add_argument("--no-bank", action="store_true",
                    help="with --without-old-photos: no feature bank either (stand-ins only)")
     p.add_argument("--without-old-photos", action="store_true",

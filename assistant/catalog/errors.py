@@ -35,6 +35,16 @@ ERRORS: dict[str, dict[str, str]] = {
               "are not ImageNet's. Start the upper blocks from the model's own.",
         "es": "Los bloques superiores no pueden partir de los pesos de ImageNet: los bloques "
               "inferiores de este modelo no son los de ImageNet. Hágalos partir de los del modelo."},
+    "err_head_no_imagenet": {
+        "en": "The head cannot read ImageNet's features: ImageNet's weights are not installed. "
+              "Install them, or leave out --upper-start imagenet.",
+        "es": "La última capa no puede leer las características de ImageNet: los pesos de ImageNet "
+              "no están instalados. Instálelos, o quite --upper-start imagenet."},
+    "err_head_lower_differs": {
+        "en": "The head cannot read ImageNet's features: this model's lower blocks are not "
+              "ImageNet's. Leave out --upper-start imagenet.",
+        "es": "La última capa no puede leer las características de ImageNet: los bloques inferiores "
+              "de este modelo no son los de ImageNet. Quite --upper-start imagenet."},
     "err_upper_needs_old_photos": {
         "en": "Adapting the upper blocks changes the network, so it needs photos of every product the "
               "model keeps (none here for: {products}). Add their photos, keep only the new products, "

@@ -39,6 +39,8 @@ TRAINING: dict[str, dict[str, str]] = {
         "es": "{n} {n|producto conocido|productos conocidos} sin fotos aquí: unos sustitutos hechos con la última capa "
               "del modelo evitan que los productos nuevos los acaparen"},
     "retrain_fitting_head": {"en": "fitting the head", "es": "ajustando la última capa"},
+    "retrain_refitting": {"en": "checked: learning from the {n} held-out {n|photo|photos} too",
+                          "es": "comprobado: aprendiendo también de {n|la|las} {n} {n|foto reservada|fotos reservadas}"},
     "retrain_adapting": {"en": "adapting the upper blocks", "es": "adaptando los bloques superiores"},
     "retrain_upper_imagenet": {"en": "the upper blocks start from ImageNet's weights",
                                "es": "los bloques superiores parten de los pesos de ImageNet"},

@@ -263,6 +263,8 @@ def ensure_onnx(checkpoint: str | os.PathLike, int8: bool = False, calibration=N
                               "photos (--calibration DIR), or use the onnx or torch backend")
         log.info("quantising %s to int8 on %d photos", checkpoint, min(len(photos), CALIBRATION_PHOTOS))
         return quantize_int8(fp32, out, calibration_arrays(photos, checkpoint), checkpoint)
+    from assistant.inference.checkpoint import check_finite_weights
+    check_finite_weights(checkpoint)  # NaN weights: refused now, not after an export
     derived = _from_base(checkpoint, out)
     if derived is not None:
         return derived

@@ -28,9 +28,14 @@ def check_finite_answers(logits, source: object) -> None:
     refused at load: it would say nothing, or send invalid JSON, for every photo."""
     values = np.asarray(logits, dtype=np.float64)
     if values.size == 0 or not np.isfinite(values).all():
-        from assistant.inference.checkpoint import CheckpointError
-        raise CheckpointError(f"{source}: the model's answers are not numbers (NaN or infinite "
-                              "weights or normalisation); it cannot be used")
+        raise not_numbers(source)
+
+
+def not_numbers(source: object) -> Exception:
+    """The one-line refusal of a model whose answers (or weights) are not numbers."""
+    from assistant.inference.checkpoint import CheckpointError
+    return CheckpointError(f"{source}: the model's answers are not numbers (NaN or infinite "
+                           "weights or normalisation); it cannot be used")
 
 
 def probe_batch(size: int) -> np.ndarray:

@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
                         heldout=args.heldout, seed=args.seed, epochs=args.epochs,
                         lr=args.lr, max_minutes=args.max_minutes, device=args.device,
                         names=args.names, label_words=getattr(args, "label_words", 0),
+                        refit=getattr(args, "refit", True),
                         command="python main.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
     check_inputs(cfg)       # before torch: a mistyped folder is answered at once
     bar = TerminalProgress()

@@ -271,8 +271,10 @@ def activate(path: str | os.PathLike, label: str | None = None) -> Path:
 def check_usable(path: str | os.PathLike) -> None:
     """The load checks of the app's start-up (a complete file, its checksum, sensible metadata,
     answers that are numbers: no NaN weights), or CheckpointError in one line."""
+    from assistant.inference.checkpoint import check_finite_weights
     from assistant.inference.onnx_backend import OnnxClassifier, open_classifier
     from assistant.inference.onnx_files import find_onnx
+    check_finite_weights(path)  # NaN weights: at once, before a network is built to probe
     if find_onnx(path) is not None:  # its one export is made (a retrain's): the runtime's checks
         OnnxClassifier(path)         # then, without building the network a second time in torch
         return

@@ -26,6 +26,7 @@ class RetrainConfig:
     device: str = "auto"
     names: str | None = None
     label_words: int = 0               # photos per product read for its label words (0: none)
+    refit: bool = True                 # fast head mode: learn the held-out photos after the check
     command: str = ""
 
 

@@ -263,6 +263,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--names", metavar="CSV", help="spoken names: columns class,english,spanish "
                                                   "(default: classes.csv in DIR)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument("--no-refit", dest="refit", action="store_false",
+                   help="fast mode, head only: save the head as checked, without learning from the "
+                        "held-out photos afterwards (the default learns them: docs/honest-check.md)")
     p.add_argument("--label-words", type=int, default=0, metavar="N",
                    help="read N teaching photos of each product and keep the words that tell it "
                         "from the others with the model: the read key then names the exact "

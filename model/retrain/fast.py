@@ -33,6 +33,7 @@ from model.retrain.features import (
 )
 from model.retrain.head import fit_head, fit_upper, imprint, stand_ins
 from model.retrain.imagenet import features_checkpoint, fresh_ids, start_from_imagenet
+from model.retrain.refit import learnt_by, refit_head
 from model.retrain.report import (
     RetrainReport,
     compare,
@@ -89,6 +90,8 @@ class Fitted:
     pooled_held: torch.Tensor
     how: dict = field(default_factory=dict)
     features_of: object = None  # the checkpoint whose features the head read (a bank's key)
+    start: tuple | None = None  # the head's start (weight, bias, known rows): a refit's too
+    learnt: torch.Tensor | None = None  # held-out rows the saved head learnt from (refit.py)
 
 
 def run_fast(cfg, base, plan, cb, features_of=None) -> RetrainReport:
@@ -111,12 +114,16 @@ def run_fast(cfg, base, plan, cb, features_of=None) -> RetrainReport:
     epochs = (cfg.epochs or UPPER_EPOCHS) if level == "lower" else 0
     block_steps = epochs * max(-(-len(plan.train) // 32), 1)
     batches = sum(cache.batches_needed([f for f, _ in g], v) for g, v in groups)
-    bar = Bar(cb, batches + FIT_STEPS + block_steps)
+    refit = level == "pooled" and cfg.refit
+    bar = Bar(cb, batches + FIT_STEPS * (1 + refit) + block_steps)
     cb.on_start(1, bar.total)
     if batches:
         cb.note("retrain_reading", n=batches * 32)
     data = training_set(cfg, base, plan, cb, cache, groups, level, new_rows, bar)
     fitted = fit(cfg, base, plan, cb, cache, data, level, (len(new_ids), epochs), bar)
+    if refit:  # checked: now the head learns from the taught products' held-out photos too
+        fitted = refit_head(data, fitted, plan, cfg.only, head_name(base.architecture), FIT_STEPS,
+                            cb, bar)
     return judge_and_save(cfg, base, plan, cb, data, fitted, level)
 
 
@@ -203,7 +210,7 @@ def fit(cfg, base, plan, cb, cache, data: TrainingSet, level, counts, bar) -> Fi
     new_count, epochs = counts
     device = cache.device
     train_x, train_y, held_x = data.train_x, data.train_y, data.held_x
-    model, how, imagenet = None, {}, False
+    model, how, imagenet, start = None, {}, False, None
     if level == "lower":
         model = cache.model
         _, upper_fn = split_network(model, base.architecture)
@@ -229,6 +236,7 @@ def fit(cfg, base, plan, cb, cache, data: TrainingSet, level, counts, bar) -> Fi
         imprint(pooled_train, train_y, list(range(c)), weight, bias, torch.zeros(c, dtype=torch.bool))
         bar.skip(FIT_STEPS)
     else:
+        start = (weight.clone(), bias.clone(), known.clone())
         fresh = [i for i in range(c) if not known[i]]
         imprint(pooled_train, train_y, fresh, weight, bias, known)
         cb.note("retrain_fitting_head")
@@ -258,7 +266,7 @@ def fit(cfg, base, plan, cb, cache, data: TrainingSet, level, counts, bar) -> Fi
     else:
         new_logits = held_x @ weight.T + bias
     state[f"{head}.weight"], state[f"{head}.bias"] = weight, bias
-    return Fitted(state, new_logits, pooled_held, how, cache.ckpt)
+    return Fitted(state, new_logits, pooled_held, how, cache.ckpt, start)
 
 
 def _as_in_use(base, device, data: TrainingSet, known: torch.Tensor) -> torch.Tensor:
@@ -287,6 +295,10 @@ def judge_and_save(cfg, base, plan, cb, data: TrainingSet, fitted: Fitted, level
         if current[i] >= 0:
             cur_logits[:, i] = old_logits[:, current[i]]
     shared = known[hy] if len(hy) else torch.zeros(0, dtype=torch.bool)
+    if len(hy):  # not photos the model in use learnt from (its refit): it would win on them
+        seen = torch.zeros(len(hy), dtype=torch.bool)
+        seen[:len(data.held_files)] = learnt_by(base.meta, data.held_files)
+        shared &= ~seen
     bursts = independent_photos(data.held_files, hy, pooled_held)
     held = heldout_metrics(new_logits, hy, plan.classes, bursts)
     calibration = calibrate(new_logits.numpy(), hy.numpy(), plan.classes, "retrain held-out",
@@ -300,6 +312,7 @@ def judge_and_save(cfg, base, plan, cb, data: TrainingSet, fitted: Fitted, level
                            [(str(f), plan.classes[y]) for f, y in plan.heldout])
     report.old_heldout_unseen = plan.old_heldout_unseen
     report.twins_only = list(plan.twins_only)
+    report.refit = fitted.how.get("refit_photos", 0)
     report.bands = calibration["bands"] if calibration else None
     report.spoken = {lang: plan.spoken(lang) for lang in LANGUAGES}
     meta = new_metadata(base, plan, cfg, report, fitted.how)
@@ -308,7 +321,7 @@ def judge_and_save(cfg, base, plan, cb, data: TrainingSet, fitted: Fitted, level
     out = save_checkpoint(cfg.out, fitted.state, meta)
     if level == "pooled":  # real photos only, never the stand-ins
         _remember(fitted.features_of, plan, data.train_x[:data.n_real], data.train_y[:data.n_real], data.held_x,
-                  hy, data.n_mirrored)
+                  hy, data.n_mirrored, fitted.learnt)
     write(report, out.with_suffix(".report"), held["confusion"])
     cb.note("train_saved", path=out)
     return report
@@ -355,15 +368,16 @@ def _from_bank(base, plan, cfg, level):
     return rows_for(bank, plan.missing_old, {c: i for i, c in enumerate(plan.classes)}, cfg.seed)
 
 
-def _remember(base, plan, train_x, train_y, held_x, held_y, mirrored: int) -> None:
+def _remember(base, plan, train_x, train_y, held_x, held_y, mirrored: int, learnt=None) -> None:
     """Put this retrain's features (photos, not mirror images) in the user's bank, so that a
-    later retrain of this network can show the head these products even without their photos."""
+    later retrain of this network can show the head these products even without their photos.
+    Held-out rows the saved head learnt from (learnt: its refit) are banked as trained."""
     keep = torch.ones(len(train_y), dtype=torch.bool)
     keep[mirrored:2 * mirrored] = False  # the mirror view of the new products' photos
     feats = torch.cat([train_x[keep], held_x])
     labels = [plan.classes[int(y)] for y in torch.cat([train_y[keep], held_y])]
     held = torch.cat([torch.zeros(int(keep.sum()), dtype=torch.bool),
-                      torch.ones(len(held_y), dtype=torch.bool)])
+                      torch.ones(len(held_y), dtype=torch.bool) if learnt is None else ~learnt])
     add_to_user_bank(Bank(feats, labels, held, frozen_digest(base, "pooled")))
 
 

@@ -22,11 +22,12 @@ def start_from_imagenet(cfg, new: int, products: int, arch: str, model, cb) -> b
     return True
 
 
-def upper_state(cfg, new: int, products: int, arch: str, model, cb) -> dict | None:
+def upper_state(cfg, new: int, products: int, arch: str, model, cb, user: str = "upper") -> dict | None:
     """ImageNet's weights of the model's upper blocks, when they should replace the model's own
     (see _start_from_imagenet), else None (and why, said). Only where the lower blocks, whose
     outputs are cached, are ImageNet's (the bundled EfficientNets: yes; a network trained from
-    scratch: no), else the two would not fit."""
+    scratch: no), else the two would not fit. user: who asked by name, for the refusal's words
+    ("upper": --adapt upper's start; "head": a head reading ImageNet's features)."""
     from assistant.inference.architectures import PretrainedError, architecture
 
     if cfg.upper_start == "model" or (cfg.upper_start == "auto" and 2 * new <= products):
@@ -49,7 +50,7 @@ def upper_state(cfg, new: int, products: int, arch: str, model, cb) -> dict | No
             why = "lower_differs"
     if why is not None:
         if cfg.upper_start == "imagenet":
-            raise DataError(f"--upper-start imagenet: {why.replace('_', ' ')}", message_id=f"err_upper_{why}")
+            raise DataError(f"--upper-start imagenet: {why.replace('_', ' ')}", message_id=f"err_{user}_{why}")
         cb.note(f"retrain_upper_{why}")
         return None
     return {k: v for k, v in state.items() if k.startswith(prefixes)}
@@ -79,7 +80,7 @@ def features_checkpoint(cfg, base, plan, cb):
     new = len(fresh_ids(cfg, plan))
     if cfg.upper_start != "imagenet" or not cfg.only:  # asked for by name only: see the docstring
         return base
-    upper = upper_state(cfg, new, len(plan.classes), base.architecture, base.network(), cb)
+    upper = upper_state(cfg, new, len(plan.classes), base.architecture, base.network(), cb, "head")
     if upper is None:
         return base
     state = {**base.state_dict, **{k: v.to(base.state_dict[k].dtype) for k, v in upper.items()}}

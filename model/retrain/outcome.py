@@ -65,6 +65,8 @@ class RetrainReport:
     spoken: dict[str, list[str]] = field(default_factory=dict)
     #: products all of whose photos are one burst: checked on twins of their training photos
     twins_only: list[str] = field(default_factory=list)
+    #: held-out photos the saved model learnt from after the check (model/retrain/refit.py)
+    refit: int = 0
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -88,6 +90,8 @@ class RetrainReport:
             if "independent" in h:
                 lines.append(say("report_independent", n=h["n"], bursts=h["independent"],
                                  low=f"{h['top1_low']:.0%}", high=f"{h['top1_high']:.0%}"))
+            if self.refit:
+                lines.append(say("report_refit", n=self.refit))
         else:
             lines.append(say("report_no_heldout"))
         if self.twins_only:

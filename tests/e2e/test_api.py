@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import make_photo, serve_in_thread
+from tests.helpers import make_photo, serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
 COLORS = {"red_sauce": (200, 30, 30), "green_tea": (30, 170, 60), "blue_milk": (40, 60, 200)}

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.conftest import make_photo, serve_in_thread
+from tests.helpers import make_photo, serve_in_thread
 
 
 class GatedClassifier:

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import serve_in_thread
 from tests.e2e.test_api import jpeg, make_checkpoint
+from tests.helpers import serve_in_thread
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image
 
-from tests.conftest import make_photo
+from tests.helpers import make_photo
 
 
 def jpeg() -> bytes:

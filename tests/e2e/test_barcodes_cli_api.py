@@ -12,8 +12,7 @@ import pytest
 from PIL import Image
 
 from assistant.bench.barcode_pictures import code_image, paste
-from tests.conftest import serve_in_thread
-from tests.helpers import run_cli
+from tests.helpers import run_cli, serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = sorted((ROOT / "assets" / "demo").glob("*.jpg"))

@@ -12,7 +12,7 @@ import pytest
 from assistant.catalog import product_name
 from assistant.inference.checkpoint import load_checkpoint
 from assistant.live.speech import EspeakEngine, Pyttsx3Engine, Speaker, SpeechError
-from tests.conftest import unavailable
+from tests.helpers import unavailable
 
 
 @pytest.fixture(autouse=True)

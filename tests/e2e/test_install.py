@@ -16,6 +16,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+#: slow: a wheel built and installed by pip, then the installed command run (about 1.5 minutes of
+#: one worker in the default run); CI's second step (`pytest -m slow`) runs it
+pytestmark = pytest.mark.slow
 
 
 #: what a clean checkout lacks: build outputs (a stale egg-info would bring files that the

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import refusing_imports
 from tests.e2e.test_no_torch import truth
-from tests.helpers import run_cli
+from tests.helpers import refusing_imports, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "assets" / "demo"

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import refusing_imports
-from tests.helpers import run_cli
+from tests.helpers import refusing_imports, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "assets" / "demo"

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import shared_data
+from tests.helpers import shared_data
 
 pytestmark = [pytest.mark.ray, pytest.mark.data]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.slow  # a benchmark, 75 s under load; what it measures is tested in the default run:
-# Ray's classify gives the local answers (test_ray_classify.py), Ray Serve answers as the local
-# engine (test_ray_serve.py), the bench's parts take their flags (test_benchmarks.py)
+@pytest.mark.slow  # a benchmark, 75 s under load; what it measures is tested beside it in the
+# slow set: Ray's classify gives the local answers (test_ray_classify.py), Ray Serve answers as
+# the local engine (test_ray_serve.py); the bench's parts take their flags (test_benchmarks.py)
 def test_bench_engines_measures_local_and_ray_in_one_run(ray_address, tmp_path):
     shared_data("freiburg", "images")
     out = tmp_path / "figures.json"

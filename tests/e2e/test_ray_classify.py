@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import freiburg_photos
+from tests.helpers import freiburg_photos
 
-pytestmark = pytest.mark.ray
+# slow: Ray's cluster and Serve's proxies start in a minute or more on the 2-core development CPU,
+# and the files took about 3 minutes of one worker in the default run; CI's second step
+# (`pytest -m slow`) runs them, and test_no_ray.py keeps Ray out of everything else by default
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 
 def read_csv(path: Path) -> list[dict]:

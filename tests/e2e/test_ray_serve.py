@@ -21,10 +21,13 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.conftest import freiburg_photos, serve_in_thread
 from tests.e2e.test_api import png_bomb
+from tests.helpers import freiburg_photos, serve_in_thread
 
-pytestmark = pytest.mark.ray
+# slow: Ray's cluster and Serve's proxies start in a minute or more on the 2-core development CPU,
+# and the files took about 3 minutes of one worker in the default run; CI's second step
+# (`pytest -m slow`) runs them, and test_no_ray.py keeps Ray out of everything else by default
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "assets" / "demo"
 MAX_BODY_MB = 1  # small, so that the 413 costs little to send

@@ -6,8 +6,7 @@ import os
 import shutil
 import subprocess
 
-from tests.conftest import shared_data
-from tests.helpers import ROOT, run_python
+from tests.helpers import ROOT, run_python, shared_data
 
 
 def test_run_app_opens_the_assistant_on_a_virtual_screen_when_there_is_none(tmp_path, photo_dir,

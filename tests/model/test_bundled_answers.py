@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import shared_data
+from tests.helpers import shared_data
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = sorted((ROOT / "model" / "bundled").glob("*.safetensors"))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from assistant.inference.checkpoint import read_metadata
-from tests.conftest import unavailable
+from tests.helpers import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -89,3 +89,19 @@ def test_features_prepared_for_a_model_of_the_library_alone_skip_the_known_produ
             said)
     assert not any("reading" in m for m in said.messages), said.messages
     assert warm_cache(lite_base, many) > 0  # the known products' photos (photo_dir) were not read before
+
+
+def test_a_head_asked_to_read_imagenets_features_of_a_network_not_imagenets_is_refused_in_its_words(
+        tiny_checkpoint, new_dir, tmp_path):
+    """The tiny ResNet-18 learnt from scratch: its lower blocks are not ImageNet's (or ImageNet's
+    weights are not here); the refusal speaks of the head, not of --adapt upper's blocks."""
+    from assistant.catalog import phrase
+    from model.data import DataError
+    with pytest.raises(DataError) as refused:
+        retrain(RetrainConfig(data=str(new_dir), out=str(tmp_path / "h.safetensors"),
+                              base=str(tiny_checkpoint), only=True, upper_start="imagenet"))
+    assert refused.value.message_id in ("err_head_no_imagenet", "err_head_lower_differs")
+    for language in ("en", "es"):
+        words = phrase(refused.value.message_id, language)
+        assert "ImageNet" in words and "--upper-start imagenet" in words
+    assert not (tmp_path / "h.safetensors").exists()

@@ -1,26 +1,14 @@
 """Window fixtures: the real app (app.build) on a photo folder, with a recording voice."""
 from __future__ import annotations
 
-import argparse
+from pathlib import Path
 
 import pytest
 
 pytest.importorskip("pytestqt")
 
-
-def app_args(**overrides) -> argparse.Namespace:
-    """The flags of `main.py app` as run() receives them."""
-    values = dict(source=None, hold=None, once=False, transcript=None, model=None,
-                  language=None, engine="silent")
-    values.update(overrides)
-    return argparse.Namespace(**values)
-
-
-def press(qtbot, widget, key_text: str) -> None:
-    """Press the key written as 'Ctrl+Shift+Up' (as a person would) on widget."""
-    from PySide6.QtGui import QKeySequence
-    combo = QKeySequence(key_text)[0]
-    qtbot.keyClick(widget, combo.key(), combo.keyboardModifiers())
+from tests.ui.helpers import app_args  # noqa: E402
+from tests.ui.maintainer_helpers import Context  # noqa: E402
 
 
 @pytest.fixture
@@ -65,3 +53,26 @@ def qt_words_in_english():
     yield
     from assistant.ui.qt_language import use_qt_language
     use_qt_language("en")
+
+
+@pytest.fixture
+def base(tiny_checkpoint) -> Path:
+    """The tiny model, activated, so that rollback has somewhere to go."""
+    from assistant.store import models
+    return models.activate(tiny_checkpoint)
+
+
+@pytest.fixture
+def open_dialog(qtbot):
+    from assistant.ui.maintainer import MaintainerDialog
+
+    def make(ctx: Context) -> MaintainerDialog:
+        dialog = MaintainerDialog(None, ctx)
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        dialog.activateWindow()
+        qtbot.waitUntil(dialog.isActiveWindow, timeout=5000)
+        return dialog
+
+    return make

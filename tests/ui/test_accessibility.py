@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import unavailable
-from tests.ui.conftest import press
+from tests.helpers import unavailable
+from tests.ui.helpers import press
 
 ROOT = Path(__file__).resolve().parents[2]
 ATSPI_LIVE_POLITE = 1  # AT-SPI politeness: 1 polite, 2 assertive
@@ -154,7 +154,7 @@ SCALED = """
 import sys
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
-from tests.ui.conftest import app_args
+from tests.ui.helpers import app_args
 from assistant.ui.app import build
 from assistant.ui.main_window import MainWindow
 context, _ = build(app_args(source=sys.argv[1], model=sys.argv[2], hold=5.0))

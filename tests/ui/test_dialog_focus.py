@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ui.conftest import press
+from tests.ui.helpers import press
 
 
 @pytest.mark.parametrize("key", ["Ctrl+,", "Ctrl+K", "F1"])

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.ui.conftest import press
+from tests.ui.helpers import press
 
 pytestmark = pytest.mark.timeout(180)
 

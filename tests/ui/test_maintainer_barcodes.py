@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ui import test_maintainer as maintainer
-from tests.ui.conftest import press
+from tests.ui import maintainer_helpers as maintainer
+from tests.ui.helpers import press
 
 Context = maintainer.Context
-base, open_dialog = maintainer.base, maintainer.open_dialog  # the maintainer tests' fixtures
 
 pytest.importorskip("pytestqt")
 

@@ -11,11 +11,10 @@ from pathlib import Path
 import pytest
 
 from assistant.store import models
-from tests.ui import test_maintainer as maintainer
-from tests.ui.conftest import press
+from tests.ui import maintainer_helpers as maintainer
+from tests.ui.helpers import press
 
 Context, photos, wait_retrained = maintainer.Context, maintainer.photos, maintainer.wait_retrained
-base, open_dialog = maintainer.base, maintainer.open_dialog  # the maintainer tests' fixtures
 ROOT = Path(__file__).resolve().parents[2]
 
 pytest.importorskip("pytestqt")

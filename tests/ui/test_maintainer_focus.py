@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ui import test_maintainer as maintainer
-from tests.ui.conftest import press
+from tests.ui import maintainer_helpers as maintainer
+from tests.ui.helpers import press
 
-Context, base, open_dialog = maintainer.Context, maintainer.base, maintainer.open_dialog
+Context = maintainer.Context
 
 pytest.importorskip("pytestqt")
 

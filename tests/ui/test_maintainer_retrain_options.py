@@ -8,15 +8,14 @@ import torch
 
 from assistant.inference.checkpoint import load_checkpoint
 from assistant.store import models
-from tests.ui import test_maintainer as maintainer
-from tests.ui.conftest import press
+from tests.ui import maintainer_helpers as maintainer
+from tests.ui.helpers import press
 
 Context, photos, wait_retrained = maintainer.Context, maintainer.photos, maintainer.wait_retrained
 STARTS_MS = maintainer.STARTS_MS
-base, open_dialog = maintainer.base, maintainer.open_dialog  # the maintainer tests' fixtures
 
 pytest.importorskip("pytestqt")
-pytestmark = pytest.mark.usefixtures("no_export_in_children")  # as in test_maintainer.py
+pytestmark = pytest.mark.usefixtures("no_export_in_children")  # as in test_maintainer_retrain.py
 
 
 def two_new_products_only(dialog, tmp_path) -> None:

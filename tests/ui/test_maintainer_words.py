@@ -7,8 +7,8 @@ import pytest
 
 from assistant.inference.checkpoint import load_checkpoint, read_metadata, save_checkpoint
 from assistant.store import models
-from tests.ui.conftest import press
-from tests.ui.test_maintainer import Context, RecordingSpeaker, back_to, modal, open_dialog  # noqa: F401
+from tests.ui.helpers import press
+from tests.ui.maintainer_helpers import Context, back_to, modal
 
 pytest.importorskip("pytestqt")
 

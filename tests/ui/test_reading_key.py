@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from tests.ui.conftest import press
+from tests.ui.helpers import press
 from tests.ui.test_keyboard import Voice, focused, key_of
 
 pytestmark = pytest.mark.timeout(120)
@@ -118,8 +118,8 @@ def run_app_read(qtbot, tiny_checkpoint, tmp_path, monkeypatch, engine) -> list[
     from assistant.reading import reader as reader_mod
     from assistant.ui.app import build
     from assistant.ui.main_window import MainWindow
-    from tests.conftest import make_photo
-    from tests.ui.conftest import app_args
+    from tests.helpers import make_photo
+    from tests.ui.helpers import app_args
 
     folder = tmp_path / "photos"
     folder.mkdir()

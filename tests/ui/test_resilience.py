@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from assistant.live.camera import FrameSource
-from tests.conftest import make_photo
+from tests.helpers import make_photo
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import unavailable
-from tests.helpers import ROOT, wait_until
+from tests.helpers import ROOT, unavailable, wait_until
 
 #: the whole X screen, as a person would see it (Qt reads the root window of the server)
 GRAB = """import sys

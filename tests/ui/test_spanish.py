@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests.ui.conftest import press
+from tests.ui.helpers import press
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -87,7 +87,7 @@ def test_walk_the_interface_in_spanish(make_window, qtbot, tmp_path):
 
     from assistant.store import models
     from assistant.ui.maintainer import MaintainerDialog
-    from tests.ui.test_maintainer import back_to, modal
+    from tests.ui.maintainer_helpers import back_to, modal
     seen: dict[str, list[str]] = {}
     window = make_window(language="es", hold=0.3)
     qtbot.waitUntil(lambda: len(window.history.lines()) > 1, timeout=20000)

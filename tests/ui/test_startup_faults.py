@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.conftest import app_args
+from tests.ui.helpers import app_args
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from assistant.cli import main
-from tests.conftest import make_photo
+from tests.helpers import make_photo
 
 BROKEN = {"empty.jpg": "empty file", "half.jpg": "damaged", "notes.txt": "not a picture"}
 

@@ -1,14 +1,13 @@
 """`train`, `evaluate` and `retrain` check the paths they are given before they import torch: a mistyped
 folder, split file or model file is answered at once, in one line. Each command runs with
-every import of torch refused (tests.conftest.refusing_imports)."""
+every import of torch refused (tests.helpers.refusing_imports)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import refusing_imports
-from tests.helpers import assert_one_line_error, run_cli
+from tests.helpers import assert_one_line_error, refusing_imports, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 

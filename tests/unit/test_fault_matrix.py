@@ -1,11 +1,11 @@
-"""The fault matrix (`pytest -m fault --fault-matrix`, tests/conftest.py): one row per case marked
+"""The fault matrix (`pytest -m fault --fault-matrix`, tests/plugins/fault_matrix.py): one row per case marked
 fault, with what it expects, what was observed and whether it held."""
 from __future__ import annotations
 
 from _pytest.reports import TestReport
 
-from tests.conftest import fault_row
 from tests.helpers import run_python
+from tests.plugins.fault_matrix import fault_row
 
 EXPECTED = [("expected", "the link goes, the photos stay")]
 

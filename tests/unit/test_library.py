@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from assistant.store.library import CaptureSession, Library, LibraryError, judge_frame, slug
-from tests.conftest import make_photo
+from tests.helpers import make_photo
 
 
 def photo(seed: int, color=(200, 120, 40), size: int = 160) -> np.ndarray:

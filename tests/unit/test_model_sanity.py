@@ -57,15 +57,20 @@ def test_a_model_whose_answers_are_nan_is_refused_at_load(tiny_checkpoint, tmp_p
         open_classifier(bad, backend)
 
 
-@pytest.mark.fault("classify --json with a NaN model: exit 1, one line, no invalid JSON")
+@pytest.mark.fault("classify --json with a NaN model: exit 1, one line, no invalid JSON, before torch")
 def test_classify_refuses_a_nan_model_in_one_line_instead_of_printing_invalid_json(
         tiny_checkpoint, tmp_path, photo_dir, isolated_home):
+    """Refused from its weights, before anything is built from it: torch (an export, a network)
+    is never imported (it was: 25 s of a child process to say one line)."""
+    from tests.helpers import refusing_imports
     bad = altered(tiny_checkpoint, tmp_path, "nan", tensor_change=nan_bias)
+    env, marker = refusing_imports(tmp_path, ("torch", "torchvision"), "torch must not be imported: ")
     run = subprocess.run([sys.executable, "main.py", "classify", str(photo_dir), "--recursive", "--json",
                           "--model", str(bad)], cwd=ROOT, capture_output=True, text=True,
-                         timeout=300, env=dict(os.environ, GROCERY_ASSISTANT_HOME=str(isolated_home)))
+                         timeout=300, env=dict(env, GROCERY_ASSISTANT_HOME=str(isolated_home)))
     assert run.returncode == 1 and run.stdout == ""
-    assert len(run.stderr.strip().splitlines()) == 1 and "not numbers" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1 and "not numbers" in run.stderr, run.stderr
+    assert not marker.exists(), "torch was imported:\n" + marker.read_text()
 
 
 @pytest.mark.fault("std 0, mean NaN, size 8000/100000, metrics a list or text, version a number, id '..' or with a newline: refused in one line")

@@ -216,7 +216,7 @@ def test_two_photos_of_the_same_product_in_a_row_are_said_twice(tiny_checkpoint,
     from PIL import Image
 
     from assistant.live.camera import PhotoFolderSource
-    from tests.conftest import make_photo
+    from tests.helpers import make_photo
     folder = tmp_path / "shelf"
     folder.mkdir()
     for i in range(2):

@@ -13,7 +13,7 @@ from assistant.reading import LabelReader, NullOcrEngine, OcrUnavailable, TextBo
 from assistant.reading import engine as engine_mod
 from assistant.reading import reader as reader_mod
 from assistant.reading.layout import plausible, read_lines, short_lines
-from tests.conftest import make_photo
+from tests.helpers import make_photo
 
 W, H = 640, 480
 

@@ -17,7 +17,7 @@ from assistant.live.speech import (
     SpeechError,
     make_engine,
 )
-from tests.conftest import unavailable
+from tests.helpers import unavailable
 
 
 @pytest.fixture

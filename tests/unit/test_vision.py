@@ -21,7 +21,7 @@ from assistant.inference.vision import (
     fit_square,
     load_image,
 )
-from tests.conftest import make_photo
+from tests.helpers import make_photo
 
 # --- crop, resize, normalise ------------------------------------------------------------------
 

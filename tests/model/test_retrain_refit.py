@@ -1,0 +1,107 @@
+"""A fast retrain's last step (model/retrain/refit.py): once checked, the head learns from the
+taught products' held-out photos too. The report keeps the checked head's figures; the old
+products' held-out photos are never learnt from; the saved model names the photos it learnt
+from, and the next retrain leaves them out of its comparison with it."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from assistant.inference.checkpoint import load_checkpoint
+from model.retrain import RetrainConfig, retrain
+from model.retrain import refit as refit_mode
+from model.retrain.bank import load_bank, user_bank_path
+from model.retrain.features import FeatureCache, frozen_digest
+from model.retrain.refit import photo_key
+from tests.model import test_retrain as retraining
+
+base, new_dir = retraining.base, retraining.new_dir  # the retrain tests' fixtures
+pytestmark = pytest.mark.usefixtures("no_onnx_export")
+
+
+def key(row: torch.Tensor) -> bytes:
+    return row.detach().float().contiguous().numpy().tobytes()
+
+
+@pytest.fixture
+def refits(monkeypatch) -> dict:
+    """The photos behind the rows each refit learns from: {"origin": row -> photo, "fits": [...]}."""
+    seen = {"origin": {}, "fits": []}
+    features, fit_head = FeatureCache.features, refit_mode.fit_head
+
+    def traced_features(self, files, views=("photo",), *args, **kwargs):
+        out, ok, reasons = features(self, files, views, *args, **kwargs)
+        for f, rows, good in zip(files, out, ok, strict=True):
+            if good:
+                for row in rows:
+                    seen["origin"][key(row)] = str(Path(f).resolve())
+        return out, ok, reasons
+
+    def traced_fit_head(feats, *args, **kwargs):
+        seen["fits"].append({seen["origin"].get(key(r)) for r in feats})
+        return fit_head(feats, *args, **kwargs)
+
+    monkeypatch.setattr(FeatureCache, "features", traced_features)
+    monkeypatch.setattr(refit_mode, "fit_head", traced_fit_head)
+    return seen
+
+
+def held_out(result, folder: Path) -> set[str]:
+    return {str(Path(p).resolve()) for p, _ in result.report.heldout_photos
+            if Path(p).resolve().is_relative_to(folder.resolve())}
+
+
+def test_the_report_stays_the_checked_heads_and_the_saved_head_learns_the_taught_held_out_photos(
+        base, new_dir, photo_dir, tmp_path, refits):
+    checked = retrain(RetrainConfig(data=str(new_dir), out=str(tmp_path / "c.safetensors"),
+                                    base=str(base), refit=False))
+    assert refits["fits"] == []  # --no-refit: no second fit
+    result = retrain(RetrainConfig(data=str(new_dir), out=str(tmp_path / "r.safetensors"),
+                                   base=str(base)))
+    # the figures are the checked head's, whatever the saved head learnt afterwards
+    drop = ("confusion",)
+    assert ({k: v for k, v in result.report.heldout.items() if k not in drop}
+            == {k: v for k, v in checked.report.heldout.items() if k not in drop})
+    assert result.report.bands == checked.report.bands
+    # the refit learnt every taught product's held-out photo, and no old product's
+    taught, old = held_out(result, new_dir), held_out(result, photo_dir)
+    assert taught and old
+    [learnt] = refits["fits"]
+    assert taught <= learnt and not (old & learnt)
+    saved = load_checkpoint(tmp_path / "r.safetensors")
+    assert sorted(saved.meta["retrain"]["learnt_heldout"]) == sorted(photo_key(p) for p in taught)
+    assert result.report.refit == len(taught)
+    assert any(f"learnt from {len(taught)} of them" in line for line in result.report.summary_lines())
+    assert any(f"aprendió también de {len(taught)}" in line for line in result.report.summary_lines("es"))
+    # the saved head is not the checked one, and the network below it is untouched
+    before = load_checkpoint(tmp_path / "c.safetensors").state_dict
+    assert not torch.equal(before["fc.weight"], saved.state_dict["fc.weight"])
+    assert all(torch.equal(before[k], saved.state_dict[k]) for k in before if not k.startswith("fc."))
+    # the feature bank keeps them as learnt: a later retrain without these photos does not
+    # check the taught products on rows the model in use learnt from
+    bank = load_bank(user_bank_path(frozen_digest(saved, "pooled")), frozen_digest(saved, "pooled"))
+    for product in retraining.NEW:
+        rows, flagged = bank.rows(product)
+        assert len(rows) and not bool(flagged.any()), product
+
+
+def test_the_next_retrain_compares_without_the_photos_the_model_in_use_learnt(
+        base, new_dir, tmp_path):
+    """Taught again (the same photos, the same bursts held out), the new model is compared with
+    the one in use on the photos that one never learnt from: the old products' alone."""
+    first = retrain(RetrainConfig(data=str(new_dir), out=str(tmp_path / "a.safetensors"),
+                                  base=str(base)))
+    again = retrain(RetrainConfig(data=str(new_dir), out=str(tmp_path / "b.safetensors"),
+                                  base=str(tmp_path / "a.safetensors")))
+    taught = held_out(again, new_dir)
+    assert taught and taught == held_out(first, new_dir)
+    c = again.report.comparison
+    assert c.basis == "shared" and c.n == again.report.heldout["n"] - len(taught)
+    # with a model in use that did not learn them, they count
+    kept = retrain(RetrainConfig(data=str(new_dir), out=str(tmp_path / "k.safetensors"),
+                                 base=str(base), refit=False))
+    again = retrain(RetrainConfig(data=str(new_dir), out=str(tmp_path / "d.safetensors"),
+                                  base=str(tmp_path / "k.safetensors")))
+    assert kept.report.refit == 0 and again.report.comparison.n == again.report.heldout["n"]
