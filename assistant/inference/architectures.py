@@ -86,8 +86,9 @@ class ResNet18(Architecture):
     name, head = "resnet18", "fc"
 
     def build(self, num_classes: int, image_size: int) -> nn.Module:
-        from torchvision.models import resnet18
-        return resnet18(num_classes=num_classes)
+        # torchvision's layout and initialisation, without importing torchvision
+        from assistant.inference import resnet
+        return resnet.ResNet18(num_classes=num_classes)
 
     def imagenet_state(self) -> dict[str, torch.Tensor]:
         return _torchvision_resnet18_state()
