@@ -315,6 +315,12 @@ class DemoSource(PhotoFolderSource):
                          gap_seconds=gap_seconds, realtime=realtime)
         self.name = "demo"
 
+    @classmethod
+    def held(cls, hold: float) -> DemoSource:
+        """The demo with each photo held `hold` seconds (--hold, the settings' photo time), and
+        taken away for half that between products, 1.5 s at most."""
+        return cls(hold_seconds=hold, gap_seconds=min(1.5, hold / 2))
+
     def open(self) -> None:
         if not self.path.is_dir() or not list_photos(self.path):
             raise CameraError(f"the demo pictures are missing from {self.path}; "
@@ -346,7 +352,7 @@ def open_source(spec: str | int | None, hold: float = 2.0) -> FrameSource:
             return cam
         except CameraError as exc:
             log.info("%s; playing the demo instead", exc)
-            demo = DemoSource()
+            demo = DemoSource.held(hold)
             demo.open()
             return demo
     if isinstance(spec, bool):
@@ -354,7 +360,7 @@ def open_source(spec: str | int | None, hold: float = 2.0) -> FrameSource:
     if isinstance(spec, int) or (isinstance(spec, str) and spec.strip().isdigit()):
         return WebcamSource(int(spec))
     if spec == "demo":
-        source: FrameSource = DemoSource()
+        source: FrameSource = DemoSource.held(hold)
     else:
         path = Path(spec).expanduser()
         if path.is_dir() or (path.is_file() and is_photo(path)):

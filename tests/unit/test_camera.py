@@ -287,3 +287,19 @@ def test_the_bundled_demo_plays_products_the_model_knows_with_its_licence():
     assert "MIT License" in (folder / "LICENSE").read_text()
     assert "Klasson" in (folder / "ATTRIBUTION.md").read_text()
     assert sum(p.stat().st_size for p in folder.iterdir()) < 2_000_000
+
+
+def test_the_photo_time_holds_the_demo_too(monkeypatch):
+    """--hold (the settings' photo time) is how long the demo holds each product up, as for any
+    photo folder, named or fallen back to without a webcam; the gap between products is half of
+    it, 1.5 s at most. (It was ignored: `app --source demo --hold 0.2 --once` took 36 s.)"""
+    def no_webcam(self):
+        raise camera.CameraError("no webcam here")
+    monkeypatch.setattr(camera.WebcamSource, "open", no_webcam)
+    for spec in ("demo", None):
+        quick = camera.open_source(spec, 0.4)
+        assert isinstance(quick, camera.DemoSource) and (quick.hold, quick.gap) == (0.4, 0.2)
+        slow = camera.open_source(spec, 5.0)
+        assert (slow.hold, slow.gap) == (5.0, 1.5)
+        for s in (quick, slow):
+            s.close()
