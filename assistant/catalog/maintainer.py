@@ -178,6 +178,8 @@ MAINTAINER: dict[str, dict[str, str]] = {
                        "es": "Precisión en fotos reservadas: {top1} en {n} {n|foto|fotos} (top-3 {top3})."},
     "report_independent": {"en": "Those {n} {n|photo is|photos are} {bursts} separate {bursts|burst|bursts} of near-identical shots, so the figure rests on {bursts} independent {bursts|photo|photos}: with 95% confidence between {low} and {high}.",
                            "es": "{n|Esa|Esas} {n} {n|foto es|fotos son} {bursts} {bursts|ráfaga distinta|ráfagas distintas} de tomas casi idénticas, así que la cifra se apoya en {bursts} {bursts|foto independiente|fotos independientes}: con un 95% de confianza, entre {low} y {high}."},
+    "report_taught": {"en": "The products taught here alone: {top1} on {n} {n|photo|photos}, {bursts} independent: with 95% confidence between {low} and {high}.",
+                      "es": "Solo los productos enseñados aquí: {top1} en {n} {n|foto|fotos}, {bursts} {bursts|independiente|independientes}: con un 95% de confianza, entre {low} y {high}."},
     "report_refit": {"en": "These figures are the model's before it learnt from those photos. Once checked, it learnt from {n} of them too, so the saved model is usually a little better than they say.",
                      "es": "Estas cifras son las del modelo antes de aprender de esas fotos. Una vez comprobado, aprendió también de {n} de ellas, así que el modelo guardado suele ser algo mejor de lo que dicen."},
     "report_one_burst": {"en": "All the photos of these products are one burst of near-identical shots, so they were checked only on twins of their training photos, and their figure may be too high: {products}. Add photos taken at another time or place.",

@@ -33,13 +33,14 @@ from model.retrain.features import (
 )
 from model.retrain.head import fit_head, fit_upper, imprint, stand_ins
 from model.retrain.imagenet import features_checkpoint, fresh_ids, start_from_imagenet
-from model.retrain.refit import learnt_by, refit_head
+from model.retrain.refit import learnt_by, refit_head, taught_rows
 from model.retrain.report import (
     RetrainReport,
     compare,
     heldout_metrics,
     independent_photos,
     make_lookalikes,
+    taught_figure,
     write,
 )
 from model.train import pick_device
@@ -301,6 +302,9 @@ def judge_and_save(cfg, base, plan, cb, data: TrainingSet, fitted: Fitted, level
         shared &= ~seen
     bursts = independent_photos(data.held_files, hy, pooled_held)
     held = heldout_metrics(new_logits, hy, plan.classes, bursts)
+    taught = taught_figure(new_logits, hy, bursts, taught_rows(plan, cfg.only))
+    if taught is not None:
+        held["taught"] = taught
     calibration = calibrate(new_logits.numpy(), hy.numpy(), plan.classes, "retrain held-out",
                             groups=bursts) if len(hy) else None
     comparison = compare(new_logits, cur_logits, hy, shared, _recorded(base), held["top1"],

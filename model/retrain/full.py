@@ -33,6 +33,7 @@ from model.retrain.report import (
     heldout_metrics,
     independent_photos,
     make_lookalikes,
+    taught_figure,
     write,
 )
 from model.split_file import SplitFile
@@ -150,6 +151,10 @@ def run_full(cfg, base, plan, cb) -> RetrainReport | None:
                 shared[i] = True
         bursts = independent_photos([files[i] for i in keep], labels, old_feats[keep, 0])
         held = heldout_metrics(new_logits, labels, new.class_ids, bursts)
+        taught = taught_figure(new_logits, labels, bursts, {order[c] for c in plan.new + plan.replaced}
+                               if not cfg.only else set(order.values()))
+        if taught is not None:
+            held["taught"] = taught
         recorded = _recorded(base) if base.meta.get("metrics") else None
         calibration = calibrate(new_logits.numpy(), labels.numpy(), new.class_ids, "retrain held-out",
                                 groups=bursts) if len(labels) else new.meta.get("calibration")

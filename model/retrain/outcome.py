@@ -90,6 +90,10 @@ class RetrainReport:
             if "independent" in h:
                 lines.append(say("report_independent", n=h["n"], bursts=h["independent"],
                                  low=f"{h['top1_low']:.0%}", high=f"{h['top1_high']:.0%}"))
+            if h.get("taught"):
+                tf = h["taught"]
+                lines.append(say("report_taught", top1=f"{tf['top1']:.1%}", n=tf["n"], bursts=tf["independent"],
+                                 low=f"{tf['top1_low']:.0%}", high=f"{tf['top1_high']:.0%}"))
             if self.refit:
                 lines.append(say("report_refit", n=self.refit))
         else:

@@ -34,6 +34,20 @@ def heldout_metrics(logits: torch.Tensor, labels: torch.Tensor, classes: list[st
     return res
 
 
+def taught_figure(logits: torch.Tensor, labels: torch.Tensor, groups, rows: set[int]) -> dict | None:
+    """The held-out figure of the products taught in this retrain alone (rows: their indices),
+    when the report's also counts other products (the model's old ones, usually named right
+    far more often): what a maintainer asks of the products just taught. None otherwise."""
+    from model.calibrate import lower_bound
+    mask = torch.tensor([int(y) in rows for y in labels], dtype=torch.bool)
+    if not bool(mask.any()) or bool(mask.all()):
+        return None
+    top1 = float((logits[mask].argmax(1) == labels[mask]).float().mean())
+    n = len({g for g, keep in zip(list(groups), mask.tolist(), strict=True) if keep})
+    return {"top1": round(top1, 4), "n": int(mask.sum()), "independent": n,
+            "top1_low": round(lower_bound(top1, n), 4), "top1_high": round(1 - lower_bound(1 - top1, n), 4)}
+
+
 def independent_photos(files: list, labels: torch.Tensor, feats: torch.Tensor | None) -> list[int]:
     """A burst id per held-out photo (model.retrain.bursts; rows past len(files), from a feature
     bank, are each their own): near-twins among the held-out photos count once."""

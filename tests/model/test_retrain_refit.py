@@ -105,3 +105,28 @@ def test_the_next_retrain_compares_without_the_photos_the_model_in_use_learnt(
     again = retrain(RetrainConfig(data=str(new_dir), out=str(tmp_path / "d.safetensors"),
                                   base=str(tmp_path / "k.safetensors")))
     assert kept.report.refit == 0 and again.report.comparison.n == again.report.heldout["n"]
+
+
+def test_the_report_gives_the_taught_products_figure_apart_from_the_old_ones(base, new_dir, tmp_path):
+    """The headline counts the old products' held-out photos too; the products just taught get a
+    figure of their own (what a maintainer asks), measured on their held-out photos alone."""
+    result = retrain(RetrainConfig(data=str(new_dir), out=str(tmp_path / "t.safetensors"),
+                                   base=str(base)))
+    rep = result.report
+    taught = [c for _, c in rep.heldout_photos if c in retraining.NEW]
+    assert taught and len(taught) < rep.heldout["n"]
+    figure = rep.heldout["taught"]
+    assert figure["n"] == len(taught) and 1 <= figure["independent"] <= len(taught)
+    per_class, counts = rep.heldout["per_class"], rep.heldout["counts"]
+    right = sum(per_class[c] * counts[c] for c in retraining.NEW)
+    assert figure["top1"] == pytest.approx(right / len(taught), abs=1e-3)
+    assert figure["top1_low"] <= figure["top1"] <= figure["top1_high"]
+    lines = rep.summary_lines("en")
+    assert any(line.startswith("The products taught here alone:") and f"on {len(taught)} photos" in line
+               for line in lines), lines
+    assert any(line.startswith("Solo los productos enseñados aquí:") for line in rep.summary_lines("es"))
+    # a model of the taught products alone (--only): the headline is theirs already
+    only = retrain(RetrainConfig(data=str(new_dir), out=str(tmp_path / "o.safetensors"),
+                                 base=str(base), only=True))
+    assert "taught" not in only.report.heldout
+    assert not any("taught here alone" in line for line in only.report.summary_lines("en"))
