@@ -184,6 +184,8 @@ MAINTAINER: dict[str, dict[str, str]] = {
                      "es": "Estas cifras son las del modelo antes de aprender de esas fotos. Una vez comprobado, aprendió también de {n} de ellas, así que el modelo guardado suele ser algo mejor de lo que dicen."},
     "report_one_burst": {"en": "All the photos of these products are one burst of near-identical shots, so they were checked only on twins of their training photos, and their figure may be too high: {products}. Add photos taken at another time or place.",
                          "es": "Todas las fotos de estos productos son una sola ráfaga de tomas casi idénticas: solo se comprobaron con gemelas de sus fotos de entrenamiento y su cifra puede ser demasiado alta: {products}. Añada fotos tomadas en otro momento o lugar."},
+    "report_twins_apart": {"en": "Their {n} held-out {n|photo is|photos are} not counted in the figures above ({top1} named right).",
+                           "es": "{n|Su|Sus} {n} {n|foto reservada no cuenta|fotos reservadas no cuentan} en las cifras de arriba ({top1} acertadas)."},
     "report_sure_bound": {"en": "With 95% confidence, what is said as sure is right at least {low} of the time ({n} independent {n|photo|photos}).",
                           "es": "Con un 95% de confianza, lo que se dice con seguridad acierta al menos el {low} de las veces ({n} {n|foto independiente|fotos independientes})."},
     "report_never_sure": {"en": "Too few independent photos to trust a sure answer: the new model never says a product as sure, only 'not sure, maybe'. Add photos taken at other times.",

@@ -20,7 +20,6 @@ import torch
 from assistant.catalog.languages import LANGUAGES
 from assistant.inference.architectures import head_name
 from assistant.inference.checkpoint import save_checkpoint
-from model.calibrate import calibrate
 from model.data import DataError
 from model.retrain.bank import Bank, add_to_user_bank, find_bank, rows_for
 from model.retrain.features import (
@@ -37,10 +36,9 @@ from model.retrain.refit import learnt_by, refit_head, taught_rows
 from model.retrain.report import (
     RetrainReport,
     compare,
-    heldout_metrics,
     independent_photos,
     make_lookalikes,
-    taught_figure,
+    measured,
     write,
 )
 from model.train import pick_device
@@ -301,13 +299,9 @@ def judge_and_save(cfg, base, plan, cb, data: TrainingSet, fitted: Fitted, level
         seen[:len(data.held_files)] = learnt_by(base.meta, data.held_files)
         shared &= ~seen
     bursts = independent_photos(data.held_files, hy, pooled_held)
-    held = heldout_metrics(new_logits, hy, plan.classes, bursts)
-    taught = taught_figure(new_logits, hy, bursts, taught_rows(plan, cfg.only))
-    if taught is not None:
-        held["taught"] = taught
-    calibration = calibrate(new_logits.numpy(), hy.numpy(), plan.classes, "retrain held-out",
-                            groups=bursts) if len(hy) else None
-    comparison = compare(new_logits, cur_logits, hy, shared, _recorded(base), held["top1"],
+    held, calibration, counted = measured(new_logits, hy, plan.classes, bursts,
+                                          taught_rows(plan, cfg.only), plan.twins_only)
+    comparison = compare(new_logits, cur_logits, hy, shared & counted, _recorded(base), held["top1"],
                          calibration, base.meta.get("calibration"))
     names = plan.spoken("en")
     report = RetrainReport("fast", plan.classes, names, plan.new, plan.replaced, held, comparison,

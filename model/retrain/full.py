@@ -24,16 +24,14 @@ from assistant import paths
 from assistant.catalog.languages import LANGUAGES
 from assistant.inference.architectures import head_name
 from assistant.inference.checkpoint import load_checkpoint, save_checkpoint
-from model.calibrate import calibrate
 from model.callbacks import TrainCallback
 from model.retrain.features import FeatureCache
 from model.retrain.report import (
     RetrainReport,
     compare,
-    heldout_metrics,
     independent_photos,
     make_lookalikes,
-    taught_figure,
+    measured,
     write,
 )
 from model.split_file import SplitFile
@@ -150,15 +148,12 @@ def run_full(cfg, base, plan, cb) -> RetrainReport | None:
                 cur[:, i] = old_logits[:, plan.base_rows[cid]]
                 shared[i] = True
         bursts = independent_photos([files[i] for i in keep], labels, old_feats[keep, 0])
-        held = heldout_metrics(new_logits, labels, new.class_ids, bursts)
-        taught = taught_figure(new_logits, labels, bursts, {order[c] for c in plan.new + plan.replaced}
-                               if not cfg.only else set(order.values()))
-        if taught is not None:
-            held["taught"] = taught
+        taught = {order[c] for c in plan.new + plan.replaced} if not cfg.only else set(order.values())
+        held, calibration, counted = measured(new_logits, labels, new.class_ids, bursts, taught,
+                                              plan.twins_only)
+        calibration = calibration or new.meta.get("calibration")
         recorded = _recorded(base) if base.meta.get("metrics") else None
-        calibration = calibrate(new_logits.numpy(), labels.numpy(), new.class_ids, "retrain held-out",
-                                groups=bursts) if len(labels) else new.meta.get("calibration")
-        comparison = compare(new_logits, cur, labels, shared[labels] if len(labels) else shared[:0],
+        comparison = compare(new_logits, cur, labels, shared[labels] & counted if len(labels) else shared[:0],
                              recorded, held["top1"], calibration, base.meta.get("calibration"))
         held_pairs = [(str(f), plan.classes[y]) for f, y in plan.heldout]
         plan.classes = new.class_ids  # model.train orders products by name

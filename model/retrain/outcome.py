@@ -102,6 +102,8 @@ class RetrainReport:
             spoken = dict(zip(self.classes, self.spoken_names(language), strict=False))
             lines.append(say("report_one_burst", products=", ".join(
                 spoken.get(c, c) for c in self.twins_only)))
+            if h.get("twins"):
+                lines.append(say("report_twins_apart", n=h["twins"]["n"], top1=f"{h['twins']['top1']:.0%}"))
         b = self.bands
         if b and b.get("say", {}).get("n"):
             maybe = b["maybe"]

@@ -34,6 +34,30 @@ def heldout_metrics(logits: torch.Tensor, labels: torch.Tensor, classes: list[st
     return res
 
 
+def measured(logits: torch.Tensor, labels: torch.Tensor, classes: list[str], groups: list,
+             taught: set[int], twins_only: list[str]) -> tuple[dict, dict | None, torch.Tensor]:
+    """The held-out figures, the calibration fitted on them, and which rows they count.
+
+    The photos of a product whose photos are all one burst were held out from that burst
+    (bursts.hold_out): twins of its training photos, checked on memory. They are left out of the
+    figures and of the calibration (while other photos are there to count), and given a figure
+    of their own (`twins`): on the 81 GroceryStore products, four products were so."""
+    from model.calibrate import calibrate
+    twin = torch.tensor([classes[int(y)] in twins_only for y in labels], dtype=torch.bool)
+    counted = ~twin if bool((~twin).any()) else torch.ones(len(labels), dtype=torch.bool)
+    kept = [g for g, keep in zip(groups, counted.tolist(), strict=True) if keep]
+    held = heldout_metrics(logits[counted], labels[counted], classes, kept)
+    figure = taught_figure(logits[counted], labels[counted], kept, taught)
+    if figure is not None:
+        held["taught"] = figure
+    if bool(twin.any()) and not bool(twin.all()):
+        held["twins"] = {"n": int(twin.sum()),
+                         "top1": round(float((logits[twin].argmax(1) == labels[twin]).float().mean()), 4)}
+    calibration = calibrate(logits[counted].numpy(), labels[counted].numpy(), classes, "retrain held-out",
+                            groups=kept) if int(counted.sum()) else None
+    return held, calibration, counted
+
+
 def taught_figure(logits: torch.Tensor, labels: torch.Tensor, groups, rows: set[int]) -> dict | None:
     """The held-out figure of the products taught in this retrain alone (rows: their indices),
     when the report's also counts other products (the model's old ones, usually named right

@@ -60,3 +60,37 @@ def test_models_list_shows_the_independent_photos_in_the_interface_language(caps
     assert english.count("independent") == 1  # the bundled model's figure was not counted so
     list_models(versions, "es")
     assert "se apoya en 141 fotos independientes: 300 fotos reservadas" in capsys.readouterr().out
+
+
+def test_photos_checked_on_twins_are_left_out_of_the_figures_and_the_calibration():
+    """A product whose photos are all one burst is checked on twins of its training photos: named
+    right from memory. Its photos get a figure of their own; the headline, the taught products'
+    figure and the sure band rest on the others (all of them when there are no others)."""
+    import torch
+
+    from model.retrain.report import measured
+    classes = ["oil", "vinegar", "jam"]
+    labels = torch.tensor([0] * 10 + [1] * 10 + [2] * 10)
+    logits = torch.full((30, 3), -2.0)
+    guess = labels.clone()
+    guess[[0, 2, 4, 6, 8, 10, 12, 14, 16, 18]] = 2   # oil and vinegar: half wrong
+    logits[torch.arange(30), guess] = 2.0             # jam (the twins): always right
+    groups = list(range(30))
+    held, calibration, counted = measured(logits, labels, classes, groups, {1, 2}, ["jam"])
+    assert counted.tolist() == [True] * 20 + [False] * 10
+    assert held["n"] == 20 and held["top1"] == 0.5 and held["independent"] == 20
+    assert held["twins"] == {"n": 10, "top1": 1.0}
+    assert held["taught"]["n"] == 10 and held["taught"]["top1"] == 0.5   # vinegar alone
+    assert calibration["n"] == 20 and calibration["independent"] == 20  # fitted on the 20 alone
+    every, _, counted = measured(logits, labels, classes, groups, {0, 1, 2}, [])
+    assert every["n"] == 30 and "twins" not in every and bool(counted.all())
+    alone, _, counted = measured(logits[20:], labels[20:], classes, groups[20:], {2}, ["jam"])
+    assert alone["n"] == 10 and alone["top1"] == 1.0 and bool(counted.all())  # nothing else to count
+
+
+def test_the_report_says_the_twins_photos_are_not_counted():
+    r = report()
+    r.heldout["twins"] = {"n": 6, "top1": 1.0}
+    en, es = r.summary_lines("en"), r.summary_lines("es")
+    assert any("6 held-out photos are not counted" in line and "100%" in line for line in en)
+    assert any("6 fotos reservadas no cuentan" in line for line in es)
