@@ -100,10 +100,12 @@ class RetrainReport:
             lines.append(say("report_no_heldout"))
         if self.twins_only:
             spoken = dict(zip(self.classes, self.spoken_names(language), strict=False))
-            lines.append(say("report_one_burst", products=", ".join(
-                spoken.get(c, c) for c in self.twins_only)))
-            if h.get("twins"):
-                lines.append(say("report_twins_apart", n=h["twins"]["n"], top1=f"{h['twins']['top1']:.0%}"))
+            products = ", ".join(spoken.get(c, c) for c in self.twins_only)
+            if h.get("twins"):  # left out of the figures (report.measured)
+                lines.append(say("report_twins_apart", products=products, n=h["twins"]["n"],
+                                 top1=f"{h['twins']['top1']:.0%}"))
+            else:
+                lines.append(say("report_one_burst", products=products))
         b = self.bands
         if b and b.get("say", {}).get("n"):
             maybe = b["maybe"]
