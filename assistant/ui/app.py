@@ -312,12 +312,14 @@ def _quit_on_signals(window) -> None:
     """Ctrl+C or a polite kill closes the window properly (settings saved, camera released).
 
     Python only runs signal handlers between bytecodes, never inside Qt's event loop, so a
-    timer gives it that chance a few times a second."""
+    timer gives it that chance a few times a second. The close itself is queued to the event
+    loop: a signal that came before the loop ran (during the start) closed the window with no
+    loop to end, and the app then ran on, windowless (a test's terminate waited 30 s for it)."""
     import signal
 
     from PySide6.QtCore import QTimer
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: window.close())
+        signal.signal(sig, lambda *_: QTimer.singleShot(0, window.close))
     timer = QTimer(window)
     timer.timeout.connect(lambda: None)
     timer.start(250)
