@@ -32,7 +32,8 @@ from model.retrain.features import (
 )
 from model.retrain.head import fit_head, fit_upper, imprint, stand_ins
 from model.retrain.imagenet import features_checkpoint, fresh_ids, start_from_imagenet
-from model.retrain.refit import learnt_by, refit_head, taught_rows
+from model.retrain.plan import taught_rows
+from model.retrain.refit import learnt_by, refit_head
 from model.retrain.report import (
     RetrainReport,
     compare,

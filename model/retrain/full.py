@@ -26,6 +26,7 @@ from assistant.inference.architectures import head_name
 from assistant.inference.checkpoint import load_checkpoint, save_checkpoint
 from model.callbacks import TrainCallback
 from model.retrain.features import FeatureCache
+from model.retrain.plan import taught_rows
 from model.retrain.report import (
     RetrainReport,
     compare,
@@ -148,9 +149,8 @@ def run_full(cfg, base, plan, cb) -> RetrainReport | None:
                 cur[:, i] = old_logits[:, plan.base_rows[cid]]
                 shared[i] = True
         bursts = independent_photos([files[i] for i in keep], labels, old_feats[keep, 0])
-        taught = {order[c] for c in plan.new + plan.replaced} if not cfg.only else set(order.values())
-        held, calibration, counted = measured(new_logits, labels, new.class_ids, bursts, taught,
-                                              plan.twins_only)
+        held, calibration, counted = measured(new_logits, labels, new.class_ids, bursts,
+                                              taught_rows(plan, cfg.only, new.class_ids), plan.twins_only)
         calibration = calibration or new.meta.get("calibration")
         recorded = _recorded(base) if base.meta.get("metrics") else None
         comparison = compare(new_logits, cur, labels, shared[labels] & counted if len(labels) else shared[:0],

@@ -274,6 +274,15 @@ def make_plan(data: str | Path, base: Checkpoint, only: bool = False,
                 round(share, 4), twins + old.twins_only)
 
 
+def taught_rows(plan: Plan, only: bool, classes: list[str] | None = None) -> set[int]:
+    """The rows (in `classes`' order, the plan's by default) of the products whose photos this
+    retrain was given: their held-out photos are bursts of those photos."""
+    classes = plan.classes if classes is None else classes
+    if only:
+        return set(range(len(classes)))
+    return {classes.index(c) for c in plan.new + plan.replaced}
+
+
 def new_metadata(base, plan, cfg: RetrainConfig, report, extra: dict | None = None) -> dict:
     """The new checkpoint's metadata: products, names, held-out metrics and how it was made."""
     from assistant.inference.checkpoint import make_classes

@@ -22,14 +22,7 @@ from pathlib import Path
 import torch
 
 from model.retrain.head import fit_head, imprint
-
-
-def taught_rows(plan, only: bool) -> set[int]:
-    """The rows of the products whose photos this retrain was given (their held-out photos are
-    bursts of those photos)."""
-    if only:
-        return set(range(len(plan.classes)))
-    return {plan.classes.index(c) for c in plan.new + plan.replaced}
+from model.retrain.plan import taught_rows
 
 
 def photo_key(photo: str | Path) -> str:

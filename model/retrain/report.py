@@ -47,7 +47,7 @@ def measured(logits: torch.Tensor, labels: torch.Tensor, classes: list[str], gro
     counted = ~twin if bool((~twin).any()) else torch.ones(len(labels), dtype=torch.bool)
     kept = [g for g, keep in zip(groups, counted.tolist(), strict=True) if keep]
     held = heldout_metrics(logits[counted], labels[counted], classes, kept)
-    figure = taught_figure(logits[counted], labels[counted], kept, taught)
+    figure = taught_figure(logits[counted], labels[counted], classes, kept, taught)
     if figure is not None:
         held["taught"] = figure
     if bool(twin.any()) and not bool(twin.all()):
@@ -58,18 +58,17 @@ def measured(logits: torch.Tensor, labels: torch.Tensor, classes: list[str], gro
     return held, calibration, counted
 
 
-def taught_figure(logits: torch.Tensor, labels: torch.Tensor, groups, rows: set[int]) -> dict | None:
+def taught_figure(logits: torch.Tensor, labels: torch.Tensor, classes: list[str], groups,
+                  rows: set[int]) -> dict | None:
     """The held-out figure of the products taught in this retrain alone (rows: their indices),
     when the report's also counts other products (the model's old ones, usually named right
     far more often): what a maintainer asks of the products just taught. None otherwise."""
-    from model.calibrate import lower_bound
     mask = torch.tensor([int(y) in rows for y in labels], dtype=torch.bool)
     if not bool(mask.any()) or bool(mask.all()):
         return None
-    top1 = float((logits[mask].argmax(1) == labels[mask]).float().mean())
-    n = len({g for g, keep in zip(list(groups), mask.tolist(), strict=True) if keep})
-    return {"top1": round(top1, 4), "n": int(mask.sum()), "independent": n,
-            "top1_low": round(lower_bound(top1, n), 4), "top1_high": round(1 - lower_bound(1 - top1, n), 4)}
+    kept = [g for g, keep in zip(list(groups), mask.tolist(), strict=True) if keep]
+    res = heldout_metrics(logits[mask], labels[mask], classes, kept)
+    return {k: res[k] for k in ("top1", "n", "independent", "top1_low", "top1_high")}
 
 
 def independent_photos(files: list, labels: torch.Tensor, feats: torch.Tensor | None) -> list[int]:
