@@ -16,13 +16,10 @@ from model.retrain.bank import load_bank, user_bank_path
 from model.retrain.features import FeatureCache, frozen_digest
 from model.retrain.refit import photo_key
 from tests.model import test_retrain as retraining
+from tests.model.test_retrain_leaks import key  # a feature row's identity
 
 base, new_dir = retraining.base, retraining.new_dir  # the retrain tests' fixtures
 pytestmark = pytest.mark.usefixtures("no_onnx_export")
-
-
-def key(row: torch.Tensor) -> bytes:
-    return row.detach().float().contiguous().numpy().tobytes()
 
 
 @pytest.fixture
