@@ -30,7 +30,7 @@ from model.retrain.features import (
     frozen_digest,
     split_network,
 )
-from model.retrain.head import fit_head, fit_upper, imprint, stand_ins
+from model.retrain.head import fit_upper, imprint, learn_head, stand_ins
 from model.retrain.imagenet import features_checkpoint, fresh_ids, start_from_imagenet
 from model.retrain.plan import taught_rows
 from model.retrain.refit import learnt_by, refit_head
@@ -237,11 +237,9 @@ def fit(cfg, base, plan, cb, cache, data: TrainingSet, level, counts, bar) -> Fi
         bar.skip(FIT_STEPS)
     else:
         start = (weight.clone(), bias.clone(), known.clone())
-        fresh = [i for i in range(c) if not known[i]]
-        imprint(pooled_train, train_y, fresh, weight, bias, known)
         cb.note("retrain_fitting_head")
-        weight, bias = fit_head(pooled_train, train_y, weight, bias, ~known, FIT_STEPS,
-                                step=lambda loss: bar.tick(loss), cancelled=cb.cancelled)
+        weight, bias = learn_head(pooled_train, train_y, weight, bias, known, FIT_STEPS,
+                                  step=lambda loss: bar.tick(loss), cancelled=cb.cancelled)
     head = head_name(base.architecture)
     state = dict(cache.ckpt.state_dict)
     if level == "lower":

@@ -111,6 +111,16 @@ def fit_head(feats: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor, bi
     return w.detach(), b.detach()
 
 
+def learn_head(feats: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
+               known: torch.Tensor, iterations: int = 60, step: Callable[[float], None] | None = None,
+               cancelled: Callable[[], bool] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The head's learning from a start: the rows not `known` imprinted from their photos (in
+    place), then every row with photos fitted (fit_head; the imprinted rows pulled less).
+    Returns (weight, bias)."""
+    imprint(feats, labels, [i for i in range(len(weight)) if not known[i]], weight, bias, known)
+    return fit_head(feats, labels, weight, bias, ~known, iterations, step=step, cancelled=cancelled)
+
+
 @contextmanager
 def one_thread():
     """torch on one thread for a while: L-BFGS's steps are thousands of tiny operations (dot

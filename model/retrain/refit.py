@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from model.retrain.head import fit_head, imprint
+from model.retrain.head import learn_head
 from model.retrain.plan import taught_rows
 
 
@@ -52,10 +52,9 @@ def refit_head(data, fitted, plan, only: bool, head: str, steps: int, cb, bar):
     x = torch.cat([data.train_x, data.held_x[learn]])
     y = torch.cat([data.train_y, data.held_y[learn]])
     weight, bias, known = (t.clone() for t in fitted.start)
-    imprint(x, y, [i for i in range(len(weight)) if not known[i]], weight, bias, known)
     cb.note("retrain_refitting", n=int(learn.sum()))
-    weight, bias = fit_head(x, y, weight, bias, ~known, steps,
-                            step=lambda loss: bar.tick(loss), cancelled=cb.cancelled)
+    weight, bias = learn_head(x, y, weight, bias, known, steps,
+                              step=lambda loss: bar.tick(loss), cancelled=cb.cancelled)
     state = dict(fitted.state)
     state[f"{head}.weight"], state[f"{head}.bias"] = weight, bias
     learnt = sorted(photo_key(f) for f, keep in zip(data.held_files, learn[:n_files], strict=True)

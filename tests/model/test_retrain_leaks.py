@@ -96,7 +96,7 @@ def spy(monkeypatch) -> FitSpy:
     monkeypatch.setattr(fast_mode, "_pool", traced_pool)
     monkeypatch.setattr(fast_mode, "rows_for", traced_rows_for)
     fit_step("imprint", 0)
-    fit_step("fit_head", 0)
+    fit_step("learn_head", 0)
     fit_step("stand_ins", 0)                  # the stand-ins are drawn from these rows' statistics
     fit_step("fit_upper", 3, flatten=True)    # N photos x V views of lower-block maps
     return s
@@ -141,7 +141,7 @@ def test_fast_upper_mode_never_fits_a_held_out_photo(base, new_dir, photo_dir, t
                                    base=str(base), adapt="upper", epochs=1))
     held = heldout_of(result)
     assert_no_heldout_fitted(spy, held, all_photos(new_dir, photo_dir))
-    assert {name for name, _ in spy.fitted} >= {"fit_upper", "fit_head"}
+    assert {name for name, _ in spy.fitted} >= {"fit_upper", "learn_head"}
     upper_rows = [spy.origin.get(key(r)) for name, rows in spy.fitted if name == "fit_upper"
                   for r in rows]
     assert upper_rows and None not in upper_rows  # every view the blocks learn from is traced

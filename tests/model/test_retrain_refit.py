@@ -26,7 +26,7 @@ pytestmark = pytest.mark.usefixtures("no_onnx_export")
 def refits(monkeypatch) -> dict:
     """The photos behind the rows each refit learns from: {"origin": row -> photo, "fits": [...]}."""
     seen = {"origin": {}, "fits": []}
-    features, fit_head = FeatureCache.features, refit_mode.fit_head
+    features, learn_head = FeatureCache.features, refit_mode.learn_head
 
     def traced_features(self, files, views=("photo",), *args, **kwargs):
         out, ok, reasons = features(self, files, views, *args, **kwargs)
@@ -36,12 +36,12 @@ def refits(monkeypatch) -> dict:
                     seen["origin"][key(row)] = str(Path(f).resolve())
         return out, ok, reasons
 
-    def traced_fit_head(feats, *args, **kwargs):
+    def traced_learn_head(feats, *args, **kwargs):
         seen["fits"].append({seen["origin"].get(key(r)) for r in feats})
-        return fit_head(feats, *args, **kwargs)
+        return learn_head(feats, *args, **kwargs)
 
     monkeypatch.setattr(FeatureCache, "features", traced_features)
-    monkeypatch.setattr(refit_mode, "fit_head", traced_fit_head)
+    monkeypatch.setattr(refit_mode, "learn_head", traced_learn_head)
     return seen
 
 
