@@ -80,9 +80,10 @@ def warm(task: dict, send) -> None:
     started = timings.process_started()
     start_s = []
 
-    def counted(cold: int, photos: int) -> None:
-        start_s.append(time.time() - started)  # the process, its imports, the network loaded
-        send("counted", cold=cold, photos=photos)
+    def counted(**fields: int) -> None:
+        if not start_s:
+            start_s.append(time.time() - started)  # the process, its imports, the network loaded
+        send("counted", **fields)
 
     read = warm_cache(task["base"], task["data"], counted=counted, only=task.get("only", False))
     if read >= 0 and start_s:

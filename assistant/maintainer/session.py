@@ -138,8 +138,9 @@ class MaintainerSession:
         """Compute, in a child, the features a fast retrain will need (only: for a model of the
         library's products alone). One already running is ended first: the new one covers its
         photos and the ones added since (what it cached stays), and only the new one's events
-        are told: on_counted({"cold": photo views not cached yet, "photos": n}) before it
-        reads, on_ended at its end."""
+        are told: on_counted({"cold": photo views not cached yet, "photos": n}) and
+        on_counted({"cold_upper": those of a retrain with the upper blocks}) before it reads,
+        on_ended at its end."""
         if self.warm_job is not None:
             self.warm_job.cancel()
         task = {"kind": "warm", "base": str(self.base_model()), "data": str(self.library.folder),

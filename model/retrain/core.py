@@ -77,10 +77,7 @@ def retrain(cfg: RetrainConfig, callback=None, began: float | None = None) -> Re
         raise ValueError("--image-size is for fast mode with --adapt upper (the head alone "
                          "learns from the features at the model's own size)")
     if cfg.mode == "fast" and cfg.adapt == "upper":
-        from model.retrain.fast import upper_size
-        size = cfg.image_size or upper_size(base.preprocessing.size, [f for f, _ in plan.train])
-        if size != base.preprocessing.size:
-            base = base.at_size(size)
+        base = cache.ckpt  # at the size the forecast chose (fast.upper_cache)
     if cfg.mode == "full" and not cfg.only and plan.missing_old:
         from assistant.errors import DataError
         raise DataError(
@@ -91,7 +88,7 @@ def retrain(cfg: RetrainConfig, callback=None, began: float | None = None) -> Re
     try:
         if cfg.mode == "fast":
             from model.retrain.fast import run_fast
-            report = run_fast(cfg, base, plan, cb, features_of)
+            report = run_fast(cfg, base, plan, cb, features_of, cache)
         else:
             from model.retrain.full import run_full
             report = run_full(cfg, base, plan, cb)
@@ -109,11 +106,12 @@ def retrain(cfg: RetrainConfig, callback=None, began: float | None = None) -> Re
 
 def forecast(cfg: RetrainConfig, base, base_path: Path, cb, began: float, per_class: int, features_of=None):
     """Tell the callback how long this retrain will take on this computer (its recorded speed
-    times the photo views not cached yet: assistant.store.timings). Returns the pooled feature
-    cache it counted in (None for `--adapt upper` and full mode), for the retrain to use;
-    features_of: the network a head-only fit reads (default: base's)."""
+    times the photo views not cached yet: assistant.store.timings). Returns the feature cache
+    it counted in (the pooled features', or with `--adapt upper` the lower blocks' at the size it
+    reads; None in full mode), for the retrain to use; features_of: the network a head-only fit
+    reads (default: base's)."""
     from assistant.store import timings
-    from model.retrain.features import FeatureCache, crop_views
+    from model.retrain.features import FeatureCache
     from model.train import pick_device
     reads = fast_reads(base, cfg.data, cfg.base_data, per_class, cfg.heldout, cfg.seed,
                        known=not cfg.only)
@@ -121,9 +119,11 @@ def forecast(cfg: RetrainConfig, base, base_path: Path, cb, began: float, per_cl
     cache = None
     if cfg.mode == "full":
         job = timings.Job("full", photos=photos, epochs=cfg.epochs or 0)
-    elif cfg.adapt == "upper":  # its cache, at its own size, is counted when it is made: all cold
-        job = timings.Job("upper", cold=photos * len(crop_views()), photos=photos,
-                          epochs=cfg.epochs or 0)
+    elif cfg.adapt == "upper":
+        from model.retrain.fast import upper_cache, upper_cold
+        files = [f for fs, _ in reads for f in fs]
+        cache = upper_cache(base, files, pick_device(cfg.device), cfg.image_size)
+        job = timings.Job("upper", cold=upper_cold(cache, files), photos=photos, epochs=cfg.epochs or 0)
     else:
         cache = FeatureCache(features_of or base, pick_device(cfg.device))
         job = timings.Job("fast", cold=sum(cache.missing(f, v) * len(v) for f, v in reads),
@@ -194,8 +194,9 @@ def warm_cache(base_path: str | Path | None = None, data: str | Path | None = No
     """Compute (and cache) the features a fast retrain from data will need, ahead of it: the
     photos of the products the model already knows, and data's photos (and mirror images);
     only: for a model of data's products alone (the known products' photos are not read).
-    Maintainer mode does this while the user adds photos. counted(cold views, photos) is told
-    what is left to read before it is read. Returns how many photos it read; -1 when
+    Maintainer mode does this while the user adds photos. counted(cold=views, photos=n) is
+    told what is left to read before it is read, then counted(cold_upper=views): what
+    `--adapt upper` would read (not read here). Returns how many photos it read; -1 when
     cancelled() said stop (what was done stays cached)."""
     from assistant.inference.checkpoint import load_checkpoint
     from assistant.store.models import active_model_path
@@ -205,7 +206,10 @@ def warm_cache(base_path: str | Path | None = None, data: str | Path | None = No
     jobs = fast_reads(base, data, base_data, per_class, heldout, seed, known=not only)
     cache = FeatureCache(base, pick_device(device))
     if counted is not None:
-        counted(sum(cache.missing(f, v) * len(v) for f, v in jobs), sum(len(f) for f, _ in jobs))
+        from model.retrain.fast import upper_cache, upper_cold
+        counted(cold=sum(cache.missing(f, v) * len(v) for f, v in jobs), photos=sum(len(f) for f, _ in jobs))
+        files = [f for fs, _ in jobs for f in fs]
+        counted(cold_upper=upper_cold(upper_cache(base, files, cache.device), files))
     done = 0
     try:
         for files, views in jobs:

@@ -94,16 +94,18 @@ class Fitted:
     learnt: torch.Tensor | None = None  # held-out rows the saved head learnt from (refit.py)
 
 
-def run_fast(cfg, base, plan, cb, features_of=None) -> RetrainReport:
+def run_fast(cfg, base, plan, cb, features_of=None, cache: FeatureCache | None = None) -> RetrainReport:
     """Read (cached) features, fit the head (and the upper blocks), judge and save.
     features_of: the checkpoint whose features a head-only fit reads (features_checkpoint's
-    choice; made here when not given)."""
+    choice; made here when not given). cache: `--adapt upper`'s (upper_cache), when the
+    forecast made it."""
     device = pick_device(cfg.device)
     level = "lower" if cfg.adapt == "upper" else "pooled"
     new_ids = fresh_ids(cfg, plan)
     if level == "lower" or features_of is None:
         features_of = features_checkpoint(cfg, base, plan, cb) if level == "pooled" else base
-    cache = FeatureCache(features_of, device, level)
+    if cache is None or level != "lower":
+        cache = FeatureCache(features_of, device, level)
     new_rows = {plan.classes.index(c) for c in new_ids}
     mirrored = [(f, y) for f, y in plan.train if y in new_rows]
     single = [(f, y) for f, y in plan.train if y not in new_rows]
@@ -322,6 +324,20 @@ def judge_and_save(cfg, base, plan, cb, data: TrainingSet, fitted: Fitted, level
     write(report, out.with_suffix(".report"), held["confusion"])
     cb.note("train_saved", path=out)
     return report
+
+
+def upper_cache(base, photos: list, device, size: int | None = None) -> FeatureCache:
+    """The cache of lower-block outputs `--adapt upper` reads: at `size` (`--image-size`), else at
+    upper_size of these photos; its checkpoint is the base at that size."""
+    size = size or upper_size(base.preprocessing.size, photos)
+    return FeatureCache(base.at_size(size) if size != base.preprocessing.size else base, device, "lower")
+
+
+def upper_cold(cache: FeatureCache, photos: list) -> int:
+    """The photo views `--adapt upper` will read through the lower blocks: all six of each photo
+    not read at this level yet (a photo read before was read in the views it was used in: a
+    training photo in six, a held-out one as itself)."""
+    return cache.missing(photos, ("photo",)) * len(crop_views())
 
 
 def upper_size(model_size: int, photos: list, sample: int = 32) -> int:

@@ -42,7 +42,9 @@ def test_upper_adaptation_without_photos_of_the_old_products_says_so_in_the_user
 
 def test_upper_adaptation_learns_from_every_view_and_reuses_the_cache(base, new_dir, tmp_path):
     """Six views of each photo are cached at the lower level; a model made by --adapt upper
-    keeps the lower blocks, so a retrain from it finds every old photo's views in the cache."""
+    keeps the lower blocks, so a retrain from it finds every old photo's views in the cache, and
+    its estimate counts none of them as still to read."""
+    from model.retrain.core import warm_cache
     from model.retrain.features import FeatureCache, crop_views
 
     first = tmp_path / "first.safetensors"
@@ -53,6 +55,12 @@ def test_upper_adaptation_learns_from_every_view_and_reuses_the_cache(base, new_
                           adapt="upper", epochs=1), warm)
     assert any("reading" in m for m in cold.messages)
     assert not any("reading" in m for m in warm.messages), warm.messages  # nothing computed again
+    # the estimates count what is read: six views of every photo at first, nothing the second time
+    assert cold.forecast.job.cold == 6 * cold.forecast.job.photos > 0
+    assert warm.forecast.job.cold == 0 and warm.forecast.job.photos == cold.forecast.job.photos
+    told = []  # what maintainer mode's warm-up tells the window before it reads
+    warm_cache(first, new_dir, counted=lambda **fields: told.append(fields))
+    assert told[0]["photos"] == cold.forecast.job.photos and told[1] == {"cold_upper": 0}
     cache = FeatureCache(load_checkpoint(first), torch.device("cpu"), "lower")
     photos = sorted(new_dir.rglob("*.jpg"))
     feats, ok, _ = cache.features(photos[:2], crop_views())

@@ -70,8 +70,10 @@ class RetrainView(QWidget):
         self.warm_bridge.ended.connect(self._warm_ended)
         self.warm_bridge.counted.connect(self._warm_counted)
         self.warming = False
-        #: photo views of the library whose features are not cached (None: not counted yet)
+        #: photo views of the library whose features are not cached (None: not counted yet), for
+        #: a fast retrain of the head and for one with the upper blocks (`--adapt upper`)
         self.cold: int | None = None
+        self.cold_upper: int | None = None
         self.result = None
         self._spoken: set[float] = set()
         self._retrain_pending = False
@@ -169,7 +171,10 @@ class RetrainView(QWidget):
         self.warm_bridge.stop(wait_s)
 
     def _warm_counted(self, event: dict) -> None:
-        self.cold = int(event.get("cold", 0))
+        if "cold" in event:
+            self.cold = int(event["cold"])
+        if "cold_upper" in event:
+            self.cold_upper = int(event["cold_upper"])
         self.label_modes()
 
     def _warm_ended(self, event: dict) -> None:
@@ -201,8 +206,9 @@ class RetrainView(QWidget):
         photos = sum(self.session.library.counts().values())
         if mode == "full":
             job = timings.Job("full", photos=photos)
-        elif self.block.isChecked():  # six views of each photo, at the lower blocks' level
-            job = timings.Job("upper", cold=photos * 6, photos=photos)
+        elif self.block.isChecked():  # uncounted yet: six views of each photo, at the lower blocks' level
+            job = timings.Job("upper", cold=photos * 6 if self.cold_upper is None else self.cold_upper,
+                              photos=photos)
         else:  # uncounted yet: every photo and its mirror image
             job = timings.Job("fast", cold=photos * 2 if self.cold is None else self.cold)
         sp = timings.speed(timings.model_key(self.session.base_model()))
@@ -295,8 +301,11 @@ class RetrainView(QWidget):
             self.retrain_button.setFocus()
             self.ended.emit()
             return
-        if self.mode.currentData() == "fast" and not self.block.isChecked():
-            self.cold = 0  # the retrain read (and cached) every photo of the library
+        if self.mode.currentData() == "fast":  # the retrain read (and cached) every photo of the library
+            if self.block.isChecked():
+                self.cold_upper = 0
+            else:
+                self.cold = 0
         self.label_modes()  # the child kept the speed it measured
         self.result = result
         self.progress.setValue(1000)

@@ -58,7 +58,7 @@ class WarmBridge(QObject):
     GUI thread."""
 
     ended = Signal(object)
-    counted = Signal(object)   # {"cold": photo views not cached yet, "photos": n}, before reading
+    counted = Signal(object)   # {"cold": photo views not cached yet, "photos": n}, then {"cold_upper": ...}
 
     def __init__(self, session: MaintainerSession) -> None:
         super().__init__()
