@@ -14,7 +14,11 @@ from assistant.inference.checkpoint import read_metadata
 
 
 def run_hours(run: dict) -> float:
-    """A run's CPU hours: wall time times the threads it trained with."""
+    """A run's CPU hours: the CPU time its processes used, where recorded; else (runs before
+    2026-12-07's second session) its wall time times the threads it trained with, which
+    overstates a run that shared its cores and understates one resumed with more threads."""
+    if run.get("cpu_seconds") is not None:
+        return run["cpu_seconds"] / 3600
     return run.get("seconds", 0) * run.get("threads", 1) / 3600
 
 
@@ -50,7 +54,7 @@ def epochs_table(path: Path, meta: dict) -> list[str]:
     start_hours = sum(run_hours(r) for r in before)
     rows = ["| epoch (all) | input px | CPU hours (all) | validation top-1 |", "|---|---|---|---|"]
     for row in history:
-        hours = start_hours + row.get("seconds", 0) * threads / 3600
+        hours = start_hours + run_hours({"threads": threads, **row})
         rows.append(f"| {start_epochs + row['epoch']} | {row.get('size', '–')} | {hours:.2f} | "
                     f"{_pct(row.get('val_acc'))} |")
     return rows

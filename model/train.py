@@ -102,13 +102,23 @@ class Run:
     images: torch.Tensor
     labels: torch.Tensor
 
-    #: seconds the run had trained in earlier processes before this one resumed it
+    #: seconds the run had trained in earlier processes before this one resumed it, and the
+    #: CPU seconds they used (None: not recorded by the version that ran them)
     before: float = 0.0
+    cpu_before: float | None = 0.0
+    #: time.process_time() when this process began the run
+    cpu_started: float = field(default_factory=time.process_time)
 
     def elapsed(self) -> float:
-        """Seconds of training in all, the parts before a resume included (what the lineage's
-        CPU hours count)."""
+        """Seconds of training in all, the parts before a resume included."""
         return self.before + time.monotonic() - self.started
+
+    def cpu_seconds(self) -> float | None:
+        """CPU seconds of the run in all, every thread of its processes (what the lineage's CPU
+        hours count): the wall time times the threads overstates a run that shared its cores."""
+        if self.cpu_before is None:
+            return None
+        return self.cpu_before + time.process_time() - self.cpu_started
 
     def judge(self) -> torch.nn.Module:
         """The weights that are measured and kept: the EMA's when there is one."""
@@ -158,7 +168,7 @@ def train(cfg: TrainConfig, callback: TrainCallback | None = None, command: str 
 def load_run(cfg: TrainConfig, cb: TrainCallback) -> Run:
     """Everything a run needs before its first step: the network, the photos, the teacher, the
     optimizer, and the state of an interrupted run when resuming."""
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
     torch.manual_seed(cfg.seed)
     device = pick_device(cfg.device)
     bf16 = use_bf16(device)
@@ -191,7 +201,9 @@ def load_run(cfg: TrainConfig, cb: TrainCallback) -> Run:
     return Run(started, device, bf16, heldout, classes, prep, data, model, frozen, policy, teacher,
                cache, opt, ema, state, rpath, data.train_images.to(device),
                data.train_labels.to(device),
-               before=state.history[-1].get("seconds", 0.0) if state.history else 0.0)
+               before=state.history[-1].get("seconds", 0.0) if state.history else 0.0,
+               cpu_before=state.history[-1].get("cpu_seconds") if state.history else 0.0,
+               cpu_started=cpu_started)
 
 
 def train_one_epoch(cfg: TrainConfig, run: Run, epoch: int, gen: torch.Generator, bs: int,
@@ -241,7 +253,7 @@ def train_one_epoch(cfg: TrainConfig, run: Run, epoch: int, gen: torch.Generator
            "train_loss": round(tot_loss / max(steps * bs, 1), 4),
            "train_acc": round(tot_correct / tot_seen, 4) if tot_seen else None,
            "val_loss": val["loss"], "val_acc": val["top1"],
-           "seconds": round(run.elapsed(), 1)}
+           "seconds": round(run.elapsed(), 1), "cpu_seconds": _rounded(run.cpu_seconds())}
     state.history.append(row)
     if is_better(cfg.select, row, state.best_row):
         state.best_row = row
@@ -310,7 +322,7 @@ def save_run(cfg: TrainConfig, run: Run, final: torch.nn.Module, results: dict[s
                      "device": str(run.device), "best_epoch": (state.best_row or {}).get("epoch"),
                      "epochs_run": state.epoch, "train_photos": len(run.images),
                      "skipped": len(data.skipped),
-                     "lineage": lineage(cfg, state.epoch, seconds, results)},
+                     "lineage": lineage(cfg, state.epoch, seconds, results, run.cpu_seconds())},
     }
     if run.heldout is not None:
         meta["metrics"]["heldout"] = run.heldout
@@ -325,7 +337,12 @@ def save_run(cfg: TrainConfig, run: Run, final: torch.nn.Module, results: dict[s
     return TrainResult(out, False, state.history, results, data.skipped, seconds)
 
 
-def lineage(cfg: TrainConfig, epochs: int, seconds: float, results: dict) -> dict:
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def lineage(cfg: TrainConfig, epochs: int, seconds: float, results: dict,
+            cpu_seconds: float | None = None) -> dict:
     """What the weights have seen in all: this run added to the runs of the --init checkpoint
     it started from (a model trained session by session keeps its whole history)."""
     from assistant.inference.checkpoint import read_metadata
@@ -339,6 +356,7 @@ def lineage(cfg: TrainConfig, epochs: int, seconds: float, results: dict) -> dic
             "epochs": before.get("epochs_run", 0), "seconds": before.get("seconds", 0.0),
             "threads": 2, "cpu": "", "command": before.get("command", "")}]
     runs.append({"epochs": epochs, "seconds": round(seconds, 1), "threads": torch.get_num_threads(),
+                 **({} if cpu_seconds is None else {"cpu_seconds": round(cpu_seconds, 1)}),
                  "cpu": cpu_name(), "date": time.strftime("%Y-%m-%d"),
                  "top1": {k: v.get("top1") for k, v in results.items()}})
     return {"epochs": sum(int(r["epochs"]) for r in runs),

@@ -248,7 +248,7 @@ def test_resume_continues_from_the_saved_epoch(photo_dir, tmp_path, monkeypatch)
     assert first.epochs == [1, 2]
     assert not out.exists()
     assert out.with_name(out.name + ".resume").is_file()
-    _pretend_the_first_part_took(out.with_name(out.name + ".resume"), 5000.0)
+    _pretend_the_first_part_took(out.with_name(out.name + ".resume"), 5000.0, cpu=3000.0)
 
     second = Recorder()
     result = train(config(photo_dir, out, epochs=3, resume=True), second)
@@ -261,12 +261,17 @@ def test_resume_continues_from_the_saved_epoch(photo_dir, tmp_path, monkeypatch)
     # the time before the crash counts: the lineage's CPU hours are the whole run's
     assert result.history[2]["seconds"] > 5000 and training["seconds"] > 5000
     assert training["lineage"]["runs"][-1]["seconds"] > 5000
+    # CPU hours are the CPU time the processes used (a run on shared cores: less than the wall
+    # time times its threads), the part before the crash included
+    run = training["lineage"]["runs"][-1]
+    assert 3000 < run["cpu_seconds"] < 4000 and result.history[2]["cpu_seconds"] > 3000
+    assert training["lineage"]["cpu_hours"] == round(run["cpu_seconds"] / 3600, 2)
     assert not out.with_name(out.name + ".resume").exists()
 
 
-def _pretend_the_first_part_took(resume_file, seconds: float) -> None:
-    """Rewrite the resume file's history as if its epochs had taken `seconds` (a real crash
-    after hours, without the hours)."""
+def _pretend_the_first_part_took(resume_file, seconds: float, cpu: float = 0.0) -> None:
+    """Rewrite the resume file's history as if its epochs had taken `seconds` and `cpu` CPU
+    seconds (a real crash after hours, without the hours)."""
     import json
 
     from safetensors import safe_open
@@ -276,6 +281,7 @@ def _pretend_the_first_part_took(resume_file, seconds: float) -> None:
         tensors = {k: f.get_tensor(k) for k in f.keys()}
     for row in meta["history"]:
         row["seconds"] = row["seconds"] + seconds
+        row["cpu_seconds"] = row["cpu_seconds"] + cpu
     save_file(tensors, str(resume_file), metadata={"resume": json.dumps(meta)})
 
 
