@@ -18,6 +18,20 @@ from assistant.ui.commands import help_rows
 from assistant.ui.qt_language import file_chooser
 
 
+def ok_cancel(dialog: QDialog, language: str, ok_desc: str = "dialog_ok_desc") -> QDialogButtonBox:
+    """The OK and Cancel buttons of a dialog, named for screen readers in the language (ok_desc:
+    the catalog key of what OK does here), wired to accept and reject."""
+    box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+    for which, key, desc in ((QDialogButtonBox.StandardButton.Ok, "dialog_ok", ok_desc),
+                             (QDialogButtonBox.StandardButton.Cancel, "dialog_cancel", "dialog_cancel_desc")):
+        button = box.button(which)
+        button.setText(phrase(key, language))
+        a11y.name(button, plain(phrase(key, language)), phrase(desc, language))
+    box.accepted.connect(dialog.accept)
+    box.rejected.connect(dialog.reject)
+    return box
+
+
 class HelpDialog(QDialog):
     """Every command of the table with its key, in a list the arrow keys walk."""
 
@@ -91,15 +105,7 @@ class CameraDialog(QDialog):
         if self.list.currentRow() < 0:
             self.list.setCurrentRow(0)
         self.list.itemActivated.connect(lambda _item: self.accept())
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        for which, key in ((QDialogButtonBox.StandardButton.Ok, "dialog_ok"),
-                           (QDialogButtonBox.StandardButton.Cancel, "dialog_cancel")):
-            button = buttons.button(which)
-            button.setText(phrase(key, language))
-            a11y.name(button, plain(phrase(key, language)), phrase(f"{key}_desc", language))
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel(self, language)
         layout.addWidget(label)
         layout.addWidget(self.list)
         layout.addWidget(buttons)

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
     QKeySequenceEdit,
@@ -28,6 +27,7 @@ from assistant.live.announcer import AnnouncerSettings
 from assistant.live.settings import RATE_RANGE
 from assistant.ui import accessibility as a11y
 from assistant.ui.commands import BY_ID, COMMANDS, effective_shortcuts, shown_key
+from assistant.ui.dialogs import ok_cancel
 
 
 class SettingsDialog(QDialog):
@@ -53,15 +53,7 @@ class SettingsDialog(QDialog):
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #b00020; font-weight: bold;")
         self.error.hide()
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        for which, key in ((QDialogButtonBox.StandardButton.Ok, "dialog_ok"),
-                           (QDialogButtonBox.StandardButton.Cancel, "dialog_cancel")):
-            button = buttons.button(which)
-            button.setText(phrase(key, language))
-            a11y.name(button, plain(phrase(key, language)), phrase(f"{key}_desc", language))
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel(self, language)
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)
         layout.addWidget(self.error)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import (
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QLabel,
     QLineEdit,
@@ -16,19 +15,7 @@ from PySide6.QtWidgets import (
 
 from assistant.catalog import phrase, plain
 from assistant.ui import accessibility as a11y
-
-
-def buttons(dialog: QDialog, language: str) -> QDialogButtonBox:
-    box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-    ok = box.button(QDialogButtonBox.StandardButton.Ok)
-    ok.setText(phrase("ok", language))
-    a11y.name(ok, phrase("ok", language), phrase("ok_desc", language))
-    cancel = box.button(QDialogButtonBox.StandardButton.Cancel)
-    cancel.setText(phrase("cancel_button", language))
-    a11y.name(cancel, phrase("cancel_button", language), phrase("cancel_button_desc", language))
-    box.accepted.connect(dialog.accept)
-    box.rejected.connect(dialog.reject)
-    return box
+from assistant.ui.dialogs import ok_cancel
 
 
 class NamesDialog(QDialog):
@@ -52,7 +39,7 @@ class NamesDialog(QDialog):
             form.addRow(label, edit)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(buttons(self, language))
+        layout.addWidget(ok_cancel(self, language, "ok_desc"))
         self.english.setFocus()
 
     def names(self) -> tuple[str, str]:
@@ -88,7 +75,7 @@ class ChoiceDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(label)
         layout.addWidget(self.list)
-        layout.addWidget(buttons(self, language))
+        layout.addWidget(ok_cancel(self, language, "ok_desc"))
         self.list.setFocus()
 
     @property

@@ -15,7 +15,7 @@ from assistant.inference.checkpoint import read_metadata
 from assistant.maintainer.session import MaintainerSession
 from assistant.store import models
 from assistant.ui import accessibility as a11y
-from assistant.ui.maintainer.dialogs import buttons
+from assistant.ui.dialogs import ok_cancel
 from assistant.ui.maintainer.products import Outlets
 from assistant.ui.tasks import BackgroundTask
 
@@ -45,7 +45,7 @@ class WordsDialog(QDialog):
         layout.addWidget(self.products)
         layout.addWidget(self.label)
         layout.addWidget(self.edit)
-        layout.addWidget(buttons(self, language))
+        layout.addWidget(ok_cancel(self, language, "ok_desc"))
         first = next((i for i, pid in enumerate(names) if words.get(pid)), 0)
         self.products.setCurrentIndex(first)  # the first product that has words
         self._show()
