@@ -102,11 +102,11 @@ def measure(checkpoint: str | os.PathLike, calibration: Sequence[str | os.PathLi
             heldout: Sequence[tuple[str | os.PathLike, str]], kind: str | None = None,
             folder: str | os.PathLike | None = None) -> PrecisionChoice:
     """Build the int8 file (calibrated on `calibration`, the model's training photos), run fp32,
-    int8 and, where this CPU has bf16 units and OpenVINO is here, bf16 on `heldout` ((photo,
-    product id) pairs the model never trained on), choose the fastest lossless (else fp32),
-    record the choice for this CPU kind and return it."""
+    int8, int8 checked by fp32 and, where this CPU has bf16 units and OpenVINO is here, bf16 on
+    `heldout` ((photo, product id) pairs the model never trained on), choose the fastest
+    lossless (else fp32), record the choice for this CPU kind and return it."""
     from assistant.inference.export import ensure_onnx
-    from assistant.inference.onnx_backend import OnnxClassifier
+    from assistant.inference.onnx_backend import OnnxClassifier, checked
     from assistant.inference.onnx_files import ExportError, find_onnx
 
     checkpoint = Path(checkpoint)
@@ -128,6 +128,7 @@ def measure(checkpoint: str | os.PathLike, calibration: Sequence[str | os.PathLi
     acc32 = sum(a == t for a, t in zip(top_fp32, truth, strict=True)) / n
     acc8 = sum(a == t for a, t in zip(top_int8, truth, strict=True)) / n
     measured = {"int8": (agreement, acc8, int8_rate)}
+    checks = {"int8": _checked(checked(checkpoint, "int8"), batches, top_fp32, truth)}
     bf16 = {}  # the record's bf16 fields, where bf16 was measured
     if (found := _bf16(checkpoint, batches)) is not None:
         top16, rate16 = found
@@ -136,10 +137,14 @@ def measure(checkpoint: str | os.PathLike, calibration: Sequence[str | os.PathLi
         measured["bf16"] = (agree16, acc16, rate16)
         bf16 = {"bf16_agreement": round(agree16, 5), "bf16_top1": round(acc16, 5),
                 "bf16_per_s": round(rate16, 1)}
+        checks["bf16"] = _checked(checked(checkpoint, "bf16"), batches, top_fp32, truth)
+    for p, c in checks.items():
+        measured[f"{p}-checked"] = (c["agreement"], c["top1"], c["per_s"])
     choice = PrecisionChoice(fastest_lossless(acc32, measured), kind or machine.cpu_kind(),
                              round(agreement, 5), round(acc32, 5), round(acc8, 5), n, len(calibration),
                              round(fp32_rate, 1), round(int8_rate, 1),
-                             _dt.datetime.now().replace(microsecond=0).isoformat(), **bf16)
+                             _dt.datetime.now().replace(microsecond=0).isoformat(), **bf16,
+                             checked=checks)
     write_choice(checkpoint, choice, folder)
     log.info("%s: %s", checkpoint.name, choice.line())
     return choice
@@ -156,6 +161,16 @@ def _bf16(checkpoint: Path, batches) -> tuple[list[str], float] | None:
     except Exception as exc:  # noqa: BLE001 - bf16 is an option; fp32 and int8 stand without it
         log.warning("%s: bf16 not measured (%s: %s)", checkpoint, type(exc).__name__, exc)
         return None
+
+
+def _checked(clf, batches, top_fp32: list[str], truth: list[str]) -> dict:
+    """A precision checked by fp32 on the batches: its agreement with fp32, top-1, photos/s, and
+    the share of the photos it asked again in fp32."""
+    top, rate = _top1(clf, batches)
+    n = len(truth)
+    return {"agreement": round(sum(a == b for a, b in zip(top_fp32, top, strict=True)) / n, 5),
+            "top1": round(sum(a == t for a, t in zip(top, truth, strict=True)) / n, 5),
+            "per_s": round(rate, 1), "asked_again": round(clf.asked_again / max(clf.asked, 1), 4)}
 
 
 def _heldout_batches(clf, heldout):

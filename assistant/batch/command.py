@@ -157,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     model = Path(args.model) if args.model else active_model_path()
     calibration = None
-    if args.backend == "onnx-int8":
+    if args.backend.startswith("onnx-int8"):  # its int8 file is made once from photos
         calibration = find_files(Path(args.calibration), True) if args.calibration else files
     clf = open_classifier(model, args.backend, device=args.device, threads=args.threads,
                           calibration=calibration)

@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     body_file.write_bytes(body)
     lua.write_text(WRK_LUA)
     tool = ("wrk" if shutil.which("wrk") else "python") if args.client == "auto" else args.client
-    extra = ["--calibration", str(args.calibration)] if args.backend == "onnx-int8" else []
+    extra = ["--calibration", str(args.calibration)] if args.backend.startswith("onnx-int8") else []
     proc, url = start_server(model, args.backend, home, extra + rest)
     print(f"server {url} pid {proc.pid}; model {model} ({what}), backend {args.backend}; "
           f"load generator {tool}; load average {os.getloadavg()[0]:.1f}", file=sys.stderr)

@@ -1,4 +1,5 @@
-"""The classifier on ONNX Runtime (fp32 or static int8), and the one place that picks a backend.
+"""The classifier on ONNX Runtime (fp32, static int8, or a faster precision checked by fp32), and
+the one place that picks a backend.
 
 The app, `serve` and `classify` run models here and never import torch: the checkpoint stays
 the source of truth (safetensors + metadata) and its ONNX file is derived from it, named by
@@ -26,8 +27,10 @@ log = logging.getLogger(__name__)
 #: model on this CPU kind (int8 only where measured free: assistant.inference.precision; fp32,
 #: the same answers as PyTorch, otherwise), PyTorch on an NVIDIA GPU; torch: eager PyTorch;
 #: onnx: ONNX Runtime fp32; onnx-int8: ONNX Runtime, static int8, whatever was measured;
-#: openvino-bf16: OpenVINO with bf16 products (a CPU with bf16 units only).
-BACKENDS = ("auto", "torch", "onnx", "onnx-int8", "openvino-bf16")
+#: openvino-bf16: OpenVINO with bf16 products (a CPU with bf16 units only); "-checked": that
+#: precision with its unsure answers asked again in fp32 (CheckedClassifier).
+BACKENDS = ("auto", "torch", "onnx", "onnx-int8", "onnx-int8-checked", "openvino-bf16",
+            "openvino-bf16-checked")
 DEFAULT_BACKEND = "auto"
 
 
@@ -35,7 +38,8 @@ class OnnxClassifier(ExportedModel):
     """A checkpoint's ONNX file run by ONNX Runtime; thread-safe, and answers like Classifier."""
 
     def __init__(self, source: str | os.PathLike, int8: bool = False, threads: int | None = None,
-                 calibration: list[str | os.PathLike] | None = None, device: str = "cpu") -> None:
+                 calibration: list[str | os.PathLike] | None = None, device: str = "cpu",
+                 spinning: bool = True) -> None:
         import onnxruntime as ort
 
         from assistant.inference.prediction import check_finite_answers, probe_batch
@@ -48,13 +52,13 @@ class OnnxClassifier(ExportedModel):
         if device in ("auto", "cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
             providers.insert(0, "CUDAExecutionProvider")
         try:
-            self.session, fresh = _open_session(self.onnx_path, threads, providers)
+            self.session, fresh = _open_session(self.onnx_path, threads, providers, spinning)
         except Exception as exc:  # a damaged file whose stamp still reads: rebuild it once
             log.warning("%s cannot be run (%s); it is made again", self.onnx_path, exc)
             self.onnx_path.unlink(missing_ok=True)
             self.onnx_path = ensure_onnx(self.path, int8=int8, calibration=calibration)
             try:
-                self.session, fresh = _open_session(self.onnx_path, threads, providers)
+                self.session, fresh = _open_session(self.onnx_path, threads, providers, spinning)
             except Exception as again:
                 raise ExportError(f"{self.path}: its ONNX file cannot be run ({again})") from again
         self.device = "cuda" if self.session.get_providers()[0].startswith("CUDA") else "cpu"
@@ -82,6 +86,48 @@ class OnnxClassifier(ExportedModel):
         return self.session.run(None, {self._input: x}, self._shrink if len(x) > 1 else None)[0]
 
 
+class CheckedClassifier(ExportedModel):
+    """A faster precision checked by fp32: `fast` (int8 on ONNX Runtime, bf16 on OpenVINO)
+    answers, and an answer whose two likeliest products are within precision.CHECK_MARGIN of
+    each other is asked again of `fp32`, whose answer stands. Where the two disagree the fast
+    one is unsure (docs/speed.md), so this keeps most of its speed and fp32's answers. Both stay
+    open; ONNX Runtime's threads do not spin between calls here, or the idle session's would
+    hold the cores the other needs."""
+
+    def __init__(self, fast, fp32) -> None:
+        self._read(fast.path)
+        self.fast, self.fp32 = fast, fp32
+        self.onnx_path, self.device = fast.onnx_path, "cpu"
+        self.backend, self.precision = f"{fast.backend}-checked", f"{fast.precision}-checked"
+        self.asked, self.asked_again = 0, 0  # answers given, and those fp32 gave
+
+    def logits(self, batch):
+        import numpy as np
+
+        from assistant.inference.precision import unsure_rows
+        if hasattr(batch, "detach"):
+            batch = batch.detach().cpu().float().numpy()
+        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        out = np.array(self.fast.logits(batch))
+        unsure = unsure_rows(out)
+        if len(unsure):
+            out[unsure] = self.fp32.logits(np.ascontiguousarray(batch[unsure]))
+        self.asked, self.asked_again = self.asked + len(out), self.asked_again + len(unsure)
+        return out
+
+
+def checked(model, fast: str, threads: int | None = None,
+            calibration: list[str | os.PathLike] | None = None) -> CheckedClassifier:
+    """The model in the `fast` precision ("int8": ONNX Runtime; "bf16": OpenVINO), checked by fp32."""
+    if fast == "bf16":
+        from assistant.inference.openvino_backend import OpenVinoClassifier
+        first = OpenVinoClassifier(model, threads=threads)
+    else:
+        first = OnnxClassifier(model, int8=True, threads=threads, calibration=calibration,
+                               device="cpu", spinning=False)
+    return CheckedClassifier(first, OnnxClassifier(model, threads=threads, device="cpu", spinning=False))
+
+
 def optimized_path(onnx_path: Path) -> Path:
     """The graph as ONNX Runtime optimised it for this CPU kind and runtime version, in the user
     cache: loading it skips the optimisation (0.27-0.47 s of each launch measured under load,
@@ -106,7 +152,7 @@ def thread_count(threads: int | None) -> int:
         return 0
 
 
-def _open_session(onnx_path: Path, threads: int | None, providers: list[str]):
+def _open_session(onnx_path: Path, threads: int | None, providers: list[str], spinning: bool = True):
     """(session, False) from the optimised copy of an earlier start, made only once the model's
     probe passed there; else (session of onnx_path, where its optimised copy was written, to be
     kept once the probe passes; None on a GPU, whose graphs are not cached)."""
@@ -116,6 +162,8 @@ def _open_session(onnx_path: Path, threads: int | None, providers: list[str]):
         o = ort.SessionOptions()
         o.graph_optimization_level = level
         o.intra_op_num_threads = thread_count(threads)
+        if not spinning:  # its threads sleep between calls (another runtime shares the cores)
+            o.add_session_config_entry("session.intra_op.allow_spinning", "0")
         return o
     if providers != ["CPUExecutionProvider"]:
         return ort.InferenceSession(str(onnx_path), options(ort.GraphOptimizationLevel.ORT_ENABLE_ALL),
@@ -168,19 +216,23 @@ def open_classifier(model: str | os.PathLike, backend: str = DEFAULT_BACKEND, de
     if backend == "openvino-bf16":
         from assistant.inference.openvino_backend import OpenVinoClassifier
         return OpenVinoClassifier(model, threads=threads)
+    if backend.endswith("-checked"):
+        return checked(model, "bf16" if "bf16" in backend else "int8", threads, calibration)
     return OnnxClassifier(model, int8=backend == "onnx-int8", threads=threads,
                           calibration=calibration, device=device)
 
 
 def _measured_onnx(model, threads: int | None):
-    """The precision chosen for this model on this CPU kind (int8: ONNX Runtime; bf16:
-    OpenVINO); fp32 when the chosen one cannot be had (an int8 file is never made without
+    """The precision chosen for this model on this CPU kind (int8: ONNX Runtime; bf16: OpenVINO;
+    either checked by fp32); fp32 when the chosen one cannot be had (an int8 file is never made without
     calibration photos; OpenVINO may have been uninstalled since)."""
     from assistant.inference.precision import chosen_precision
     chosen = chosen_precision(model)
     try:
         if chosen == "int8":
             return OnnxClassifier(model, int8=True, threads=threads, device="cpu")
+        if chosen.endswith("-checked"):
+            return checked(model, chosen.removesuffix("-checked"), threads)
         if chosen == "bf16":
             from assistant.inference.openvino_backend import OpenVinoClassifier
             return OpenVinoClassifier(model, threads=threads)
@@ -205,7 +257,8 @@ def add_backend_arguments(parser) -> None:
                              "for this model on this CPU kind: `models list` shows it), PyTorch on "
                              "an NVIDIA GPU; torch: PyTorch; onnx: ONNX Runtime fp32; onnx-int8: "
                              "ONNX Runtime int8 (made once, calibrated on real photos); "
-                             "openvino-bf16: OpenVINO, bf16 products (CPUs with bf16 units)")
+                             "openvino-bf16: OpenVINO, bf16 products (CPUs with bf16 units); "
+                             "...-checked: that precision, its unsure answers asked again in fp32")
     parser.add_argument("--threads", type=int, metavar="N",
                         help="compute threads for the model (default: one per core)")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda")

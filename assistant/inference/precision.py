@@ -4,7 +4,9 @@ When a model is made ready its int8 ONNX file is built (static QDQ, per-channel 
 calibrated on the model's own training photos), both files answer the model's held-out photos,
 and int8 becomes the default only where it keeps >= 99.5% top-1 agreement with fp32 and loses
 <= 0.3 points of top-1. Where the CPU has bf16 units and OpenVINO is installed, bf16 (OpenVINO
-on the fp32 file) is measured by the same rule; of the lossless ones the fastest is chosen.
+on the fp32 file) is measured by the same rule; so is **int8, checked**: int8 answers, and an
+answer whose two likeliest products are within CHECK_MARGIN of each other is asked again of the
+fp32 file. Of the lossless ones the fastest is chosen.
 The decision and its figures are kept in `<sha256>.precision.json` beside the ONNX files, one
 entry per CPU kind (assistant.machine.cpu_kind): a choice measured on an AMX CPU says nothing
 of an AVX2 one. No torch, no Qt; numpy and ONNX Runtime on use.
@@ -14,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from assistant import machine
@@ -28,13 +30,18 @@ AGREEMENT_MIN = 0.995
 #: ...and at most this many points of held-out top-1 lost
 LOSS_MAX_POINTS = 0.3
 RECORD_SUFFIX = ".precision.json"
+#: int8, checked: an int8 answer whose top two probabilities are closer than this is asked again
+#: in fp32. Where int8 and fp32 disagree, int8 is unsure: on 600 GroceryStore train photos the
+#: bundled Lite2 never trained on, all 33 disagreements had margins <= 0.104 (2026-12-07); on its
+#: 294 validation photos 3 of 4 did, asking again about 5% of them (docs/speed.md)
+CHECK_MARGIN = 0.12
 
 
 @dataclass(frozen=True)
 class PrecisionChoice:
     """The decision for one model on one CPU kind, with the figures it rests on."""
 
-    precision: str            # "fp32", "int8" or "bf16"
+    precision: str            # "fp32", "int8", "int8-checked" or "bf16"
     cpu_kind: str
     agreement: float          # share of held-out photos where int8's top-1 equals fp32's
     fp32_top1: float
@@ -48,6 +55,9 @@ class PrecisionChoice:
     bf16_agreement: float | None = None
     bf16_top1: float | None = None
     bf16_per_s: float = 0.0
+    # int8 or bf16 checked by fp32 (their unsure answers asked again in fp32), where measured:
+    # {"int8": {"agreement", "top1", "per_s", "asked_again": share of the photos}}
+    checked: dict = field(default_factory=dict)
 
     @property
     def loss_points(self) -> float:
@@ -60,9 +70,13 @@ class PrecisionChoice:
         if self.bf16_agreement is not None and self.bf16_top1 is not None:
             bf16 = (f"; bf16 (OpenVINO) agrees on {self.bf16_agreement:.1%}, top-1 {self.bf16_top1:.2%}"
                     + (f", {self.bf16_per_s / self.fp32_per_s:.2f}x" if self.fp32_per_s > 0 else ""))
+        checked = "".join(
+            f"; {p} checked ({c['asked_again']:.1%} asked again in fp32) agrees on {c['agreement']:.1%}, "
+            f"top-1 {c['top1']:.2%}" + (f", {c['per_s'] / self.fp32_per_s:.2f}x" if self.fp32_per_s > 0 else "")
+            for p, c in self.checked.items())
         return (f"{self.precision} on {self.cpu_kind} CPUs: int8 agrees with fp32 on "
                 f"{self.agreement:.1%} of {self.photos} held-out photos, top-1 {self.int8_top1:.2%} "
-                f"vs {self.fp32_top1:.2%} ({-self.loss_points:+.2f} points){speed}{bf16} "
+                f"vs {self.fp32_top1:.2%} ({-self.loss_points:+.2f} points){speed}{checked}{bf16} "
                 f"[each needs >= {AGREEMENT_MIN:.1%} and <= {LOSS_MAX_POINTS} points lost]")
 
 
@@ -77,10 +91,25 @@ def decide(agreement: float, fp32_top1: float, int8_top1: float) -> str:
 
 
 def fastest_lossless(fp32_top1: float, candidates: dict[str, tuple[float, float, float]]) -> str:
-    """Of {precision: (agreement, top-1, photos/s)}, the fastest measured free; else 'fp32'."""
+    """Of {precision: (agreement, top-1, photos/s)}, the fastest measured free; else 'fp32'.
+    A precision checked by fp32 only where it alone is not free: it is that precision plus fp32
+    on the unsure answers, never faster, whatever one timing says."""
     free = {p: rate for p, (agreement, top1, rate) in candidates.items()
             if lossless(agreement, fp32_top1, top1)}
+    for p in [p for p in free if not p.endswith("-checked")]:
+        free.pop(f"{p}-checked", None)
     return max(free, key=free.__getitem__) if free else "fp32"
+
+
+def unsure_rows(logits):
+    """Indices of the rows (N x C logits) whose two likeliest products are within CHECK_MARGIN."""
+    import numpy as np
+    z = np.asarray(logits, dtype=np.float64)
+    if z.shape[1] < 2:  # one product: nothing to be unsure between
+        return np.zeros(0, dtype=np.int64)
+    p = np.exp(z - z.max(1, keepdims=True))
+    top = np.sort(p / p.sum(1, keepdims=True), 1)
+    return np.flatnonzero(top[:, -1] - top[:, -2] < CHECK_MARGIN)
 
 
 def record_paths(checkpoint: Path, sha256: str) -> list[Path]:
@@ -147,10 +176,11 @@ def writable_folder(checkpoint: Path) -> Path:
 
 
 def chosen_precision(checkpoint: str | os.PathLike, sha256: str | None = None) -> str:
-    """'int8' or 'bf16' where this model was measured free on this CPU kind, else 'fp32' (never
+    """'int8', 'int8-checked' or 'bf16' where this model was measured free on this CPU kind, else
+    'fp32' (never
     measured, measured lossy, or measured on another kind of CPU). bf16 also needs this CPU's
     bf16 units: a CPU kind is named by its int8 instructions, and some VNNI CPUs lack bf16."""
     choice = read_choice(checkpoint, sha256=sha256)
-    if choice is None or (choice.precision == "bf16" and not machine.has_bf16()):
+    if choice is None or (choice.precision.startswith("bf16") and not machine.has_bf16()):
         return "fp32"
     return choice.precision

@@ -83,7 +83,7 @@ def app_config(args: argparse.Namespace) -> dict:
               "max_decoded": int(args.max_decoded_mb * 2**20), "token": token,
               "allowed_hosts": sorted(allowed_hosts(args.host, args.allow_host)),
               "barcode_list": str(default_barcode_list())}
-    if args.backend == "onnx-int8" and args.calibration:
+    if args.backend.startswith("onnx-int8") and args.calibration:
         from assistant.files import photos_in
         config["calibration"] = [str(p) for p in photos_in(args.calibration)]
     return config

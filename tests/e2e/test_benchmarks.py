@@ -87,15 +87,16 @@ def test_p90_is_never_below_the_median():
 
 def test_bench_limit_prints_each_figure_with_its_ratio(tmp_path, photo_dir, trained_checkpoint,
                                                        isolated_home):
-    """`bench --only limit`: the measured precision, one frame and `classify` in fp32, int8 and
-    (on a CPU with bf16 units and OpenVINO) bf16, each precision's physical limit from the
+    """`bench --only limit`: the measured precision, one frame and `classify` in fp32, int8, int8
+    checked and (on a CPU with bf16 units and OpenVINO) bf16, each precision's physical limit from the
     matrix-product peak of the same run."""
     from assistant.inference.openvino_backend import openvino_available
     from assistant.machine import has_bf16
     from model.precision import measure
     from tests.e2e.test_precision import _split
     chosen = measure(trained_checkpoint, *_split(photo_dir)).precision
-    precisions = ("fp32", "int8") + (("bf16",) if has_bf16() and openvino_available() else ())
+    precisions = ("fp32", "int8", "int8-checked") + (("bf16", "bf16-checked") if has_bf16() and openvino_available()
+                                                     else ())
     out = tmp_path / "limit.json"
     result = run("main.py", "bench", "--model", str(trained_checkpoint), "--source", str(photo_dir),
                  "--frames", "3", "--only", "limit", "--json", str(out), home=isolated_home)

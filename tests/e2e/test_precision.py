@@ -5,6 +5,7 @@ real ONNX files."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,13 @@ import pytest
 from assistant import machine
 from assistant.inference import precision
 from assistant.inference.onnx_backend import open_classifier
-from assistant.inference.precision import PrecisionChoice, chosen_precision, decide, read_choice
+from assistant.inference.precision import (
+    PrecisionChoice,
+    chosen_precision,
+    decide,
+    fastest_lossless,
+    read_choice,
+)
 from model import precision as making
 from model.precision import measure
 
@@ -42,13 +49,14 @@ def _split(photo_dir: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
     return train, held
 
 
-def _int8_misnames_one(monkeypatch) -> None:
-    """int8 answers the first held-out photo with another product: lossy by any measure."""
+def _int8_misnames_one(monkeypatch, checked_too: bool = True) -> None:
+    """int8 answers the first held-out photo with another product: lossy by any measure (and so
+    does int8 checked, unless checked_too is False: the photo was one int8 was unsure of)."""
     real = making._top1
 
     def lossy(clf, batches):
         ids, rate = real(clf, batches)
-        if clf.precision == "int8":
+        if clf.precision == "int8" or (checked_too and clf.precision == "int8-checked"):
             ids[0] = next(c for c in clf.class_ids if c != ids[0])
         return ids, rate
     monkeypatch.setattr(making, "_top1", lossy)
@@ -60,6 +68,52 @@ def test_decide_follows_the_bounds():
     assert decide(0.994, 0.90, 0.90) == "fp32"        # agreement short
     assert decide(1.0, 0.90, 0.8969) == "fp32"        # 0.31 points lost
     assert decide(0.999, 0.90, 0.95) == "int8"        # int8 better: nothing lost
+
+
+def test_int8_checked_is_chosen_only_where_int8_alone_is_not_free():
+    checked = {"int8-checked": (1.0, 0.9, 150.0)}
+    assert fastest_lossless(0.9, checked | {"int8": (1.0, 0.9, 140.0)}) == "int8"  # a timing's noise
+    assert fastest_lossless(0.9, checked | {"int8": (0.99, 0.9, 200.0)}) == "int8-checked"
+    assert fastest_lossless(0.9, checked | {"int8": (0.99, 0.9, 200.0), "bf16": (1.0, 0.9, 180.0)}) == "bf16"
+
+
+def test_int8_checked_asks_fp32_again_exactly_where_int8_is_unsure(trained_checkpoint, photo_dir,
+                                                                   monkeypatch):
+    import numpy as np
+
+    from assistant.inference.onnx_backend import OnnxClassifier, checked
+    from assistant.inference.vision import load_image
+    train, held = _split(photo_dir)
+    fp32 = OnnxClassifier(trained_checkpoint)
+    int8 = OnnxClassifier(trained_checkpoint, int8=True, calibration=train)
+    batch = np.concatenate([fp32.preprocessing.array(load_image(p)) for p in train[:12]])
+    a8, a32 = int8.logits(batch), fp32.logits(batch)
+    assert not np.allclose(a8, a32)  # the two files answer differently: each answer can be told
+    p = np.exp(a8 - a8.max(1, keepdims=True))
+    p = np.sort(p / p.sum(1, keepdims=True), 1)
+    margins = p[:, -1] - p[:, -2]
+    monkeypatch.setattr(precision, "CHECK_MARGIN", float(np.median(margins)))  # half of them unsure
+    unsure = margins < precision.CHECK_MARGIN
+    assert 0 < unsure.sum() < len(unsure)
+    both = checked(trained_checkpoint, "int8")
+    out = both.logits(batch)
+    assert np.array_equal(out[unsure], a32[unsure]) and np.array_equal(out[~unsure], a8[~unsure])
+    assert (both.asked, both.asked_again) == (12, int(unsure.sum()))
+    assert both.precision == "int8-checked" and both.backend == "onnx-int8-checked"
+
+
+def test_int8_checked_is_chosen_where_int8_misnames_what_it_was_unsure_of(trained_checkpoint, photo_dir,
+                                                                          monkeypatch, capsys):
+    monkeypatch.setattr(machine, "cpu_kind", lambda: "amx")
+    _int8_misnames_one(monkeypatch, checked_too=False)
+    train, held = _split(photo_dir)
+    choice = measure(trained_checkpoint, train, held)
+    assert choice.agreement == pytest.approx(5 / 6, abs=1e-4)
+    c = choice.checked["int8"]
+    assert (c["agreement"], c["top1"]) == (1.0, 1.0) and c["per_s"] > 0 and 0 <= c["asked_again"] <= 1
+    assert choice.precision == "int8-checked" and chosen_precision(trained_checkpoint) == "int8-checked"
+    assert open_classifier(trained_checkpoint, "auto", device="cpu").precision == "int8-checked"
+    assert "int8 checked (" in _listed(trained_checkpoint, capsys)
 
 
 @pytest.mark.parametrize(("flags", "kind"), [
@@ -173,8 +227,11 @@ def test_bf16_is_neither_measured_nor_run_on_a_cpu_without_bf16(trained_checkpoi
     assert read_choice(trained_checkpoint) == said_bf16
     assert chosen_precision(trained_checkpoint) == "fp32"
     assert open_classifier(trained_checkpoint, "auto", device="cpu").precision == "fp32"
-    with pytest.raises(ExportError, match="no bf16 units"):
-        open_classifier(trained_checkpoint, "openvino-bf16", device="cpu")
+    precision.write_choice(trained_checkpoint, replace(said_bf16, precision="bf16-checked"))
+    assert chosen_precision(trained_checkpoint) == "fp32"
+    for backend in ("openvino-bf16", "openvino-bf16-checked"):
+        with pytest.raises(ExportError, match="no bf16 units"):
+            open_classifier(trained_checkpoint, backend, device="cpu")
 
 
 @pytest.mark.skipif(not REAL_HAS_BF16() or not _openvino_here(),
@@ -188,7 +245,9 @@ def test_lossless_bf16_is_measured_chosen_and_run(trained_checkpoint, photo_dir,
     train, held = _split(photo_dir)
     choice = measure(trained_checkpoint, train, held)
     assert (choice.bf16_agreement, choice.bf16_top1) == (1.0, 1.0) and choice.bf16_per_s > 0
+    assert choice.checked["bf16"]["agreement"] == 1.0  # measured too, but bf16 alone is free
     assert choice.precision == "bf16"
+    assert open_classifier(trained_checkpoint, "openvino-bf16-checked").precision == "bf16-checked"
     assert "bf16 (OpenVINO) agrees on 100.0%" in choice.line()
     assert read_choice(trained_checkpoint) == choice
     clf = open_classifier(trained_checkpoint, "auto", device="cpu")
