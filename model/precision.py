@@ -124,16 +124,14 @@ def measure(checkpoint: str | os.PathLike, calibration: Sequence[str | os.PathLi
     top_fp32, fp32_rate = _top1(fp32, batches)
     top_int8, int8_rate = _top1(int8, batches)
     n = len(truth)
-    agreement = sum(a == b for a, b in zip(top_fp32, top_int8, strict=True)) / n
-    acc32 = sum(a == t for a, t in zip(top_fp32, truth, strict=True)) / n
-    acc8 = sum(a == t for a, t in zip(top_int8, truth, strict=True)) / n
+    _, acc32 = _scores(top_fp32, top_fp32, truth)
+    agreement, acc8 = _scores(top_int8, top_fp32, truth)
     measured = {"int8": (agreement, acc8, int8_rate)}
     checks = {"int8": _checked(checked(checkpoint, "int8"), batches, top_fp32, truth)}
     bf16 = {}  # the record's bf16 fields, where bf16 was measured
     if (found := _bf16(checkpoint, batches)) is not None:
         top16, rate16 = found
-        agree16 = sum(a == b for a, b in zip(top_fp32, top16, strict=True)) / n
-        acc16 = sum(a == t for a, t in zip(top16, truth, strict=True)) / n
+        agree16, acc16 = _scores(top16, top_fp32, truth)
         measured["bf16"] = (agree16, acc16, rate16)
         bf16 = {"bf16_agreement": round(agree16, 5), "bf16_top1": round(acc16, 5),
                 "bf16_per_s": round(rate16, 1)}
@@ -167,10 +165,16 @@ def _checked(clf, batches, top_fp32: list[str], truth: list[str]) -> dict:
     """A precision checked by fp32 on the batches: its agreement with fp32, top-1, photos/s, and
     the share of the photos it asked again in fp32."""
     top, rate = _top1(clf, batches)
+    agreement, top1 = _scores(top, top_fp32, truth)
+    return {"agreement": round(agreement, 5), "top1": round(top1, 5), "per_s": round(rate, 1),
+            "asked_again": round(clf.asked_again / max(clf.asked, 1), 4)}
+
+
+def _scores(top: list[str], top_fp32: list[str], truth: list[str]) -> tuple[float, float]:
+    """(share of the answers equal to fp32's, share right)."""
     n = len(truth)
-    return {"agreement": round(sum(a == b for a, b in zip(top_fp32, top, strict=True)) / n, 5),
-            "top1": round(sum(a == t for a, t in zip(top, truth, strict=True)) / n, 5),
-            "per_s": round(rate, 1), "asked_again": round(clf.asked_again / max(clf.asked, 1), 4)}
+    return (sum(a == b for a, b in zip(top, top_fp32, strict=True)) / n,
+            sum(a == t for a, t in zip(top, truth, strict=True)) / n)
 
 
 def _heldout_batches(clf, heldout):

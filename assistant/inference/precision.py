@@ -4,9 +4,9 @@ When a model is made ready its int8 ONNX file is built (static QDQ, per-channel 
 calibrated on the model's own training photos), both files answer the model's held-out photos,
 and int8 becomes the default only where it keeps >= 99.5% top-1 agreement with fp32 and loses
 <= 0.3 points of top-1. Where the CPU has bf16 units and OpenVINO is installed, bf16 (OpenVINO
-on the fp32 file) is measured by the same rule; so is **int8, checked**: int8 answers, and an
-answer whose two likeliest products are within CHECK_MARGIN of each other is asked again of the
-fp32 file. Of the lossless ones the fastest is chosen.
+on the fp32 file) is measured by the same rule; so are both **checked by fp32**: the fast precision answers,
+and an answer whose two likeliest products are within CHECK_MARGIN of each other is asked again
+of the fp32 file. Of the lossless ones the fastest is chosen.
 The decision and its figures are kept in `<sha256>.precision.json` beside the ONNX files, one
 entry per CPU kind (assistant.machine.cpu_kind): a choice measured on an AMX CPU says nothing
 of an AVX2 one. No torch, no Qt; numpy and ONNX Runtime on use.
@@ -30,8 +30,8 @@ AGREEMENT_MIN = 0.995
 #: ...and at most this many points of held-out top-1 lost
 LOSS_MAX_POINTS = 0.3
 RECORD_SUFFIX = ".precision.json"
-#: int8, checked: an int8 answer whose top two probabilities are closer than this is asked again
-#: in fp32. Where int8 and fp32 disagree, int8 is unsure: on 600 GroceryStore train photos the
+#: int8 (or bf16) checked: an answer whose top two probabilities are closer than this is asked
+#: again in fp32. Where int8 and fp32 disagree, int8 is unsure: on 600 GroceryStore train photos the
 #: bundled Lite2 never trained on, all 33 disagreements had margins <= 0.104 (2026-12-07); on its
 #: 294 validation photos 3 of 4 did, asking again about 5% of them (docs/speed.md)
 CHECK_MARGIN = 0.12
@@ -41,7 +41,7 @@ CHECK_MARGIN = 0.12
 class PrecisionChoice:
     """The decision for one model on one CPU kind, with the figures it rests on."""
 
-    precision: str            # "fp32", "int8", "int8-checked" or "bf16"
+    precision: str            # "fp32", "int8", "bf16", "int8-checked" or "bf16-checked"
     cpu_kind: str
     agreement: float          # share of held-out photos where int8's top-1 equals fp32's
     fp32_top1: float
@@ -176,10 +176,10 @@ def writable_folder(checkpoint: Path) -> Path:
 
 
 def chosen_precision(checkpoint: str | os.PathLike, sha256: str | None = None) -> str:
-    """'int8', 'int8-checked' or 'bf16' where this model was measured free on this CPU kind, else
-    'fp32' (never
-    measured, measured lossy, or measured on another kind of CPU). bf16 also needs this CPU's
-    bf16 units: a CPU kind is named by its int8 instructions, and some VNNI CPUs lack bf16."""
+    """The precision this model was measured free in on this CPU kind ('int8', 'bf16', either
+    '-checked'), else 'fp32' (never measured, measured lossy, or measured on another kind of
+    CPU). bf16 also needs this CPU's bf16 units: a CPU kind is named by its int8 instructions,
+    and some VNNI CPUs lack bf16."""
     choice = read_choice(checkpoint, sha256=sha256)
     if choice is None or (choice.precision.startswith("bf16") and not machine.has_bf16()):
         return "fp32"

@@ -72,16 +72,17 @@ def prepare(out: Path, callback=None, photos: tuple | None = None) -> None:
 
 def fp32_like_its_base(out: Path) -> bool:
     """A head-only retrain of a model that runs in fp32 on this CPU kind (measured lossy in
-    int8 and bf16, or never measured) runs in fp32 too, without building and measuring an int8
-    file of its own (20-30 s of a one-product retrain's time to live, more than the retrain): its network
-    is the base's. `python -m model.precision FILE` measures it whenever wanted."""
+    int8 and bf16, or never measured), or in a precision checked by fp32, runs in fp32, without
+    building and measuring an int8 file of its own (20-30 s of a one-product retrain's time to
+    live, more than the retrain): its network is the base's, and fp32 gives the answers a checked
+    precision keeps. `python -m model.precision FILE` measures it whenever wanted."""
     from assistant.inference.checkpoint import head_only_base
     from assistant.inference.precision import read_choice
     base = head_only_base(read_metadata(out))
     if base is None:
         return False
     choice = read_choice(base)
-    if choice is not None and choice.precision != "fp32":  # int8 or bf16: the new head is measured
+    if choice is not None and choice.precision in ("int8", "bf16"):  # the new head is measured
         return False
     log.info("%s: fp32, as its base on this CPU kind (int8 not measured for a new head)", out)
     return True
