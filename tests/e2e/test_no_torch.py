@@ -84,7 +84,9 @@ def test_serve_answers_without_torch(no_torch_env):
                 assert proc.poll() is None, proc.stderr.read()
                 assert time.monotonic() < deadline, "serve did not come up"
                 time.sleep(0.3)
-        assert '"backend":"onnx"' in health
+        # ONNX Runtime, in whichever precision set-up measured free for this CPU (fp32, int8 or
+        # int8 checked by fp32)
+        assert '"backend":"onnx' in health
         photo = sorted(DEMO.glob("*.jpg"))[1]
         request = urllib.request.Request(base + "/api/predict", data=photo.read_bytes(),
                                          headers={"Content-Type": "image/jpeg"}, method="POST")
