@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 
 from assistant.inference.export import ensure_onnx
@@ -98,6 +99,7 @@ class CheckedClassifier(ExportedModel):
         self.onnx_path, self.device = fast.onnx_path, "cpu"
         self.backend, self.precision = f"{fast.backend}-checked", f"{fast.precision}-checked"
         self.asked, self.asked_again = 0, 0  # answers given, and those fp32 gave
+        self._count = threading.Lock()  # the service asks from several threads
 
     def logits(self, batch):
         import numpy as np
@@ -110,7 +112,8 @@ class CheckedClassifier(ExportedModel):
         unsure = unsure_rows(out)
         if len(unsure):
             out[unsure] = self.fp32.logits(np.ascontiguousarray(batch[unsure]))
-        self.asked, self.asked_again = self.asked + len(out), self.asked_again + len(unsure)
+        with self._count:
+            self.asked, self.asked_again = self.asked + len(out), self.asked_again + len(unsure)
         return out
 
 
@@ -224,8 +227,8 @@ def open_classifier(model: str | os.PathLike, backend: str = DEFAULT_BACKEND, de
 
 def _measured_onnx(model, threads: int | None):
     """The precision chosen for this model on this CPU kind (int8: ONNX Runtime; bf16: OpenVINO;
-    either checked by fp32); fp32 when the chosen one cannot be had (an int8 file is never made without
-    calibration photos; OpenVINO may have been uninstalled since)."""
+    either checked by fp32); fp32 when the chosen one cannot be had (an int8 file is never made
+    without calibration photos; OpenVINO may have been uninstalled since)."""
     from assistant.inference.precision import chosen_precision
     chosen = chosen_precision(model)
     try:
