@@ -97,14 +97,14 @@ class Fitted:
 def run_fast(cfg, base, plan, cb, features_of=None, cache: FeatureCache | None = None) -> RetrainReport:
     """Read (cached) features, fit the head (and the upper blocks), judge and save.
     features_of: the checkpoint whose features a head-only fit reads (features_checkpoint's
-    choice; made here when not given). cache: `--adapt upper`'s (upper_cache), when the
-    forecast made it."""
+    choice; made here when not given). cache: the feature cache the forecast counted in (the
+    pooled features', or `--adapt upper`'s: upper_cache), used when it is this run's."""
     device = pick_device(cfg.device)
     level = "lower" if cfg.adapt == "upper" else "pooled"
     new_ids = fresh_ids(cfg, plan)
     if level == "lower" or features_of is None:
         features_of = features_checkpoint(cfg, base, plan, cb) if level == "pooled" else base
-    if cache is None or level != "lower":
+    if cache is None or cache.level != level or cache.ckpt is not features_of:
         cache = FeatureCache(features_of, device, level)
     new_rows = {plan.classes.index(c) for c in new_ids}
     mirrored = [(f, y) for f, y in plan.train if y in new_rows]
