@@ -186,6 +186,9 @@ def bench_classify(model: Path, args) -> dict:
         from assistant.inference.onnx_backend import open_classifier
         onnx = open_classifier(model, "onnx", device="cpu", threads=args.threads)
         out["onnx_predict"] = timed(lambda: onnx.predict(frame))
+        auto = open_classifier(model, "auto", device="cpu", threads=args.threads)
+        out["auto_predict"] = timed(lambda: auto.predict(frame))
+        out["auto_backend"] = auto.backend
     except Exception as exc:   # no ONNX Runtime, or a model it cannot export
         print(f"   (ONNX Runtime not timed: {exc})")
     rows = (("preprocess", "preprocessing (crop, resize, normalise)"),
@@ -194,7 +197,8 @@ def bench_classify(model: Path, args) -> dict:
             ("bf16_channels_last", f"model, bf16 + channels_last ({'native' if native else 'emulated'})"),
             ("fp32_channels_last_1_thread", "model, fp32 + channels_last, 1 thread"),
             ("app_predict", f"whole predict(), PyTorch ({'bf16' if app.bf16 else 'fp32'})"),
-            ("onnx_predict", "whole predict(), ONNX Runtime fp32"))
+            ("onnx_predict", "whole predict(), ONNX Runtime fp32"),
+            ("auto_predict", f"whole predict(), the app's: {out.get('auto_backend', 'auto')}"))
     for name, label in rows:
         if name not in out:
             continue

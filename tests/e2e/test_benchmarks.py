@@ -38,8 +38,11 @@ def test_bench_times_the_classifier_the_play_startup_and_memory(tmp_path, photo_
                  "--minutes", "0.03", "--only", "classify", "play", "startup", "memory",
                  "--json", str(out), home=isolated_home)
     figures = json.loads(out.read_text())
-    for name in ("preprocess", "fp32", "app_predict", "onnx_predict"):
+    for name in ("preprocess", "fp32", "app_predict", "onnx_predict", "auto_predict"):
         coherent(figures["classify"][name], n=3)
+    # the app's own backend, named: ONNX Runtime in the precision measured for this CPU
+    assert figures["classify"]["auto_backend"].startswith("onnx")
+    assert f"whole predict(), the app's: {figures['classify']['auto_backend']}" in result.stdout
     assert figures["play"]["frames_classified_per_s"] > 0
     coherent(figures["play"]["classify_ms"], n=1)
     assert all(s > 0 for s in figures["startup"]["seconds"]), figures["startup"]
