@@ -44,3 +44,13 @@ def test_the_real_engine_reads_a_printed_date(reader, words, date, kind):
 
 def test_a_plain_picture_has_no_text(reader):
     assert reader.read(np.full((480, 640, 3), 128, np.uint8)).empty
+
+
+def test_the_engines_threads_sleep_between_reads(reader):
+    """Its ONNX Runtime sessions do not spin between calls (the classifier shares the cores: a
+    read and the frames classified beside it took 1.7 and 1.3 times as long so, docs/speed.md)."""
+    reader.read(sticker("Arla"))  # loaded
+    ocr = reader.engine._ocr
+    for session in (ocr.text_det.infer.session, ocr.text_rec.session.session):  # detect, recognise
+        options = session.get_session_options()
+        assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
