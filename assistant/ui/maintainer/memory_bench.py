@@ -40,7 +40,7 @@ class LeanContext:
 
     def reload_model(self, path):
         from assistant.inference.onnx_backend import open_classifier
-        self.classifier = open_classifier(path, "onnx")
+        self.classifier = open_classifier(path, "auto", device="cpu")  # as the app: the measured precision
         return self.classifier
 
 
