@@ -153,35 +153,39 @@ def thread_count(threads: int | None) -> int:
         return 0
 
 
+def session_options(threads: int | None, level=None):
+    """ONNX Runtime's options for every session of ours: `threads` (thread_count), the graph
+    optimisation level when given, and threads that sleep when their work is done instead of
+    spinning for more: on a busy 2-core CPU a frame took half the time (fp32 29 against 56 ms,
+    int8 14 against 26), and on a quiet one 1 ms more, for 40-60% less CPU (docs/speed.md)."""
+    import onnxruntime as ort
+    o = ort.SessionOptions()
+    if level is not None:
+        o.graph_optimization_level = level
+    o.intra_op_num_threads = thread_count(threads)
+    o.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return o
+
+
 def _open_session(onnx_path: Path, threads: int | None, providers: list[str]):
     """(session, False) from the optimised copy of an earlier start, made only once the model's
     probe passed there; else (session of onnx_path, where its optimised copy was written, to be
     kept once the probe passes; None on a GPU, whose graphs are not cached)."""
     import onnxruntime as ort
-
-    def options(level):
-        o = ort.SessionOptions()
-        o.graph_optimization_level = level
-        o.intra_op_num_threads = thread_count(threads)
-        # threads sleep when their work is done instead of spinning for more: on a busy 2-core
-        # CPU a frame took half the time (fp32 29 against 56 ms, int8 14 against 26), and on a
-        # quiet one 1 ms more, for 40-60% less CPU around each frame (docs/speed.md)
-        o.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        return o
     if providers != ["CPUExecutionProvider"]:
-        return ort.InferenceSession(str(onnx_path), options(ort.GraphOptimizationLevel.ORT_ENABLE_ALL),
+        return ort.InferenceSession(str(onnx_path), session_options(threads, ort.GraphOptimizationLevel.ORT_ENABLE_ALL),
                                     providers=providers), None
     cached = optimized_path(onnx_path)
     try:
         if cached.is_file() and cached.stat().st_mtime >= onnx_path.stat().st_mtime:
-            return ort.InferenceSession(str(cached), options(ort.GraphOptimizationLevel.ORT_DISABLE_ALL),
+            return ort.InferenceSession(str(cached), session_options(threads, ort.GraphOptimizationLevel.ORT_DISABLE_ALL),
                                         providers=providers), False
     except Exception as exc:  # damaged or from another build: made again below
         log.warning("%s cannot be run (%s); it is made again", cached, exc)
         cached.unlink(missing_ok=True)
     cached.parent.mkdir(parents=True, exist_ok=True)
     fresh = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")
-    opts = options(ort.GraphOptimizationLevel.ORT_ENABLE_ALL)
+    opts = session_options(threads, ort.GraphOptimizationLevel.ORT_ENABLE_ALL)
     opts.optimized_model_filepath = str(fresh)
     opts.log_severity_level = 3  # its warning that the copy is CPU-specific: the name says so
     return ort.InferenceSession(str(onnx_path), opts, providers=providers), fresh

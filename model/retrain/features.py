@@ -113,10 +113,8 @@ class FeatureCache:
                     import onnxruntime as ort
 
                     from assistant.inference.export import ensure_features_onnx
-                    from assistant.inference.onnx_backend import thread_count
-                    options = ort.SessionOptions()
-                    options.intra_op_num_threads = thread_count(None)
-                    self._session = ort.InferenceSession(str(ensure_features_onnx(path)), options,
+                    from assistant.inference.onnx_backend import session_options
+                    self._session = ort.InferenceSession(str(ensure_features_onnx(path)), session_options(None),
                                                          providers=["CPUExecutionProvider"])
                 except Exception as exc:  # noqa: BLE001 - PyTorch computes the same features
                     log.warning("features through PyTorch: no ONNX file of %s (%s)", path, exc)
