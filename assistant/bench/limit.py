@@ -4,7 +4,8 @@ Prints, all measured in one run on the same photos (the model's held-out photos 
 on this machine, else --source's photo folder):
   1. the precision chosen for the model on this CPU kind and the figures it rests on;
   2. one 640x480 frame through predict(), median / p90 ms, fp32, int8 and (a CPU with bf16
-     units and OpenVINO installed) bf16;
+     units and OpenVINO installed) bf16, each also checked by fp32: a frame of noise (nothing in
+     it is sure, the checked ones' worst case) and a product's photo;
   3. the matrix-product peak of this CPU measured now through ONNX Runtime (fp32 MatMul, int8
      MatMulInteger) and OpenVINO (bf16), the model's GFLOP a photo, and the photos/s limit
      they allow;
@@ -90,13 +91,25 @@ def photo_folder(model: Path, fallback: Path, into: Path, limit: int = PHOTOS) -
     return into
 
 
-def frame_ms(model: Path, backend: str, frames: int) -> dict:
+def product_frame(folder: Path):
+    """The first photo of the folder, as a 640x480 camera frame."""
+    import numpy as np
+    from PIL import Image
+
+    from assistant.inference.vision import load_image
+    first = min(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    return np.asarray(Image.fromarray(load_image(first)).resize((640, 480)))
+
+
+def frame_ms(model: Path, backend: str, frames: int, frame=None) -> dict:
+    """predict() on one 640x480 frame (default: noise), median / p90 ms."""
     import numpy as np
 
     from assistant.bench.command import frame_stats
     from assistant.inference.onnx_backend import open_classifier
     clf = open_classifier(model, backend, device="cpu")
-    frame = np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8)
+    if frame is None:
+        frame = np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8)
     for _ in range(3):
         clf.predict(frame)
     ms = []
@@ -132,7 +145,7 @@ def run(model: Path, source: Path, frames: int = 20) -> dict:
                    if has_bf16() and openvino_available() else {}))
     out["frame_ms"] = {p: frame_ms(model, b, frames) for p, b in backends.items()}
     for p, s in out["frame_ms"].items():
-        print(f"   one 640x480 frame, {p}: {s['median_ms']:.1f} ms median, {s['p90_ms']:.1f} ms p90")
+        print(f"   one 640x480 frame of noise, {p}: {s['median_ms']:.1f} ms median, {s['p90_ms']:.1f} ms p90")
     gflop = model_gflop(model)
     runtime = {p: p.removesuffix("-checked") for p in backends}  # a checked one: its fast precision's
     peak_of = {r: matmul_peak(r) for r in set(runtime.values())}
@@ -144,6 +157,11 @@ def run(model: Path, source: Path, frames: int = 20) -> dict:
           + ", ".join(f"{p} {peaks[p]:.0f} G/s -> limit {limits[p]:.0f} photos/s" for p in backends))
     with tempfile.TemporaryDirectory() as tmp:
         folder = photo_folder(model, source, Path(tmp) / "photos")
+        product = product_frame(folder)
+        out["product_frame_ms"] = {p: frame_ms(model, b, frames, product) for p, b in backends.items()}
+        for p, s in out["product_frame_ms"].items():
+            print(f"   one 640x480 photo of a product, {p}: {s['median_ms']:.1f} ms median, "
+                  f"{s['p90_ms']:.1f} ms p90")
         rates, labels = {}, {}
         for p, b in backends.items():
             labels[p], rates[p] = classify_folder(b, folder, ["--model", str(model)])

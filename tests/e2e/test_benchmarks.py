@@ -107,9 +107,10 @@ def test_bench_limit_prints_each_figure_with_its_ratio(tmp_path, photo_dir, trai
     assert chosen in ("int8", "bf16")  # the fitted tiny model is answered alike in each
     assert figures["precision"]["precision"] == chosen
     assert f"precision: {chosen} on" in result.stdout
-    assert set(figures["frame_ms"]) == set(precisions)
+    assert set(figures["frame_ms"]) == set(figures["product_frame_ms"]) == set(precisions)
     for p in precisions:
         coherent(figures["frame_ms"][p], n=3)
+        coherent(figures["product_frame_ms"][p], n=3)
         limit = figures["limit_photos_per_s"][p]
         assert limit == pytest.approx(figures["peak_gops"][p] / figures["gflop_per_photo"], rel=0.01)
         c = figures["classify"][p]
