@@ -14,9 +14,10 @@ from assistant.inference.checkpoint import read_metadata
 
 
 def run_hours(run: dict) -> float:
-    """A run's CPU hours: the CPU time its processes used, where recorded; else (runs before
-    2026-12-07's third session, whose run began before the change) its wall time times the threads it trained with, which
-    overstates a run that shared its cores and understates one resumed with more threads."""
+    """A run's CPU hours: the CPU time its processes used, where recorded; else (the runs up to
+    and including 2026-12-07's third session's) its wall time times the threads it trained
+    with, which overstates a run that shared its cores and understates one resumed with more
+    threads."""
     if run.get("cpu_seconds") is not None:
         return run["cpu_seconds"] / 3600
     return run.get("seconds", 0) * run.get("threads", 1) / 3600
