@@ -106,7 +106,7 @@ def measure(checkpoint: str | os.PathLike, calibration: Sequence[str | os.PathLi
     `heldout` ((photo, product id) pairs the model never trained on), choose the fastest
     lossless (else fp32), record the choice for this CPU kind and return it."""
     from assistant.inference.export import ensure_onnx
-    from assistant.inference.onnx_backend import OnnxClassifier, checked
+    from assistant.inference.onnx_backend import CheckedClassifier, OnnxClassifier
     from assistant.inference.onnx_files import ExportError, find_onnx
 
     checkpoint = Path(checkpoint)
@@ -127,15 +127,16 @@ def measure(checkpoint: str | os.PathLike, calibration: Sequence[str | os.PathLi
     _, acc32 = _scores(top_fp32, top_fp32, truth)
     agreement, acc8 = _scores(top_int8, top_fp32, truth)
     measured = {"int8": (agreement, acc8, int8_rate)}
-    checks = {"int8": _checked(checked(checkpoint, "int8"), batches, top_fp32, truth)}
+    # checked by fp32: the files already open, the fast one answering first
+    checks = {"int8": _checked(CheckedClassifier(int8, fp32), batches, top_fp32, truth)}
     bf16 = {}  # the record's bf16 fields, where bf16 was measured
     if (found := _bf16(checkpoint, batches)) is not None:
-        top16, rate16 = found
+        ov, top16, rate16 = found
         agree16, acc16 = _scores(top16, top_fp32, truth)
         measured["bf16"] = (agree16, acc16, rate16)
         bf16 = {"bf16_agreement": round(agree16, 5), "bf16_top1": round(acc16, 5),
                 "bf16_per_s": round(rate16, 1)}
-        checks["bf16"] = _checked(checked(checkpoint, "bf16"), batches, top_fp32, truth)
+        checks["bf16"] = _checked(CheckedClassifier(ov, fp32), batches, top_fp32, truth)
     for p, c in checks.items():
         measured[f"{p}-checked"] = (c["agreement"], c["top1"], c["per_s"])
     choice = PrecisionChoice(fastest_lossless(acc32, measured), kind or machine.cpu_kind(),
@@ -148,14 +149,15 @@ def measure(checkpoint: str | os.PathLike, calibration: Sequence[str | os.PathLi
     return choice
 
 
-def _bf16(checkpoint: Path, batches) -> tuple[list[str], float] | None:
-    """(top-1 ids, photos/s) of OpenVINO bf16 on the batches; None where this CPU has no bf16
-    units or OpenVINO is not installed (nothing to measure), or it fails (logged)."""
+def _bf16(checkpoint: Path, batches) -> tuple[object, list[str], float] | None:
+    """(the OpenVINO bf16 classifier, its top-1 ids, photos/s) on the batches; None where this
+    CPU has no bf16 units or OpenVINO is not installed (nothing to measure), or it fails (logged)."""
     from assistant.inference.openvino_backend import OpenVinoClassifier, openvino_available
     if not machine.has_bf16() or not openvino_available():
         return None
     try:
-        return _top1(OpenVinoClassifier(checkpoint), batches)
+        ov = OpenVinoClassifier(checkpoint)
+        return (ov, *_top1(ov, batches))
     except Exception as exc:  # noqa: BLE001 - bf16 is an option; fp32 and int8 stand without it
         log.warning("%s: bf16 not measured (%s: %s)", checkpoint, type(exc).__name__, exc)
         return None
