@@ -71,11 +71,13 @@ def test_a_worse_model_is_refused_unless_yes(tmp_path, tiny_checkpoint):
 
 
 @pytest.mark.parametrize("base_runs, measured", [("int8", True), ("bf16", True), ("fp32", False),
-                                                 (None, False)])
+                                                 (None, False), ("int8-checked", False),
+                                                 ("bf16-checked", False)])
 def test_a_new_head_is_measured_only_where_its_base_runs_int8_or_bf16(
         base, new_dir, tmp_path, monkeypatch, base_runs, measured):  # noqa: F811
-    """A head-only retrain's network is its base's: where the base runs fp32 here, the new
-    model does too, without the int8 build and measurement (most of a product's time to live)."""
+    """A head-only retrain's network is its base's: where the base runs fp32 here, or a
+    precision checked by fp32, the new model runs fp32, without the int8 build and measurement
+    (most of a product's time to live)."""
     from assistant.inference import precision
     from assistant.maintainer import session
     from model import precision as making
