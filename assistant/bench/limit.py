@@ -101,23 +101,25 @@ def product_frame(folder: Path):
     return np.asarray(Image.fromarray(load_image(first)).resize((640, 480)))
 
 
-def frame_ms(model: Path, backend: str, frames: int, frame=None) -> dict:
-    """predict() on one 640x480 frame (default: noise), median / p90 ms."""
+def frame_ms(model: Path, backend: str, frames: int, product) -> list[dict]:
+    """predict() on one 640x480 frame of noise (nothing in it is sure: the checked precisions'
+    worst case), then on the product's frame, median / p90 ms, one classifier opened for both."""
     import numpy as np
 
     from assistant.bench.command import frame_stats
     from assistant.inference.onnx_backend import open_classifier
     clf = open_classifier(model, backend, device="cpu")
-    if frame is None:
-        frame = np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8)
-    for _ in range(3):
-        clf.predict(frame)
-    ms = []
-    for _ in range(frames):
-        t0 = time.perf_counter()
-        clf.predict(frame)
-        ms.append((time.perf_counter() - t0) * 1000)
-    return frame_stats(ms)
+    out = []
+    for frame in (np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8), product):
+        for _ in range(3):
+            clf.predict(frame)
+        ms = []
+        for _ in range(frames):
+            t0 = time.perf_counter()
+            clf.predict(frame)
+            ms.append((time.perf_counter() - t0) * 1000)
+        out.append(frame_stats(ms))
+    return out
 
 
 def part(model: Path, args) -> dict:
@@ -143,25 +145,24 @@ def run(model: Path, source: Path, frames: int = 20) -> dict:
                                     if find_onnx(model, True) else {})
                 | ({"bf16": "openvino-bf16", "bf16-checked": "openvino-bf16-checked"}
                    if has_bf16() and openvino_available() else {}))
-    out["frame_ms"] = {p: frame_ms(model, b, frames) for p, b in backends.items()}
-    for p, s in out["frame_ms"].items():
-        print(f"   one 640x480 frame of noise, {p}: {s['median_ms']:.1f} ms median, {s['p90_ms']:.1f} ms p90")
-    gflop = model_gflop(model)
-    runtime = {p: p.removesuffix("-checked") for p in backends}  # a checked one: its fast precision's
-    peak_of = {r: matmul_peak(r) for r in set(runtime.values())}
-    peaks = {p: peak_of[runtime[p]] for p in backends}
-    limits = {p: peaks[p] / gflop for p in backends}
-    out.update(gflop_per_photo=round(gflop, 3), peak_gops={p: round(v, 1) for p, v in peaks.items()},
-               limit_photos_per_s={p: round(v, 1) for p, v in limits.items()})
-    print(f"   {gflop:.2f} GFLOP a photo; matrix-product peak now: "
-          + ", ".join(f"{p} {peaks[p]:.0f} G/s -> limit {limits[p]:.0f} photos/s" for p in backends))
     with tempfile.TemporaryDirectory() as tmp:
         folder = photo_folder(model, source, Path(tmp) / "photos")
+        pictures = {"frame_ms": "frame of noise", "product_frame_ms": "photo of a product"}
         product = product_frame(folder)
-        out["product_frame_ms"] = {p: frame_ms(model, b, frames, product) for p, b in backends.items()}
-        for p, s in out["product_frame_ms"].items():
-            print(f"   one 640x480 photo of a product, {p}: {s['median_ms']:.1f} ms median, "
-                  f"{s['p90_ms']:.1f} ms p90")
+        timed = {p: frame_ms(model, b, frames, product) for p, b in backends.items()}
+        for i, (key, words) in enumerate(pictures.items()):
+            out[key] = {p: stats[i] for p, stats in timed.items()}
+            for p, st in out[key].items():
+                print(f"   one 640x480 {words}, {p}: {st['median_ms']:.1f} ms median, {st['p90_ms']:.1f} ms p90")
+        gflop = model_gflop(model)
+        runtime = {p: p.removesuffix("-checked") for p in backends}  # a checked one: its fast precision's
+        peak_of = {r: matmul_peak(r) for r in set(runtime.values())}
+        peaks = {p: peak_of[runtime[p]] for p in backends}
+        limits = {p: peaks[p] / gflop for p in backends}
+        out.update(gflop_per_photo=round(gflop, 3), peak_gops={p: round(v, 1) for p, v in peaks.items()},
+                   limit_photos_per_s={p: round(v, 1) for p, v in limits.items()})
+        print(f"   {gflop:.2f} GFLOP a photo; matrix-product peak now: "
+              + ", ".join(f"{p} {peaks[p]:.0f} G/s -> limit {limits[p]:.0f} photos/s" for p in backends))
         rates, labels = {}, {}
         for p, b in backends.items():
             labels[p], rates[p] = classify_folder(b, folder, ["--model", str(model)])
