@@ -25,6 +25,15 @@ class ExportedModel:
     def logits(self, batch):
         raise NotImplementedError
 
+    @staticmethod
+    def _array(batch):
+        """A normalised batch as the contiguous float32 array a runtime takes (a torch tensor,
+        from a caller that has torch anyway, is accepted)."""
+        import numpy as np
+        if hasattr(batch, "detach"):
+            batch = batch.detach().cpu().float().numpy()
+        return np.ascontiguousarray(batch, dtype=np.float32)
+
     def name(self, class_id: str, language: str = "en") -> str:
         return self.checkpoint.name(self.class_ids.index(class_id), language)
 

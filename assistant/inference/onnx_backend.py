@@ -76,10 +76,7 @@ class OnnxClassifier(ExportedModel):
 
     def logits(self, batch):
         """Normalised N x 3 x S x S float32 array (a torch tensor is accepted) -> N x C array."""
-        import numpy as np
-        if hasattr(batch, "detach"):  # a torch tensor from a caller that has torch anyway
-            batch = batch.detach().cpu().float().numpy()
-        x = np.ascontiguousarray(batch, dtype=np.float32)
+        x = self._array(batch)
         # A batch's activations would stay in ONNX Runtime's arena for good (a burst of
         # batches of 16 left the service at 4.6x its idle memory): past one picture, the arena
         # gives them back at the end of the run. One picture (the app) keeps its arena.
@@ -105,13 +102,11 @@ class CheckedClassifier(ExportedModel):
         import numpy as np
 
         from assistant.inference.precision import unsure_rows
-        if hasattr(batch, "detach"):
-            batch = batch.detach().cpu().float().numpy()
-        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        batch = self._array(batch)
         out = np.array(self.fast.logits(batch))
         unsure = unsure_rows(out)
         if len(unsure):
-            out[unsure] = self.fp32.logits(np.ascontiguousarray(batch[unsure]))
+            out[unsure] = self.fp32.logits(batch[unsure])
         with self._count:
             self.asked, self.asked_again = self.asked + len(out), self.asked_again + len(unsure)
         return out
