@@ -208,6 +208,7 @@ def no_onnx_export(monkeypatch):
         raise export.ExportError("the ONNX export is not this test's subject")
     monkeypatch.setattr(export, "ensure_onnx", not_here)
     monkeypatch.setattr(export, "ensure_features_onnx", not_here)  # features through PyTorch
+    monkeypatch.setattr(export, "ensure_lower_onnx", not_here)
 
 
 #: a sitecustomize for the processes a test starts (tests/child_stubs/sitecustomize.py)

@@ -74,25 +74,41 @@ def export_features_onnx(checkpoint: str | os.PathLike, out: str | os.PathLike) 
     checkpoint, out = Path(checkpoint), Path(out)
     ckpt = load_checkpoint(checkpoint)
     network = ckpt.network().float().to(memory_format=torch.contiguous_format)
-    pooled = architecture(ckpt.architecture).features(network)
+    return export_part(network, architecture(ckpt.architecture).features(network), ckpt.preprocessing.size, out,
+                       then=lambda tmp: _stamp(tmp, checkpoint, ckpt.class_ids, "fp32 features"))
 
-    class Features(torch.nn.Module):
+
+def export_part(network, forward, size: int, out: str | os.PathLike, then=None) -> Path:
+    """A part of an fp32 network (forward: normalised N x 3 x size x size -> its output, using
+    network's weights) -> an ONNX graph with a dynamic batch axis, written atomically: the
+    features file above, or the lower blocks `retrain --adapt upper` caches the output of
+    (model.retrain.features; 3.4x PyTorch's bf16 autocast on one core, docs/retraining.md).
+    then(path): done to the graph before it takes its place (a stamp)."""
+    import torch
+
+    class Part(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.network = network
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return pooled(x)
+            return forward(x)
 
-    size = ckpt.preprocessing.size
     with atomic_write(out) as tmp, warnings.catch_warnings(), torch.inference_mode():
         warnings.simplefilter("ignore")
-        torch.onnx.export(Features().eval(), (torch.zeros(1, 3, size, size),), str(tmp),
+        torch.onnx.export(Part().eval(), (torch.zeros(1, 3, size, size),), str(tmp),
                           input_names=[INPUT], output_names=[FEATURES],
                           dynamic_axes={INPUT: {0: "batch"}, FEATURES: {0: "batch"}},
                           opset_version=OPSET, dynamo=False)
-        _stamp(tmp, checkpoint, ckpt.class_ids, "fp32 features")
-    return out
+        if then is not None:
+            then(tmp)
+    return Path(out)
+
+
+def ensure_lower_onnx(out: Path, network, lower, size: int) -> Path:
+    """The ONNX file of a network's lower blocks at one input size (export_part), made once:
+    out sits in the feature cache's folder, whose name is the lower blocks' digest."""
+    return out if out.is_file() else export_part(network, lower, size, out)
 
 
 def ensure_features_onnx(checkpoint: str | os.PathLike) -> Path:

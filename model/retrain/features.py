@@ -99,34 +99,41 @@ class FeatureCache:
         self._session = None  # ONNX Runtime on the features file, made on first use
 
     def _onnx(self):
-        """ONNX Runtime on the checkpoint's features file, for pooled features on a CPU: 2.6x
-        PyTorch's eager network for 32 photos and their mirror images, decoding included
-        (docs/retraining.md, "One product live in seconds"); made once per model (the bundled
-        ones by set-up). False where it does not apply (other levels, a GPU, a checkpoint
-        resized in memory) or cannot be made."""
+        """ONNX Runtime on the checkpoint's features file, or on its lower blocks at the cache's
+        size, on a CPU: pooled features 2.6x PyTorch's eager network for 32 photos and their
+        mirror images, decoding included (docs/retraining.md, "One product live in seconds");
+        the lower blocks 3.4x its bf16 autocast, in fp32. Made once per model (the bundled
+        features files by set-up). False where it does not apply (a GPU; pooled features of a
+        checkpoint resized in memory) or cannot be made."""
         if self._session is None:
             self._session = False
-            path = self.ckpt.path
-            if self.level == "pooled" and self.device.type == "cpu" and path is not None \
-                    and Path(path).is_file() and self.prep.size == read_size(path):
-                try:
+            try:
+                path = self._onnx_file() if self.device.type == "cpu" else None
+                if path is not None:
                     import onnxruntime as ort
 
-                    from assistant.inference.export import ensure_features_onnx
                     from assistant.inference.onnx_backend import session_options
-                    self._session = ort.InferenceSession(str(ensure_features_onnx(path)), session_options(None),
+                    self._session = ort.InferenceSession(str(path), session_options(None),
                                                          providers=["CPUExecutionProvider"])
-                except Exception as exc:  # noqa: BLE001 - PyTorch computes the same features
-                    log.warning("features through PyTorch: no ONNX file of %s (%s)", path, exc)
+            except Exception as exc:  # noqa: BLE001 - PyTorch computes the same features
+                log.warning("features through PyTorch: no ONNX file of %s (%s)", self.ckpt.path, exc)
         return self._session
+
+    def _onnx_file(self) -> Path | None:
+        from assistant.inference import export
+        if self.level == "lower":
+            return export.ensure_lower_onnx(self.folder / "lower.onnx", self.model, self.lower, self.prep.size)
+        path = self.ckpt.path
+        if path is not None and Path(path).is_file() and self.prep.size == read_size(path):
+            return export.ensure_features_onnx(path)
+        return None
 
     @torch.inference_mode()
     def compute(self, batch: torch.Tensor) -> torch.Tensor:
         """uint8 (or float in [0, 1]) N x 3 x S x S -> float32 features on the CPU. Pooled
         features in float32 (the head is fitted on them as they are); the lower blocks' maps,
-        stored as float16 anyway, in bf16 autocast where the device computes bf16 natively
-        (model.evaluate.use_bf16: 2.1-2.5x faster on such a CPU by
-        docs/experiments.md; emulated, and slower, elsewhere)."""
+        stored as float16 anyway, through ONNX Runtime on a CPU (_onnx), else in bf16 autocast
+        where the device computes bf16 natively (model.evaluate.use_bf16)."""
         session = self._onnx()
         if session:
             x = self.prep.normalize(batch).float().contiguous().numpy()

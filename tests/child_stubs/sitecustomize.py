@@ -1,8 +1,8 @@
 """Loaded by every Python process a test starts with this folder on its PYTHONPATH (the
 `stubbed_in_children` fixture of tests/conftest.py): where a child's ONNX export or its precision
 measurement is not the test's subject, they are skipped there too, as `no_onnx_export` skips
-them in the test's own process. TESTS_STUBBED names what: "export" (ensure_onnx and
-ensure_features_onnx fail as an export that cannot be made: the model is written all the same,
+them in the test's own process. TESTS_STUBBED names what: "export" (ensure_onnx,
+ensure_features_onnx and ensure_lower_onnx fail as an export that cannot be made: the model is written all the same,
 features come through PyTorch), "precision" (model.precision.make_ready measures nothing: the
 model runs in fp32, as where its photos are not here). Both have tests of their own
 (tests/e2e/test_export.py, test_precision.py, tests/model/test_maintainer_session.py)."""
@@ -19,6 +19,7 @@ def _no_export(module) -> None:
         raise module.ExportError("the ONNX export is not this test's subject")
     module.ensure_onnx = not_here
     module.ensure_features_onnx = not_here
+    module.ensure_lower_onnx = not_here
 
 
 def _no_precision(module) -> None:

@@ -75,3 +75,21 @@ def test_a_model_whose_network_changed_is_exported_not_built_on_its_base(base, t
     export.ensure_features_onnx(base)
     assert export._from_base(out, tmp_path / "a.onnx") is not None
     assert export._from_base(changed, tmp_path / "b.onnx") is None
+
+
+def test_the_lower_blocks_maps_through_onnx_runtime_are_pytorchs(base, photo_dir):
+    """`--adapt upper` reads its photos through the lower blocks at its own size in ONNX
+    Runtime (a file made once, in the cache's folder), and gets PyTorch's fp32 maps."""
+    photos = sorted(photo_dir.rglob("*.jpg"))
+    ckpt = load_checkpoint(base)
+    bigger = ckpt.at_size(ckpt.preprocessing.size + 16)
+    through_onnx = FeatureCache(bigger, torch.device("cpu"), "lower")
+    got, ok, _ = through_onnx.features(photos, ("photo", "crop1"))
+    assert through_onnx._onnx(), "the maps were not computed by ONNX Runtime"
+    assert (through_onnx.folder / "lower.onnx").is_file()
+    eager = FeatureCache(bigger, torch.device("cpu"), "lower")
+    eager._session, eager.bf16 = False, False
+    eager.folder = eager.folder.with_name(eager.folder.name + "-eager")
+    want, _, _ = eager.features(photos, ("photo", "crop1"))
+    assert all(ok) and got.shape == want.shape and got.shape[:2] == (len(photos), 2) and got.dim() == 5
+    assert torch.allclose(got.float(), want.float(), rtol=2e-3, atol=2e-2)  # the cache keeps float16
