@@ -140,7 +140,8 @@ class MaintainerSession:
         library's products alone). One already running is ended first: the new one covers its
         photos and the ones added since (what it cached stays), and only the new one's events
         are told: on_counted({"cold": photo views not cached yet, "photos": n}) and
-        on_counted({"cold_upper": those of a retrain with the upper blocks}) before it reads,
+        on_counted({"cold_upper": those of a retrain with the upper blocks, "upper": whether
+        `retrain --adapt auto` would adapt them}) before it reads,
         on_ended at its end."""
         if self.warm_job is not None:
             self.warm_job.cancel()

@@ -27,7 +27,7 @@ def after_retrain(cfg, result, began: float) -> None:
         photos = len(result.photos[0]) if result.photos else 0
         if photos:
             timings.record(key, full_photo_s=total / photos, full_epochs=cfg.epochs)
-    elif cfg.adapt == "upper":
+    elif (result.adapt or cfg.adapt) == "upper":
         photos = METER.upper_photos
         timings.record(key, lower_view_s=timings.rate(METER.views, METER.seconds),
                        upper_fixed_s=total - METER.seconds - METER.upper_seconds,

@@ -54,6 +54,7 @@ def retrain(cfg: RetrainConfig, callback=None, began: float | None = None) -> Re
     base_path = Path(cfg.base) if cfg.base else active_model_path()
     base = load_checkpoint(base_path)
     per_class = cfg.per_class if cfg.per_class is not None else (24 if cfg.mode == "fast" else 0)
+    cfg = choose_adapt(cfg, base, cb)
     try:
         features_of = base  # whose features the bursts are found in and a head-only fit reads
         if cfg.mode == "fast" and cfg.adapt == "head" and cfg.only and cfg.upper_start == "imagenet":
@@ -101,7 +102,39 @@ def retrain(cfg: RetrainConfig, callback=None, began: float | None = None) -> Re
     # (assistant.maintainer.session.prepare), from the photos it learnt from and was judged on
     photos = ([f for f, _ in plan.train], [(f, plan.classes[y]) for f, y in plan.heldout])
     report.seconds = round(time.monotonic() - started, 1)
-    return RetrainResult(out, report, False, report.seconds, photos)
+    return RetrainResult(out, report, False, report.seconds, photos, cfg.adapt)
+
+
+def choose_adapt(cfg: RetrainConfig, base, cb) -> RetrainConfig:
+    """`--adapt auto` (the default) made head or upper (adapts_upper), said when upper."""
+    from dataclasses import replace
+    if cfg.adapt != "auto":
+        return cfg
+    upper, new = adapts_upper(cfg, base)
+    if upper:
+        cb.note("retrain_adapt_auto", n=new)
+    return replace(cfg, adapt="upper" if upper else "head")
+
+
+def adapts_upper(cfg: RetrainConfig, base) -> tuple[bool, int]:
+    """(whether `--adapt auto` adapts the upper blocks too, how many products are new): in fast
+    mode, when at least MANY_NEW of the new model's products are new and most of them are
+    (config.mostly_new), and photos of every product it keeps are here (adapting changes the
+    network). Maintainer mode's box starts as this says (warm_cache tells it)."""
+    from model.retrain.config import MANY_NEW, mostly_new
+    from model.retrain.plan import old_product_photos, photos_by_class
+    library = set(photos_by_class(Path(cfg.data))) if Path(cfg.data).is_dir() else set()
+    kept = [] if cfg.only else [c for c in base.class_ids if c not in library]
+    new = len(library) if cfg.only else len(library - set(base.class_ids))
+    upper = cfg.mode == "fast" and new >= MANY_NEW and mostly_new(new, len(library) + len(kept))
+    if upper and kept:
+        try:
+            found = old_product_photos(base, kept, cfg.base_data, 1, cfg.heldout, cfg.seed, skip=cfg.data).found
+        except (OSError, ValueError) as exc:
+            log.info("the head alone: no photos of the kept products (%s)", exc)
+            found = {}
+        upper = all(found.get(c) for c in kept)
+    return upper, new
 
 
 def forecast(cfg: RetrainConfig, base, base_path: Path, cb, began: float, per_class: int, features_of=None):
@@ -195,8 +228,9 @@ def warm_cache(base_path: str | Path | None = None, data: str | Path | None = No
     photos of the products the model already knows, and data's photos (and mirror images);
     only: for a model of data's products alone (the known products' photos are not read).
     Maintainer mode does this while the user adds photos. counted(cold=views, photos=n) is
-    told what is left to read before it is read, then counted(cold_upper=views): what
-    `--adapt upper` would read (not read here). Returns how many photos it read; -1 when
+    told what is left to read before it is read, then counted(cold_upper=views, upper=bool): what
+    `--adapt upper` would read (not read here) and whether `--adapt auto` would adapt the upper
+    blocks (adapts_upper). Returns how many photos it read; -1 when
     cancelled() said stop (what was done stays cached)."""
     from assistant.inference.checkpoint import load_checkpoint
     from assistant.store.models import active_model_path
@@ -209,7 +243,9 @@ def warm_cache(base_path: str | Path | None = None, data: str | Path | None = No
         from model.retrain.fast import upper_cache, upper_cold
         counted(cold=sum(cache.missing(f, v) * len(v) for f, v in jobs), photos=sum(len(f) for f, _ in jobs))
         files = [f for fs, _ in jobs for f in fs]
-        counted(cold_upper=upper_cold(upper_cache(base, files, cache.device), files))
+        upper, _ = adapts_upper(RetrainConfig(data=str(data or ""), only=only, base_data=list(base_data or []),
+                                              heldout=heldout, seed=seed), base)
+        counted(cold_upper=upper_cold(upper_cache(base, files, cache.device), files), upper=upper)
     done = 0
     try:
         for files, views in jobs:
@@ -243,10 +279,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "(default: the folders recorded in the model, when present here)")
     p.add_argument("--per-class", type=int, metavar="N",
                    help="use at most N photos of each already-known product (fast: 24, full: all)")
-    p.add_argument("--adapt", choices=["head", "upper"], default="head",
+    p.add_argument("--adapt", choices=["auto", "head", "upper"], default="auto",
                    help="fast mode: fit only the head (seconds), or the upper half of the network "
                         "too, on six cached views of each photo (minutes; far better when many "
-                        "products are new)")
+                        "products are new); auto: the upper blocks when 10 or more products are "
+                        "new and most of the new model's are, else the head")
     p.add_argument("--upper-start", choices=["auto", "model", "imagenet"], default="auto",
                    help="--adapt upper: start the upper blocks from the model's own weights or from "
                         "ImageNet's (auto: ImageNet's when most of the new model's products are new "

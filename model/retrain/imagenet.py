@@ -7,6 +7,7 @@ import torch
 
 from assistant.inference.checkpoint import save_checkpoint
 from model.data import DataError
+from model.retrain.config import mostly_new
 
 
 def start_from_imagenet(cfg, new: int, products: int, arch: str, model, cb) -> bool:
@@ -30,7 +31,7 @@ def upper_state(cfg, new: int, products: int, arch: str, model, cb, user: str = 
     ("upper": --adapt upper's start; "head": a head reading ImageNet's features)."""
     from assistant.inference.architectures import PretrainedError, architecture
 
-    if cfg.upper_start == "model" or (cfg.upper_start == "auto" and 2 * new <= products):
+    if cfg.upper_start == "model" or (cfg.upper_start == "auto" and not mostly_new(new, products)):
         return None
     a = architecture(arch)
     why = None

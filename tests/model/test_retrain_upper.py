@@ -60,7 +60,7 @@ def test_upper_adaptation_learns_from_every_view_and_reuses_the_cache(base, new_
     assert warm.forecast.job.cold == 0 and warm.forecast.job.photos == cold.forecast.job.photos
     told = []  # what maintainer mode's warm-up tells the window before it reads
     warm_cache(first, new_dir, counted=lambda **fields: told.append(fields))
-    assert told[0]["photos"] == cold.forecast.job.photos and told[1] == {"cold_upper": 0}
+    assert told[0]["photos"] == cold.forecast.job.photos and told[1] == {"cold_upper": 0, "upper": False}
     cache = FeatureCache(load_checkpoint(first), torch.device("cpu"), "lower")
     photos = sorted(new_dir.rglob("*.jpg"))
     feats, ok, _ = cache.features(photos[:2], crop_views())
@@ -254,3 +254,36 @@ def test_a_retrain_of_a_mirror_averaging_model_answers_single_pictures_and_keeps
     assert not load_checkpoint(out).preprocessing.mirror
     for level in ("pooled", "lower"):
         assert frozen_digest(load_checkpoint(mirrored), level) == frozen_digest(ckpt, level)
+
+
+def test_by_default_fast_mode_adapts_the_upper_blocks_when_many_products_are_new(base, new_dir, tmp_path,
+                                                                                monkeypatch):
+    """`--adapt auto`, the default: the upper blocks too when at least MANY_NEW products are new
+    and most of the new model's are (the two new products here, MANY_NEW lowered to 2), else the
+    head alone; the warm-up tells maintainer mode the same choice."""
+    import time
+
+    from assistant.maintainer import speed
+    from assistant.store import timings
+    from model.retrain import config
+    from model.retrain.core import warm_cache
+    from model.retrain.features import METER
+    monkeypatch.setattr(config, "MANY_NEW", 2)
+    said = Recorder()
+    METER.reset()
+    asked = RetrainConfig(data=str(new_dir), out=str(tmp_path / "only.safetensors"), base=str(base),
+                          only=True, epochs=1)
+    result = retrain(asked, said)
+    assert result.adapt == "upper" and load_checkpoint(result.out).meta["retrain"]["adapt"] == "upper"
+    speed.after_retrain(asked, result, time.time() - 5.0)  # this computer's speed of the upper blocks
+    assert timings.speed(timings.model_key(base))["upper_photo_s"] > 0
+    assert any(m.startswith("2 products are new: the upper blocks are adapted too") for m in said.messages)
+    kept = retrain(RetrainConfig(data=str(new_dir), out=str(tmp_path / "kept.safetensors"), base=str(base)))
+    assert kept.adapt == "head"  # 2 new of 5 products
+    told = []
+    warm_cache(base, new_dir, counted=lambda **fields: told.append(fields), only=True)
+    assert told[1]["upper"] is True
+    monkeypatch.setattr(config, "MANY_NEW", 3)
+    few = retrain(RetrainConfig(data=str(new_dir), out=str(tmp_path / "few.safetensors"), base=str(base),
+                                only=True))
+    assert few.adapt == "head" and load_checkpoint(few.out).meta["retrain"]["adapt"] == "head"

@@ -120,3 +120,18 @@ def test_the_upper_blocks_estimate_counts_only_what_was_never_read(qtbot, open_d
     assert labels(dialog)[0].endswith("about 8 min for your 12 photos"), labels(dialog)
     dialog.views._warm_counted({"cold_upper": 0})   # the warm-up found every photo read before
     assert labels(dialog)[0].endswith("about 2 min for your 12 photos"), labels(dialog)  # 140 s
+
+
+def test_the_upper_blocks_box_follows_the_default_until_the_maintainer_chooses(qtbot, open_dialog, base,
+                                                                             tmp_path, no_warm_up):
+    """The warm-up says whether `retrain --adapt auto` would adapt the upper blocks for this
+    library; the box shows it (and the label its time) until the maintainer ticks or clears it."""
+    library_of(tmp_path, 12)
+    dialog = open_dialog(Context(base))
+    assert not dialog.block.isChecked()
+    dialog.views._warm_counted({"cold_upper": 0, "upper": True})
+    assert dialog.block.isChecked()
+    dialog.block.click()  # the maintainer clears it (a click, as Space or the mouse)
+    assert not dialog.block.isChecked()
+    dialog.views._warm_counted({"cold_upper": 0, "upper": True})
+    assert not dialog.block.isChecked()

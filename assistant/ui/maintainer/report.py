@@ -74,6 +74,9 @@ class RetrainView(QWidget):
         #: a fast retrain of the head and for one with the upper blocks (`--adapt upper`)
         self.cold: int | None = None
         self.cold_upper: int | None = None
+        #: the maintainer ticked or cleared "Also adapt the upper blocks"; until then it follows
+        #: `retrain --adapt auto`'s choice for this library (the warm-up tells it)
+        self.block_chosen = False
         self.result = None
         self._spoken: set[float] = set()
         self._retrain_pending = False
@@ -103,6 +106,8 @@ class RetrainView(QWidget):
         a11y.labelled_row(form, phrase("mode", lang), self.mode, phrase("mode_desc", lang))
         self.only, self.block = labelled_box("only", lang), labelled_box("block", lang)
         self.block.toggled.connect(lambda _on: self.label_modes())  # fast mode's time changes
+        self.block.clicked.connect(lambda _on: setattr(self, "block_chosen", True))
+        self.only.toggled.connect(lambda _on: self.start_warm())  # what is read, and auto's choice
         self.label_modes()
         self.words = labelled_box("words", lang)
         form.addRow(self.only)
@@ -175,6 +180,8 @@ class RetrainView(QWidget):
             self.cold = int(event["cold"])
         if "cold_upper" in event:
             self.cold_upper = int(event["cold_upper"])
+        if "upper" in event and not self.block_chosen:
+            self.block.setChecked(bool(event["upper"]))
         self.label_modes()
 
     def _warm_ended(self, event: dict) -> None:
