@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import torch
 
 from assistant.catalog.languages import LANGUAGES
-from assistant.inference.architectures import head_name
+from assistant.inference.architectures import architecture, head_name
 from assistant.inference.checkpoint import save_checkpoint
 from model.data import DataError
 from model.retrain.bank import Bank, add_to_user_bank, find_bank, rows_for
@@ -251,9 +251,10 @@ def fit(cfg, base, plan, cb, cache, data: TrainingSet, level, counts, bar) -> Fi
             lin.bias.copy_(bias)
         cb.note("retrain_adapting")
         began = time.perf_counter()
+        how["kept_blocks"] = architecture(base.architecture).kept_upper(model) if imagenet else 0
         fit_upper(model, base.architecture, lin, train_x, train_y, epochs=epochs,
                   lr=cfg.lr or 1e-3, step=lambda e, s, loss: bar.tick(loss), cancelled=cb.cancelled,
-                  seed=cfg.seed)
+                  seed=cfg.seed, kept=how["kept_blocks"])
         METER.upper_seconds += time.perf_counter() - began  # this computer's speed, per photo
         METER.upper_photos += len(train_y)
         _, upper_new = split_network(model, base.architecture)

@@ -138,8 +138,9 @@ def one_thread():
 def fit_upper(model: nn.Module, arch: str, head: nn.Linear, lowers: torch.Tensor,
               labels: torch.Tensor, epochs: int = 8, lr: float = 1e-3, batch: int = 32,
               step: Callable[[int, int, float], None] | None = None,
-              cancelled: Callable[[], bool] | None = None, seed: int = 0) -> None:
+              cancelled: Callable[[], bool] | None = None, seed: int = 0, kept: int = 0) -> None:
     """Fine-tune the upper blocks and the head (in place) on cached lower-block outputs.
+    kept: the first upper modules stay as they are (Architecture.kept_upper), run as frozen.
 
     lowers: N x V x C x H x W, V views of each photo (the photo, its mirror image, random
     crops); each pass shows every photo once, in one of its views drawn at random. AdamW
@@ -148,7 +149,7 @@ def fit_upper(model: nn.Module, arch: str, head: nn.Linear, lowers: torch.Tensor
     when there are at least 4 batches of photos (a few dozen would spoil them). Measured on the
     81 GroceryStore products (README, maintainer section): 70% with the head alone, 83% so."""
     _, upper = split_network(model, arch)
-    mods = architecture(arch).upper_modules(model)
+    mods = architecture(arch).upper_modules(model)[kept:]
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)

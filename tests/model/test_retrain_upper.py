@@ -118,6 +118,14 @@ def test_the_upper_blocks_start_from_imagenet_when_most_products_are_new(
     assert torch.equal(load_checkpoint(out).state_dict["_blocks.3._expand_conv.weight"],
                        own["_blocks.3._expand_conv.weight"])  # the lower half is kept as it was
     assert any("ImageNet" in m for m in said.messages) == (start == "imagenet")
+    # from ImageNet, the upper blocks before the last stride-2 one (Lite0: 8-10) keep its weights
+    # and statistics, and block 12 learns; from the model's own, all of them learn
+    new = load_checkpoint(out)
+    assert new.meta["retrain"]["kept_blocks"] == (3 if start == "imagenet" else 0)
+    if start == "imagenet":
+        for key in ("_blocks.9._expand_conv.weight", "_blocks.10._bn1.running_mean"):
+            assert torch.equal(new.state_dict[key], near[key].to(new.state_dict[key].dtype)), key
+        assert not torch.equal(new.state_dict[UPPER_CONV], near[UPPER_CONV].to(new.state_dict[UPPER_CONV].dtype))
 
 
 def test_without_imagenet_weights_the_upper_blocks_start_from_the_models_own(
