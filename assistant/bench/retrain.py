@@ -260,9 +260,10 @@ def scenario_grocery(args, work: Path) -> dict:
     seconds, result, stored = live(cfg)
     c = result.report.comparison
     made = load_checkpoint(stored)
-    out = {"scenario": "grocery", "mode": args.mode, "adapt": args.adapt, "only": args.only,
+    out = {"scenario": "grocery", "mode": args.mode, "adapt": args.adapt, "adapted": result.adapt, "only": args.only,
            "iconic": bool(args.iconic),
            "upper_start": made.meta["retrain"].get("upper_start"),
+           "kept_blocks": made.meta["retrain"].get("kept_blocks"),
            "image_size": made.preprocessing.size,
            "model": str(base), "seconds_to_live": round(seconds, 1),
            "cpu_seconds": result.cpu_seconds, "load_average": os.getloadavg()[0],
@@ -321,7 +322,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="product taught last, its features prepared first as the dialog does")
     p.add_argument("--photos", type=int, default=40)
     p.add_argument("--mode", choices=["fast", "full"], default="fast")
-    p.add_argument("--adapt", choices=["head", "upper"], default="head")
+    p.add_argument("--adapt", choices=["auto", "head", "upper"], default="auto",
+                   help="fast mode: retrain's --adapt (auto, its default: the upper blocks too when "
+                        "many products are new)")
     p.add_argument("--upper-start", choices=["auto", "model", "imagenet"], default="auto",
                    help="grocery --adapt upper: where the upper blocks start (retrain's --upper-start)")
     p.add_argument("--image-size", type=int, help="grocery --adapt upper: the new model's input size")
@@ -354,6 +357,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"{GROCERY}: the GroceryStore photos are not here")
     work = Path(tempfile.mkdtemp(prefix="bench_retrain_"))
     os.environ["GROCERY_ASSISTANT_HOME"] = args.home or str(work / "home")
+    from assistant.maintainer.job import sleeping_threads
+    sleeping_threads()  # as the maintainer's child and `main.py retrain`, before torch is loaded
     freiburg = GROCERY.parent / "freiburg" / "images"
     if args.base_data is None and freiburg.is_dir():
         args.base_data = [str(freiburg)]  # holds the model's own test photos (fold 0)

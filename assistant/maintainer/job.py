@@ -25,12 +25,27 @@ log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
 
 
+#: PyTorch's OpenMP threads sleep while they wait instead of spinning: a retrain shares the CPU
+#: (the window's recognition, any other program), and a spinning pool then waits for cores its
+#: own threads hold. Measured under load 3.5-4 on 2 cores: a batch's augmented crops 129 -> 13 ms
+#: a picture, a step of the upper blocks 145 -> 82 ms a photo (docs/retraining.md). Set before
+#: torch is loaded: the maintainer's child, `main.py retrain`, the retrain bench.
+SLEEPING_THREADS = ("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def sleeping_threads(env: dict | None = None) -> dict:
+    """env (default: this process's environment) with SLEEPING_THREADS, unless already chosen."""
+    env = os.environ if env is None else env
+    env.setdefault(*SLEEPING_THREADS)
+    return env
+
+
 def child_command(fd: int, task: dict) -> list[str]:
     return [sys.executable, "-m", "assistant.maintainer.child", str(fd), json.dumps(task)]
 
 
 def child_env() -> dict[str, str]:
-    env = dict(os.environ)
+    env = sleeping_threads(dict(os.environ))
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
     return env
 

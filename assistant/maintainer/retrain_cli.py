@@ -29,6 +29,8 @@ def truth_line(forecast, language: str = "en") -> str | None:
 def run(args: argparse.Namespace) -> int:
     import shlex
 
+    from assistant.maintainer.job import sleeping_threads
+    sleeping_threads()  # before torch is loaded
     from model.callbacks import TerminalProgress
     from model.retrain import RetrainConfig
 
