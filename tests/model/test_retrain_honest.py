@@ -50,13 +50,14 @@ def top1(path: Path, folder: Path) -> float:
     return float((logits.argmax(1) == truth).float().mean())
 
 
-@pytest.mark.parametrize("seed", [0])
-def test_the_held_out_figure_is_the_figure_on_fresh_bursts(tiny_checkpoint, tmp_path, seed):
+@pytest.mark.parametrize("seed, adapt", [(0, "head"), (0, "upper")])
+def test_the_held_out_figure_is_the_figure_on_fresh_bursts(tiny_checkpoint, tmp_path, seed, adapt):
+    """The head alone and the upper blocks with it (their bursts found in the same features)."""
     teach = write_bursts(tmp_path / "teach", bursts=20, shots=3, seed=seed)
     fresh = write_bursts(tmp_path / "fresh", bursts=20, shots=1, seed=seed + 1000)
     out = tmp_path / "new.safetensors"
     result = retrain(RetrainConfig(data=str(teach), out=str(out), base=str(tiny_checkpoint),
-                                   only=True, heldout=0.25, seed=seed))
+                                   only=True, heldout=0.25, seed=seed, adapt=adapt, epochs=3))
     held = result.report.heldout
     on_fresh = top1(out, fresh)
     # 60 fresh bursts at about 1 in 3: within 0.2 of each other is far outside what twins give
