@@ -9,14 +9,13 @@ none here, keep what the model knew. Rows of products without photos stay exactl
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from assistant.inference.architectures import architecture
-from model.retrain.features import Cancelled, split_network
+from model.retrain.features import Cancelled, one_thread, split_network
 
 #: pull of each row towards its starting point, per unit of squared distance
 ANCHOR = 1e-3
@@ -119,20 +118,6 @@ def learn_head(feats: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor, 
     Returns (weight, bias)."""
     imprint(feats, labels, [i for i in range(len(weight)) if not known[i]], weight, bias, known)
     return fit_head(feats, labels, weight, bias, ~known, iterations, step=step, cancelled=cancelled)
-
-
-@contextmanager
-def one_thread():
-    """torch on one thread for a while: L-BFGS's steps are thousands of tiny operations (dot
-    products of a head's 33,000 weights), and on a busy CPU each one of a two-thread pool waits
-    for its second thread's core: 6 ms a dot product measured under load 4 (18.6 s of 3,120),
-    for work of microseconds. One thread never waits."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def fit_upper(model: nn.Module, arch: str, head: nn.Linear, lowers: torch.Tensor,

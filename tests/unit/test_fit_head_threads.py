@@ -1,6 +1,7 @@
-"""The head's L-BFGS fit runs on one torch thread (thousands of tiny operations: on a busy CPU
-a two-thread pool made each one wait for a core, 20 s for one product's head instead of 2), and
-the process gets its thread count back."""
+"""The head's L-BFGS fit and `--adapt upper`'s random crops run on one torch thread (many small
+operations: on a busy CPU a two-thread pool made each one wait for a core, 20 s for one
+product's head instead of 2, 129 ms a crop instead of 7), and the process gets its thread count
+back."""
 from __future__ import annotations
 
 import pytest
@@ -34,3 +35,21 @@ def test_the_head_is_fitted_on_one_thread_and_the_count_comes_back(monkeypatch, 
     assert seen and set(seen) == {1}
     assert torch.get_num_threads() == 2
     assert (feats @ w.T + b).argmax(1).eq(labels).float().mean() > 0.5  # it still fits
+
+
+def test_the_random_crops_are_made_on_one_thread(monkeypatch, two_threads, tiny_checkpoint):
+    from assistant.inference.checkpoint import load_checkpoint
+    from model import augment
+    from model.retrain.features import FeatureCache
+    seen = []
+    real = augment.render
+
+    def spying(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real(*args, **kwargs)
+    monkeypatch.setattr(augment, "render", spying)
+    cache = FeatureCache(load_checkpoint(tiny_checkpoint), torch.device("cpu"), "lower")
+    batch = torch.randint(0, 255, (3, 3, 64, 64), dtype=torch.uint8)
+    crops = cache.view(batch, "crop1", ["a", "b", "c"])
+    assert crops.shape == (3, 3, 64, 64) and len(seen) == 3 and set(seen) == {1}
+    assert torch.get_num_threads() == 2
