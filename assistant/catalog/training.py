@@ -41,10 +41,10 @@ TRAINING: dict[str, dict[str, str]] = {
     "retrain_fitting_head": {"en": "fitting the head", "es": "ajustando la última capa"},
     "retrain_refitting": {"en": "checked: learning from the {n} held-out {n|photo|photos} too",
                           "es": "comprobado: aprendiendo también de {n|la|las} {n} {n|foto reservada|fotos reservadas}"},
-    "retrain_adapt_auto": {"en": "{n} products are new: the upper blocks are adapted too (minutes; far "
-                                 "more often right than the last layer alone)",
-                           "es": "{n} productos son nuevos: se ajustan también los bloques superiores "
-                                 "(minutos; aciertan mucho más que solo la última capa)"},
+    "retrain_adapt_auto": {"en": "{n} {n|product is|products are} new: the upper blocks are adapted too "
+                                 "(minutes; far more often right than the last layer alone)",
+                           "es": "{n} {n|producto es nuevo|productos son nuevos}: se ajustan también los "
+                                 "bloques superiores (minutos; aciertan mucho más que solo la última capa)"},
     "retrain_adapting": {"en": "adapting the upper blocks", "es": "adaptando los bloques superiores"},
     "retrain_upper_imagenet": {"en": "the upper blocks start from ImageNet's weights",
                                "es": "los bloques superiores parten de los pesos de ImageNet"},
