@@ -123,7 +123,7 @@ def adapts_upper(cfg: RetrainConfig, base) -> tuple[bool, int]:
     network). Maintainer mode's box starts as this says (warm_cache tells it)."""
     from model.retrain.config import MANY_NEW, mostly_new
     from model.retrain.plan import old_product_photos, photos_by_class
-    library = set(photos_by_class(Path(cfg.data))) if Path(cfg.data).is_dir() else set()
+    library = set(photos_by_class(Path(cfg.data))) if cfg.data and Path(cfg.data).is_dir() else set()
     kept = [] if cfg.only else [c for c in base.class_ids if c not in library]
     new = len(library) if cfg.only else len(library - set(base.class_ids))
     upper = cfg.mode == "fast" and new >= MANY_NEW and mostly_new(new, len(library) + len(kept))
