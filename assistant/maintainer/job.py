@@ -27,8 +27,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 #: PyTorch's OpenMP threads sleep while they wait instead of spinning: a retrain shares the CPU
 #: (the window's recognition, any other program), and a spinning pool then waits for cores its
-#: own threads hold. Measured under load 3.5-4 on 2 cores: a batch's augmented crops 129 -> 13 ms
-#: a picture, a step of the upper blocks 145 -> 82 ms a photo (docs/retraining.md). Set before
+#: own threads hold. Measured under load 3.5-4 on 2 cores: `--adapt upper`'s random crops 129 -> 13
+#: ms a picture (they now run on one thread: 7 ms), a step of the upper blocks 145 -> 82 ms a photo;
+#: quiet, that step 33-39 -> 29-30 ms (docs/retraining.md). Set before
 #: torch is loaded: the maintainer's child, `main.py retrain`, the retrain bench.
 SLEEPING_THREADS = ("OMP_WAIT_POLICY", "PASSIVE")
 
