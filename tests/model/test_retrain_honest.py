@@ -57,7 +57,7 @@ def test_the_held_out_figure_is_the_figure_on_fresh_bursts(tiny_checkpoint, tmp_
     fresh = write_bursts(tmp_path / "fresh", bursts=20, shots=1, seed=seed + 1000)
     out = tmp_path / "new.safetensors"
     result = retrain(RetrainConfig(data=str(teach), out=str(out), base=str(tiny_checkpoint),
-                                   only=True, heldout=0.25, seed=seed, adapt=adapt, epochs=3))
+                                   only=True, heldout=0.25, seed=seed, adapt=adapt, epochs=1))
     held = result.report.heldout
     on_fresh = top1(out, fresh)
     # 60 fresh bursts at about 1 in 3: within 0.2 of each other is far outside what twins give
