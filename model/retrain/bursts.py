@@ -185,18 +185,18 @@ def _stretch(groups: list[list[int]], want: int, n: int, rng: random.Random) -> 
 
 def pooled_features(base, device, step: Callable[[], None] | None = None,
                     cancelled: Callable[[], bool] | None = None, cache=None,
-                    only: tuple[str, ...] | None = None
+                    views_only: tuple[str, ...] | None = None
                     ) -> Callable[[list[Path], tuple[str, ...]], np.ndarray]:
     """features(files, views) -> N x D pooled features (the first view's) of the model in use,
     each view computed once and cached, so the fit that follows reads them from the cache
     (a new product's photos: the photo and its mirror image); zeros for an unreadable photo.
-    cache: the pooled FeatureCache of base when one is made already; only: these views, whatever
+    cache: the pooled FeatureCache of base when one is made already; views_only: these views, whatever
     a caller asks (`--adapt upper` reads no mirror image here)."""
     from model.retrain.features import FeatureCache
     cache = cache if cache is not None else FeatureCache(base, device, "pooled")
 
     def features(files: list[Path], views: tuple[str, ...] = ("photo",)) -> np.ndarray:
-        feats, ok, _ = cache.features(files, only or views, step, cancelled)
+        feats, ok, _ = cache.features(files, views_only or views, step, cancelled)
         out = feats[:, 0].numpy().reshape(len(files), -1)
         out[~np.asarray(ok, dtype=bool)] = 0.0
         return out
