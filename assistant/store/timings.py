@@ -29,6 +29,10 @@ MIN_VIEWS = 32
 #: plans, fits the head, saves, and makes the app's files (24 s against 9.6 s on the 2-core
 #: development CPU, docs/retraining.md "Honest time"); the first real retrain replaces it
 FIXED_PER_START = 2.5
+#: the views of each training photo `--adapt upper` reads through the lower blocks: the photo,
+#: its mirror image and a random crop (model.retrain.features.crop_views; here, where the window
+#: counts them without importing torch)
+UPPER_VIEWS = 3
 #: the fields of a speed (seconds): per pooled view; fixed costs of a fast retrain; per view of
 #: the lower blocks (`--adapt upper`); its fixed costs; its passes, per photo (at upper_epochs);
 #: full mode, per photo (at full_epochs); a child's start (process, imports, the network loaded)
@@ -108,7 +112,7 @@ def rate(views: int, seconds: float) -> float | None:
 class Job:
     """A retrain about to start: kind "fast" (the head), "upper" (`--adapt upper`) or "full";
     cold: photo views whose features are not cached yet (per view: a new photo is read as the
-    photo and its mirror image, `--adapt upper` reads six views); photos: training photos (the
+    photo and its mirror image, `--adapt upper` reads UPPER_VIEWS); photos: training photos (the
     passes of upper and full); epochs: 0 for the default."""
 
     kind: str = "fast"

@@ -78,7 +78,7 @@ def retrain(cfg: RetrainConfig, callback=None, began: float | None = None) -> Re
         raise ValueError("--image-size is for fast mode with --adapt upper (the head alone "
                          "learns from the features at the model's own size)")
     if cfg.mode == "fast" and cfg.adapt == "upper":
-        base = cache.ckpt  # at the size the forecast chose (fast.upper_cache)
+        base = cache.ckpt  # at the size the forecast chose (upper.upper_cache)
     if cfg.mode == "full" and not cfg.only and plan.missing_old:
         from assistant.errors import DataError
         raise DataError(
@@ -153,7 +153,7 @@ def forecast(cfg: RetrainConfig, base, base_path: Path, cb, began: float, per_cl
     if cfg.mode == "full":
         job = timings.Job("full", photos=photos, epochs=cfg.epochs or 0)
     elif cfg.adapt == "upper":
-        from model.retrain.fast import upper_cache, upper_cold
+        from model.retrain.upper import upper_cache, upper_cold
         files = [f for fs, _ in reads for f in fs]
         cache = upper_cache(base, files, pick_device(cfg.device), cfg.image_size)
         job = timings.Job("upper", cold=upper_cold(cache, files), photos=photos, epochs=cfg.epochs or 0)
@@ -243,7 +243,7 @@ def warm_cache(base_path: str | Path | None = None, data: str | Path | None = No
     jobs = fast_reads(base, data, base_data, per_class, heldout, seed, known=not only)
     cache = FeatureCache(base, pick_device(device))
     if counted is not None:
-        from model.retrain.fast import upper_cache, upper_cold
+        from model.retrain.upper import upper_cache, upper_cold
         counted(cold=sum(cache.missing(f, v) * len(v) for f, v in jobs), photos=sum(len(f) for f, _ in jobs))
         files = [f for fs, _ in jobs for f in fs]
         upper, _ = adapts_upper(RetrainConfig(data=str(data or ""), only=only, base_data=list(base_data or []),
@@ -284,7 +284,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="use at most N photos of each already-known product (fast: 24, full: all)")
     p.add_argument("--adapt", choices=["auto", "head", "upper"], default="auto",
                    help="fast mode: fit only the head (seconds), or the upper half of the network "
-                        "too, on six cached views of each photo (minutes; far better when many "
+                        "too, on three cached views of each photo (minutes; far better when many "
                         "products are new); auto: the upper blocks when 10 or more products are "
                         "new and most of the new model's are, else the head")
     p.add_argument("--upper-start", choices=["auto", "model", "imagenet"], default="auto",

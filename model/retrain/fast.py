@@ -6,7 +6,7 @@ Without them, old rows stay frozen and only the new rows are fitted (against the
 logits) from an imprinted start; the report then says the old products were not checked.
 
 `--adapt upper` also fine-tunes the upper half of the network's blocks on the cached output of
-the lower half, in six views of every photo (the photo, its mirror image, four random crops):
+the lower half, in three views of every photo (the photo, its mirror image, a random crop):
 minutes instead of seconds, and far better when many products are new (README, maintainer
 section). It changes the network, so it needs photos of every product the model keeps.
 """
@@ -33,7 +33,7 @@ from model.retrain.features import (
 from model.retrain.head import fit_upper, imprint, learn_head, stand_ins
 from model.retrain.imagenet import features_checkpoint, fresh_ids, start_from_imagenet
 from model.retrain.plan import taught_rows
-from model.retrain.refit import learnt_by, refit_head
+from model.retrain.refit import learnt_by, refit_head, refit_upper, tail_steps
 from model.retrain.report import (
     RetrainReport,
     compare,
@@ -42,14 +42,10 @@ from model.retrain.report import (
     measured,
     write,
 )
+from model.retrain.upper import UPPER_EPOCHS
 from model.train import pick_device
 
 FIT_STEPS = 60
-#: --adapt upper learns at the photos' own size up to this (81 GroceryStore products, 348 px
-#: photos, ImageNet's upper blocks: 85.1% on val at 300 px against 84.5% and 81.4% at 224)
-UPPER_MAX_SIZE = 300
-#: passes over the photos of `--adapt upper` (8 reached 83% on GroceryStore val, 6 already 83%)
-UPPER_EPOCHS = 8
 
 
 @dataclass
@@ -117,7 +113,8 @@ def run_fast(cfg, base, plan, cb, features_of=None, cache: FeatureCache | None =
     block_steps = epochs * max(-(-len(plan.train) // 32), 1)
     batches = sum(cache.batches_needed([f for f, _ in g], v) for g, v in groups)
     refit = level == "pooled" and cfg.refit
-    bar = Bar(cb, batches + FIT_STEPS * (1 + refit) + block_steps)
+    tail = tail_steps(len(plan.train), len(plan.heldout)) if level == "lower" and cfg.refit else 0
+    bar = Bar(cb, batches + FIT_STEPS * (1 + refit) + block_steps + tail)
     cb.on_start(1, bar.total)
     if batches:
         cb.note("retrain_reading", n=batches * 32)
@@ -126,6 +123,9 @@ def run_fast(cfg, base, plan, cb, features_of=None, cache: FeatureCache | None =
     if refit:  # checked: now the head learns from the taught products' held-out photos too
         fitted = refit_head(data, fitted, plan, cfg.only, head_name(base.architecture), FIT_STEPS,
                             cb, bar)
+    elif tail:  # the upper blocks and the head too, a short tail
+        fitted = refit_upper(data, fitted, plan, cfg, cache.model, base.architecture,
+                             head_name(base.architecture), tail, cb, bar)
     return judge_and_save(cfg, base, plan, cb, data, fitted, level)
 
 
@@ -325,38 +325,6 @@ def judge_and_save(cfg, base, plan, cb, data: TrainingSet, fitted: Fitted, level
     write(report, out.with_suffix(".report"), held["confusion"])
     cb.note("train_saved", path=out)
     return report
-
-
-def upper_cache(base, photos: list, device, size: int | None = None) -> FeatureCache:
-    """The cache of lower-block outputs `--adapt upper` reads: at `size` (`--image-size`), else at
-    upper_size of these photos; its checkpoint is the base at that size."""
-    size = size or upper_size(base.preprocessing.size, photos)
-    return FeatureCache(base.at_size(size) if size != base.preprocessing.size else base, device, "lower")
-
-
-def upper_cold(cache: FeatureCache, photos: list) -> int:
-    """The photo views `--adapt upper` will read through the lower blocks: all six of each photo
-    not read at this level yet (a photo read before was read in the views it was used in: a
-    training photo in six, a held-out one as itself)."""
-    return cache.missing(photos, ("photo",)) * len(crop_views())
-
-
-def upper_size(model_size: int, photos: list, sample: int = 32) -> int:
-    """The input size `--adapt upper` learns at: the median short side of (a sample of) the
-    photos, at most UPPER_MAX_SIZE, never below the model's own size (so a retrain of a
-    retrained model keeps its size, and its cache). Unreadable photos are left out here; the
-    cache says which ones when it reads them."""
-    from PIL import Image
-    sides = []
-    for f in photos[:: max(1, len(photos) // sample)][:sample]:
-        try:
-            with Image.open(f) as im:
-                sides.append(min(im.size))
-        except (OSError, ValueError):
-            continue
-    if not sides:
-        return model_size
-    return max(model_size, min(sorted(sides)[len(sides) // 2], UPPER_MAX_SIZE))
 
 
 def _pool(upper, lowers: torch.Tensor, device: torch.device, batch: int = 64) -> torch.Tensor:

@@ -123,9 +123,11 @@ def learn_head(feats: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor, 
 def fit_upper(model: nn.Module, arch: str, head: nn.Linear, lowers: torch.Tensor,
               labels: torch.Tensor, epochs: int = 8, lr: float = 1e-3, batch: int = 32,
               step: Callable[[int, int, float], None] | None = None,
-              cancelled: Callable[[], bool] | None = None, seed: int = 0, kept: int = 0) -> None:
+              cancelled: Callable[[], bool] | None = None, seed: int = 0, kept: int = 0,
+              warmup: float = 0.1) -> None:
     """Fine-tune the upper blocks and the head (in place) on cached lower-block outputs.
-    kept: the first upper modules stay as they are (Architecture.kept_upper), run as frozen.
+    kept: the first upper modules stay as they are (Architecture.kept_upper), run as frozen;
+    warmup: the share of the steps the learning rate rises in.
 
     lowers: N x V x C x H x W, V views of each photo (the photo, its mirror image, random
     crops); each pass shows every photo once, in one of its views drawn at random. AdamW
@@ -147,7 +149,7 @@ def fit_upper(model: nn.Module, arch: str, head: nn.Linear, lowers: torch.Tensor
     n, views = lowers.shape[0], lowers.shape[1]
     steps = max(-(-n // batch), 1)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[lr, 3 * lr], total_steps=max(epochs * steps, 1),
-                                                pct_start=0.1)
+                                                pct_start=warmup)
     cw = balanced_weights(labels, head.out_features)
     gen = torch.Generator().manual_seed(seed)
     device = next(model.parameters()).device

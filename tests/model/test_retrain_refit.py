@@ -127,3 +127,36 @@ def test_the_report_gives_the_taught_products_figure_apart_from_the_old_ones(bas
                                  base=str(base), only=True))
     assert "taught" not in only.report.heldout
     assert not any("taught here alone" in line for line in only.report.summary_lines("en"))
+
+
+
+def test_with_the_upper_blocks_the_saved_model_learns_the_taught_held_out_photos_after_the_check(
+        base, new_dir, photo_dir, tmp_path, monkeypatch):
+    """--adapt upper changes the upper half of the network, not the lower; once checked, a short
+    tail on the training photos and the taught products' held-out photos (never the old
+    products') makes the saved network."""
+    tails = []
+    fit_upper = refit_mode.fit_upper
+
+    def traced(model, arch, head, lowers, labels, **kwargs):
+        tails.append({"photos": len(labels), "checked": {k: v.clone() for k, v in model.state_dict().items()}})
+        return fit_upper(model, arch, head, lowers, labels, **kwargs)
+
+    monkeypatch.setattr(refit_mode, "fit_upper", traced)
+    out = tmp_path / "upper.safetensors"
+    result = retrain(RetrainConfig(data=str(new_dir), out=str(out), base=str(base), adapt="upper", epochs=1))
+    saved = load_checkpoint(out)
+    base_sd, new_sd = load_checkpoint(base).state_dict, saved.state_dict
+    for changed in ("layer4.1.conv2.weight", "layer3.0.conv1.weight"):  # the upper half: layer3-4
+        assert not torch.equal(base_sd[changed], new_sd[changed]), changed
+    for kept in ("conv1.weight", "layer2.1.conv2.weight", "layer2.1.bn2.running_mean"):
+        assert torch.equal(base_sd[kept], new_sd[kept]), kept
+    assert saved.meta["retrain"]["adapt"] == "upper"
+    taught, old = held_out(result, new_dir), held_out(result, photo_dir)
+    assert taught and old
+    [tail] = tails
+    assert tail["photos"] == result.report.train_photos + len(taught)  # no old product's photo
+    assert sorted(saved.meta["retrain"]["learnt_heldout"]) == sorted(photo_key(p) for p in taught)
+    assert result.report.refit == len(taught)
+    checked = tail["checked"]
+    assert not torch.equal(checked["layer4.1.conv2.weight"], new_sd["layer4.1.conv2.weight"])

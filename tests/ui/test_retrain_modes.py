@@ -116,8 +116,8 @@ def test_the_upper_blocks_estimate_counts_only_what_was_never_read(qtbot, open_d
     timings.record(timings.model_key(base), lower_view_s=5.0, upper_fixed_s=20.0, upper_photo_s=10.0)
     dialog = open_dialog(Context(base))
     dialog.block.setChecked(True)
-    # nothing counted yet: six views of each photo, 72 x 5 s + 20 s + 12 photos x 10 s = 500 s
-    assert labels(dialog)[0].endswith("about 8 min for your 12 photos"), labels(dialog)
+    # nothing counted yet: three views of each photo, 36 x 5 s + 20 s + 12 photos x 10 s = 320 s
+    assert labels(dialog)[0].endswith("about 5 min for your 12 photos"), labels(dialog)
     dialog.views._warm_counted({"cold_upper": 0})   # the warm-up found every photo read before
     assert labels(dialog)[0].endswith("about 2 min for your 12 photos"), labels(dialog)  # 140 s
 

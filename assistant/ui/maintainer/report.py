@@ -213,9 +213,9 @@ class RetrainView(QWidget):
         photos = sum(self.session.library.counts().values())
         if mode == "full":
             job = timings.Job("full", photos=photos)
-        elif self.block.isChecked():  # uncounted yet: six views of each photo, at the lower blocks' level
-            job = timings.Job("upper", cold=photos * 6 if self.cold_upper is None else self.cold_upper,
-                              photos=photos)
+        elif self.block.isChecked():  # uncounted yet: every view of each photo, at the lower blocks' level
+            cold = photos * timings.UPPER_VIEWS if self.cold_upper is None else self.cold_upper
+            job = timings.Job("upper", cold=cold, photos=photos)
         else:  # uncounted yet: every photo and its mirror image
             job = timings.Job("fast", cold=photos * 2 if self.cold is None else self.cold)
         sp = timings.speed(timings.model_key(self.session.base_model()))
