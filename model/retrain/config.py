@@ -30,7 +30,7 @@ class RetrainConfig:
     image_size: int | None = None      # --adapt upper: the new model's input size (None: see upper_size)
     heldout: float | None = None       # share of photos held out (None: plan.heldout_share)
     seed: int = 0
-    epochs: int | None = None          # full: 8; fast --adapt upper: 8
+    epochs: int | None = None          # full: 8; fast --adapt upper: 5 (then refit.TAIL_EPOCHS)
     lr: float | None = None
     max_minutes: float | None = None
     device: str = "auto"
