@@ -20,8 +20,8 @@ def test_emitting_signals_keeps_the_refcount_of_true(qapp):
     emitter.value.connect(seen.append)
     emitter.flag.connect(seen.append)
     before = sys.getrefcount(True)
-    for _ in range(500):
-        emitter.value.emit({"sure": True})
+    for _ in range(2000):  # the faulty binding: 4,000 references dropped; other threads of the
+        emitter.value.emit({"sure": True})  # test process move it by tens (59 seen once in CI)
         emitter.flag.emit(True)
     seen.clear()
-    assert abs(sys.getrefcount(True) - before) < 50, "the Qt binding leaks or drops references"
+    assert abs(sys.getrefcount(True) - before) < 400, "the Qt binding leaks or drops references"
