@@ -30,7 +30,7 @@ from model.retrain.features import (
     frozen_digest,
     split_network,
 )
-from model.retrain.head import fit_upper, imprint, learn_head, stand_ins
+from model.retrain.head import adapted_state, as_linear, fit_upper, imprint, learn_head, stand_ins
 from model.retrain.imagenet import features_checkpoint, fresh_ids, start_from_imagenet
 from model.retrain.plan import taught_rows
 from model.retrain.refit import learnt_by, refit_head, refit_upper, tail_steps
@@ -245,10 +245,7 @@ def fit(cfg, base, plan, cb, cache, data: TrainingSet, level, counts, bar) -> Fi
     head = head_name(base.architecture)
     state = dict(cache.ckpt.state_dict)
     if level == "lower":
-        lin = torch.nn.Linear(d, c).to(device)
-        with torch.no_grad():
-            lin.weight.copy_(weight)
-            lin.bias.copy_(bias)
+        lin = as_linear(weight, bias, device)
         cb.note("retrain_adapting")
         began = time.perf_counter()
         how["kept_blocks"] = architecture(base.architecture).kept_upper(model) if imagenet else 0
@@ -261,12 +258,10 @@ def fit(cfg, base, plan, cb, cache, data: TrainingSet, level, counts, bar) -> Fi
         with torch.no_grad():
             new_logits = (lin(_pool(upper_new, held_x, device).to(device)).cpu()
                           if len(held_x) else torch.zeros(0, c))
-        weight, bias = lin.weight.detach().cpu(), lin.bias.detach().cpu()
-        state.update({k: v.cpu() for k, v in model.state_dict().items()
-                      if not k.startswith(head + ".")})
+        state = adapted_state(state, model, head, lin)
     else:
         new_logits = held_x @ weight.T + bias
-    state[f"{head}.weight"], state[f"{head}.bias"] = weight, bias
+        state[f"{head}.weight"], state[f"{head}.bias"] = weight, bias
     return Fitted(state, new_logits, pooled_held, how, cache.ckpt, start)
 
 

@@ -120,6 +120,24 @@ def learn_head(feats: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor, 
     return fit_head(feats, labels, weight, bias, ~known, iterations, step=step, cancelled=cancelled)
 
 
+def as_linear(weight: torch.Tensor, bias: torch.Tensor, device: torch.device) -> nn.Linear:
+    """A head layer holding a copy of these rows, on device (what fit_upper learns)."""
+    lin = nn.Linear(weight.shape[1], weight.shape[0]).to(device)
+    with torch.no_grad():
+        lin.weight.copy_(weight)
+        lin.bias.copy_(bias)
+    return lin
+
+
+def adapted_state(state: dict, model: nn.Module, head_name: str, head: nn.Linear) -> dict:
+    """A copy of state holding the adapted network's tensors and the head layer's rows (on the
+    CPU): what a retrain with --adapt upper saves."""
+    out = dict(state)
+    out.update({k: v.cpu() for k, v in model.state_dict().items() if not k.startswith(head_name + ".")})
+    out[f"{head_name}.weight"], out[f"{head_name}.bias"] = head.weight.detach().cpu(), head.bias.detach().cpu()
+    return out
+
+
 def fit_upper(model: nn.Module, arch: str, head: nn.Linear, lowers: torch.Tensor,
               labels: torch.Tensor, epochs: int = 8, lr: float = 1e-3, batch: int = 32,
               step: Callable[[int, int, float], None] | None = None,

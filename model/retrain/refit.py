@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from model.retrain.features import METER
-from model.retrain.head import fit_upper, learn_head
+from model.retrain.head import adapted_state, as_linear, fit_upper, learn_head
 from model.retrain.plan import taught_rows
 
 
@@ -83,22 +83,16 @@ def refit_upper(data, fitted, plan, cfg, model, arch: str, head: str, steps: int
     held = data.held_x[learn].unsqueeze(1).expand(-1, views, *data.held_x.shape[1:])
     lowers = torch.cat([data.train_x, held])
     labels = torch.cat([data.train_y, data.held_y[learn]])
-    weight, bias = fitted.state[f"{head}.weight"], fitted.state[f"{head}.bias"]
     device = next(model.parameters()).device
-    lin = torch.nn.Linear(weight.shape[1], weight.shape[0]).to(device)
-    with torch.no_grad():
-        lin.weight.copy_(weight)
-        lin.bias.copy_(bias)
+    lin = as_linear(fitted.state[f"{head}.weight"], fitted.state[f"{head}.bias"], device)
     cb.note("retrain_refitting", n=int(learn.sum()))
     began = time.perf_counter()
     fit_upper(model, arch, lin, lowers, labels, epochs=TAIL_EPOCHS, lr=(cfg.lr or 1e-3) * TAIL_LR,
               step=lambda e, s, loss: bar.tick(loss), cancelled=cb.cancelled, seed=cfg.seed + 1,
               kept=fitted.how.get("kept_blocks", 0), warmup=0.3)
     METER.upper_seconds += time.perf_counter() - began  # the recorded speed per training photo
-    bar.skip(steps - TAIL_EPOCHS * -(-len(labels) // 32))
-    state = dict(fitted.state)
-    state.update({k: v.cpu() for k, v in model.state_dict().items() if not k.startswith(head + ".")})
-    state[f"{head}.weight"], state[f"{head}.bias"] = lin.weight.detach().cpu(), lin.bias.detach().cpu()
+    bar.skip(steps - tail_steps(len(data.train_y), int(learn.sum())))
+    state = adapted_state(fitted.state, model, head, lin)
     return _learnt(fitted, data, learn, state)
 
 
