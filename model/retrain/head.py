@@ -142,10 +142,12 @@ def fit_upper(model: nn.Module, arch: str, head: nn.Linear, lowers: torch.Tensor
               labels: torch.Tensor, epochs: int = 8, lr: float = 1e-3, batch: int = 32,
               step: Callable[[int, int, float], None] | None = None,
               cancelled: Callable[[], bool] | None = None, seed: int = 0, kept: int = 0,
-              warmup: float = 0.1) -> None:
+              warmup: float = 0.1, more: torch.Tensor | None = None) -> None:
     """Fine-tune the upper blocks and the head (in place) on cached lower-block outputs.
     kept: the first upper modules stay as they are (Architecture.kept_upper), run as frozen;
-    warmup: the share of the steps the learning rate rises in.
+    warmup: the share of the steps the learning rate rises in; more: M x C x H x W photos in
+    one view each, learnt beside lowers (labels: lowers' then more's; read where they lie,
+    never copied together).
 
     lowers: N x V x C x H x W, V views of each photo (the photo, its mirror image, random
     crops); each pass shows every photo once, in one of its views drawn at random. AdamW
@@ -164,7 +166,8 @@ def fit_upper(model: nn.Module, arch: str, head: nn.Linear, lowers: torch.Tensor
     head.requires_grad_(True)
     opt = torch.optim.AdamW([{"params": params, "lr": lr}, {"params": head.parameters(), "lr": 3 * lr}],
                             weight_decay=0.05)
-    n, views = lowers.shape[0], lowers.shape[1]
+    views = lowers.shape[1]
+    n = lowers.shape[0] + (len(more) if more is not None else 0)
     steps = max(-(-n // batch), 1)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[lr, 3 * lr], total_steps=max(epochs * steps, 1),
                                                 pct_start=warmup)
@@ -181,7 +184,7 @@ def fit_upper(model: nn.Module, arch: str, head: nn.Linear, lowers: torch.Tensor
             if cancelled is not None and cancelled():
                 raise Cancelled()
             idx = perm[s * batch:(s + 1) * batch]
-            x = lowers[idx, pick[idx]].to(device).float().contiguous(memory_format=torch.channels_last)
+            x = _batch(lowers, more, idx, pick).to(device).float().contiguous(memory_format=torch.channels_last)
             logits = head(upper(x, train=True))
             loss = F.cross_entropy(logits, labels[idx].to(device), weight=cw.to(device), label_smoothing=0.1)
             opt.zero_grad(set_to_none=True)
@@ -194,3 +197,15 @@ def fit_upper(model: nn.Module, arch: str, head: nn.Linear, lowers: torch.Tensor
     for p in model.parameters():
         p.requires_grad_(False)
     head.requires_grad_(False)
+
+
+def _batch(lowers: torch.Tensor, more: torch.Tensor | None, idx: torch.Tensor,
+           pick: torch.Tensor) -> torch.Tensor:
+    """The rows idx of lowers (each in its picked view) and of more (after lowers' rows)."""
+    own = idx < len(lowers)
+    if more is None or bool(own.all()):
+        return lowers[idx, pick[idx]]
+    x = torch.empty((len(idx), *lowers.shape[2:]), dtype=lowers.dtype)
+    x[own] = lowers[idx[own], pick[idx[own]]]
+    x[~own] = more[idx[~own] - len(lowers)]
+    return x

@@ -79,17 +79,14 @@ def refit_upper(data, fitted, plan, cfg, model, arch: str, head: str, steps: int
     if not bool(learn.any()):
         bar.skip(steps)
         return fitted
-    views = data.train_x.shape[1]
-    held = data.held_x[learn].unsqueeze(1).expand(-1, views, *data.held_x.shape[1:])
-    lowers = torch.cat([data.train_x, held])
     labels = torch.cat([data.train_y, data.held_y[learn]])
     device = next(model.parameters()).device
     lin = as_linear(fitted.state[f"{head}.weight"], fitted.state[f"{head}.bias"], device)
     cb.note("retrain_refitting", n=int(learn.sum()))
     began = time.perf_counter()
-    fit_upper(model, arch, lin, lowers, labels, epochs=TAIL_EPOCHS, lr=(cfg.lr or 1e-3) * TAIL_LR,
+    fit_upper(model, arch, lin, data.train_x, labels, epochs=TAIL_EPOCHS, lr=(cfg.lr or 1e-3) * TAIL_LR,
               step=lambda e, s, loss: bar.tick(loss), cancelled=cb.cancelled, seed=cfg.seed + 1,
-              kept=fitted.how.get("kept_blocks", 0), warmup=0.3)
+              kept=fitted.how.get("kept_blocks", 0), warmup=0.3, more=data.held_x[learn])
     METER.upper_seconds += time.perf_counter() - began  # the recorded speed per training photo
     bar.skip(steps - tail_steps(len(data.train_y), int(learn.sum())))
     state = adapted_state(fitted.state, model, head, lin)

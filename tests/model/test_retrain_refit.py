@@ -139,7 +139,8 @@ def test_with_the_upper_blocks_the_saved_model_learns_the_taught_held_out_photos
     fit_upper = refit_mode.fit_upper
 
     def traced(model, arch, head, lowers, labels, **kwargs):
-        tails.append({"photos": len(labels), "checked": {k: v.clone() for k, v in model.state_dict().items()}})
+        tails.append({"photos": len(labels), "beside": len(kwargs["more"]),
+                      "checked": {k: v.clone() for k, v in model.state_dict().items()}})
         return fit_upper(model, arch, head, lowers, labels, **kwargs)
 
     monkeypatch.setattr(refit_mode, "fit_upper", traced)
@@ -156,7 +157,21 @@ def test_with_the_upper_blocks_the_saved_model_learns_the_taught_held_out_photos
     assert taught and old
     [tail] = tails
     assert tail["photos"] == result.report.train_photos + len(taught)  # no old product's photo
+    assert tail["beside"] == len(taught)  # in their one view, beside the training photos' views
     assert sorted(saved.meta["retrain"]["learnt_heldout"]) == sorted(photo_key(p) for p in taught)
     assert result.report.refit == len(taught)
     checked = tail["checked"]
     assert not torch.equal(checked["layer4.1.conv2.weight"], new_sd["layer4.1.conv2.weight"])
+
+
+def test_the_tail_reads_the_held_out_photos_where_they_lie_as_if_put_beside_in_every_view():
+    """fit_upper's batches of training views and held-out photos (more) are those of the two
+    put together, each held-out photo in every view, without that copy."""
+    from model.retrain.head import _batch
+    gen = torch.Generator().manual_seed(0)
+    lowers, more = torch.randn(5, 3, 2, 4, 4, generator=gen), torch.randn(4, 2, 4, 4, generator=gen)
+    together = torch.cat([lowers, more.unsqueeze(1).expand(-1, 3, -1, -1, -1)])
+    pick = torch.randint(0, 3, (9,), generator=gen)
+    for idx in (torch.randperm(9, generator=gen), torch.tensor([0, 4]), torch.tensor([6, 8])):
+        assert torch.equal(_batch(lowers, more, idx, pick), together[idx, pick[idx]])
+    assert torch.equal(_batch(lowers, None, torch.tensor([1, 3]), pick), lowers[[1, 3], pick[[1, 3]]])
