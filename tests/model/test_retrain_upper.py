@@ -29,9 +29,8 @@ def test_upper_adaptation_without_photos_of_the_old_products_says_so_in_the_user
 
 def test_upper_adaptation_learns_from_every_view_and_reuses_the_cache(base, new_dir, tmp_path):
     """Every view of each photo (crop_views: the photo, its mirror image, a crop) is cached at the
-    lower level; a model made by --adapt upper
-    keeps the lower blocks, so a retrain from it finds every old photo's views in the cache, and
-    its estimate counts none of them as still to read."""
+    lower level; a model made by --adapt upper keeps the lower blocks, so a retrain from it finds
+    every old photo's views in the cache, and its estimate counts none of them as still to read."""
     from assistant.store import timings
     from model.retrain.core import warm_cache
     from model.retrain.features import METER, FeatureCache, crop_views
