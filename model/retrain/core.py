@@ -297,7 +297,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="--adapt upper: the new model's input size (default: the photos' own, up "
                         "to 300 px, never below the model's: more of their detail)")
     p.add_argument("--epochs", type=int, help="passes over the photos (full mode: 8; fast mode with "
-                                              "--adapt upper: 4, then 1 with the held-out photos)")
+                                              "--adapt upper: 5, then 1 with the held-out photos)")
     p.add_argument("--lr", type=float, help="full mode: peak learning rate (default 3e-4)")
     p.add_argument("--max-minutes", type=float, help="full mode: stop after this long (keeps the best epoch)")
     p.add_argument("--heldout", type=float, metavar="SHARE",
