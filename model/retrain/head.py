@@ -205,7 +205,7 @@ def _batch(lowers: torch.Tensor, more: torch.Tensor | None, idx: torch.Tensor,
     own = idx < len(lowers)
     if more is None or bool(own.all()):
         return lowers[idx, pick[idx]]
-    x = torch.empty((len(idx), *lowers.shape[2:]), dtype=lowers.dtype)
-    x[own] = lowers[idx[own], pick[idx[own]]]
-    x[~own] = more[idx[~own] - len(lowers)]
+    x = torch.empty((len(idx), *lowers.shape[2:]), dtype=torch.promote_types(lowers.dtype, more.dtype))
+    x[own] = lowers[idx[own], pick[idx[own]]].to(x.dtype)
+    x[~own] = more[idx[~own] - len(lowers)].to(x.dtype)
     return x

@@ -56,8 +56,12 @@ def test_the_held_out_figure_is_the_figure_on_fresh_bursts(tiny_checkpoint, tmp_
     teach = write_bursts(tmp_path / "teach", bursts=20, shots=3, seed=seed)
     fresh = write_bursts(tmp_path / "fresh", bursts=20, shots=1, seed=seed + 1000)
     out = tmp_path / "new.safetensors"
+    # the model as checked is saved (no refit): the report's figure is that network's, while a
+    # refit one learns the held-out bursts too and is better on fresh ones than its figure says
+    # (0.13 against 0.33 once, with --adapt upper)
     result = retrain(RetrainConfig(data=str(teach), out=str(out), base=str(tiny_checkpoint),
-                                   only=True, heldout=0.25, seed=seed, adapt=adapt, epochs=1))
+                                   only=True, heldout=0.25, seed=seed, adapt=adapt, epochs=1,
+                                   refit=False))
     held = result.report.heldout
     on_fresh = top1(out, fresh)
     # 60 fresh bursts at about 1 in 3: within 0.2 of each other is far outside what twins give

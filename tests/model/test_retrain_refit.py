@@ -175,3 +175,8 @@ def test_the_tail_reads_the_held_out_photos_where_they_lie_as_if_put_beside_in_e
     for idx in (torch.randperm(9, generator=gen), torch.tensor([0, 4]), torch.tensor([6, 8])):
         assert torch.equal(_batch(lowers, more, idx, pick), together[idx, pick[idx]])
     assert torch.equal(_batch(lowers, None, torch.tensor([1, 3]), pick), lowers[[1, 3], pick[[1, 3]]])
+    # cached maps in half precision, held-out photos in full: nothing rounded, as torch.cat would
+    half = lowers.bfloat16()
+    mixed = torch.cat([half, more.unsqueeze(1).expand(-1, 3, -1, -1, -1)])
+    idx = torch.tensor([0, 7, 8])
+    assert torch.equal(_batch(half, more, idx, pick), mixed[idx, pick[idx]])
