@@ -71,6 +71,14 @@ class Architecture:
         """The modules fast retraining may adapt besides the head (what `upper` runs)."""
         raise NotImplementedError
 
+    def split_upper(self, model: nn.Module, kept: int) -> tuple[Callable, Callable]:
+        """(frozen, rest): frozen(y) runs the first `kept` upper modules as they are (no
+        stochastic depth), rest(that, train=False) the others, so that rest(frozen(y)) is
+        upper(y). kept=0 here: frozen is the identity."""
+        if kept:
+            raise ValueError(f"{self.name} keeps no upper modules")
+        return (lambda y: y), self.split(model)[1]
+
     def kept_upper(self, model: nn.Module) -> int:
         """How many of upper_modules stay as they are when the upper blocks start from
         ImageNet's weights (many new products): none here."""
@@ -156,23 +164,25 @@ class EfficientNetLite(Architecture):
         return [nn.ModuleList([model._conv_stem, model._bn0]), *model._blocks]
 
     def split(self, model: nn.Module) -> tuple[Callable, Callable]:
-        import torch
 
-        k, n = self.lower_blocks(model), len(model._blocks)
-        rate = model._global_params.drop_connect_rate or 0.0
+        k = self.lower_blocks(model)
 
         def lower(x: torch.Tensor) -> torch.Tensor:
             x = model._swish(model._bn0(model._conv_stem(x)))
-            for b in model._blocks[:k]:
-                x = b(x, drop_connect_rate=0.0)
-            return x
+            return _run_blocks(model, 0, k, x)
+        return lower, self.split_upper(model, 0)[1]
 
-        def upper(x: torch.Tensor, train: bool = False) -> torch.Tensor:
+    def split_upper(self, model: nn.Module, kept: int) -> tuple[Callable, Callable]:
+        import torch
+        k, n = self.lower_blocks(model) + kept, len(model._blocks)
+        rate = model._global_params.drop_connect_rate or 0.0
+
+        def rest(x: torch.Tensor, train: bool = False) -> torch.Tensor:
             for i, b in enumerate(model._blocks[k:], start=k):
                 x = b(x, drop_connect_rate=rate * i / n if train else 0.0)
             x = model._swish(model._bn1(model._conv_head(x)))
             return torch.flatten(model._avg_pooling(x), 1)
-        return lower, upper
+        return (lambda y: _run_blocks(model, k - kept, k, y)), rest
 
     def upper_modules(self, model: nn.Module) -> list[nn.Module]:
         return [*model._blocks[self.lower_blocks(model):], model._conv_head, model._bn1]
@@ -190,6 +200,13 @@ class EfficientNetLite(Architecture):
     def features(self, model: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
         import torch
         return lambda x: torch.flatten(model._avg_pooling(model.extract_features(x)), 1)
+
+
+def _run_blocks(model: nn.Module, start: int, stop: int, x: torch.Tensor) -> torch.Tensor:
+    """x through an EfficientNet's blocks start..stop-1 as they are used (no stochastic depth)."""
+    for b in model._blocks[start:stop]:
+        x = b(x, drop_connect_rate=0.0)
+    return x
 
 
 def _stride(stride) -> tuple[int, ...]:

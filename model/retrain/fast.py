@@ -30,7 +30,15 @@ from model.retrain.features import (
     frozen_digest,
     split_network,
 )
-from model.retrain.head import adapted_state, as_linear, fit_upper, imprint, learn_head, stand_ins
+from model.retrain.head import (
+    adapted_state,
+    as_linear,
+    fit_upper,
+    frozen_maps,
+    imprint,
+    learn_head,
+    stand_ins,
+)
 from model.retrain.imagenet import features_checkpoint, fresh_ids, start_from_imagenet
 from model.retrain.plan import taught_rows
 from model.retrain.refit import learnt_by, refit_head, refit_upper, tail_steps
@@ -88,6 +96,7 @@ class Fitted:
     features_of: object = None  # the checkpoint whose features the head read (a bank's key)
     start: tuple | None = None  # the head's start (weight, bias, known rows): a refit's too
     learnt: torch.Tensor | None = None  # held-out rows the saved head learnt from (refit.py)
+    maps: tuple | None = None  # --adapt upper: the training and held-out maps fit_upper read
 
 
 def run_fast(cfg, base, plan, cb, features_of=None, cache: FeatureCache | None = None) -> RetrainReport:
@@ -220,6 +229,10 @@ def fit(cfg, base, plan, cb, cache, data: TrainingSet, level, counts, bar) -> Fi
             pooled_held = _pool(upper_fn, held_x, device)
         imagenet = start_from_imagenet(cfg, new_count, len(plan.classes), base.architecture, model, cb)
         how["upper_start"] = "imagenet" if imagenet else "model"
+        how["kept_blocks"] = architecture(base.architecture).kept_upper(model) if imagenet else 0
+        # the blocks kept as they are run once on every view, not at every step
+        train_x, held_x = (frozen_maps(model, base.architecture, how["kept_blocks"], x) for x in (train_x, held_x))
+        _, upper_fn = architecture(base.architecture).split_upper(model, how["kept_blocks"])
         with torch.no_grad():  # the head starts from the photos' pooled features, as they are now
             pooled_train = _pool(upper_fn, train_x[:, 0], device)
     else:
@@ -248,21 +261,20 @@ def fit(cfg, base, plan, cb, cache, data: TrainingSet, level, counts, bar) -> Fi
         lin = as_linear(weight, bias, device)
         cb.note("retrain_adapting")
         began = time.perf_counter()
-        how["kept_blocks"] = architecture(base.architecture).kept_upper(model) if imagenet else 0
         fit_upper(model, base.architecture, lin, train_x, train_y, epochs=epochs,
                   lr=cfg.lr or 1e-3, step=lambda e, s, loss: bar.tick(loss), cancelled=cb.cancelled,
                   seed=cfg.seed, kept=how["kept_blocks"])
         METER.upper_seconds += time.perf_counter() - began  # this computer's speed, per photo
         METER.upper_photos += len(train_y)
-        _, upper_new = split_network(model, base.architecture)
-        with torch.no_grad():
-            new_logits = (lin(_pool(upper_new, held_x, device).to(device)).cpu()
+        with torch.no_grad():  # upper_fn runs the blocks as they learnt (in place)
+            new_logits = (lin(_pool(upper_fn, held_x, device).to(device)).cpu()
                           if len(held_x) else torch.zeros(0, c))
         state = adapted_state(state, model, head, lin)
     else:
         new_logits = held_x @ weight.T + bias
         state[f"{head}.weight"], state[f"{head}.bias"] = weight, bias
-    return Fitted(state, new_logits, pooled_held, how, cache.ckpt, start)
+    return Fitted(state, new_logits, pooled_held, how, cache.ckpt, start,
+                  maps=(train_x, held_x) if level == "lower" else None)
 
 
 def _as_in_use(base, device, data: TrainingSet, known: torch.Tensor) -> torch.Tensor:

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from assistant.inference.architectures import architecture
-from model.retrain.features import Cancelled, one_thread, split_network
+from model.retrain.features import Cancelled, one_thread
 
 #: pull of each row towards its starting point, per unit of squared distance
 ANCHOR = 1e-3
@@ -144,10 +144,10 @@ def fit_upper(model: nn.Module, arch: str, head: nn.Linear, lowers: torch.Tensor
               cancelled: Callable[[], bool] | None = None, seed: int = 0, kept: int = 0,
               warmup: float = 0.1, more: torch.Tensor | None = None) -> None:
     """Fine-tune the upper blocks and the head (in place) on cached lower-block outputs.
-    kept: the first upper modules stay as they are (Architecture.kept_upper), run as frozen;
-    warmup: the share of the steps the learning rate rises in; more: M x C x H x W photos in
-    one view each, learnt beside lowers (labels: lowers' then more's; read where they lie,
-    never copied together).
+    kept: the first upper modules stay as they are (Architecture.kept_upper), and lowers and
+    more are their output already (frozen_maps: run once, not at every step); warmup: the share
+    of the steps the learning rate rises in; more: M x C x H x W photos in one view each, learnt
+    beside lowers (labels: lowers' then more's; read where they lie, never copied together).
 
     lowers: N x V x C x H x W, V views of each photo (the photo, its mirror image, random
     crops); each pass shows every photo once, in one of its views drawn at random. AdamW
@@ -155,7 +155,7 @@ def fit_upper(model: nn.Module, arch: str, head: nn.Linear, lowers: torch.Tensor
     smoothing 0.1, the network's own stochastic depth; batch-norm statistics are updated only
     when there are at least 4 batches of photos (a few dozen would spoil them). Measured on the
     81 GroceryStore products (README, maintainer section): 70% with the head alone, 83% so."""
-    _, upper = split_network(model, arch)
+    _, upper = architecture(arch).split_upper(model, kept)
     mods = architecture(arch).upper_modules(model)[kept:]
     model.eval()
     for p in model.parameters():
@@ -197,6 +197,25 @@ def fit_upper(model: nn.Module, arch: str, head: nn.Linear, lowers: torch.Tensor
     for p in model.parameters():
         p.requires_grad_(False)
     head.requires_grad_(False)
+
+
+@torch.no_grad()
+def frozen_maps(model: nn.Module, arch: str, kept: int, lowers: torch.Tensor,
+                batch: int = 64) -> torch.Tensor:
+    """Cached lower-block outputs (N x [V x] C x H x W) through the first `kept` upper modules,
+    which fit_upper leaves as they are: what it learns from, in lowers' dtype (lowers itself
+    when none is kept). Once per retrain, where each step ran them again (Lite2 from ImageNet:
+    blocks 11-14, about a fifth of a step)."""
+    if not kept or not len(lowers):
+        return lowers
+    frozen, _ = architecture(arch).split_upper(model, kept)
+    device = next(model.parameters()).device
+    flat = lowers.reshape(-1, *lowers.shape[-3:])
+    model.eval()
+    parts = [frozen(flat[i:i + batch].to(device).float().contiguous(memory_format=torch.channels_last))
+             .to(lowers.dtype).cpu() for i in range(0, len(flat), batch)]
+    out = torch.cat(parts)
+    return out.reshape(*lowers.shape[:-3], *out.shape[1:])
 
 
 def _batch(lowers: torch.Tensor, more: torch.Tensor | None, idx: torch.Tensor,

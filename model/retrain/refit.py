@@ -84,9 +84,10 @@ def refit_upper(data, fitted, plan, cfg, model, arch: str, head: str, steps: int
     lin = as_linear(fitted.state[f"{head}.weight"], fitted.state[f"{head}.bias"], device)
     cb.note("retrain_refitting", n=int(learn.sum()))
     began = time.perf_counter()
-    fit_upper(model, arch, lin, data.train_x, labels, epochs=TAIL_EPOCHS, lr=(cfg.lr or 1e-3) * TAIL_LR,
+    train_maps, held_maps = fitted.maps  # as the check's passes read them (frozen_maps)
+    fit_upper(model, arch, lin, train_maps, labels, epochs=TAIL_EPOCHS, lr=(cfg.lr or 1e-3) * TAIL_LR,
               step=lambda e, s, loss: bar.tick(loss), cancelled=cb.cancelled, seed=cfg.seed + 1,
-              kept=fitted.how.get("kept_blocks", 0), warmup=0.3, more=data.held_x[learn])
+              kept=fitted.how.get("kept_blocks", 0), warmup=0.3, more=held_maps[learn])
     METER.upper_seconds += time.perf_counter() - began  # the recorded speed per training photo
     bar.skip(steps - tail_steps(len(data.train_y), int(learn.sum())))
     state = adapted_state(fitted.state, model, head, lin)

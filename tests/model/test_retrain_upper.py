@@ -119,6 +119,45 @@ def test_the_upper_blocks_start_from_imagenet_when_most_products_are_new(
         assert not torch.equal(new.state_dict[UPPER_CONV], near[UPPER_CONV].to(new.state_dict[UPPER_CONV].dtype))
 
 
+def test_the_blocks_kept_from_imagenet_read_each_view_once_not_at_every_pass(
+        lite_base, new_dir, tmp_path, monkeypatch):
+    """From ImageNet, the kept upper blocks (Lite0: 8-10) stay as they are, so their maps are
+    made once for every view of each photo and the passes, the check and the tail read those:
+    over a retrain of 3 passes the first kept block sees the held-out photos under the model in
+    use (the comparison), then every training view and held-out photo once, nothing more."""
+    from model.retrain import features
+    from model.retrain.features import crop_views
+    seen = []
+    made = features.FeatureCache.__init__
+
+    def spied(self, ckpt, device, level="pooled"):
+        made(self, ckpt, device, level)
+        if level == "lower":
+            self.model._blocks[8].register_forward_hook(lambda m, args, out: seen.append(len(args[0])))
+    monkeypatch.setattr(features.FeatureCache, "__init__", spied)
+    result = retrain(RetrainConfig(data=str(new_dir), out=str(tmp_path / "u.safetensors"), base=str(lite_base),
+                                   adapt="upper", only=True, epochs=3))
+    assert load_checkpoint(tmp_path / "u.safetensors").meta["retrain"]["kept_blocks"] == 3
+    assert result.report.refit > 0  # the tail ran too
+    train, held = result.report.train_photos, len(result.report.heldout_photos)
+    assert sum(seen) == train * len(crop_views()) + 2 * held, (seen, train, held)
+
+
+def test_the_kept_blocks_then_the_rest_are_the_upper_blocks():
+    from assistant.inference.architectures import architecture, build_model
+    torch.manual_seed(0)
+    model = build_model("efficientnet-lite0", 3, "imagenet", 64).eval()
+    arch = architecture("efficientnet-lite0")
+    kept = arch.kept_upper(model)
+    lower, upper = arch.split(model)
+    frozen, rest = arch.split_upper(model, kept)
+    with torch.no_grad():
+        y = lower(torch.randn(2, 3, 64, 64))
+        assert kept == 3 and frozen(y).shape[1] != y.shape[1]
+        torch.testing.assert_close(rest(frozen(y)), upper(y))
+        assert torch.equal(arch.split_upper(model, 0)[1](y), upper(y))
+
+
 def test_without_imagenet_weights_the_upper_blocks_start_from_the_models_own(
         lite_base, new_dir, tmp_path, monkeypatch):
     from assistant.catalog import error_text
