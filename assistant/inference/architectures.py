@@ -164,7 +164,6 @@ class EfficientNetLite(Architecture):
         return [nn.ModuleList([model._conv_stem, model._bn0]), *model._blocks]
 
     def split(self, model: nn.Module) -> tuple[Callable, Callable]:
-
         k = self.lower_blocks(model)
 
         def lower(x: torch.Tensor) -> torch.Tensor:
