@@ -205,7 +205,7 @@ def frozen_maps(model: nn.Module, arch: str, kept: int, lowers: torch.Tensor,
     """Cached lower-block outputs (N x [V x] C x H x W) through the first `kept` upper modules,
     which fit_upper leaves as they are: what it learns from, in lowers' dtype (lowers itself
     when none is kept). Once per retrain, where each step ran them again (Lite2 from ImageNet:
-    blocks 11-15)."""
+    blocks 11-14)."""
     if not kept or not len(lowers):
         return lowers
     frozen, _ = architecture(arch).split_upper(model, kept)

@@ -7,7 +7,7 @@ from model.retrain.features import FeatureCache, crop_views
 #: --adapt upper learns at the photos' own size up to this (81 GroceryStore products, 348 px
 #: photos, ImageNet's upper blocks: 85.1% on val at 300 px against 84.5% and 81.4% at 224; blocks
 #: 15-20 learning, 3 views, 5 passes: 86.1% at 260 px as at 300, each pass in 0.75x of the
-#: work: docs/retraining.md, "The frozen blocks once, 260 px"); the default model's own size
+#: work; through the product: docs/retraining.md, "The frozen blocks once, 260 px"); the default model's own size
 UPPER_MAX_SIZE = 260
 #: passes over the photos of `--adapt upper` before the check (then refit.TAIL_EPOCHS more, with
 #: the held-out photos: 81 GroceryStore products, val 82.8% after 5, 87.5% after the tail)

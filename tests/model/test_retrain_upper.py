@@ -109,19 +109,19 @@ def test_the_upper_blocks_start_from_imagenet_when_most_products_are_new(
     assert torch.equal(load_checkpoint(out).state_dict["_blocks.3._expand_conv.weight"],
                        own["_blocks.3._expand_conv.weight"])  # the lower half is kept as it was
     assert any("ImageNet" in m for m in said.messages) == (start == "imagenet")
-    # from ImageNet, the upper blocks up to the last stride-2 one (Lite0: 8-11) keep its weights
+    # from ImageNet, the upper blocks before the last stride-2 one (Lite0: 8-10) keep its weights
     # and statistics, and block 12 learns; from the model's own, all of them learn
     new = load_checkpoint(out)
-    assert new.meta["retrain"]["kept_blocks"] == (4 if start == "imagenet" else 0)
+    assert new.meta["retrain"]["kept_blocks"] == (3 if start == "imagenet" else 0)
     if start == "imagenet":
-        for key in ("_blocks.9._expand_conv.weight", "_blocks.11._expand_conv.weight", "_blocks.10._bn1.running_mean"):
+        for key in ("_blocks.9._expand_conv.weight", "_blocks.10._bn1.running_mean"):
             assert torch.equal(new.state_dict[key], near[key].to(new.state_dict[key].dtype)), key
         assert not torch.equal(new.state_dict[UPPER_CONV], near[UPPER_CONV].to(new.state_dict[UPPER_CONV].dtype))
 
 
 def test_the_blocks_kept_from_imagenet_read_each_view_once_not_at_every_pass(
         lite_base, new_dir, tmp_path, monkeypatch):
-    """From ImageNet, the kept upper blocks (Lite0: 8-11) stay as they are, so their maps are
+    """From ImageNet, the kept upper blocks (Lite0: 8-10) stay as they are, so their maps are
     made once for every view of each photo and the passes, the check and the tail read those:
     over a retrain of 3 passes the first kept block sees the held-out photos under the model in
     use (the comparison), then every training view and held-out photo once, nothing more."""
@@ -137,7 +137,7 @@ def test_the_blocks_kept_from_imagenet_read_each_view_once_not_at_every_pass(
     monkeypatch.setattr(features.FeatureCache, "__init__", spied)
     result = retrain(RetrainConfig(data=str(new_dir), out=str(tmp_path / "u.safetensors"), base=str(lite_base),
                                    adapt="upper", only=True, epochs=3))
-    assert load_checkpoint(tmp_path / "u.safetensors").meta["retrain"]["kept_blocks"] == 4
+    assert load_checkpoint(tmp_path / "u.safetensors").meta["retrain"]["kept_blocks"] == 3
     assert result.report.refit > 0  # the tail ran too
     train, held = result.report.train_photos, len(result.report.heldout_photos)
     assert sum(seen) == train * len(crop_views()) + 2 * held, (seen, train, held)
@@ -153,7 +153,7 @@ def test_the_kept_blocks_then_the_rest_are_the_upper_blocks():
     frozen, rest = arch.split_upper(model, kept)
     with torch.no_grad():
         y = lower(torch.randn(2, 3, 64, 64))
-        assert kept == 4 and frozen(y).shape[1] != y.shape[1]
+        assert kept == 3 and frozen(y).shape[1] != y.shape[1]
         torch.testing.assert_close(rest(frozen(y)), upper(y))
         assert torch.equal(arch.split_upper(model, 0)[1](y), upper(y))
 
