@@ -232,8 +232,8 @@ def test_the_upper_blocks_learn_at_the_photos_size_up_to_a_bound(tmp_path):
             Image.new("RGB", size).save(tmp_path / name / f"{i}.jpg")
     (tmp_path / "small" / "broken.jpg").write_bytes(b"not a photo")
     photos = lambda name: sorted((tmp_path / name).iterdir())  # noqa: E731
-    assert upper_size(224, photos("big")) == UPPER_MAX_SIZE == 260
-    assert upper_size(224, photos("wide")) == 260        # a webcam's 480 px: bounded
+    assert upper_size(224, photos("big")) == UPPER_MAX_SIZE == 300
+    assert upper_size(224, photos("wide")) == 300        # a webcam's 480 px: bounded
     assert upper_size(64, photos("small")) == 150        # the photos' own short side
     assert upper_size(224, photos("small")) == 224       # never below the model's size
     assert upper_size(320, photos("big")) == 320
