@@ -191,9 +191,9 @@ class EfficientNetLite(Architecture):
         keep ImageNet's weights: only the last stages, the head convolution and the head learn
         (EfficientNet-Lite2: blocks 15-20 of 21, 11-14 kept; the 81 GroceryStore products at
         300 px, val: 87.8% against 85.1% with all ten upper blocks learning, a step in 0.37 of
-        the time: docs/retraining.md, "Many new products by default"; block 15 kept as well,
-        through the product at 260 px: 79.7% against 80.7%: "The frozen blocks once; 260 px did
-        not pay")."""
+        the time: docs/retraining.md, "Many new products by default"; block 15 kept as well
+        cost a point through the product at 260 px, 79.7% against 80.7%: "The frozen blocks
+        once; 260 px did not pay")."""
         blocks = list(model._blocks)
         last = max(i for i, b in enumerate(blocks) if max(_stride(b._block_args.stride)) > 1)
         return max(last - self.lower_blocks(model), 0)
