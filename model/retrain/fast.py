@@ -33,6 +33,7 @@ from model.retrain.features import (
 from model.retrain.head import (
     adapted_state,
     as_linear,
+    batched,
     fit_upper,
     frozen_maps,
     imprint,
@@ -336,9 +337,7 @@ def judge_and_save(cfg, base, plan, cb, data: TrainingSet, fitted: Fitted, level
 
 def _pool(upper, lowers: torch.Tensor, device: torch.device, batch: int = 64) -> torch.Tensor:
     """Pooled features (CPU) of cached lower-block outputs."""
-    parts = [upper(lowers[i:i + batch].to(device).float().contiguous(memory_format=torch.channels_last)).float().cpu()
-             for i in range(0, len(lowers), batch)]
-    return torch.cat(parts) if parts else torch.zeros(0, 0)
+    return batched(upper, lowers, device, batch)
 
 
 def _from_bank(base, plan, cfg, level):

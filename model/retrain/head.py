@@ -209,13 +209,19 @@ def frozen_maps(model: nn.Module, arch: str, kept: int, lowers: torch.Tensor,
     if not kept or not len(lowers):
         return lowers
     frozen, _ = architecture(arch).split_upper(model, kept)
-    device = next(model.parameters()).device
-    flat = lowers.reshape(-1, *lowers.shape[-3:])
     model.eval()
-    parts = [frozen(flat[i:i + batch].to(device).float().contiguous(memory_format=torch.channels_last))
-             .to(lowers.dtype).cpu() for i in range(0, len(flat), batch)]
-    out = torch.cat(parts)
+    out = batched(frozen, lowers.reshape(-1, *lowers.shape[-3:]), next(model.parameters()).device,
+                  batch, lowers.dtype)
     return out.reshape(*lowers.shape[:-3], *out.shape[1:])
+
+
+def batched(fn: Callable, maps: torch.Tensor, device: torch.device, batch: int = 64,
+            dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """fn on cached maps (N x C x H x W) a batch at a time, each in fp32 and channels-last on
+    device; the results on the CPU in dtype (0 x 0 for no maps)."""
+    parts = [fn(maps[i:i + batch].to(device).float().contiguous(memory_format=torch.channels_last))
+             .to(dtype).cpu() for i in range(0, len(maps), batch)]
+    return torch.cat(parts) if parts else torch.zeros(0, 0)
 
 
 def _batch(lowers: torch.Tensor, more: torch.Tensor | None, idx: torch.Tensor,
